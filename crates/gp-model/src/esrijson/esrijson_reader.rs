@@ -1,0 +1,257 @@
+//! Esri JSON as a geozero source.
+
+use std::io::Read;
+
+use geozero::error::{GeozeroError, Result as GzResult};
+use geozero::{
+    ColumnValue, CoordDimensions, FeatureProcessor, GeomProcessor, GeozeroDatasource,
+    GeozeroGeometry,
+};
+
+use crate::featureset::FeatureSet;
+use crate::fields::{AttrValue, FieldType};
+use crate::geometry::{Coord, DEFAULT_DENSIFY_ANGLE, Geometry, ring_signed_area};
+
+/// Esri JSON text (a feature set) as a geozero datasource.
+#[derive(Debug)]
+pub struct EsriJson<'a>(pub &'a str);
+
+/// An Esri JSON feature set read from a reader, as a geozero datasource. The
+/// document is parsed with serde straight into typed values.
+#[derive(Debug)]
+pub struct EsriJsonReader<R: Read>(pub R);
+
+impl GeozeroDatasource for EsriJson<'_> {
+    fn process<P: FeatureProcessor>(&mut self, processor: &mut P) -> GzResult<()> {
+        let mut fs = FeatureSet::from_json(self.0).map_err(to_gz)?;
+        fs.process(processor)
+    }
+}
+
+impl<R: Read> GeozeroDatasource for EsriJsonReader<R> {
+    fn process<P: FeatureProcessor>(&mut self, processor: &mut P) -> GzResult<()> {
+        let mut fs = FeatureSet::from_reader(&mut self.0).map_err(to_gz)?;
+        fs.process(processor)
+    }
+}
+
+fn to_gz(e: crate::Error) -> GeozeroError {
+    GeozeroError::Dataset(e.to_string())
+}
+
+impl GeozeroDatasource for FeatureSet {
+    fn process<P: FeatureProcessor>(&mut self, processor: &mut P) -> GzResult<()> {
+        process_feature_set(self, processor)
+    }
+}
+
+/// Streams a feature set through a geozero processor.
+pub fn process_feature_set<P: FeatureProcessor>(fs: &FeatureSet, p: &mut P) -> GzResult<()> {
+    let srid = fs.spatial_reference.as_ref().and_then(|s| s.epsg());
+    let date_fields: Vec<&str> = fs
+        .fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| f.field_type == FieldType::Date)
+        .map(|f| f.name.as_str())
+        .collect();
+    p.dataset_begin(None)?;
+    for (idx, feature) in fs.features.iter().enumerate() {
+        let idx = idx as u64;
+        p.feature_begin(idx)?;
+        p.properties_begin()?;
+        let mut i = 0usize;
+        for (name, value) in &feature.attributes {
+            let date_buf;
+            let json_buf;
+            let cv = match value {
+                AttrValue::Null => continue,
+                AttrValue::Bool(b) => ColumnValue::Bool(*b),
+                AttrValue::Int(v) if date_fields.contains(&name.as_str()) => {
+                    match chrono::DateTime::from_timestamp_millis(*v) {
+                        Some(d) => {
+                            date_buf = d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                            ColumnValue::DateTime(&date_buf)
+                        }
+                        None => ColumnValue::Long(*v),
+                    }
+                }
+                AttrValue::Int(v) => ColumnValue::Long(*v),
+                AttrValue::UInt(v) => ColumnValue::ULong(*v),
+                AttrValue::Float(v) => ColumnValue::Double(*v),
+                AttrValue::String(s) => ColumnValue::String(s),
+                AttrValue::Json(v) => {
+                    json_buf = v.to_string();
+                    ColumnValue::Json(&json_buf)
+                }
+            };
+            if p.property(i, name, &cv)? {
+                break;
+            }
+            i += 1;
+        }
+        p.properties_end()?;
+        if let Some(g) = &feature.geometry {
+            p.geometry_begin()?;
+            let own = g.spatial_reference().and_then(|s| s.epsg());
+            p.srid(own.or(srid))?;
+            process_geometry(g, 0, p)?;
+            p.geometry_end()?;
+        }
+        p.feature_end(idx)?;
+    }
+    p.dataset_end()
+}
+
+impl GeozeroGeometry for Geometry {
+    fn process_geom<P: GeomProcessor>(&self, processor: &mut P) -> GzResult<()> {
+        process_geometry(self, 0, processor)
+    }
+
+    fn dims(&self) -> CoordDimensions {
+        let d = Geometry::dims(self);
+        CoordDimensions {
+            z: d.has_z,
+            m: d.has_m,
+            t: false,
+            tm: false,
+        }
+    }
+
+    fn srid(&self) -> Option<i32> {
+        self.spatial_reference().and_then(|s| s.epsg())
+    }
+}
+
+fn coord<P: GeomProcessor>(c: &Coord, i: usize, p: &mut P) -> GzResult<()> {
+    if p.multi_dim() {
+        p.coordinate(c.x, c.y, c.z, c.m, None, None, i)
+    } else {
+        p.xy(c.x, c.y, i)
+    }
+}
+
+fn line<P: GeomProcessor>(pts: &[Coord], tagged: bool, idx: usize, p: &mut P) -> GzResult<()> {
+    p.linestring_begin(tagged, pts.len(), idx)?;
+    for (i, c) in pts.iter().enumerate() {
+        coord(c, i, p)?;
+    }
+    p.linestring_end(tagged, idx)
+}
+
+/// Even-odd point in ring test.
+fn ring_contains(ring: &[Coord], x: f64, y: f64) -> bool {
+    let mut inside = false;
+    let n = ring.len();
+    if n < 3 {
+        return false;
+    }
+    let mut j = n - 1;
+    for i in 0..n {
+        let (a, b) = (&ring[i], &ring[j]);
+        if (a.y > y) != (b.y > y) && x < (b.x - a.x) * (y - a.y) / (b.y - a.y) + a.x {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// Groups Esri rings (exteriors clockwise, holes counter-clockwise) into polygons.
+pub(crate) fn group_rings(rings: &[Vec<Coord>]) -> Vec<Vec<&Vec<Coord>>> {
+    let areas: Vec<f64> = rings.iter().map(|r| ring_signed_area(r)).collect();
+    let any_exterior = areas.iter().any(|a| *a < 0.0);
+    let mut polys: Vec<Vec<&Vec<Coord>>> = Vec::new();
+    let mut holes = Vec::new();
+    for (r, a) in rings.iter().zip(&areas) {
+        if r.is_empty() {
+            continue;
+        }
+        if !any_exterior || *a <= 0.0 {
+            polys.push(vec![r]);
+        } else {
+            holes.push(r);
+        }
+    }
+    for h in holes {
+        let (x, y) = (h[0].x, h[0].y);
+        match polys.iter_mut().find(|p| ring_contains(p[0], x, y)) {
+            Some(p) => p.push(h),
+            None => polys.push(vec![h]),
+        }
+    }
+    polys
+}
+
+/// Processes one geometry with geozero events (curves are densified).
+pub fn process_geometry<P: GeomProcessor>(g: &Geometry, idx: usize, p: &mut P) -> GzResult<()> {
+    match g {
+        Geometry::Point(pt) => match &pt.coord {
+            Some(c) => {
+                p.point_begin(idx)?;
+                coord(c, 0, p)?;
+                p.point_end(idx)
+            }
+            None => p.empty_point(idx),
+        },
+        Geometry::Multipoint(mp) => {
+            p.multipoint_begin(mp.points.len(), idx)?;
+            for (i, c) in mp.points.iter().enumerate() {
+                coord(c, i, p)?;
+            }
+            p.multipoint_end(idx)
+        }
+        Geometry::Polyline(pl) => {
+            let paths = pl.linear_paths(DEFAULT_DENSIFY_ANGLE);
+            if paths.len() == 1 {
+                line(&paths[0], true, idx, p)
+            } else {
+                p.multilinestring_begin(paths.len(), idx)?;
+                for (i, path) in paths.iter().enumerate() {
+                    line(path, false, i, p)?;
+                }
+                p.multilinestring_end(idx)
+            }
+        }
+        Geometry::Polygon(pg) => {
+            let rings = pg.linear_rings(DEFAULT_DENSIFY_ANGLE);
+            let polys = group_rings(&rings);
+            if polys.len() == 1 {
+                p.polygon_begin(true, polys[0].len(), idx)?;
+                for (i, r) in polys[0].iter().enumerate() {
+                    line(r, false, i, p)?;
+                }
+                p.polygon_end(true, idx)
+            } else {
+                p.multipolygon_begin(polys.len(), idx)?;
+                for (j, poly) in polys.iter().enumerate() {
+                    p.polygon_begin(false, poly.len(), j)?;
+                    for (i, r) in poly.iter().enumerate() {
+                        line(r, false, i, p)?;
+                    }
+                    p.polygon_end(false, j)?;
+                }
+                p.multipolygon_end(idx)
+            }
+        }
+        Geometry::Envelope(e) => match e.bounds() {
+            Some([x0, y0, x1, y1]) => {
+                let ring = [
+                    Coord::xy(x0, y0),
+                    Coord::xy(x0, y1),
+                    Coord::xy(x1, y1),
+                    Coord::xy(x1, y0),
+                    Coord::xy(x0, y0),
+                ];
+                p.polygon_begin(true, 1, idx)?;
+                line(&ring, false, 0, p)?;
+                p.polygon_end(true, idx)
+            }
+            None => {
+                p.polygon_begin(true, 0, idx)?;
+                p.polygon_end(true, idx)
+            }
+        },
+    }
+}

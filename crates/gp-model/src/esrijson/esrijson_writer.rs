@@ -1,0 +1,552 @@
+//! Building a [`FeatureSet`] from any geozero source.
+
+use geozero::error::{GeozeroError, Result as GzResult};
+use geozero::{
+    ColumnValue, CoordDimensions, FeatureProcessor, GeomProcessor, GeozeroDatasource,
+    GeozeroGeometry, PropertyProcessor,
+};
+use indexmap::IndexMap;
+
+use crate::featureset::{Feature, FeatureSet};
+use crate::fields::{AttrValue, Attributes, Field, FieldType};
+use crate::geometry::sr::SpatialReference;
+use crate::geometry::{
+    Coord, Geometry, GeometryType, Multipoint, Point, Polygon, Polyline, ring_signed_area,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    None,
+    Point,
+    MultiPoint,
+    Line,
+    MultiLine,
+    Polygon,
+    MultiPolygon,
+}
+
+/// What a column's values have been so far, to pick its Esri field type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColKind {
+    Small,
+    Int,
+    Big,
+    Single,
+    Double,
+    Date,
+    Text,
+    Blob,
+}
+
+impl ColKind {
+    fn merge(self, other: ColKind) -> ColKind {
+        use ColKind::*;
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Text, _) | (_, Text) => Text,
+            (Blob, _) | (_, Blob) => Text,
+            (Date, _) | (_, Date) => Text,
+            (Single | Double, Small | Int | Big) | (Small | Int | Big, Single | Double) => Double,
+            (Single, Double) | (Double, Single) => Double,
+            (Small, Int) | (Int, Small) => Int,
+            _ => Big,
+        }
+    }
+
+    fn field_type(self) -> FieldType {
+        match self {
+            ColKind::Small => FieldType::SmallInteger,
+            ColKind::Int => FieldType::Integer,
+            ColKind::Big => FieldType::BigInteger,
+            ColKind::Single => FieldType::Single,
+            ColKind::Double => FieldType::Double,
+            ColKind::Date => FieldType::Date,
+            ColKind::Text => FieldType::String,
+            ColKind::Blob => FieldType::Blob,
+        }
+    }
+}
+
+/// A geozero `FeatureProcessor` that builds an Esri JSON [`FeatureSet`].
+///
+/// Field types are inferred from the values (integers narrowed to the smallest Esri
+/// type that holds every value, mixed columns widened), polygons are re-oriented to
+/// Esri's rule (exterior rings clockwise, holes counter-clockwise), and points mixed
+/// with multipoints become multipoints. Geometry collections and curved geozero
+/// geometries are refused with an error naming the feature.
+///
+/// ```
+/// use geozero::geojson::GeoJson;
+/// use gp_model::esrijson::ToFeatureSet;
+/// let mut src = GeoJson(r#"{"type":"FeatureCollection","features":[
+///   {"type":"Feature","properties":{"name":"a","n":1},"geometry":{"type":"Point","coordinates":[1,2]}}]}"#);
+/// let fs = src.to_feature_set().unwrap();
+/// assert_eq!(fs.geometry_type, Some(gp_model::GeometryType::Point));
+/// assert_eq!(fs.features[0].attributes["name"].as_str(), Some("a"));
+/// ```
+#[derive(Debug)]
+pub struct FeatureSetBuilder {
+    fs: FeatureSet,
+    columns: IndexMap<String, (ColKind, u32)>,
+    attrs: Attributes,
+    geometry: Option<Geometry>,
+    kind: Kind,
+    in_polygon: bool,
+    ring_index: usize,
+    coords: Vec<Coord>,
+    parts: Vec<Vec<Coord>>,
+    feature_index: u64,
+    srid: Option<i32>,
+}
+
+impl Default for FeatureSetBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn err(msg: String) -> GeozeroError {
+    GeozeroError::Geometry(msg)
+}
+
+impl FeatureSetBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        FeatureSetBuilder {
+            fs: FeatureSet::default(),
+            columns: IndexMap::new(),
+            attrs: Attributes::new(),
+            geometry: None,
+            kind: Kind::None,
+            in_polygon: false,
+            ring_index: 0,
+            coords: Vec::new(),
+            parts: Vec::new(),
+            feature_index: 0,
+            srid: None,
+        }
+    }
+
+    /// The finished feature set.
+    pub fn finish(mut self) -> crate::Result<FeatureSet> {
+        // Points mixed with multipoints: everything becomes a multipoint.
+        let has_multi = self
+            .fs
+            .features
+            .iter()
+            .any(|f| matches!(f.geometry, Some(Geometry::Multipoint(_))));
+        if has_multi {
+            for f in &mut self.fs.features {
+                if let Some(Geometry::Point(p)) = &f.geometry {
+                    f.geometry = Some(Geometry::Multipoint(Multipoint {
+                        has_z: self.fs.has_z,
+                        has_m: self.fs.has_m,
+                        points: p.coord.into_iter().collect(),
+                        spatial_reference: None,
+                    }));
+                }
+            }
+            self.fs.geometry_type = Some(GeometryType::Multipoint);
+        }
+        let mut fields = Vec::with_capacity(self.columns.len());
+        for (name, (kind, len)) in &self.columns {
+            let mut f = Field::new(name.clone(), kind.field_type()).with_alias(name.clone());
+            if *kind == ColKind::Text {
+                f.length = Some((*len).max(1));
+            }
+            fields.push(f);
+        }
+        for feature in &mut self.fs.features {
+            for (name, v) in feature.attributes.iter_mut() {
+                let Some((kind, _)) = self.columns.get(name) else {
+                    continue;
+                };
+                let nv = match (kind, &*v) {
+                    (ColKind::Text, AttrValue::Int(i)) => Some(AttrValue::String(i.to_string())),
+                    (ColKind::Text, AttrValue::UInt(i)) => Some(AttrValue::String(i.to_string())),
+                    (ColKind::Text, AttrValue::Float(f)) => Some(AttrValue::String(f.to_string())),
+                    (ColKind::Double | ColKind::Single, AttrValue::Int(i)) => {
+                        Some(AttrValue::Float(*i as f64))
+                    }
+                    _ => None,
+                };
+                if let Some(nv) = nv {
+                    *v = nv;
+                }
+            }
+        }
+        self.fs.fields = Some(fields);
+        if self.fs.spatial_reference.is_none() {
+            self.fs.spatial_reference = self.srid.map(SpatialReference::from_wkid);
+        }
+        Ok(self.fs)
+    }
+
+    fn push_coord(&mut self, c: Coord) -> GzResult<()> {
+        let finite = c.x.is_finite()
+            && c.y.is_finite()
+            && c.z.is_none_or(f64::is_finite)
+            && c.m.is_none_or(f64::is_finite);
+        if !finite {
+            return Err(err(format!(
+                "feature {}: coordinate ({}, {}) is not finite",
+                self.feature_index, c.x, c.y
+            )));
+        }
+        self.fs.has_z |= c.z.is_some();
+        self.fs.has_m |= c.m.is_some();
+        self.coords.push(c);
+        Ok(())
+    }
+
+    fn set_geometry(&mut self, g: Geometry) -> GzResult<()> {
+        let t = g.geometry_type();
+        match &self.fs.geometry_type {
+            None => self.fs.geometry_type = Some(t),
+            Some(existing) if *existing == t => {}
+            Some(GeometryType::Point | GeometryType::Multipoint)
+                if matches!(t, GeometryType::Point | GeometryType::Multipoint) => {}
+            Some(existing) => {
+                return Err(err(format!(
+                    "feature {}: geometry type {t} does not match the feature set's {existing}",
+                    self.feature_index
+                )));
+            }
+        }
+        self.geometry = Some(g);
+        self.kind = Kind::None;
+        Ok(())
+    }
+
+    fn unsupported(&self, what: &str) -> GeozeroError {
+        err(format!(
+            "feature {}: {what} cannot be stored in an Esri JSON feature set",
+            self.feature_index
+        ))
+    }
+}
+
+/// Builds a [`FeatureSet`] from any geozero datasource.
+pub trait ToFeatureSet {
+    /// Processes the source into a feature set.
+    fn to_feature_set(&mut self) -> crate::Result<FeatureSet>;
+}
+
+impl<T: GeozeroDatasource> ToFeatureSet for T {
+    fn to_feature_set(&mut self) -> crate::Result<FeatureSet> {
+        let mut b = FeatureSetBuilder::new();
+        self.process(&mut b)?;
+        b.finish()
+    }
+}
+
+/// Converts one geozero geometry (WKT, GeoJSON geometry, geo-types, ...) to Esri JSON.
+pub fn geometry_from_geozero<G: GeozeroGeometry>(g: &G) -> crate::Result<Geometry> {
+    let mut b = FeatureSetBuilder::new();
+    g.process_geom(&mut b)?;
+    b.geometry.take().ok_or_else(|| crate::Error::Geometry {
+        path: "geometry".into(),
+        reason: "the source produced no geometry".into(),
+    })
+}
+
+impl GeomProcessor for FeatureSetBuilder {
+    fn dimensions(&self) -> CoordDimensions {
+        CoordDimensions::xyzm()
+    }
+
+    fn srid(&mut self, srid: Option<i32>) -> GzResult<()> {
+        if self.srid.is_none() {
+            self.srid = srid.filter(|s| *s > 0);
+        }
+        Ok(())
+    }
+
+    fn xy(&mut self, x: f64, y: f64, _idx: usize) -> GzResult<()> {
+        self.push_coord(Coord::xy(x, y))
+    }
+
+    fn coordinate(
+        &mut self,
+        x: f64,
+        y: f64,
+        z: Option<f64>,
+        m: Option<f64>,
+        _t: Option<f64>,
+        _tm: Option<u64>,
+        _idx: usize,
+    ) -> GzResult<()> {
+        self.push_coord(Coord { x, y, z, m })
+    }
+
+    fn empty_point(&mut self, _idx: usize) -> GzResult<()> {
+        if self.kind == Kind::MultiPoint {
+            return Ok(());
+        }
+        self.set_geometry(Geometry::Point(Point::default()))
+    }
+
+    fn point_begin(&mut self, _idx: usize) -> GzResult<()> {
+        if self.kind != Kind::MultiPoint {
+            self.kind = Kind::Point;
+            self.coords.clear();
+        }
+        Ok(())
+    }
+
+    fn point_end(&mut self, _idx: usize) -> GzResult<()> {
+        if self.kind == Kind::Point {
+            let c = self.coords.first().copied();
+            self.coords.clear();
+            self.set_geometry(Geometry::Point(Point {
+                coord: c,
+                spatial_reference: None,
+            }))?;
+        }
+        Ok(())
+    }
+
+    fn multipoint_begin(&mut self, size: usize, _idx: usize) -> GzResult<()> {
+        self.kind = Kind::MultiPoint;
+        self.coords.clear();
+        self.coords.reserve(size.min(1 << 16));
+        Ok(())
+    }
+
+    fn multipoint_end(&mut self, _idx: usize) -> GzResult<()> {
+        let points = std::mem::take(&mut self.coords);
+        self.set_geometry(Geometry::Multipoint(Multipoint {
+            has_z: points.iter().any(|c| c.z.is_some()),
+            has_m: points.iter().any(|c| c.m.is_some()),
+            points,
+            spatial_reference: None,
+        }))
+    }
+
+    fn linestring_begin(&mut self, tagged: bool, size: usize, _idx: usize) -> GzResult<()> {
+        if tagged {
+            self.kind = Kind::Line;
+            self.parts.clear();
+        }
+        self.coords.clear();
+        self.coords.reserve(size.min(1 << 16));
+        Ok(())
+    }
+
+    fn linestring_end(&mut self, tagged: bool, _idx: usize) -> GzResult<()> {
+        let mut part = std::mem::take(&mut self.coords);
+        if self.in_polygon {
+            let area = ring_signed_area(&part);
+            let exterior = self.ring_index == 0;
+            // Esri: exterior rings clockwise (negative area), holes counter-clockwise.
+            if (exterior && area > 0.0) || (!exterior && area < 0.0) {
+                part.reverse();
+            }
+            self.ring_index += 1;
+        }
+        self.parts.push(part);
+        if tagged && self.kind == Kind::Line {
+            let paths = std::mem::take(&mut self.parts);
+            self.set_geometry(Geometry::Polyline(Polyline {
+                has_z: paths.iter().flatten().any(|c| c.z.is_some()),
+                has_m: paths.iter().flatten().any(|c| c.m.is_some()),
+                paths,
+                curve_paths: None,
+                spatial_reference: None,
+            }))?;
+        }
+        Ok(())
+    }
+
+    fn multilinestring_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        self.kind = Kind::MultiLine;
+        self.parts.clear();
+        Ok(())
+    }
+
+    fn multilinestring_end(&mut self, _idx: usize) -> GzResult<()> {
+        let paths = std::mem::take(&mut self.parts);
+        self.set_geometry(Geometry::Polyline(Polyline {
+            has_z: paths.iter().flatten().any(|c| c.z.is_some()),
+            has_m: paths.iter().flatten().any(|c| c.m.is_some()),
+            paths,
+            curve_paths: None,
+            spatial_reference: None,
+        }))
+    }
+
+    fn polygon_begin(&mut self, tagged: bool, _size: usize, _idx: usize) -> GzResult<()> {
+        if tagged {
+            self.kind = Kind::Polygon;
+            self.parts.clear();
+        }
+        self.in_polygon = true;
+        self.ring_index = 0;
+        Ok(())
+    }
+
+    fn polygon_end(&mut self, tagged: bool, _idx: usize) -> GzResult<()> {
+        self.in_polygon = false;
+        if tagged && self.kind == Kind::Polygon {
+            self.finish_polygon()?;
+        }
+        Ok(())
+    }
+
+    fn multipolygon_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        self.kind = Kind::MultiPolygon;
+        self.parts.clear();
+        Ok(())
+    }
+
+    fn multipolygon_end(&mut self, _idx: usize) -> GzResult<()> {
+        self.finish_polygon()
+    }
+
+    fn geometrycollection_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a geometry collection"))
+    }
+
+    fn circularstring_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a circular string"))
+    }
+
+    fn compoundcurve_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a compound curve"))
+    }
+
+    fn curvepolygon_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a curve polygon"))
+    }
+
+    fn multicurve_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a multicurve"))
+    }
+
+    fn multisurface_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a multisurface"))
+    }
+
+    fn triangle_begin(&mut self, _tagged: bool, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a triangle"))
+    }
+
+    fn polyhedralsurface_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a polyhedral surface"))
+    }
+
+    fn tin_begin(&mut self, _size: usize, _idx: usize) -> GzResult<()> {
+        Err(self.unsupported("a TIN"))
+    }
+}
+
+impl FeatureSetBuilder {
+    fn finish_polygon(&mut self) -> GzResult<()> {
+        let rings = std::mem::take(&mut self.parts);
+        self.set_geometry(Geometry::Polygon(Polygon {
+            has_z: rings.iter().flatten().any(|c| c.z.is_some()),
+            has_m: rings.iter().flatten().any(|c| c.m.is_some()),
+            rings,
+            curve_rings: None,
+            spatial_reference: None,
+        }))
+    }
+
+    fn column(&mut self, name: &str, kind: ColKind, len: u32) {
+        match self.columns.get_mut(name) {
+            Some((k, l)) => {
+                *k = k.merge(kind);
+                *l = (*l).max(len);
+            }
+            None => {
+                self.columns.insert(name.to_string(), (kind, len));
+            }
+        }
+    }
+}
+
+fn int_kind(v: i64) -> ColKind {
+    if i16::try_from(v).is_ok() {
+        ColKind::Small
+    } else if i32::try_from(v).is_ok() {
+        ColKind::Int
+    } else {
+        ColKind::Big
+    }
+}
+
+impl PropertyProcessor for FeatureSetBuilder {
+    fn property(&mut self, _idx: usize, name: &str, value: &ColumnValue<'_>) -> GzResult<bool> {
+        let (v, kind, len) = match value {
+            ColumnValue::Byte(v) => (AttrValue::Int((*v).into()), ColKind::Small, 0),
+            ColumnValue::UByte(v) => (AttrValue::Int((*v).into()), ColKind::Small, 0),
+            ColumnValue::Bool(v) => (AttrValue::Int((*v).into()), ColKind::Small, 0),
+            ColumnValue::Short(v) => (AttrValue::Int((*v).into()), ColKind::Small, 0),
+            ColumnValue::UShort(v) => (AttrValue::Int((*v).into()), int_kind((*v).into()), 0),
+            ColumnValue::Int(v) => (AttrValue::Int((*v).into()), int_kind((*v).into()), 0),
+            ColumnValue::UInt(v) => (AttrValue::Int((*v).into()), int_kind((*v).into()), 0),
+            ColumnValue::Long(v) => (AttrValue::Int(*v), int_kind(*v), 0),
+            ColumnValue::ULong(v) => match i64::try_from(*v) {
+                Ok(i) => (AttrValue::Int(i), int_kind(i), 0),
+                Err(_) => (AttrValue::String(v.to_string()), ColKind::Text, 20),
+            },
+            ColumnValue::Float(v) => (AttrValue::Float((*v).into()), ColKind::Single, 0),
+            ColumnValue::Double(v) => (AttrValue::Float(*v), ColKind::Double, 0),
+            ColumnValue::String(s) | ColumnValue::Json(s) => (
+                AttrValue::String((*s).to_string()),
+                ColKind::Text,
+                s.chars().count() as u32,
+            ),
+            ColumnValue::DateTime(s) => match parse_datetime(s) {
+                Some(ms) => (AttrValue::Int(ms), ColKind::Date, 0),
+                None => (
+                    AttrValue::String((*s).to_string()),
+                    ColKind::Text,
+                    s.chars().count() as u32,
+                ),
+            },
+            ColumnValue::Binary(b) => {
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                let n = hex.len() as u32;
+                (AttrValue::String(hex), ColKind::Blob, n)
+            }
+        };
+        self.column(name, kind, len);
+        self.attrs.insert(name.to_string(), v);
+        Ok(false)
+    }
+}
+
+fn parse_datetime(s: &str) -> Option<i64> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(d.timestamp_millis());
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f"] {
+        if let Ok(n) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return Some(n.and_utc().timestamp_millis());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| n.and_utc().timestamp_millis())
+}
+
+impl FeatureProcessor for FeatureSetBuilder {
+    fn feature_begin(&mut self, idx: u64) -> GzResult<()> {
+        self.feature_index = idx;
+        self.attrs = Attributes::new();
+        self.geometry = None;
+        self.kind = Kind::None;
+        Ok(())
+    }
+
+    fn feature_end(&mut self, _idx: u64) -> GzResult<()> {
+        let f = Feature {
+            attributes: std::mem::take(&mut self.attrs),
+            geometry: self.geometry.take(),
+        };
+        self.fs.features.push(f);
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! Result parameters and `execute` responses.
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::datatype::DataType;
+use crate::ids::ParamName;
+use crate::job::{JobMessage, Severity, max_severity};
+use crate::value::GpValue;
+
+/// `{"paramName", "dataType", "value"}`: one output (or input) of a job, decoded by its
+/// `dataType`. The `value` is read straight into its type (no JSON tree of it is built).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultParameter {
+    /// Parameter name.
+    pub param_name: ParamName,
+    /// Data type as the server reported it.
+    pub data_type: DataType,
+    /// The decoded value.
+    pub value: GpValue,
+}
+
+impl Serialize for ResultParameter {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("paramName", &self.param_name)?;
+        m.serialize_entry("dataType", &self.data_type)?;
+        m.serialize_entry("value", &self.value)?;
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ResultParameter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Raw {
+            param_name: ParamName,
+            #[serde(default)]
+            data_type: Option<DataType>,
+            #[serde(default)]
+            value: Option<Box<serde_json::value::RawValue>>,
+        }
+        let raw = Raw::deserialize(d)?;
+        let data_type = raw
+            .data_type
+            .unwrap_or_else(|| DataType::Unknown(String::new()));
+        let value = match raw.value {
+            None => GpValue::Null,
+            Some(r) => GpValue::decode(&data_type, r.get()).map_err(|e| {
+                serde::de::Error::custom(format!("value of `{}`: {e}", raw.param_name))
+            })?,
+        };
+        Ok(ResultParameter {
+            param_name: raw.param_name,
+            data_type,
+            value,
+        })
+    }
+}
+
+/// `execute` response: `{"results": [...], "messages": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecuteResponse {
+    /// One entry per output parameter, in task order.
+    #[serde(default)]
+    pub results: Vec<ResultParameter>,
+    /// Messages (may be empty by publishing setting).
+    #[serde(default)]
+    pub messages: Vec<JobMessage>,
+}
+
+impl ExecuteResponse {
+    /// The result called `name`.
+    pub fn result(&self, name: &str) -> Option<&ResultParameter> {
+        self.results.iter().find(|r| r.param_name.as_str() == name)
+    }
+
+    /// Highest message severity.
+    pub fn max_severity(&self) -> Severity {
+        max_severity(&self.messages)
+    }
+}
+
+/// `uploads/upload` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    /// True when stored.
+    #[serde(default)]
+    pub success: bool,
+    /// The stored item.
+    pub item: UploadItem,
+}
+
+/// An uploaded item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadItem {
+    /// `itemID` to pass as `{"itemID": ...}`.
+    #[serde(rename = "itemID")]
+    pub item_id: crate::ids::ItemId,
+    /// Original file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_name: Option<String>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Upload time, epoch ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<i64>,
+    /// True once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed: Option<bool>,
+}
+
+/// A MapServer layer's metadata (result map service layers, layer inputs): the parts
+/// a GP client needs; drawing info is kept as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerInfo {
+    /// Server version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<f64>,
+    /// Layer id.
+    #[serde(default)]
+    pub id: i64,
+    /// Layer name.
+    #[serde(default)]
+    pub name: String,
+    /// `Feature Layer`, `Raster Layer`, ...
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub layer_type: Option<String>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Geometry type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry_type: Option<crate::geometry::GeometryType>,
+    /// Extent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extent: Option<crate::geometry::Envelope>,
+    /// Display field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_field: Option<String>,
+    /// Fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<crate::fields::Field>>,
+    /// Drawing info (renderer, labels), kept as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drawing_info: Option<serde_json::Value>,
+    /// Minimum scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_scale: Option<f64>,
+    /// Maximum scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_scale: Option<f64>,
+}

@@ -1,0 +1,146 @@
+//! Services directory, `/rest/info` and GPServer metadata.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::TaskName;
+
+crate::vocab::vocab! {
+    /// `executionType` of a GP service or task.
+    pub enum ExecutionType {
+        /// `esriExecutionTypeSynchronous`: run with `execute`.
+        Synchronous = "esriExecutionTypeSynchronous",
+        /// `esriExecutionTypeAsynchronous`: run with `submitJob`.
+        Asynchronous = "esriExecutionTypeAsynchronous",
+    }
+}
+
+/// One entry of a services directory listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceEntry {
+    /// Folder-qualified name (`Elevation/ESRI_Elevation_World`).
+    pub name: String,
+    /// `GPServer`, `MapServer`, ...
+    #[serde(rename = "type")]
+    pub service_type: String,
+    /// Absolute URL, written by some servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// `/rest/services[/<Folder>]?f=json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDirectory {
+    /// Server version (`10.91`, `11.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<f64>,
+    /// Sub-folders.
+    #[serde(default)]
+    pub folders: Vec<String>,
+    /// Services.
+    #[serde(default)]
+    pub services: Vec<ServiceEntry>,
+}
+
+/// `authInfo` of `/rest/info`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthInfo {
+    /// True when the server uses tokens.
+    #[serde(default)]
+    pub is_token_based_security: bool,
+    /// Where to get tokens (`https://host/arcgis/tokens/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_services_url: Option<String>,
+    /// Short-lived token validity in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_lived_token_validity: Option<u64>,
+}
+
+/// `/rest/info?f=json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestInfo {
+    /// Server version number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<f64>,
+    /// Full version text (`11.1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_version: Option<String>,
+    /// Portal URL when federated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owning_system_url: Option<String>,
+    /// Token settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_info: Option<AuthInfo>,
+}
+
+/// `schema` of an 11.1+ GPServer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSchema {
+    /// `{"url": ...}` of the JSON schema.
+    #[serde(rename = "json-schema", default, skip_serializing_if = "Option::is_none")]
+    pub json_schema: Option<UrlRef>,
+}
+
+/// `{"url": "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UrlRef {
+    /// The URL.
+    pub url: String,
+}
+
+/// `…/GPServer?f=json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpServiceInfo {
+    /// Server version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<f64>,
+    /// Pro runtime version (`3.1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cim_version: Option<String>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_description: Option<String>,
+    /// Task names (may contain spaces).
+    #[serde(default)]
+    pub tasks: Vec<TaskName>,
+    /// Sync or async.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_type: Option<ExecutionType>,
+    /// Name of the result map service, `""` when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_map_server_name: Option<String>,
+    /// Maximum features returned per output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_records: Option<u64>,
+    /// `""` or `"Uploads"` (comma-separated list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<String>,
+    /// 11.1+ JSON schema reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<ServiceSchema>,
+}
+
+impl GpServiceInfo {
+    /// True when `execute` is the operation (synchronous service).
+    pub fn is_synchronous(&self) -> bool {
+        self.execution_type == Some(ExecutionType::Synchronous)
+    }
+
+    /// The result map service name, if one is published.
+    pub fn result_map_server(&self) -> Option<&str> {
+        self.result_map_server_name
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+    }
+
+    /// True when `capabilities` lists `Uploads`.
+    pub fn supports_uploads(&self) -> bool {
+        self.capabilities.as_deref().is_some_and(|c| {
+            c.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("uploads"))
+        })
+    }
+}
