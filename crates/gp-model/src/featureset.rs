@@ -115,7 +115,9 @@ impl FeatureSet {
     }
 }
 
-fn lenient_sr<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<SpatialReference>, D::Error> {
+fn lenient_sr<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<SpatialReference>, D::Error> {
     // Some mocks write `"spatialReference": []`; treat anything but an object as absent.
     #[derive(Deserialize)]
     #[serde(untagged)]

@@ -248,6 +248,8 @@ impl JobInfo {
 
     /// Messages of at least `severity`.
     pub fn messages_with(&self, severity: Severity) -> impl Iterator<Item = &JobMessage> {
-        self.messages.iter().filter(move |m| m.severity() >= severity)
+        self.messages
+            .iter()
+            .filter(move |m| m.severity() >= severity)
     }
 }

@@ -93,7 +93,9 @@ pub use service::{
     AuthInfo, ExecutionType, GpServiceInfo, RestInfo, ServiceDirectory, ServiceEntry,
     ServiceSchema, UrlRef,
 };
-pub use task::{CodedValue, Direction, Filter, ParameterInfo, ParameterMember, ParameterType, TaskInfo};
+pub use task::{
+    CodedValue, Direction, Filter, ParameterInfo, ParameterMember, ParameterType, TaskInfo,
+};
 pub use units::{ArealUnit, ArealUnitKind, LinearUnit, LinearUnitKind, TimeUnit, TimeUnitKind};
 pub use value::{DataRef, GpValue, HiddenString, MapImage, ValueTable};
 
@@ -109,3 +111,8 @@ mod tests {
         assert_send_sync::<crate::TaskInfo>();
     }
 }
+
+/// The workspace README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

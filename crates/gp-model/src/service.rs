@@ -79,7 +79,11 @@ pub struct RestInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceSchema {
     /// `{"url": ...}` of the JSON schema.
-    #[serde(rename = "json-schema", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "json-schema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub json_schema: Option<UrlRef>,
 }
 

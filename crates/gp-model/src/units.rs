@@ -98,9 +98,7 @@ impl LinearUnitKind {
             "dd" | "deg" | "degree" | "degrees" | "decimaldegree" | "decimaldegrees" => {
                 K::DecimalDegrees
             }
-            "intinches" | "inchesint" | "internationalinches" | "internationalinch" => {
-                K::IntInches
-            }
+            "intinches" | "inchesint" | "internationalinches" | "internationalinch" => K::IntInches,
             "intfeet" | "feetint" | "internationalfeet" | "internationalfoot" => K::IntFeet,
             "intyards" | "yardsint" | "internationalyards" => K::IntYards,
             "intmiles" | "milesint" | "internationalmiles" => K::IntMiles,
@@ -192,11 +190,11 @@ impl ArealUnitKind {
         let n = n.replace("sq", "square").replace("squareuare", "square");
         Some(match n.as_str() {
             "unknown" | "unknownareaunits" => K::UnknownAreaUnits,
-            "squareinches" | "squareinch" | "in2" => K::SquareInches,
-            "squarefeet" | "squarefoot" | "ft2" => K::SquareFeet,
-            "squareyards" | "squareyard" | "yd2" => K::SquareYards,
+            "squareinches" | "squareinch" | "squarein" | "in2" => K::SquareInches,
+            "squarefeet" | "squarefoot" | "squareft" | "ft2" => K::SquareFeet,
+            "squareyards" | "squareyard" | "squareyd" | "yd2" => K::SquareYards,
             "acres" | "acre" | "ac" => K::Acres,
-            "squaremiles" | "squaremile" | "mi2" => K::SquareMiles,
+            "squaremiles" | "squaremile" | "squaremi" | "mi2" => K::SquareMiles,
             "squaremillimeters" | "squaremillimetres" | "squaremm" | "mm2" => K::SquareMillimeters,
             "squarecentimeters" | "squarecentimetres" | "squarecm" | "cm2" => K::SquareCentimeters,
             "squaredecimeters" | "squaredecimetres" | "squaredm" | "dm2" => K::SquareDecimeters,
@@ -290,7 +288,11 @@ fn normalise(s: &str) -> String {
 }
 
 /// Splits "5.5 esriFeet" / "5feet" into the number and the unit text.
-fn split_quantity<'a>(kind: &'static str, s: &'a str, accepted: &dyn Fn() -> String) -> Result<(f64, &'a str)> {
+fn split_quantity<'a>(
+    kind: &'static str,
+    s: &'a str,
+    accepted: &dyn Fn() -> String,
+) -> Result<(f64, &'a str)> {
     let t = s.trim();
     let end = t
         .char_indices()
@@ -300,7 +302,8 @@ fn split_quantity<'a>(kind: &'static str, s: &'a str, accepted: &dyn Fn() -> Str
                 || ((c == '-' || c == '+') && (i == 0 || t[..i].ends_with(['e', 'E'])))
                 || ((c == 'e' || c == 'E')
                     && i > 0
-                    && t[i + 1..].starts_with(|d: char| d.is_ascii_digit() || d == '-' || d == '+')))
+                    && t[i + 1..]
+                        .starts_with(|d: char| d.is_ascii_digit() || d == '-' || d == '+')))
         })
         .map_or(t.len(), |(i, _)| i);
     let (num, unit) = t.split_at(end);
@@ -373,25 +376,39 @@ macro_rules! quantity {
         impl<'de> Deserialize<'de> for $name {
             /// Accepts the JSON object form, or the arcpy string form.
             fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-                #[derive(Deserialize)]
-                struct Obj {
-                    #[serde(rename = $json)]
-                    v: f64,
-                    #[serde(default)]
-                    units: Option<$kind>,
-                }
-                #[derive(Deserialize)]
-                #[serde(untagged)]
-                enum Form {
-                    Obj(Obj),
-                    Text(String),
-                }
-                match Form::deserialize(d)? {
-                    Form::Obj(o) => Ok($name {
-                        $field: o.v,
-                        units: o.units.unwrap_or($default),
-                    }),
-                    Form::Text(t) => t.parse().map_err(serde::de::Error::custom),
+                use serde::de::Error as _;
+                match serde_json::Value::deserialize(d)? {
+                    serde_json::Value::String(t) => t.parse().map_err(D::Error::custom),
+                    serde_json::Value::Object(o) => {
+                        let v = match o.get($json) {
+                            Some(n) => n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| {
+                                D::Error::custom(format!(
+                                    "`{}` must be a finite number, got {n}",
+                                    $json
+                                ))
+                            })?,
+                            None => {
+                                return Err(D::Error::custom(format!(
+                                    "{} object is missing `{}`",
+                                    $label, $json
+                                )));
+                            }
+                        };
+                        let units = match o.get("units") {
+                            None | Some(serde_json::Value::Null) => $default,
+                            Some(serde_json::Value::String(u)) => $kind::parse_lenient(u),
+                            Some(other) => {
+                                return Err(D::Error::custom(format!(
+                                    "`units` must be a string, got {other}"
+                                )));
+                            }
+                        };
+                        Ok($name { $field: v, units })
+                    }
+                    other => Err(D::Error::custom(format!(
+                        "expected a {} object or text like \"5 feet\", got {other}",
+                        $label
+                    ))),
                 }
             }
         }
@@ -426,7 +443,14 @@ impl LinearUnit {
         self.units.meters_per_unit().map(|f| f * self.distance)
     }
 }
-quantity!(LinearUnit, LinearUnitKind, distance, "linear unit", "distance", LinearUnitKind::Meters);
+quantity!(
+    LinearUnit,
+    LinearUnitKind,
+    distance,
+    "linear unit",
+    "distance",
+    LinearUnitKind::Meters
+);
 
 /// An area with a unit: `{"area": 2, "units": "esriSquareKilometers"}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -443,7 +467,14 @@ impl ArealUnit {
         self.units.square_meters_per_unit().map(|f| f * self.area)
     }
 }
-quantity!(ArealUnit, ArealUnitKind, area, "areal unit", "area", ArealUnitKind::SquareMeters);
+quantity!(
+    ArealUnit,
+    ArealUnitKind,
+    area,
+    "areal unit",
+    "area",
+    ArealUnitKind::SquareMeters
+);
 
 /// A duration with a unit: `{"time": 3, "units": "esriTimeUnitsYears"}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -453,4 +484,11 @@ pub struct TimeUnit {
     /// The unit.
     pub units: TimeUnitKind,
 }
-quantity!(TimeUnit, TimeUnitKind, time, "time unit", "time", TimeUnitKind::UnknownTimeUnits);
+quantity!(
+    TimeUnit,
+    TimeUnitKind,
+    time,
+    "time unit",
+    "time",
+    TimeUnitKind::UnknownTimeUnits
+);

@@ -31,7 +31,11 @@ pub struct DataRef {
     #[serde(rename = "itemID", default, skip_serializing_if = "Option::is_none")]
     pub item_id: Option<ItemId>,
     /// Portal item id (10.8+, federated).
-    #[serde(rename = "portalItemID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "portalItemID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub portal_item_id: Option<String>,
     /// Raster format (`tif`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -241,7 +245,12 @@ fn parse_date_text(dt: &DataType, t: &str) -> Result<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
             return Ok(n.and_utc());
         }
@@ -321,6 +330,9 @@ impl GpValue {
     }
 
     fn decode_data(dt: &DataType, json: &str) -> Result<GpValue> {
+        if !json.trim_start().starts_with('{') {
+            return Err(value_err(dt, "expected a JSON object"));
+        }
         let shape: Shape = from_json_str("GP value", json)
             .map_err(|e| value_err(dt, format!("expected a JSON object: {e}")))?;
         if shape.map_image.is_some() {
@@ -331,7 +343,8 @@ impl GpValue {
             let c: FeatureCollection = from_json_str("feature collection", json)?;
             return Ok(GpValue::FeatureCollection(Box::new(c)));
         }
-        let is_ref = shape.url.is_some() || shape.item_id.is_some() || shape.portal_item_id.is_some();
+        let is_ref =
+            shape.url.is_some() || shape.item_id.is_some() || shape.portal_item_id.is_some();
         match dt {
             DataType::FeatureRecordSetLayer | DataType::RecordSet
                 if shape.features.is_some() || !is_ref =>
@@ -371,7 +384,9 @@ impl GpValue {
             DataType::Long => match v {
                 J::Number(n) => match (n.as_i64(), n.as_f64()) {
                     (Some(i), _) => GpValue::Long(i),
-                    (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => GpValue::Long(f as i64),
+                    (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                        GpValue::Long(f as i64)
+                    }
                     _ => return Err(bad("a 64-bit integer")),
                 },
                 J::String(s) => GpValue::Long(s.trim().parse().map_err(|_| bad("an integer"))?),
@@ -387,7 +402,9 @@ impl GpValue {
             },
             DataType::Boolean => match v {
                 J::Bool(b) => GpValue::Boolean(*b),
-                J::String(s) => GpValue::Boolean(parse_bool(s).ok_or_else(|| bad("true or false"))?),
+                J::String(s) => {
+                    GpValue::Boolean(parse_bool(s).ok_or_else(|| bad("true or false"))?)
+                }
                 _ => return Err(bad("true or false")),
             },
             DataType::Date => match v {
@@ -421,7 +438,8 @@ impl GpValue {
             DataType::ValueTable => GpValue::ValueTable(value_table(dt, v, None)?),
             DataType::Composite => match v {
                 J::Object(o) if o.contains_key("dataType") && o.contains_key("value") => {
-                    let inner = DataType::parse(o.get("dataType").and_then(J::as_str).unwrap_or(""));
+                    let inner =
+                        DataType::parse(o.get("dataType").and_then(J::as_str).unwrap_or(""));
                     Self::from_json(&inner, o.get("value").unwrap_or(&J::Null))?
                 }
                 other => untyped(other),
@@ -450,15 +468,19 @@ impl GpValue {
         Ok(match dt {
             DataType::String | DataType::SqlExpression => GpValue::String(text.to_string()),
             DataType::StringHidden => GpValue::HiddenString(HiddenString(text.to_string())),
-            DataType::Long => GpValue::Long(t.parse().map_err(|_| {
-                value_err(dt, format!("`{t}` is not a whole number"))
-            })?),
+            DataType::Long => GpValue::Long(
+                t.parse()
+                    .map_err(|_| value_err(dt, format!("`{t}` is not a whole number")))?,
+            ),
             DataType::Double => match t.parse::<f64>() {
                 Ok(f) if f.is_finite() => GpValue::Double(f),
                 _ => return Err(value_err(dt, format!("`{t}` is not a finite number"))),
             },
             DataType::Boolean => GpValue::Boolean(parse_bool(t).ok_or_else(|| {
-                value_err(dt, format!("`{t}` is not a boolean (true/false, yes/no, 1/0)"))
+                value_err(
+                    dt,
+                    format!("`{t}` is not a boolean (true/false, yes/no, 1/0)"),
+                )
             })?),
             DataType::Date => GpValue::Date(parse_date_text(dt, t)?),
             DataType::LinearUnit if !looks_json => GpValue::LinearUnit(t.parse()?),
@@ -466,7 +488,12 @@ impl GpValue {
             DataType::TimeUnit if !looks_json => GpValue::TimeUnit(t.parse()?),
             DataType::MultiValue(inner) if !looks_json => GpValue::MultiValue(
                 t.split(';')
-                    .map(|p| Self::parse_text(inner, p.trim_matches(|c| c == '\'' || c == '"')))
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let p = p.trim().trim_matches(|c| c == '\'' || c == '"');
+                        Self::parse_text(inner, p)
+                            .map_err(|e| value_err(dt, format!("item {i} (`{p}`): {e}")))
+                    })
                     .collect::<Result<_>>()?,
             ),
             DataType::SpatialReference if !looks_json => match t.parse::<i32>() {
@@ -516,9 +543,10 @@ impl GpValue {
             GpValue::Double(f) if !f.is_finite() => {
                 Err(value_err(&DataType::Double, format!("{f} is not finite")))
             }
-            GpValue::LinearUnit(u) if !u.distance.is_finite() => {
-                Err(value_err(&DataType::LinearUnit, "the distance is not finite"))
-            }
+            GpValue::LinearUnit(u) if !u.distance.is_finite() => Err(value_err(
+                &DataType::LinearUnit,
+                "the distance is not finite",
+            )),
             GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
                 for (i, f) in fs.features.iter().enumerate() {
                     if let Some(g) = &f.geometry {
@@ -584,7 +612,12 @@ fn value_table(
                     .get_or_insert_with(|| o.keys().cloned().collect());
                 cols.iter().map(|c| o.get(c).unwrap_or(&J::Null)).collect()
             }
-            _ => return Err(value_err(dt, format!("row [{i}] is neither an array nor an object"))),
+            _ => {
+                return Err(value_err(
+                    dt,
+                    format!("row [{i}] is neither an array nor an object"),
+                ));
+            }
         };
         let mut out = Vec::with_capacity(cells.len());
         for (j, c) in cells.into_iter().enumerate() {

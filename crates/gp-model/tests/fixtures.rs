@@ -4,6 +4,8 @@
 //! `kinds.json` maps each file to its kind; a fixture added later needs only a line
 //! there (the walk below fails for a JSON file that has none).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // reason: a test fails loudly on a bad value
+
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
@@ -31,8 +33,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn round_trip<T: DeserializeOwned + Serialize + PartialEq + Debug>(name: &str, text: &str) -> T {
     let first: T = from_json_str("fixture", text).unwrap_or_else(|e| panic!("{name}: {e}"));
     let again = serde_json::to_string(&first).unwrap();
-    let second: T =
-        from_json_str("fixture", &again).unwrap_or_else(|e| panic!("{name} (re-read): {e}\n{again}"));
+    let second: T = from_json_str("fixture", &again)
+        .unwrap_or_else(|e| panic!("{name} (re-read): {e}\n{again}"));
     assert_eq!(first, second, "{name}: value changed in a round trip");
     first
 }
@@ -100,11 +102,17 @@ fn every_fixture_parses_and_round_trips() {
                 {
                     use geozero::GeozeroDatasource;
                     let mut w = geozero::geojson::GeoJsonWriter::new(&mut out);
-                    fs.clone().process(&mut w).unwrap_or_else(|e| panic!("{rel}: {e}"));
+                    fs.clone()
+                        .process(&mut w)
+                        .unwrap_or_else(|e| panic!("{rel}: {e}"));
                 }
                 let gj: serde_json::Value = serde_json::from_slice(&out)
                     .unwrap_or_else(|e| panic!("{rel}: geojson invalid: {e}"));
-                assert_eq!(gj["features"].as_array().unwrap().len(), fs.features.len(), "{rel}");
+                assert_eq!(
+                    gj["features"].as_array().unwrap().len(),
+                    fs.features.len(),
+                    "{rel}"
+                );
             }
             "error_envelope" => {
                 round_trip::<ErrorEnvelope>(&rel, &text);
@@ -135,7 +143,15 @@ fn has_m_without_z_reads_third_value_as_m() {
     let Some(Geometry::Multipoint(mp)) = &fs.features[0].geometry else {
         panic!()
     };
-    assert_eq!(mp.points[0], Coord { x: 2.0, y: 49.0, z: None, m: Some(1.0) });
+    assert_eq!(
+        mp.points[0],
+        Coord {
+            x: 2.0,
+            y: 49.0,
+            z: None,
+            m: Some(1.0)
+        }
+    );
 }
 
 #[test]
@@ -152,7 +168,11 @@ fn zm_polygon_keeps_four_values() {
 #[test]
 fn empty_polyline_is_empty() {
     let fs: FeatureSet = load("arcgisutils/null-polyline.json");
-    let g = fs.features.iter().find_map(|f| f.geometry.as_ref()).unwrap();
+    let g = fs
+        .features
+        .iter()
+        .find_map(|f| f.geometry.as_ref())
+        .unwrap();
     assert!(g.is_empty());
 }
 
@@ -178,7 +198,10 @@ fn curve_rings_are_kept_and_densify_to_circles() {
     let curves = p.curve_rings.as_ref().expect("curveRings kept");
     assert!(matches!(curves[0][1], CurveElement::Arc { .. }));
     let ring = &p.linear_rings(gp_model::geometry::DEFAULT_DENSIFY_ANGLE)[0];
-    assert!(ring.len() > 60, "a full circle densifies into many vertices");
+    assert!(
+        ring.len() > 60,
+        "a full circle densifies into many vertices"
+    );
     // All densified vertices lie on the circle around the arc's centre.
     let CurveElement::Arc { center, .. } = curves[0][1] else {
         panic!()
@@ -218,19 +241,31 @@ fn value_table_task_defaults_decode_with_types() {
     let members = p.parameter_infos.as_ref().unwrap();
     let v = GpValue::value_table_with_columns(p.default_value.as_ref().unwrap(), members).unwrap();
     let GpValue::ValueTable(vt) = v else { panic!() };
-    assert_eq!(vt.rows[0], vec![GpValue::Long(567), GpValue::Double(-56756.567)]);
-    assert!(matches!(p.filter, None));
+    assert_eq!(
+        vt.rows[0],
+        vec![GpValue::Long(567), GpValue::Double(-56756.567)]
+    );
+    assert!(p.filter.is_none());
     assert!(matches!(
         members[0].filter,
-        Some(Filter::Range { minimum: Some(_), maximum: Some(_) })
+        Some(Filter::Range {
+            minimum: Some(_),
+            maximum: Some(_)
+        })
     ));
-    assert_eq!(t.parameters[1].data_type, DataType::MultiValue(Box::new(DataType::RasterDataLayer)));
+    assert_eq!(
+        t.parameters[1].data_type,
+        DataType::MultiValue(Box::new(DataType::RasterDataLayer))
+    );
 }
 
 #[test]
 fn leaflet_task_default_feature_set_carries_schema() {
     let t: TaskInfo = load("esri-leaflet-gp/GPTaskSpec.sampleServiceMetadataResponse.json");
-    let input = t.inputs().find(|p| p.data_type == DataType::FeatureRecordSetLayer).unwrap();
+    let input = t
+        .inputs()
+        .find(|p| p.data_type == DataType::FeatureRecordSetLayer)
+        .unwrap();
     let Some(GpValue::FeatureSet(fs)) = input.default_gp_value().unwrap() else {
         panic!()
     };
@@ -240,7 +275,10 @@ fn leaflet_task_default_feature_set_carries_schema() {
 
 #[test]
 fn token_required_envelope() {
-    let text = std::fs::read_to_string(root().join("arcgis-rest-js/errors.ArcGISServerTokenRequired.json")).unwrap();
+    let text = std::fs::read_to_string(
+        root().join("arcgis-rest-js/errors.ArcGISServerTokenRequired.json"),
+    )
+    .unwrap();
     let e = ServerError::check(text.as_bytes()).unwrap();
     assert_eq!(e.code, 499);
     assert!(e.is_auth());

@@ -158,27 +158,59 @@ fn ring_contains(ring: &[Coord], x: f64, y: f64) -> bool {
     inside
 }
 
-/// Groups Esri rings (exteriors clockwise, holes counter-clockwise) into polygons.
+/// Groups Esri rings into polygons the way GDAL does: a ring inside an odd number of
+/// other rings is a hole of the smallest ring around it. For valid Esri data (exterior
+/// rings clockwise, holes counter-clockwise) this is the same as Esri's orientation
+/// rule; it also reads data whose writers ignored orientation.
 pub(crate) fn group_rings(rings: &[Vec<Coord>]) -> Vec<Vec<&Vec<Coord>>> {
-    let areas: Vec<f64> = rings.iter().map(|r| ring_signed_area(r)).collect();
-    let any_exterior = areas.iter().any(|a| *a < 0.0);
+    let rings: Vec<(&Vec<Coord>, f64)> = rings
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|r| (r, ring_signed_area(r)))
+        .collect();
+    if rings.len() == 1 {
+        return vec![vec![rings[0].0]];
+    }
+    let contains = |outer: &Vec<Coord>, inner: &Vec<Coord>| {
+        inner.iter().any(|c| ring_contains(outer, c.x, c.y))
+    };
+    let is_hole: Vec<bool> = rings
+        .iter()
+        .enumerate()
+        .map(|(i, (r, a))| {
+            let depth = rings
+                .iter()
+                .enumerate()
+                .filter(|(j, (o, oa))| *j != i && oa.abs() > a.abs() && contains(o, r))
+                .count();
+            depth % 2 == 1
+        })
+        .collect();
     let mut polys: Vec<Vec<&Vec<Coord>>> = Vec::new();
-    let mut holes = Vec::new();
-    for (r, a) in rings.iter().zip(&areas) {
-        if r.is_empty() {
-            continue;
-        }
-        if !any_exterior || *a <= 0.0 {
-            polys.push(vec![r]);
-        } else {
-            holes.push(r);
+    let mut shell_area = Vec::new();
+    for ((r, a), hole) in rings.iter().zip(&is_hole) {
+        if !hole {
+            polys.push(vec![*r]);
+            shell_area.push(a.abs());
         }
     }
-    for h in holes {
-        let (x, y) = (h[0].x, h[0].y);
-        match polys.iter_mut().find(|p| ring_contains(p[0], x, y)) {
-            Some(p) => p.push(h),
-            None => polys.push(vec![h]),
+    for ((r, _), hole) in rings.iter().zip(&is_hole) {
+        if !hole {
+            continue;
+        }
+        // The smallest exterior that contains the hole.
+        let best = polys
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| contains(p[0], r))
+            .min_by(|(i, _), (j, _)| shell_area[*i].total_cmp(&shell_area[*j]))
+            .map(|(i, _)| i);
+        match best {
+            Some(i) => polys[i].push(*r),
+            None => {
+                polys.push(vec![*r]);
+                shell_area.push(0.0);
+            }
         }
     }
     polys

@@ -521,7 +521,11 @@ fn parse_datetime(s: &str) -> Option<i64> {
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(d.timestamp_millis());
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y/%m/%d %H:%M:%S%.f",
+    ] {
         if let Ok(n) = chrono::NaiveDateTime::parse_from_str(s, f) {
             return Some(n.and_utc().timestamp_millis());
         }

@@ -105,7 +105,10 @@ impl<'de> Deserialize<'de> for RawCoord {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a coordinate array of 2 to 4 numbers")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<RawCoord, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<RawCoord, A::Error> {
                 let mut v = [None; 4];
                 let mut n = 0u8;
                 while let Some(val) = seq.next_element::<Option<f64>>()? {

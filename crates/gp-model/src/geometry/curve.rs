@@ -153,7 +153,17 @@ pub fn densify_path(path: &[CurveElement], max_angle: f64) -> Vec<Coord> {
                     (false, false) => ccw_sweep(a0, a1),
                     (false, true) => ccw_sweep(a0, a1) - TAU,
                 };
-                push_arc(&mut out, s, *end, (center.x, center.y), (a, b), rot, a0, sweep, step);
+                push_arc(
+                    &mut out,
+                    s,
+                    *end,
+                    (center.x, center.y),
+                    (a, b),
+                    rot,
+                    a0,
+                    sweep,
+                    step,
+                );
             }
             CurveElement::Bezier {
                 end,
@@ -307,7 +317,9 @@ impl<'de> Deserialize<'de> for RawCurveElement {
         impl<'de> Visitor<'de> for V {
             type Value = RawCurveElement;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a coordinate array or a curve segment object {\"c\"|\"a\"|\"b\": [...]}")
+                f.write_str(
+                    "a coordinate array or a curve segment object {\"c\"|\"a\"|\"b\": [...]}",
+                )
             }
             fn visit_seq<A: de::SeqAccess<'de>>(
                 self,
@@ -363,7 +375,9 @@ impl<'de> Deserialize<'de> for RawCurveElement {
                         let ellipse = if items.len() >= 7 {
                             let num = |i: usize, what: &str| {
                                 items[i].as_f64().filter(|f| f.is_finite()).ok_or_else(|| {
-                                    de::Error::custom(format!("elliptic arc {what} must be a number"))
+                                    de::Error::custom(format!(
+                                        "elliptic arc {what} must be a number"
+                                    ))
                                 })
                             };
                             Some(Ellipse {
@@ -413,7 +427,11 @@ impl Serialize for CurveSer<'_> {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry(
                     "b",
-                    &[CoordSer(end, d), CoordSer(control1, d), CoordSer(control2, d)],
+                    &[
+                        CoordSer(end, d),
+                        CoordSer(control1, d),
+                        CoordSer(control2, d),
+                    ],
                 )?;
                 m.end()
             }
@@ -426,7 +444,10 @@ impl Serialize for CurveSer<'_> {
             } => {
                 struct ArcItems<'a>(&'a CurveElement, Dims);
                 impl Serialize for ArcItems<'_> {
-                    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                    fn serialize<S: Serializer>(
+                        &self,
+                        s: S,
+                    ) -> std::result::Result<S::Ok, S::Error> {
                         let CurveElement::Arc {
                             end,
                             center,

@@ -214,11 +214,15 @@ impl Geometry {
             Geometry::Multipoint(g) => g.points.is_empty(),
             Geometry::Polyline(g) => {
                 g.paths.iter().all(Vec::is_empty)
-                    && g.curve_paths.as_ref().is_none_or(|c| c.iter().all(Vec::is_empty))
+                    && g.curve_paths
+                        .as_ref()
+                        .is_none_or(|c| c.iter().all(Vec::is_empty))
             }
             Geometry::Polygon(g) => {
                 g.rings.iter().all(Vec::is_empty)
-                    && g.curve_rings.as_ref().is_none_or(|c| c.iter().all(Vec::is_empty))
+                    && g.curve_rings
+                        .as_ref()
+                        .is_none_or(|c| c.iter().all(Vec::is_empty))
             }
             Geometry::Envelope(g) => g.bounds().is_none(),
         }
@@ -231,9 +235,13 @@ impl Geometry {
                 has_z: p.coord.is_some_and(|c| c.z.is_some()),
                 has_m: p.coord.is_some_and(|c| c.m.is_some()),
             },
-            Geometry::Multipoint(g) => {
-                effective_dims(Dims { has_z: g.has_z, has_m: g.has_m }, g.points.iter())
-            }
+            Geometry::Multipoint(g) => effective_dims(
+                Dims {
+                    has_z: g.has_z,
+                    has_m: g.has_m,
+                },
+                g.points.iter(),
+            ),
             Geometry::Polyline(g) => ser::polyline_dims(g),
             Geometry::Polygon(g) => ser::polygon_dims(g),
             Geometry::Envelope(e) => Dims {

@@ -61,17 +61,22 @@ impl<'de> Deserialize<'de> for LooseNum {
     }
 }
 
+/// A key that is present, even with a `null` value, is `Some`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<LooseNum>, D::Error> {
+    LooseNum::deserialize(d).map(Some)
+}
+
 /// Every key a geometry object may have.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawGeometry {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     x: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     y: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     z: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     m: Option<LooseNum>,
     #[serde(default)]
     points: Option<Vec<RawCoord>>,
@@ -83,21 +88,21 @@ pub(crate) struct RawGeometry {
     rings: Option<Vec<Vec<RawCoord>>>,
     #[serde(default)]
     curve_rings: Option<Vec<Vec<RawCurveElement>>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     xmin: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     ymin: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     xmax: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     ymax: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     zmin: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     zmax: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     mmin: Option<LooseNum>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     mmax: Option<LooseNum>,
     #[serde(default)]
     has_z: Option<bool>,
