@@ -346,14 +346,7 @@ impl GeomProcessor for FeatureSetBuilder {
         }
         self.parts.push(part);
         if tagged && self.kind == Kind::Line {
-            let paths = std::mem::take(&mut self.parts);
-            self.set_geometry(Geometry::Polyline(Polyline {
-                has_z: paths.iter().flatten().any(|c| c.z.is_some()),
-                has_m: paths.iter().flatten().any(|c| c.m.is_some()),
-                paths,
-                curve_paths: None,
-                spatial_reference: None,
-            }))?;
+            self.finish_polyline()?;
         }
         Ok(())
     }
@@ -365,14 +358,7 @@ impl GeomProcessor for FeatureSetBuilder {
     }
 
     fn multilinestring_end(&mut self, _idx: usize) -> GzResult<()> {
-        let paths = std::mem::take(&mut self.parts);
-        self.set_geometry(Geometry::Polyline(Polyline {
-            has_z: paths.iter().flatten().any(|c| c.z.is_some()),
-            has_m: paths.iter().flatten().any(|c| c.m.is_some()),
-            paths,
-            curve_paths: None,
-            spatial_reference: None,
-        }))
+        self.finish_polyline()
     }
 
     fn polygon_begin(&mut self, tagged: bool, _size: usize, _idx: usize) -> GzResult<()> {
@@ -441,11 +427,30 @@ impl GeomProcessor for FeatureSetBuilder {
 }
 
 impl FeatureSetBuilder {
+    /// The collected parts and whether any vertex has Z / M.
+    fn take_parts(&mut self) -> (Vec<Vec<Coord>>, bool, bool) {
+        let parts = std::mem::take(&mut self.parts);
+        let z = parts.iter().flatten().any(|c| c.z.is_some());
+        let m = parts.iter().flatten().any(|c| c.m.is_some());
+        (parts, z, m)
+    }
+
+    fn finish_polyline(&mut self) -> GzResult<()> {
+        let (paths, has_z, has_m) = self.take_parts();
+        self.set_geometry(Geometry::Polyline(Polyline {
+            has_z,
+            has_m,
+            paths,
+            curve_paths: None,
+            spatial_reference: None,
+        }))
+    }
+
     fn finish_polygon(&mut self) -> GzResult<()> {
-        let rings = std::mem::take(&mut self.parts);
+        let (rings, has_z, has_m) = self.take_parts();
         self.set_geometry(Geometry::Polygon(Polygon {
-            has_z: rings.iter().flatten().any(|c| c.z.is_some()),
-            has_m: rings.iter().flatten().any(|c| c.m.is_some()),
+            has_z,
+            has_m,
             rings,
             curve_rings: None,
             spatial_reference: None,
