@@ -4,10 +4,12 @@
 //! - `cargo xtask ci`: everything CI checks, in order: formatting, clippy with
 //!   warnings denied, the architecture invariants, the whole test suite (nextest when
 //!   installed, plus doctests), and rustdoc with warnings denied.
+//! - `cargo xtask bench raster`: TIFF decoding against GDAL, medians side by side.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line tool reports on the terminal
 
 mod arch;
+mod bench;
 mod ci;
 
 use std::path::PathBuf;
@@ -28,6 +30,24 @@ enum Task {
     Ci,
     /// Check only the architecture invariants (which crate may depend on which).
     Arch,
+    /// Benchmarks, run side by side with the reference tool and reported as medians.
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// TIFF decoding: gp-raster against `gdal_translate -of ENVI` (needs gdal-bin).
+    Raster {
+        /// Width and height of the generated float32 GeoTIFF.
+        #[arg(long, default_value_t = 8000)]
+        size: u32,
+        /// Runs of each tool (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,6 +56,9 @@ fn main() -> anyhow::Result<()> {
     match cli.task {
         Task::Ci => ci::run(),
         Task::Arch => arch::check(),
+        Task::Bench {
+            what: Bench::Raster { size, runs },
+        } => bench::raster(size, runs),
     }
 }
 

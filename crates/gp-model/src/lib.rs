@@ -111,8 +111,3 @@ mod tests {
         assert_send_sync::<crate::TaskInfo>();
     }
 }
-
-/// The workspace README's Rust examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

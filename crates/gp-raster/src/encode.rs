@@ -142,7 +142,7 @@ fn predict_row(row: &mut [u8], s: usize, float: bool) {
 /// same folder and renamed into place: an error leaves nothing behind.
 pub fn write_geotiff(path: impl AsRef<Path>, raster: &Raster, opts: &WriteOptions) -> Result<()> {
     let path = path.as_ref();
-    if opts.tile_size == 0 || opts.tile_size % 16 != 0 {
+    if opts.tile_size == 0 || !opts.tile_size.is_multiple_of(16) {
         return Err(Error::Raster {
             message: format!(
                 "tile size {} is not a positive multiple of 16",
@@ -320,11 +320,7 @@ pub fn write_geotiff(path: impl AsRef<Path>, raster: &Raster, opts: &WriteOption
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".gp-write-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io("creating a temporary file in", dir))?;
+    let tmp = crate::scratch::temp_in(dir)?;
     {
         let mut out = BufWriter::new(tmp.as_file());
         let wr = |e| Error::Io {

@@ -3,6 +3,33 @@
 //! Raster outputs of geoprocessing services: TIFF/GeoTIFF decoding (parallel) and
 //! encoding, the scratch workspace where downloads land atomically, and map images.
 //!
+//! ```
+//! use gp_raster::*;
+//!
+//! // arcpy's env.scratchWorkspace: an explicit folder, else GP_SCRATCH_WORKSPACE, else TEMP.
+//! # let tmp = tempfile::tempdir()?;
+//! let ws = ScratchWorkspace::resolve(Some(&tmp.path().join("rasteroutput")));
+//! ws.ensure()?;
+//!
+//! // A float32 GeoTIFF with georeferencing and nodata, written atomically...
+//! let mut slope = Raster::new(3, 2, 1, RasterData::F32(vec![0.0, 1.5, 3.0, 4.5, 6.0, -9999.0]))?;
+//! slope.georef = GeoReference::north_up(500_000.0, 4_000_000.0, 30.0, 32611);
+//! slope.nodata = Some(-9999.0);
+//! let path = ws.dir().join("slope.tif");
+//! write_geotiff(&path, &slope, &WriteOptions::default())?;
+//!
+//! // ...read back (chunks decoded in parallel) with statistics that skip nodata.
+//! let back = read_tiff(&path, &DecodeLimits::default())?;
+//! assert_eq!(back.georef.epsg, Some(32611));
+//! let s = back.stats(0).unwrap();
+//! assert_eq!((s.min, s.max, s.valid_count), (0.0, 6.0, 5));
+//! println!("{}", RasterInfo::read(&path, true, &DecodeLimits::default())?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Features
+//! - `zstd`: decode ZSTD-compressed TIFFs (builds the zstd C library).
+//!
 //! ## Which crate does what
 //! - [tiff]: TIFF structure, decompression (LZW, Deflate, PackBits, JPEG, ZSTD behind
 //!   the `zstd` feature) and predictors; this crate adds the GeoTIFF tags, the
@@ -32,3 +59,8 @@ pub use raster::{BandStats, GeoReference, ModelType, Raster, RasterData, RasterT
 pub use scratch::{
     AtomicFile, SCRATCH_ENV, ScratchWorkspace, file_name_from_url, sanitize_file_name,
 };
+
+/// The workspace README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -125,6 +125,7 @@ impl RasterData {
     }
 
     /// Sample `i` as `f64` (64-bit integers beyond 2^53 lose precision).
+    #[allow(clippy::unnecessary_cast)] // reason: the macro covers the f64 variant too
     pub fn get_f64(&self, i: usize) -> Option<f64> {
         with_data!(self, v => v.get(i).map(|x| *x as f64))
     }
@@ -290,6 +291,7 @@ impl Raster {
 
     /// Statistics of band `band` (0-based), ignoring nodata and NaN; `None` when the
     /// band has no valid sample.
+    #[allow(clippy::unnecessary_cast)] // reason: the macro covers the f64 variant too
     pub fn stats(&self, band: u32) -> Option<BandStats> {
         if band >= self.bands {
             return None;

@@ -121,11 +121,7 @@ impl AtomicFile {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf();
-        let tmp = tempfile::Builder::new()
-            .prefix(".gp-part-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(io("creating a temporary file in", &dir))?;
+        let tmp = temp_in(&dir)?;
         Ok(AtomicFile {
             tmp,
             target,
@@ -190,13 +186,30 @@ impl AtomicFile {
             })?;
         }
         // Make the rename durable too.
-        if let Some(dir) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Some(d) = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .and_then(|dir| File::open(dir).ok())
+        {
+            // Best effort: not every platform can sync a folder.
+            let _ = d.sync_all();
         }
         Ok(target)
     }
+}
+
+/// A temporary file in `dir`, readable by others like an ordinary new file (tempfile's
+/// default 0600 would make outputs private).
+pub(crate) fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".gp-part-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    b.tempfile_in(dir)
+        .map_err(io("creating a temporary file in", dir))
 }
 
 const RESERVED: [&str; 22] = [
@@ -261,11 +274,14 @@ pub fn sanitize_file_name(name: &str) -> Result<String> {
 pub fn file_name_from_url(url: &str) -> Result<String> {
     let no_frag = url.split('#').next().unwrap_or("");
     let no_query = no_frag.split('?').next().unwrap_or("");
-    let last = no_query
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("");
+    // The path part only: never take the host for a file name.
+    let path = match no_query.find("://") {
+        Some(i) => no_query[i + 3..]
+            .find('/')
+            .map_or("", |j| &no_query[i + 3 + j..]),
+        None => no_query,
+    };
+    let last = path.rsplit('/').next().unwrap_or("");
     let decoded = percent_decode(last).ok_or_else(|| Error::FileName {
         name: last.to_string(),
         reason: "its percent-encoding is not valid UTF-8".into(),
