@@ -46,15 +46,19 @@ impl GeozeroDatasource for FeatureSet {
 }
 
 /// Streams a feature set through a geozero processor.
+///
+/// Property indices count the properties emitted for the feature (as geozero's text
+/// writers expect). Values are emitted with the width of their Esri field type (SmallInteger as `Short`, Integer as `Int`, Single as
+/// `Float`, Date as an RFC 3339 `DateTime`, text fields as `String`); `null`s are
+/// not emitted.
 pub fn process_feature_set<P: FeatureProcessor>(fs: &FeatureSet, p: &mut P) -> GzResult<()> {
     let srid = fs.spatial_reference.as_ref().and_then(|s| s.epsg());
-    let date_fields: Vec<&str> = fs
+    let types: std::collections::HashMap<&str, &FieldType> = fs
         .fields
         .as_deref()
         .unwrap_or_default()
         .iter()
-        .filter(|f| f.field_type == FieldType::Date)
-        .map(|f| f.name.as_str())
+        .map(|f| (f.name.as_str(), &f.field_type))
         .collect();
     p.dataset_begin(None)?;
     for (idx, feature) in fs.features.iter().enumerate() {
@@ -63,28 +67,9 @@ pub fn process_feature_set<P: FeatureProcessor>(fs: &FeatureSet, p: &mut P) -> G
         p.properties_begin()?;
         let mut i = 0usize;
         for (name, value) in &feature.attributes {
-            let date_buf;
-            let json_buf;
-            let cv = match value {
-                AttrValue::Null => continue,
-                AttrValue::Bool(b) => ColumnValue::Bool(*b),
-                AttrValue::Int(v) if date_fields.contains(&name.as_str()) => {
-                    match chrono::DateTime::from_timestamp_millis(*v) {
-                        Some(d) => {
-                            date_buf = d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                            ColumnValue::DateTime(&date_buf)
-                        }
-                        None => ColumnValue::Long(*v),
-                    }
-                }
-                AttrValue::Int(v) => ColumnValue::Long(*v),
-                AttrValue::UInt(v) => ColumnValue::ULong(*v),
-                AttrValue::Float(v) => ColumnValue::Double(*v),
-                AttrValue::String(s) => ColumnValue::String(s),
-                AttrValue::Json(v) => {
-                    json_buf = v.to_string();
-                    ColumnValue::Json(&json_buf)
-                }
+            let mut text = String::new();
+            let Some(cv) = column_value(value, types.get(name.as_str()).copied(), &mut text) else {
+                continue;
             };
             if p.property(i, name, &cv)? {
                 break;
@@ -102,6 +87,58 @@ pub fn process_feature_set<P: FeatureProcessor>(fs: &FeatureSet, p: &mut P) -> G
         p.feature_end(idx)?;
     }
     p.dataset_end()
+}
+
+/// The geozero value of an attribute, shaped by its Esri field type (SmallInteger as
+/// `Short`, Integer as `Int`, Single as `Float`, Date as an RFC 3339 `DateTime`, text
+/// fields as `String`); `text` holds any string that has to be made. `None` for null.
+pub fn column_value<'a>(
+    v: &'a AttrValue,
+    ty: Option<&FieldType>,
+    text: &'a mut String,
+) -> Option<ColumnValue<'a>> {
+    use FieldType as T;
+    Some(match (ty, v) {
+        (_, AttrValue::Null) => return None,
+        (Some(T::Date), AttrValue::Int(ms)) => match chrono::DateTime::from_timestamp_millis(*ms) {
+            Some(d) => {
+                *text = d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                ColumnValue::DateTime(text)
+            }
+            None => ColumnValue::Long(*ms),
+        },
+        (Some(T::SmallInteger), AttrValue::Int(i)) if i16::try_from(*i).is_ok() => {
+            ColumnValue::Short(*i as i16)
+        }
+        (Some(T::Integer), AttrValue::Int(i)) if i32::try_from(*i).is_ok() => {
+            ColumnValue::Int(*i as i32)
+        }
+        (Some(T::Single), AttrValue::Float(f)) => ColumnValue::Float(*f as f32),
+        (Some(T::Single), AttrValue::Int(i)) => ColumnValue::Float(*i as f32),
+        (Some(T::Double), AttrValue::Int(i)) => ColumnValue::Double(*i as f64),
+        (Some(T::String | T::Guid | T::GlobalId | T::Xml), other)
+            if !matches!(other, AttrValue::String(_)) =>
+        {
+            *text = match other {
+                AttrValue::Json(j) => j.to_string(),
+                AttrValue::Bool(b) => b.to_string(),
+                AttrValue::Int(i) => i.to_string(),
+                AttrValue::UInt(u) => u.to_string(),
+                AttrValue::Float(f) => f.to_string(),
+                _ => String::new(),
+            };
+            ColumnValue::String(text)
+        }
+        (_, AttrValue::Bool(b)) => ColumnValue::Bool(*b),
+        (_, AttrValue::Int(i)) => ColumnValue::Long(*i),
+        (_, AttrValue::UInt(u)) => ColumnValue::ULong(*u),
+        (_, AttrValue::Float(f)) => ColumnValue::Double(*f),
+        (_, AttrValue::String(s)) => ColumnValue::String(s),
+        (_, AttrValue::Json(j)) => {
+            *text = j.to_string();
+            ColumnValue::Json(text)
+        }
+    })
 }
 
 impl GeozeroGeometry for Geometry {
@@ -126,7 +163,11 @@ impl GeozeroGeometry for Geometry {
 
 fn coord<P: GeomProcessor>(c: &Coord, i: usize, p: &mut P) -> GzResult<()> {
     if p.multi_dim() {
-        p.coordinate(c.x, c.y, c.z, c.m, None, None, i)
+        // Only the dimensions the processor asked for.
+        let d = p.dimensions();
+        let z = if d.z { c.z } else { None };
+        let m = if d.m { c.m } else { None };
+        p.coordinate(c.x, c.y, z, m, None, None, i)
     } else {
         p.xy(c.x, c.y, i)
     }
@@ -162,7 +203,7 @@ fn ring_contains(ring: &[Coord], x: f64, y: f64) -> bool {
 /// other rings is a hole of the smallest ring around it. For valid Esri data (exterior
 /// rings clockwise, holes counter-clockwise) this is the same as Esri's orientation
 /// rule; it also reads data whose writers ignored orientation.
-pub(crate) fn group_rings(rings: &[Vec<Coord>]) -> Vec<Vec<&Vec<Coord>>> {
+pub fn group_rings(rings: &[Vec<Coord>]) -> Vec<Vec<&Vec<Coord>>> {
     let rings: Vec<(&Vec<Coord>, f64)> = rings
         .iter()
         .filter(|r| !r.is_empty())

@@ -157,6 +157,24 @@ impl FeatureSetBuilder {
             fields.push(f);
         }
         for feature in &mut self.fs.features {
+            // A rectangular table: every column in column order, absent values null.
+            if feature.attributes.len() != self.columns.len()
+                || feature
+                    .attributes
+                    .keys()
+                    .zip(self.columns.keys())
+                    .any(|(a, b)| a != b)
+            {
+                let mut attrs = Attributes::with_capacity(self.columns.len());
+                for name in self.columns.keys() {
+                    let v = feature
+                        .attributes
+                        .swap_remove(name)
+                        .unwrap_or(AttrValue::Null);
+                    attrs.insert(name.clone(), v);
+                }
+                feature.attributes = attrs;
+            }
             for (name, v) in feature.attributes.iter_mut() {
                 let Some((kind, _)) = self.columns.get(name) else {
                     continue;

@@ -268,6 +268,12 @@ impl Geometry {
         res
     }
 
+    /// Calls `f` with every stored vertex (curve control points included, envelope
+    /// corners for envelopes).
+    pub fn for_each_coord_pub(&self, f: &mut dyn FnMut(&Coord)) {
+        self.for_each_coord(f)
+    }
+
     pub(crate) fn for_each_coord(&self, f: &mut dyn FnMut(&Coord)) {
         match self {
             Geometry::Point(p) => {

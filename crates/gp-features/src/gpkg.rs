@@ -1,0 +1,633 @@
+//! OGC GeoPackage 1.3 (rusqlite, SQLite bundled): feature tables with their
+//! `gpkg_contents`, `gpkg_geometry_columns`, `gpkg_spatial_ref_sys` rows and an R-tree
+//! spatial index. Geometry blobs are written here (GeoPackage header + ISO WKB) and
+//! read through geozero's GeoPackage WKB reader.
+
+use std::path::Path;
+
+use geozero::wkb::GpkgWkb;
+use gp_model::esrijson::{geometry_from_geozero, group_rings};
+use gp_model::geometry::DEFAULT_DENSIFY_ANGLE;
+use gp_model::{
+    AttrValue, Coord, Feature, FeatureSet, Field, FieldType, Geometry, GeometryType,
+    SpatialReference,
+};
+use rusqlite::{Connection, OpenFlags, params};
+
+use crate::error::{Error, Result, fmt_err};
+use crate::srs;
+
+fn q(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// The feature layers of a GeoPackage.
+pub(crate) fn layers(path: &Path) -> Result<Vec<String>> {
+    let err = fmt_err(path, "GeoPackage");
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| err(e.to_string()))?;
+    let mut st = c
+        .prepare(
+            "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name",
+        )
+        .map_err(|e| err(format!("not a GeoPackage ({e})")))?;
+    let names = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(Iterator::collect)
+        .map_err(|e| err(e.to_string()))?;
+    Ok(names)
+}
+
+pub(crate) fn read(path: &Path, layer: Option<&str>) -> Result<FeatureSet> {
+    let err = fmt_err(path, "GeoPackage");
+    let all = layers(path)?;
+    let layer = match layer {
+        Some(l) => all
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(l))
+            .cloned()
+            .ok_or_else(|| Error::Layer {
+                path: path.to_path_buf(),
+                message: format!("no layer `{l}`"),
+                layers: all.clone(),
+            })?,
+        None if all.len() == 1 => all[0].clone(),
+        None => {
+            return Err(Error::Layer {
+                path: path.to_path_buf(),
+                message: if all.is_empty() {
+                    "no feature layer".into()
+                } else {
+                    "several layers: name one as FILE.gpkg/LAYER".into()
+                },
+                layers: all,
+            });
+        }
+    };
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| err(e.to_string()))?;
+    let (geom_col, gtype, srs_id): (String, String, i64) = c
+        .query_row(
+            "SELECT column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?1",
+            [&layer],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(|e| err(format!("layer {layer}: no geometry column ({e})")))?;
+    let sr = c
+        .query_row(
+            "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
+            [srs_id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
+        )
+        .ok()
+        .and_then(|(org, code, def)| {
+            if org.eq_ignore_ascii_case("epsg") && code > 0 {
+                i32::try_from(code).ok().map(SpatialReference::from_wkid)
+            } else if def.trim().is_empty() || def == "undefined" {
+                None
+            } else {
+                Some(srs::sr_from_wkt(&def))
+            }
+        });
+    // Columns: (name, declared type, is primary key).
+    let mut st = c
+        .prepare(&format!("PRAGMA table_info({})", q(&layer)))
+        .map_err(|e| err(e.to_string()))?;
+    let cols: Vec<(String, String, bool)> = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(5)? > 0,
+            ))
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| err(e.to_string()))?;
+    let mut fields = Vec::new();
+    for (name, decl, pk) in &cols {
+        if name.eq_ignore_ascii_case(&geom_col) {
+            continue;
+        }
+        let d = decl.to_ascii_uppercase();
+        let t = if *pk {
+            FieldType::Oid
+        } else if d.starts_with("TEXT") {
+            FieldType::String
+        } else {
+            match d.as_str() {
+                "BOOLEAN" | "TINYINT" | "SMALLINT" => FieldType::SmallInteger,
+                "MEDIUMINT" => FieldType::Integer,
+                "INT" | "INTEGER" => FieldType::BigInteger,
+                "FLOAT" => FieldType::Single,
+                "DOUBLE" | "REAL" => FieldType::Double,
+                "DATE" | "DATETIME" => FieldType::Date,
+                "BLOB" => FieldType::Blob,
+                _ => FieldType::String,
+            }
+        };
+        let mut f = Field::new(name.clone(), t);
+        if let Some(n) = d
+            .strip_prefix("TEXT(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|n| n.parse().ok())
+        {
+            f.length = Some(n);
+        }
+        fields.push(f);
+    }
+    let select: Vec<String> = fields
+        .iter()
+        .map(|f| q(&f.name))
+        .chain([q(&geom_col)])
+        .collect();
+    let mut st = c
+        .prepare(&format!("SELECT {} FROM {}", select.join(", "), q(&layer)))
+        .map_err(|e| err(e.to_string()))?;
+    let mut rows = st.query([]).map_err(|e| err(e.to_string()))?;
+    let mut features = Vec::new();
+    let (mut has_z, mut has_m) = (false, false);
+    let mut n = 0usize;
+    while let Some(row) = rows.next().map_err(|e| err(e.to_string()))? {
+        let mut attributes = gp_model::Attributes::new();
+        for (i, f) in fields.iter().enumerate() {
+            use rusqlite::types::ValueRef as V;
+            let v = match row.get_ref(i).map_err(|e| err(e.to_string()))? {
+                V::Null => AttrValue::Null,
+                V::Integer(x) => AttrValue::Int(x),
+                V::Real(x) => AttrValue::Float(x),
+                V::Text(t) => {
+                    let s = String::from_utf8_lossy(t).into_owned();
+                    match (&f.field_type, parse_date(&s)) {
+                        (FieldType::Date, Some(ms)) => AttrValue::Int(ms),
+                        _ => AttrValue::String(s),
+                    }
+                }
+                V::Blob(b) => AttrValue::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+            };
+            attributes.insert(f.name.clone(), v);
+        }
+        let geometry = match row.get_ref(fields.len()).map_err(|e| err(e.to_string()))? {
+            rusqlite::types::ValueRef::Blob(b) if is_empty_blob(b) => None,
+            rusqlite::types::ValueRef::Blob(b) => {
+                let g = geometry_from_geozero(&GpkgWkb(b))
+                    .map_err(|e| err(format!("layer {layer}, row {n}: {e}")))?;
+                let d = g.dims();
+                has_z |= d.has_z;
+                has_m |= d.has_m;
+                Some(g)
+            }
+            _ => None,
+        };
+        features.push(Feature {
+            attributes,
+            geometry,
+        });
+        n += 1;
+    }
+    let geometry_type = match gtype.to_ascii_uppercase().as_str() {
+        "POINT" => Some(GeometryType::Point),
+        "MULTIPOINT" => Some(GeometryType::Multipoint),
+        "LINESTRING" | "MULTILINESTRING" => Some(GeometryType::Polyline),
+        "POLYGON" | "MULTIPOLYGON" => Some(GeometryType::Polygon),
+        _ => features
+            .iter()
+            .find_map(|f| f.geometry.as_ref().map(Geometry::geometry_type)),
+    };
+    let oid = fields
+        .iter()
+        .find(|f| f.field_type == FieldType::Oid)
+        .map(|f| f.name.clone());
+    Ok(FeatureSet {
+        object_id_field_name: oid,
+        geometry_type,
+        spatial_reference: sr,
+        has_z,
+        has_m,
+        fields: Some(fields),
+        features,
+        ..Default::default()
+    })
+}
+
+fn parse_date(s: &str) -> Option<i64> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(d.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc().timestamp_millis())
+}
+
+/// The GeoPackage header's empty flag (bit 4).
+fn is_empty_blob(b: &[u8]) -> bool {
+    b.len() >= 4 && b[0] == b'G' && b[1] == b'P' && b[3] & 0x10 != 0
+}
+
+// ---- writing ----
+
+fn wkb_coord(out: &mut Vec<u8>, c: &Coord, z: bool, m: bool) {
+    out.extend_from_slice(&c.x.to_le_bytes());
+    out.extend_from_slice(&c.y.to_le_bytes());
+    if z {
+        out.extend_from_slice(&c.z.unwrap_or(0.0).to_le_bytes());
+    }
+    if m {
+        out.extend_from_slice(&c.m.unwrap_or(f64::NAN).to_le_bytes());
+    }
+}
+
+fn wkb_type(out: &mut Vec<u8>, base: u32, z: bool, m: bool) {
+    out.push(1);
+    let t = base
+        + if z && m {
+            3000
+        } else if z {
+            1000
+        } else if m {
+            2000
+        } else {
+            0
+        };
+    out.extend_from_slice(&t.to_le_bytes());
+}
+
+fn wkb_ring(out: &mut Vec<u8>, pts: &[Coord], z: bool, m: bool) {
+    out.extend_from_slice(&(pts.len() as u32).to_le_bytes());
+    for c in pts {
+        wkb_coord(out, c, z, m);
+    }
+}
+
+/// GeoPackage blob: header (magic, version, flags, srs_id, xy envelope) + ISO WKB.
+/// Polylines are written as MultiLineString and polygons as MultiPolygon, matching
+/// the declared column type.
+pub(crate) fn blob(g: &Geometry, srs_id: i32, z: bool, m: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(b"GP");
+    out.push(0);
+    if g.is_empty() {
+        out.push(0b0001_0001);
+        out.extend_from_slice(&srs_id.to_le_bytes());
+    } else {
+        out.push(0b0000_0011);
+        out.extend_from_slice(&srs_id.to_le_bytes());
+        let mut b = [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        g.for_each_coord_pub(&mut |c| {
+            b[0] = b[0].min(c.x);
+            b[1] = b[1].max(c.x);
+            b[2] = b[2].min(c.y);
+            b[3] = b[3].max(c.y);
+        });
+        for v in b {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    match g {
+        Geometry::Point(p) => {
+            wkb_type(&mut out, 1, z, m);
+            let nan = Coord {
+                x: f64::NAN,
+                y: f64::NAN,
+                z: Some(f64::NAN),
+                m: Some(f64::NAN),
+            };
+            wkb_coord(&mut out, p.coord.as_ref().unwrap_or(&nan), z, m);
+        }
+        Geometry::Multipoint(mp) => {
+            wkb_type(&mut out, 4, z, m);
+            out.extend_from_slice(&(mp.points.len() as u32).to_le_bytes());
+            for c in &mp.points {
+                wkb_type(&mut out, 1, z, m);
+                wkb_coord(&mut out, c, z, m);
+            }
+        }
+        Geometry::Polyline(pl) => {
+            let paths = pl.linear_paths(DEFAULT_DENSIFY_ANGLE);
+            wkb_type(&mut out, 5, z, m);
+            out.extend_from_slice(&(paths.len() as u32).to_le_bytes());
+            for p in paths.iter() {
+                wkb_type(&mut out, 2, z, m);
+                wkb_ring(&mut out, p, z, m);
+            }
+        }
+        Geometry::Polygon(pg) => {
+            let rings = pg.linear_rings(DEFAULT_DENSIFY_ANGLE);
+            let polys = group_rings(&rings);
+            wkb_type(&mut out, 6, z, m);
+            out.extend_from_slice(&(polys.len() as u32).to_le_bytes());
+            for poly in polys {
+                wkb_type(&mut out, 3, z, m);
+                out.extend_from_slice(&(poly.len() as u32).to_le_bytes());
+                for (i, r) in poly.iter().enumerate() {
+                    // OGC orientation: exterior counter-clockwise, holes clockwise.
+                    let ccw = gp_model::geometry::ring_signed_area(r) > 0.0;
+                    if (i == 0) == ccw {
+                        wkb_ring(&mut out, r, z, m);
+                    } else {
+                        let rev: Vec<Coord> = r.iter().rev().copied().collect();
+                        wkb_ring(&mut out, &rev, z, m);
+                    }
+                }
+            }
+        }
+        Geometry::Envelope(e) => {
+            let [x0, y0, x1, y1] = e.bounds().unwrap_or_default();
+            wkb_type(&mut out, 6, z, m);
+            out.extend_from_slice(&1u32.to_le_bytes());
+            wkb_type(&mut out, 3, z, m);
+            out.extend_from_slice(&1u32.to_le_bytes());
+            wkb_ring(
+                &mut out,
+                &[
+                    Coord::xy(x0, y0),
+                    Coord::xy(x1, y0),
+                    Coord::xy(x1, y1),
+                    Coord::xy(x0, y1),
+                    Coord::xy(x0, y0),
+                ],
+                z,
+                m,
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+const INIT: &str = "
+PRAGMA application_id = 1196444487;
+PRAGMA user_version = 10300;
+CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system');
+INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system');
+INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES ('WGS 84 geodetic', 4326, 'EPSG', 4326, 'GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AXIS[\"Latitude\",NORTH],AXIS[\"Longitude\",EAST],AUTHORITY[\"EPSG\",\"4326\"]]', 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid');
+CREATE TABLE IF NOT EXISTS gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE, description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER, CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL, CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name), CONSTRAINT uk_gc_table_name UNIQUE (table_name), CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name), CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+";
+
+fn sql_type(t: &FieldType, len: Option<u32>) -> String {
+    match t {
+        FieldType::SmallInteger => "SMALLINT".into(),
+        FieldType::Integer => "MEDIUMINT".into(),
+        FieldType::BigInteger | FieldType::Oid => "INTEGER".into(),
+        FieldType::Single => "FLOAT".into(),
+        FieldType::Double => "DOUBLE".into(),
+        FieldType::Date => "DATETIME".into(),
+        FieldType::DateOnly => "DATE".into(),
+        FieldType::Blob => "BLOB".into(),
+        _ => match len {
+            Some(n) if n > 0 => format!("TEXT({n})"),
+            _ => "TEXT".into(),
+        },
+    }
+}
+
+/// Writes `fs` as layer `layer` of the GeoPackage at `path` (a new file, or a copy of
+/// the existing one made by the caller). An existing layer of that name is replaced
+/// only with `overwrite`.
+pub(crate) fn write(fs: &FeatureSet, path: &Path, layer: &str, overwrite: bool) -> Result<()> {
+    let err = fmt_err(path, "GeoPackage");
+    let mut c = Connection::open(path).map_err(|e| err(e.to_string()))?;
+    c.execute_batch(INIT).map_err(|e| err(e.to_string()))?;
+    let exists: bool = c
+        .query_row(
+            "SELECT count(*) FROM gpkg_contents WHERE lower(table_name) = lower(?1)",
+            [layer],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(|e| err(e.to_string()))?
+        > 0;
+    let rtree = format!("rtree_{layer}_geom");
+    if exists {
+        if !overwrite {
+            return Err(Error::Exists {
+                path: path.join(layer),
+            });
+        }
+        for sql in [
+            format!("DROP TABLE IF EXISTS {}", q(&rtree)),
+            format!("DROP TABLE IF EXISTS {}", q(layer)),
+        ] {
+            c.execute_batch(&sql).map_err(|e| err(e.to_string()))?;
+        }
+        for t in ["gpkg_extensions", "gpkg_geometry_columns", "gpkg_contents"] {
+            c.execute(
+                &format!("DELETE FROM {t} WHERE lower(table_name) = lower(?1)"),
+                [layer],
+            )
+            .map_err(|e| err(e.to_string()))?;
+        }
+    }
+    // Spatial reference row.
+    let sr = fs.spatial_reference.as_ref();
+    let srs_id: i32 = match sr.and_then(SpatialReference::epsg) {
+        Some(code) => {
+            let def = sr
+                .and_then(srs::wkt_for)
+                .unwrap_or_else(|| "undefined".into());
+            c.execute(
+                "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?1, ?2, 'EPSG', ?2, ?3, NULL)",
+                params![format!("EPSG:{code}"), code, def],
+            )
+            .map_err(|e| err(e.to_string()))?;
+            code
+        }
+        None => match sr.and_then(|s| s.wkt.clone()) {
+            Some(wkt) => {
+                let id: i32 = c
+                    .query_row("SELECT max(100000, coalesce(max(srs_id), 0) + 1) FROM gpkg_spatial_ref_sys", [], |r| r.get(0))
+                    .map_err(|e| err(e.to_string()))?;
+                c.execute(
+                    "INSERT INTO gpkg_spatial_ref_sys VALUES ('custom', ?1, 'NONE', ?1, ?2, NULL)",
+                    params![id, wkt],
+                )
+                .map_err(|e| err(e.to_string()))?;
+                id
+            }
+            None => -1,
+        },
+    };
+    let (z, m) = (fs.has_z, fs.has_m);
+    let gname = match &fs.geometry_type {
+        Some(GeometryType::Point) => "POINT",
+        Some(GeometryType::Multipoint) => "MULTIPOINT",
+        Some(GeometryType::Polyline) => "MULTILINESTRING",
+        Some(GeometryType::Polygon | GeometryType::Envelope) => "MULTIPOLYGON",
+        _ => "GEOMETRY",
+    };
+    let fields: Vec<&Field> = fs
+        .fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| !matches!(f.field_type, FieldType::Geometry | FieldType::Raster))
+        .collect();
+    let oid = fields
+        .iter()
+        .find(|f| f.field_type == FieldType::Oid)
+        .map(|f| f.name.clone());
+    let fid = oid.clone().unwrap_or_else(|| "fid".to_string());
+    let attr_fields: Vec<&&Field> = fields
+        .iter()
+        .filter(|f| f.field_type != FieldType::Oid)
+        .collect();
+    let mut cols = vec![
+        format!("{} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", q(&fid)),
+        format!("\"geom\" {gname}"),
+    ];
+    cols.extend(
+        attr_fields
+            .iter()
+            .map(|f| format!("{} {}", q(&f.name), sql_type(&f.field_type, f.length))),
+    );
+    let tx = c.transaction().map_err(|e| err(e.to_string()))?;
+    tx.execute_batch(&format!("CREATE TABLE {} ({})", q(layer), cols.join(", ")))
+        .map_err(|e| err(format!("layer {layer}: {e}")))?;
+    let mut bounds = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    {
+        let names: Vec<String> = [q(&fid), "\"geom\"".into()]
+            .into_iter()
+            .chain(attr_fields.iter().map(|f| q(&f.name)))
+            .collect();
+        let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        let mut ins = tx
+            .prepare(&format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                q(layer),
+                names.join(", "),
+                marks.join(", ")
+            ))
+            .map_err(|e| err(e.to_string()))?;
+        let mut rt = tx
+            .prepare(&format!(
+                "CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy)",
+                q(&rtree)
+            ))
+            .and_then(|mut s| s.execute([]))
+            .and_then(|_| {
+                tx.prepare(&format!(
+                    "INSERT INTO {} VALUES (?1, ?2, ?3, ?4, ?5)",
+                    q(&rtree)
+                ))
+            })
+            .map_err(|e| err(e.to_string()))?;
+        for (i, feat) in fs.features.iter().enumerate() {
+            let id: i64 = oid
+                .as_ref()
+                .and_then(|o| feat.attributes.get(o))
+                .and_then(AttrValue::as_i64)
+                .unwrap_or(i as i64 + 1);
+            let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(names.len());
+            values.push(id.into());
+            values.push(match &feat.geometry {
+                Some(g) => rusqlite::types::Value::Blob(blob(g, srs_id, z, m)),
+                None => rusqlite::types::Value::Null,
+            });
+            for f in &attr_fields {
+                use rusqlite::types::Value as V;
+                let v = feat.attributes.get(&f.name).unwrap_or(&AttrValue::Null);
+                values.push(match (v, &f.field_type) {
+                    (AttrValue::Null, _) => V::Null,
+                    (AttrValue::Int(ms), FieldType::Date | FieldType::DateOnly) => {
+                        match chrono::DateTime::from_timestamp_millis(*ms) {
+                            Some(d) if f.field_type == FieldType::DateOnly => {
+                                V::Text(d.format("%Y-%m-%d").to_string())
+                            }
+                            Some(d) => {
+                                V::Text(d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                            }
+                            None => V::Integer(*ms),
+                        }
+                    }
+                    (AttrValue::Int(x), _) => V::Integer(*x),
+                    (AttrValue::UInt(x), _) => V::Text(x.to_string()),
+                    (AttrValue::Float(x), _) => V::Real(*x),
+                    (AttrValue::Bool(b), _) => V::Integer(i64::from(*b)),
+                    (AttrValue::String(s), _) => V::Text(s.clone()),
+                    (AttrValue::Json(j), _) => V::Text(j.to_string()),
+                    _ => V::Null,
+                });
+            }
+            ins.execute(rusqlite::params_from_iter(values.iter()))
+                .map_err(|e| err(format!("feature {i}: {e}")))?;
+            if let Some(g) = feat.geometry.as_ref().filter(|g| !g.is_empty()) {
+                let mut b = [
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                ];
+                g.for_each_coord_pub(&mut |c| {
+                    b[0] = b[0].min(c.x);
+                    b[1] = b[1].max(c.x);
+                    b[2] = b[2].min(c.y);
+                    b[3] = b[3].max(c.y);
+                });
+                bounds = [
+                    bounds[0].min(b[0]),
+                    bounds[1].min(b[2]),
+                    bounds[2].max(b[1]),
+                    bounds[3].max(b[3]),
+                ];
+                rt.execute(params![id, b[0], b[1], b[2], b[3]])
+                    .map_err(|e| err(format!("feature {i}: {e}")))?;
+            }
+        }
+    }
+    let finite = bounds.iter().all(|v| v.is_finite());
+    tx.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, min_x, min_y, max_x, max_y, srs_id) VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            layer,
+            finite.then_some(bounds[0]),
+            finite.then_some(bounds[1]),
+            finite.then_some(bounds[2]),
+            finite.then_some(bounds[3]),
+            srs_id
+        ],
+    )
+    .map_err(|e| err(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, ?4, ?5)",
+        params![layer, gname, srs_id, i32::from(z), i32::from(m)],
+    )
+    .map_err(|e| err(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+        [layer],
+    )
+    .map_err(|e| err(e.to_string()))?;
+    // The spec's triggers keep the index in step with later edits (by GDAL or others,
+    // which provide the ST_ functions they call). Created after the bulk insert.
+    let (t, i, r) = (q(layer), q(&fid), q(&rtree));
+    let tn = |s: &str| q(&format!("{rtree}_{s}"));
+    let triggers = format!(
+        "CREATE TRIGGER {ins} AFTER INSERT ON {t} WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN INSERT OR REPLACE INTO {r} VALUES (NEW.{i}, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
+         CREATE TRIGGER {upd6} AFTER UPDATE OF geom ON {t} WHEN OLD.{i} = NEW.{i} AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN UPDATE {r} SET minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom), miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom) WHERE id = NEW.{i}; INSERT OR IGNORE INTO {r} VALUES (NEW.{i}, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
+         CREATE TRIGGER {upd7} AFTER UPDATE OF geom ON {t} WHEN OLD.{i} = NEW.{i} AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom)) BEGIN DELETE FROM {r} WHERE id = OLD.{i}; END;
+         CREATE TRIGGER {upd5} AFTER UPDATE ON {t} WHEN OLD.{i} != NEW.{i} BEGIN DELETE FROM {r} WHERE id = OLD.{i}; INSERT OR REPLACE INTO {r} SELECT NEW.{i}, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom) WHERE NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom); END;
+         CREATE TRIGGER {del} AFTER DELETE ON {t} WHEN old.geom NOT NULL BEGIN DELETE FROM {r} WHERE id = OLD.{i}; END;",
+        ins = tn("insert"),
+        upd6 = tn("update6"),
+        upd7 = tn("update7"),
+        upd5 = tn("update5"),
+        del = tn("delete"),
+    );
+    tx.execute_batch(&triggers)
+        .map_err(|e| err(e.to_string()))?;
+    tx.commit().map_err(|e| err(e.to_string()))?;
+    c.close().map_err(|(_, e)| err(e.to_string()))?;
+    Ok(())
+}

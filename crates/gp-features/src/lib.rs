@@ -1,0 +1,282 @@
+//! # gp-features
+//!
+//! Local feature files into and out of Esri JSON [`FeatureSet`]s: Shapefile, GeoJSON
+//! (and newline-delimited GeoJSON), GeoPackage, FlatGeobuf, CSV (WKT or x/y columns)
+//! and Esri JSON (a bare feature set or a GP result). The arcpy calls
+//! `FeatureSet.load(path)` and `FeatureSet.save(path)` map to [`FeatureSetExt`].
+//!
+//! ```
+//! use gp_features::{FeatureSetExt, SaveOptions};
+//! use gp_model::{FeatureSet, Field, FieldType, GeometryType, SpatialReference};
+//! # let dir = tempfile::tempdir()?;
+//!
+//! // A tool's default value: an empty point feature set with its schema.
+//! let schema = FeatureSet::with_schema(
+//!     Some(GeometryType::Point),
+//!     Some(SpatialReference::from_wkid(4326)),
+//!     vec![Field::new("OBJECTID", FieldType::Oid), Field::new("Name", FieldType::String)],
+//! );
+//! // Some local points...
+//! let towers = dir.path().join("towers.geojson");
+//! std::fs::write(&towers, r#"{"type": "FeatureCollection", "features": [
+//!   {"type": "Feature", "properties": {"name": "North"}, "geometry": {"type": "Point", "coordinates": [-117.2, 34.1]}}]}"#)?;
+//! // ...loaded into it (fields matched case-insensitively, OBJECTID numbered)...
+//! let mut input = schema.clone();
+//! input.load(&towers)?;
+//! assert_eq!(input.features[0].attributes["Name"].as_str(), Some("North"));
+//! // ...and saved as a layer of a GeoPackage.
+//! let report = input.save(dir.path().join("base.gpkg/towers"))?;
+//! assert_eq!(report.features, 1);
+//! let back = gp_features::load(dir.path().join("base.gpkg/towers"))?;
+//! assert_eq!(back.features.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Which crate does what
+//! - [geozero]: the conversion backbone (GeoJSON, WKT, GeoPackage WKB reading), with
+//!   gp-model's Esri JSON processors.
+//! - [flatgeobuf]: FlatGeobuf reading and writing, with its packed R-tree.
+//! - [shapefile]: reading `.shp`; [dbase] (with [encoding_rs] code pages): the `.dbf`
+//!   table. The `.shp`/`.shx` writer is here (null shapes, Z and M).
+//! - [rusqlite] (SQLite bundled): GeoPackage; the GeoPackage geometry blobs are
+//!   written here.
+//! - [csv]: CSV. [crs-definitions](crs_definitions): WKT for EPSG codes (`.prj`, GeoPackage).
+//! - [tempfile]: every file is written under a temporary name and renamed into place.
+//!
+//! ## Features
+//! - `gdal`: Esri File Geodatabase (`out.gdb/layer`) through GDAL's OpenFileGDB
+//!   driver, by running `ogr2ogr`. Without it, `.gdb` paths are a clear error.
+
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod atomic;
+mod csvfile;
+mod error;
+mod esri;
+mod fgb;
+mod filegdb;
+mod geojson;
+mod gpkg;
+mod schema;
+mod shp;
+mod srs;
+mod target;
+
+use std::path::{Path, PathBuf};
+
+use gp_model::FeatureSet;
+
+pub use error::{Error, Result};
+pub use schema::conform;
+pub use srs::{epsg_of_wkt, sr_from_wkt, wkt_for};
+pub use target::{Format, Target};
+
+use atomic::TempPath;
+
+/// Options of [`load_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The layer of a GeoPackage (or File Geodatabase); also given as `file.gpkg/layer`.
+    pub layer: Option<String>,
+}
+
+/// Options of [`save_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SaveOptions {
+    /// Replace an existing file (or layer).
+    pub overwrite: bool,
+    /// The layer inside a GeoPackage (default: the file name's stem).
+    pub layer: Option<String>,
+}
+
+/// What [`save_with`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveReport {
+    /// The file (or `.gdb` folder) written.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// The layer, for containers.
+    pub layer: Option<String>,
+    /// Number of features written.
+    pub features: usize,
+    /// Fields renamed to fit the format (Shapefile: 10 characters), `(from, to)`.
+    pub renamed_fields: Vec<(String, String)>,
+}
+
+/// Loads a feature file (format from extension or content; `file.gpkg/layer` names a
+/// layer).
+pub fn load(path: impl AsRef<Path>) -> Result<FeatureSet> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// Loads a feature file with options.
+pub fn load_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<FeatureSet> {
+    let t = Target::parse(path, true)?;
+    let layer = opts.layer.as_deref().or(t.layer.as_deref());
+    let p = t.path.as_path();
+    match t.format {
+        Format::EsriJson => esri::read(p),
+        Format::GeoJson => geojson::read(p, false),
+        Format::GeoJsonSeq => geojson::read(p, true),
+        Format::Shapefile => shp::read(p),
+        Format::GeoPackage => gpkg::read(p, layer),
+        Format::FlatGeobuf => fgb::read(p),
+        Format::Csv => csvfile::read(p),
+        Format::FileGdb => filegdb::read(p, layer),
+    }
+}
+
+/// Loads a file into a tool's schema (see [`conform`]).
+pub fn load_into(path: impl AsRef<Path>, schema: &FeatureSet) -> Result<FeatureSet> {
+    conform(load(path)?, schema)
+}
+
+/// The feature layers of a GeoPackage.
+pub fn layers(path: impl AsRef<Path>) -> Result<Vec<String>> {
+    gpkg::layers(path.as_ref())
+}
+
+/// Saves without overwriting (see [`save_with`]).
+pub fn save(fs: &FeatureSet, path: impl AsRef<Path>) -> Result<SaveReport> {
+    save_with(fs, path, &SaveOptions::default())
+}
+
+/// Saves a feature set; the format comes from the extension, `file.gpkg/layer` writes
+/// a layer into a (new or existing) GeoPackage. Files are written under temporary
+/// names and renamed into place: an error leaves nothing behind and never damages an
+/// existing file.
+pub fn save_with(
+    fs: &FeatureSet,
+    path: impl AsRef<Path>,
+    opts: &SaveOptions,
+) -> Result<SaveReport> {
+    let t = Target::parse(path, false)?;
+    let p = t.path.as_path();
+    let stem = p
+        .file_stem()
+        .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
+    let layer = opts.layer.clone().or(t.layer.clone());
+    let mut renamed = Vec::new();
+    match t.format {
+        Format::EsriJson
+        | Format::GeoJson
+        | Format::GeoJsonSeq
+        | Format::FlatGeobuf
+        | Format::Csv => {
+            let tmp = TempPath::new(p, opts.overwrite)?;
+            match t.format {
+                Format::EsriJson => esri::write(fs, tmp.path()),
+                Format::GeoJson => geojson::write(fs, tmp.path(), false),
+                Format::GeoJsonSeq => geojson::write(fs, tmp.path(), true),
+                Format::FlatGeobuf => fgb::write(fs, tmp.path(), &stem),
+                _ => csvfile::write(fs, tmp.path()),
+            }
+            .map_err(|e| e.at(p))?;
+            tmp.commit()?;
+        }
+        Format::Shapefile => {
+            let exts = ["shp", "shx", "dbf", "cpg", "prj"];
+            let tmps: Vec<TempPath> = exts
+                .iter()
+                .map(|e| TempPath::new(&p.with_extension(e), opts.overwrite || *e != "shp"))
+                .collect::<Result<_>>()?;
+            if !opts.overwrite && p.exists() {
+                return Err(Error::Exists {
+                    path: p.to_path_buf(),
+                });
+            }
+            renamed = shp::write(
+                fs,
+                tmps[0].path(),
+                tmps[1].path(),
+                tmps[2].path(),
+                tmps[3].path(),
+                tmps[4].path(),
+            )
+            .map_err(|e| e.at(p))?;
+            let prj_written = std::fs::metadata(tmps[4].path()).is_ok_and(|m| m.len() > 0);
+            let mut tmps = tmps;
+            let prj = tmps.pop();
+            // The table and index first, the .shp last.
+            for tmp in tmps.into_iter().rev() {
+                tmp.commit()?;
+            }
+            match prj {
+                Some(prj) if prj_written => {
+                    prj.commit()?;
+                }
+                _ => {
+                    let _ = std::fs::remove_file(p.with_extension("prj"));
+                }
+            }
+        }
+        Format::GeoPackage => {
+            let layer_name = layer.clone().unwrap_or(stem);
+            let existing = p.exists();
+            if existing && t.layer.is_none() && opts.layer.is_none() && !opts.overwrite {
+                return Err(Error::Exists {
+                    path: p.to_path_buf(),
+                });
+            }
+            let tmp = TempPath::new(p, true)?;
+            if existing && (t.layer.is_some() || opts.layer.is_some()) {
+                std::fs::copy(p, tmp.path()).map_err(error::io("copying", p))?;
+            } else {
+                std::fs::remove_file(tmp.path()).map_err(error::io("preparing", tmp.path()))?;
+            }
+            gpkg::write(fs, tmp.path(), &layer_name, opts.overwrite).map_err(|e| match e {
+                Error::Exists { .. } => Error::Exists {
+                    path: p.join(&layer_name),
+                },
+                other => other.at(p),
+            })?;
+            tmp.commit()?;
+            return Ok(SaveReport {
+                path: p.to_path_buf(),
+                format: t.format,
+                layer: Some(layer_name),
+                features: fs.features.len(),
+                renamed_fields: renamed,
+            });
+        }
+        Format::FileGdb => {
+            let layer_name = layer.clone().unwrap_or(stem);
+            filegdb::write(fs, p, &layer_name, opts.overwrite)?;
+            return Ok(SaveReport {
+                path: p.to_path_buf(),
+                format: t.format,
+                layer: Some(layer_name),
+                features: fs.features.len(),
+                renamed_fields: renamed,
+            });
+        }
+    }
+    Ok(SaveReport {
+        path: p.to_path_buf(),
+        format: t.format,
+        layer,
+        features: fs.features.len(),
+        renamed_fields: renamed,
+    })
+}
+
+/// arcpy's `FeatureSet.load` and `FeatureSet.save` on gp-model's [`FeatureSet`].
+pub trait FeatureSetExt {
+    /// Loads a file into this feature set's schema, replacing its features.
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<()>;
+    /// Saves to a file, or a layer inside a GeoPackage (`out.gpkg/layer`); refuses to
+    /// overwrite.
+    fn save(&self, path: impl AsRef<Path>) -> Result<SaveReport>;
+}
+
+impl FeatureSetExt for FeatureSet {
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        *self = load_into(path, self)?;
+        Ok(())
+    }
+
+    fn save(&self, path: impl AsRef<Path>) -> Result<SaveReport> {
+        save(self, path)
+    }
+}

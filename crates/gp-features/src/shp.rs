@@ -1,0 +1,714 @@
+//! ESRI Shapefile. Reading: the `shapefile` crate for shapes and `dbase` for the
+//! table (code page from `.cpg`). Writing: `.shp`/`.shx` written here (null shapes,
+//! Z and M included), the table with `dbase`, plus `.prj` and `.cpg`.
+
+use std::collections::HashSet;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use dbase::{FieldName, FieldValue, TableWriterBuilder};
+use gp_model::esrijson::group_rings;
+use gp_model::geometry::DEFAULT_DENSIFY_ANGLE;
+use gp_model::{
+    AttrValue, Coord, Feature, FeatureSet, Field, FieldType, Geometry, GeometryType, Multipoint,
+    Point, Polygon, Polyline,
+};
+use shapefile::{PolygonRing, Shape};
+
+use crate::error::{Result, fmt_err, io};
+use crate::srs;
+
+/// Shapefile M values below this are "no data".
+const NO_DATA: f64 = -1e38;
+
+fn sibling(path: &Path, ext: &str) -> PathBuf {
+    // Keep the case style of the .shp extension.
+    let upper = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e == "SHP");
+    path.with_extension(if upper {
+        ext.to_ascii_uppercase()
+    } else {
+        ext.to_string()
+    })
+}
+
+fn m_of(m: f64) -> Option<f64> {
+    (m > NO_DATA).then_some(m)
+}
+
+fn shape_to_geometry(s: Shape) -> Result<Option<Geometry>, String> {
+    fn c2(x: f64, y: f64) -> Coord {
+        Coord::xy(x, y)
+    }
+    Ok(Some(match s {
+        Shape::NullShape => return Ok(None),
+        Shape::Point(p) => Geometry::Point(Point::new(p.x, p.y)),
+        Shape::PointM(p) => Geometry::Point(Point {
+            coord: Some(Coord {
+                x: p.x,
+                y: p.y,
+                z: None,
+                m: m_of(p.m),
+            }),
+            spatial_reference: None,
+        }),
+        Shape::PointZ(p) => Geometry::Point(Point {
+            coord: Some(Coord {
+                x: p.x,
+                y: p.y,
+                z: Some(p.z),
+                m: m_of(p.m),
+            }),
+            spatial_reference: None,
+        }),
+        Shape::Multipoint(mp) => Geometry::Multipoint(Multipoint {
+            points: mp.points().iter().map(|p| c2(p.x, p.y)).collect(),
+            ..Default::default()
+        }),
+        Shape::MultipointM(mp) => Geometry::Multipoint(Multipoint {
+            has_m: true,
+            points: mp
+                .points()
+                .iter()
+                .map(|p| Coord {
+                    x: p.x,
+                    y: p.y,
+                    z: None,
+                    m: m_of(p.m),
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        Shape::MultipointZ(mp) => Geometry::Multipoint(Multipoint {
+            has_z: true,
+            has_m: mp.points().iter().any(|p| m_of(p.m).is_some()),
+            points: mp
+                .points()
+                .iter()
+                .map(|p| Coord {
+                    x: p.x,
+                    y: p.y,
+                    z: Some(p.z),
+                    m: m_of(p.m),
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        Shape::Polyline(l) => Geometry::Polyline(Polyline {
+            paths: l
+                .parts()
+                .iter()
+                .map(|p| p.iter().map(|q| c2(q.x, q.y)).collect())
+                .collect(),
+            ..Default::default()
+        }),
+        Shape::PolylineM(l) => Geometry::Polyline(Polyline {
+            has_m: true,
+            paths: l
+                .parts()
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .map(|q| Coord {
+                            x: q.x,
+                            y: q.y,
+                            z: None,
+                            m: m_of(q.m),
+                        })
+                        .collect()
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        Shape::PolylineZ(l) => {
+            let paths: Vec<Vec<Coord>> = l
+                .parts()
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .map(|q| Coord {
+                            x: q.x,
+                            y: q.y,
+                            z: Some(q.z),
+                            m: m_of(q.m),
+                        })
+                        .collect()
+                })
+                .collect();
+            Geometry::Polyline(Polyline {
+                has_z: true,
+                has_m: paths.iter().flatten().any(|c| c.m.is_some()),
+                paths,
+                ..Default::default()
+            })
+        }
+        Shape::Polygon(p) => Geometry::Polygon(Polygon {
+            rings: p
+                .rings()
+                .iter()
+                .map(|r| ring_points(r).iter().map(|q| c2(q.x, q.y)).collect())
+                .collect(),
+            ..Default::default()
+        }),
+        Shape::PolygonM(p) => Geometry::Polygon(Polygon {
+            has_m: true,
+            rings: p
+                .rings()
+                .iter()
+                .map(|r| {
+                    ring_points(r)
+                        .iter()
+                        .map(|q| Coord {
+                            x: q.x,
+                            y: q.y,
+                            z: None,
+                            m: m_of(q.m),
+                        })
+                        .collect()
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        Shape::PolygonZ(p) => {
+            let rings: Vec<Vec<Coord>> = p
+                .rings()
+                .iter()
+                .map(|r| {
+                    ring_points(r)
+                        .iter()
+                        .map(|q| Coord {
+                            x: q.x,
+                            y: q.y,
+                            z: Some(q.z),
+                            m: m_of(q.m),
+                        })
+                        .collect()
+                })
+                .collect();
+            Geometry::Polygon(Polygon {
+                has_z: true,
+                has_m: rings.iter().flatten().any(|c| c.m.is_some()),
+                rings,
+                ..Default::default()
+            })
+        }
+        Shape::Multipatch(_) => {
+            return Err("multipatch shapes cannot be stored in an Esri JSON feature set".into());
+        }
+    }))
+}
+
+fn ring_points<P>(r: &PolygonRing<P>) -> &[P] {
+    r.points()
+}
+
+fn encoding_for(path: &Path) -> dbase::encoding::EncodingRs {
+    let cpg = std::fs::read_to_string(sibling(path, "cpg")).unwrap_or_default();
+    let label = cpg.trim();
+    let label = match label {
+        "" => "utf-8",
+        "65001" => "utf-8",
+        l if l.chars().all(|c| c.is_ascii_digit()) => match l {
+            "1252" => "windows-1252",
+            "1251" => "windows-1251",
+            "1250" => "windows-1250",
+            "437" | "850" => "ibm866",
+            "936" => "gbk",
+            "932" => "shift_jis",
+            _ => "utf-8",
+        },
+        l if l.to_ascii_uppercase().starts_with("ANSI ") => match &l[5..] {
+            "1252" => "windows-1252",
+            "1251" => "windows-1251",
+            "1250" => "windows-1250",
+            _ => "windows-1252",
+        },
+        l => l,
+    };
+    let enc = encoding_rs::Encoding::for_label(label.as_bytes()).unwrap_or(encoding_rs::UTF_8);
+    dbase::encoding::EncodingRs::from(enc)
+}
+
+pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
+    let err = fmt_err(path, "Shapefile");
+    let shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
+    let dbf_path = sibling(path, "dbf");
+    let mut table = dbase::ReaderBuilder::new()
+        .with_encoding(encoding_for(path))
+        .build(std::io::BufReader::new(
+            std::fs::File::open(&dbf_path).map_err(io("opening", &dbf_path))?,
+        ))
+        .map_err(|e| err(format!("{}: {e}", dbf_path.display())))?;
+    let infos: Vec<(String, dbase::FieldType, u8)> = table
+        .fields()
+        .iter()
+        .map(|f| (f.name().to_string(), f.field_type(), f.length()))
+        .collect();
+    let records: Vec<dbase::Record> = table
+        .read()
+        .map_err(|e| err(format!("{}: {e}", dbf_path.display())))?;
+    let mut fields = Vec::new();
+    for (name, ft, len) in &infos {
+        // dbase does not expose the decimal count: a numeric column whose values are
+        // all whole numbers is an integer column.
+        let whole = records.iter().all(|r| match r.get(name) {
+            Some(FieldValue::Numeric(Some(n))) => n.fract() == 0.0,
+            _ => true,
+        });
+        let t = match ft {
+            dbase::FieldType::Character | dbase::FieldType::Memo => FieldType::String,
+            dbase::FieldType::Numeric if whole => match len {
+                0..=4 => FieldType::SmallInteger,
+                5..=11 => FieldType::Integer,
+                _ => FieldType::BigInteger,
+            },
+            dbase::FieldType::Integer => FieldType::Integer,
+            dbase::FieldType::Logical => FieldType::SmallInteger,
+            dbase::FieldType::Date | dbase::FieldType::DateTime => FieldType::Date,
+            _ => FieldType::Double,
+        };
+        let mut field = Field::new(name.clone(), t.clone());
+        if t == FieldType::String {
+            field.length = Some(u32::from(*len));
+        }
+        fields.push(field);
+    }
+    let geoms: Vec<Shape> = shapes.read().map_err(|e| err(e.to_string()))?;
+    if geoms.len() != records.len() {
+        return Err(err(format!(
+            "{} shapes but {} table records",
+            geoms.len(),
+            records.len()
+        )));
+    }
+    let mut gtype = None;
+    let (mut has_z, mut has_m) = (false, false);
+    let mut features = Vec::with_capacity(geoms.len());
+    for (i, (shape, rec)) in geoms.into_iter().zip(records).enumerate() {
+        let geometry = shape_to_geometry(shape).map_err(|e| err(format!("record {i}: {e}")))?;
+        if let Some(g) = &geometry {
+            gtype.get_or_insert_with(|| g.geometry_type());
+            let d = g.dims();
+            has_z |= d.has_z;
+            has_m |= d.has_m;
+        }
+        let mut attributes = gp_model::Attributes::new();
+        for f in &fields {
+            let v = match rec.get(&f.name) {
+                None => AttrValue::Null,
+                Some(v) => dbf_to_attr(v, &f.field_type),
+            };
+            attributes.insert(f.name.clone(), v);
+        }
+        features.push(Feature {
+            attributes,
+            geometry,
+        });
+    }
+    let sr = std::fs::read_to_string(sibling(path, "prj"))
+        .ok()
+        .map(|w| srs::sr_from_wkt(&w));
+    Ok(FeatureSet {
+        geometry_type: gtype,
+        spatial_reference: sr,
+        has_z,
+        has_m,
+        fields: Some(fields),
+        features,
+        ..Default::default()
+    })
+}
+
+fn dbf_to_attr(v: &FieldValue, t: &FieldType) -> AttrValue {
+    match v {
+        FieldValue::Character(Some(s)) | FieldValue::Memo(s) => AttrValue::String(s.clone()),
+        FieldValue::Numeric(Some(n)) if t.is_integer() && n.fract() == 0.0 => {
+            AttrValue::Int(*n as i64)
+        }
+        FieldValue::Numeric(Some(n)) | FieldValue::Double(n) | FieldValue::Currency(n) => {
+            AttrValue::Float(*n)
+        }
+        FieldValue::Float(Some(f)) => AttrValue::Float(f64::from(*f)),
+        FieldValue::Integer(i) => AttrValue::Int(i64::from(*i)),
+        FieldValue::Logical(Some(b)) => AttrValue::Int(i64::from(*b)),
+        FieldValue::Date(Some(d)) => AttrValue::Int(i64::from(d.to_unix_days()) * 86_400_000),
+        FieldValue::DateTime(dt) => AttrValue::Int(
+            i64::from(dt.date().to_unix_days()) * 86_400_000 + {
+                let t = dt.time();
+                i64::from(t.hours() * 3600 + t.minutes() * 60 + t.seconds()) * 1000
+            },
+        ),
+        _ => AttrValue::Null,
+    }
+}
+
+/// The DBF field names: at most 10 bytes, unique (case-insensitively); returns the
+/// renames made.
+pub(crate) fn dbf_names(fields: &[&Field]) -> (Vec<String>, Vec<(String, String)>) {
+    let mut used = HashSet::new();
+    let mut names = Vec::new();
+    let mut renamed = Vec::new();
+    for f in fields {
+        let base: String = f
+            .name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let base = if base.is_empty() {
+            "FIELD".to_string()
+        } else {
+            base
+        };
+        let mut cand: String = base.chars().take(10).collect();
+        let mut n = 1;
+        while !used.insert(cand.to_ascii_uppercase()) {
+            let suffix = format!("_{n}");
+            cand = format!(
+                "{}{suffix}",
+                base.chars().take(10 - suffix.len()).collect::<String>()
+            );
+            n += 1;
+        }
+        if cand != f.name {
+            renamed.push((f.name.clone(), cand.clone()));
+        }
+        names.push(cand);
+    }
+    (names, renamed)
+}
+
+// ---- writing ----
+
+struct ShpOut {
+    data: Vec<u8>,
+    index: Vec<(u32, u32)>,
+    bbox: [f64; 8],
+    any: bool,
+}
+
+impl ShpOut {
+    fn extend_bbox(&mut self, c: &Coord) {
+        let b = &mut self.bbox;
+        if !self.any {
+            *b = [
+                c.x,
+                c.y,
+                c.x,
+                c.y,
+                c.z.unwrap_or(0.0),
+                c.z.unwrap_or(0.0),
+                c.m.unwrap_or(0.0),
+                c.m.unwrap_or(0.0),
+            ];
+            self.any = true;
+        }
+        b[0] = b[0].min(c.x);
+        b[1] = b[1].min(c.y);
+        b[2] = b[2].max(c.x);
+        b[3] = b[3].max(c.y);
+        if let Some(z) = c.z {
+            b[4] = b[4].min(z);
+            b[5] = b[5].max(z);
+        }
+        if let Some(m) = c.m {
+            b[6] = b[6].min(m);
+            b[7] = b[7].max(m);
+        }
+    }
+}
+
+fn le_f64(v: &mut Vec<u8>, x: f64) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn le_i32(v: &mut Vec<u8>, x: i32) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+
+fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+    vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    })
+}
+
+/// Writes the record content of a multi-part or multi-point shape.
+fn parts_content(
+    rec: &mut Vec<u8>,
+    shape_type: i32,
+    parts: &[&[Coord]],
+    multipoint: bool,
+    z: bool,
+    m: bool,
+) {
+    let pts: Vec<&Coord> = parts.iter().flat_map(|p| p.iter()).collect();
+    le_i32(rec, shape_type);
+    let (x0, x1) = range(pts.iter().map(|c| c.x));
+    let (y0, y1) = range(pts.iter().map(|c| c.y));
+    for v in [x0, y0, x1, y1] {
+        le_f64(rec, v);
+    }
+    if !multipoint {
+        le_i32(rec, parts.len() as i32);
+    }
+    le_i32(rec, pts.len() as i32);
+    if !multipoint {
+        let mut start = 0i32;
+        for p in parts {
+            le_i32(rec, start);
+            start += p.len() as i32;
+        }
+    }
+    for c in &pts {
+        le_f64(rec, c.x);
+        le_f64(rec, c.y);
+    }
+    if z {
+        let (a, b) = range(pts.iter().map(|c| c.z.unwrap_or(0.0)));
+        le_f64(rec, a);
+        le_f64(rec, b);
+        for c in &pts {
+            le_f64(rec, c.z.unwrap_or(0.0));
+        }
+    }
+    if m {
+        let (a, b) = range(pts.iter().filter_map(|c| c.m));
+        le_f64(rec, if a.is_finite() { a } else { -1e39 });
+        le_f64(rec, if b.is_finite() { b } else { -1e39 });
+        for c in &pts {
+            le_f64(rec, c.m.unwrap_or(-1e39));
+        }
+    }
+}
+
+fn shape_type(g: &GeometryType, z: bool, m: bool) -> i32 {
+    let base = match g {
+        GeometryType::Point => 1,
+        GeometryType::Multipoint => 8,
+        GeometryType::Polyline => 3,
+        _ => 5,
+    };
+    base + if z {
+        10
+    } else if m {
+        20
+    } else {
+        0
+    }
+}
+
+fn header(buf: &mut Vec<u8>, file_len_bytes: usize, shape_type: i32, bbox: &[f64; 8]) {
+    buf.extend_from_slice(&9994i32.to_be_bytes());
+    buf.extend_from_slice(&[0u8; 20]);
+    buf.extend_from_slice(&((file_len_bytes / 2) as i32).to_be_bytes());
+    le_i32(buf, 1000);
+    le_i32(buf, shape_type);
+    for v in bbox {
+        le_f64(buf, *v);
+    }
+}
+
+/// Writes `.shp`, `.shx`, `.dbf`, `.cpg` and `.prj` next to `shp` (all temporary
+/// paths chosen by the caller). Returns the field renames.
+pub(crate) fn write(
+    fs: &FeatureSet,
+    shp: &Path,
+    shx: &Path,
+    dbf: &Path,
+    cpg: &Path,
+    prj: &Path,
+) -> Result<Vec<(String, String)>> {
+    let err = fmt_err(shp, "Shapefile");
+    let gt = fs
+        .geometry_type
+        .clone()
+        .or_else(|| {
+            fs.features
+                .iter()
+                .find_map(|f| f.geometry.as_ref().map(Geometry::geometry_type))
+        })
+        .ok_or_else(|| {
+            err("a shapefile needs a geometry type; this is a table without geometry".into())
+        })?;
+    let (z, m) = (fs.has_z, fs.has_m);
+    let st = shape_type(&gt, z, m);
+    let mut out = ShpOut {
+        data: Vec::new(),
+        index: Vec::new(),
+        bbox: [0.0; 8],
+        any: false,
+    };
+    for (i, f) in fs.features.iter().enumerate() {
+        let mut rec = Vec::new();
+        match &f.geometry {
+            None => le_i32(&mut rec, 0),
+            Some(g) if g.is_empty() => le_i32(&mut rec, 0),
+            Some(g) => {
+                if g.geometry_type() != gt
+                    && !(gt == GeometryType::Polygon && g.geometry_type() == GeometryType::Envelope)
+                {
+                    return Err(err(format!(
+                        "feature {i} is a {} in a {gt} layer",
+                        g.geometry_type()
+                    )));
+                }
+                g.for_each_coord_pub(&mut |c| out.extend_bbox(c));
+                match g {
+                    Geometry::Point(p) => {
+                        let c = p.coord.unwrap_or_default();
+                        le_i32(&mut rec, st);
+                        le_f64(&mut rec, c.x);
+                        le_f64(&mut rec, c.y);
+                        if z {
+                            le_f64(&mut rec, c.z.unwrap_or(0.0));
+                        }
+                        if z || m {
+                            le_f64(&mut rec, c.m.unwrap_or(-1e39));
+                        }
+                    }
+                    Geometry::Multipoint(mp) => {
+                        parts_content(&mut rec, st, &[&mp.points], true, z, z || m)
+                    }
+                    Geometry::Polyline(pl) => {
+                        let paths = pl.linear_paths(DEFAULT_DENSIFY_ANGLE);
+                        let parts: Vec<&[Coord]> = paths.iter().map(Vec::as_slice).collect();
+                        parts_content(&mut rec, st, &parts, false, z, z || m);
+                    }
+                    Geometry::Polygon(pg) => {
+                        let rings = pg.linear_rings(DEFAULT_DENSIFY_ANGLE);
+                        let parts: Vec<&[Coord]> = group_rings(&rings)
+                            .into_iter()
+                            .flatten()
+                            .map(Vec::as_slice)
+                            .collect();
+                        parts_content(&mut rec, st, &parts, false, z, z || m);
+                    }
+                    Geometry::Envelope(e) => {
+                        let [x0, y0, x1, y1] = e.bounds().unwrap_or_default();
+                        let ring = [
+                            Coord::xy(x0, y0),
+                            Coord::xy(x0, y1),
+                            Coord::xy(x1, y1),
+                            Coord::xy(x1, y0),
+                            Coord::xy(x0, y0),
+                        ];
+                        parts_content(&mut rec, st, &[&ring], false, z, z || m);
+                    }
+                    _ => return Err(err(format!("feature {i}: unsupported geometry"))),
+                }
+            }
+        }
+        let offset = 100 + out.data.len();
+        out.index
+            .push(((offset / 2) as u32, (rec.len() / 2) as u32));
+        out.data.extend_from_slice(&((i + 1) as i32).to_be_bytes());
+        out.data
+            .extend_from_slice(&((rec.len() / 2) as i32).to_be_bytes());
+        out.data.extend_from_slice(&rec);
+    }
+    let mut shp_buf = Vec::with_capacity(100 + out.data.len());
+    header(&mut shp_buf, 100 + out.data.len(), st, &out.bbox);
+    shp_buf.extend_from_slice(&out.data);
+    std::fs::write(shp, &shp_buf).map_err(io("writing", shp))?;
+    let mut shx_buf = Vec::with_capacity(100 + out.index.len() * 8);
+    header(&mut shx_buf, 100 + out.index.len() * 8, st, &out.bbox);
+    for (o, l) in &out.index {
+        shx_buf.extend_from_slice(&o.to_be_bytes());
+        shx_buf.extend_from_slice(&l.to_be_bytes());
+    }
+    std::fs::write(shx, &shx_buf).map_err(io("writing", shx))?;
+
+    // The table.
+    let fields: Vec<&Field> = fs
+        .fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f.field_type,
+                FieldType::Geometry | FieldType::Blob | FieldType::Raster
+            )
+        })
+        .collect();
+    let (names, renamed) = dbf_names(&fields);
+    let mut b =
+        TableWriterBuilder::with_encoding(dbase::encoding::EncodingRs::from(encoding_rs::UTF_8));
+    for (f, n) in fields.iter().zip(&names) {
+        let name = FieldName::try_from(n.as_str()).map_err(|e| err(format!("field {n}: {e:?}")))?;
+        b = match f.field_type {
+            FieldType::SmallInteger => b.add_numeric_field(name, 6, 0),
+            FieldType::Integer => b.add_numeric_field(name, 11, 0),
+            FieldType::Oid | FieldType::BigInteger => b.add_numeric_field(name, 20, 0),
+            FieldType::Single | FieldType::Double => b.add_numeric_field(name, 24, 15),
+            FieldType::Date | FieldType::DateOnly => b.add_date_field(name),
+            _ => {
+                let max = fs
+                    .features
+                    .iter()
+                    .filter_map(|ft| ft.attributes.get(&f.name))
+                    .map(|v| match v {
+                        AttrValue::String(s) => s.len(),
+                        other => format!("{other:?}").len(),
+                    })
+                    .max()
+                    .unwrap_or(1);
+                let len = f.length.map_or(max, |l| l as usize).max(max).clamp(1, 254);
+                b.add_character_field(name, len as u8)
+            }
+        };
+    }
+    let file = std::fs::File::create(dbf).map_err(io("creating", dbf))?;
+    let mut table = b.build_with_dest(BufWriter::new(file));
+    for (i, feat) in fs.features.iter().enumerate() {
+        let mut rec = dbase::Record::default();
+        for (f, n) in fields.iter().zip(&names) {
+            let v = feat.attributes.get(&f.name).unwrap_or(&AttrValue::Null);
+            let fv = attr_to_dbf(v, &f.field_type)
+                .map_err(|e| err(format!("feature {i}, field {}: {e}", f.name)))?;
+            rec.insert(n.clone(), fv);
+        }
+        table
+            .write_record(&rec)
+            .map_err(|e| err(format!("feature {i}: {e}")))?;
+    }
+    table.finalize().map_err(|e| err(e.to_string()))?;
+    drop(table);
+    std::fs::write(cpg, "UTF-8").map_err(io("writing", cpg))?;
+    if let Some(w) = fs.spatial_reference.as_ref().and_then(srs::wkt_for) {
+        std::fs::write(prj, w).map_err(io("writing", prj))?;
+    }
+    Ok(renamed)
+}
+
+fn attr_to_dbf(v: &AttrValue, t: &FieldType) -> Result<FieldValue, String> {
+    Ok(match t {
+        FieldType::Date | FieldType::DateOnly => FieldValue::Date(match v {
+            AttrValue::Int(ms) => {
+                let d = chrono::DateTime::from_timestamp_millis(*ms).ok_or("date out of range")?;
+                use chrono::Datelike;
+                Some(
+                    dbase::Date::new(d.day(), d.month(), d.year() as u32)
+                        .map_err(|e| format!("{e:?}"))?,
+                )
+            }
+            _ => None,
+        }),
+        FieldType::SmallInteger
+        | FieldType::Integer
+        | FieldType::Oid
+        | FieldType::BigInteger
+        | FieldType::Single
+        | FieldType::Double => FieldValue::Numeric(v.as_f64()),
+        _ => FieldValue::Character(match v {
+            AttrValue::Null => None,
+            AttrValue::String(s) => Some(s.clone()),
+            AttrValue::Int(i) => Some(i.to_string()),
+            AttrValue::UInt(u) => Some(u.to_string()),
+            AttrValue::Float(f) => Some(f.to_string()),
+            AttrValue::Bool(b) => Some(b.to_string()),
+            AttrValue::Json(j) => Some(j.to_string()),
+            _ => None,
+        }),
+    })
+}

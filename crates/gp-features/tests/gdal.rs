@@ -1,0 +1,245 @@
+//! GDAL (`ogrinfo -json`) reads what this crate writes, with the same features, fields,
+//! geometry type and spatial reference; the recorded server fixtures convert to every
+//! format without loss. Skipped with a message when GDAL is absent, unless
+//! `GP_REQUIRE_GDAL=1` (set by `cargo xtask ci`, which installs gdal-bin).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)] // reason: test code
+
+use std::path::Path;
+use std::process::Command;
+
+use gp_model::*;
+
+fn gdal() -> bool {
+    let ok = Command::new("ogrinfo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("GP_REQUIRE_GDAL").is_err(),
+            "GP_REQUIRE_GDAL is set but ogrinfo is not available"
+        );
+        eprintln!(
+            "skipped: GDAL (ogrinfo) is not installed; `apt-get install gdal-bin` to run this test"
+        );
+    }
+    ok
+}
+
+/// `ogrinfo -so` text: driver, feature count, geometry type, SRS, fields.
+fn ogrinfo(p: &Path) -> String {
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-al", "-so"])
+        .arg(p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        p.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// GDAL's own reading of the file, as GeoJSON (GDAL 3.6 has no `ogrinfo -json`).
+fn gdal_features(p: &Path) -> serde_json::Value {
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "/vsistdout/"])
+        .arg(p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        p.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn fixture_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../gp-model/tests/fixtures/arcgis-rest")
+}
+
+fn madison() -> FeatureSet {
+    gp_features::load(fixture_dir().join("pyesridump/us-ms-madison-0.json")).unwrap()
+}
+
+#[test]
+fn ogrinfo_reads_what_we_write() {
+    if !gdal() {
+        return;
+    }
+    let fs = madison();
+    let n = fs.features.len();
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["gpkg", "fgb", "shp", "geojson", "csv"] {
+        let p = dir.path().join(format!("madison.{ext}"));
+        gp_features::save(&fs, &p).unwrap();
+        let info = ogrinfo(&p);
+        assert!(
+            info.contains(&format!("Feature Count: {n}")),
+            "{ext}: {info}"
+        );
+        if ext != "csv" {
+            assert!(info.contains("Polygon"), "{ext}: {info}");
+            let code = fs
+                .spatial_reference
+                .as_ref()
+                .and_then(SpatialReference::epsg)
+                .unwrap();
+            assert!(
+                info.contains(&format!("ID[\"EPSG\",{code}]")),
+                "{ext}: spatial reference: {info}"
+            );
+        }
+        for f in fs
+            .fields
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|f| f.field_type != FieldType::Oid && f.name.len() <= 10)
+        {
+            assert!(
+                info.to_lowercase()
+                    .contains(&format!("\n{}: ", f.name.to_lowercase())),
+                "{ext}: field {} not in {info}",
+                f.name
+            );
+        }
+        // Values and geometries as GDAL reads them.
+        let gj = gdal_features(&p);
+        let feats = gj["features"].as_array().unwrap();
+        assert_eq!(feats.len(), n, "{ext}");
+        for (i, f) in fs.features.iter().enumerate().take(20) {
+            let (k, v) = f
+                .attributes
+                .iter()
+                .find(|(_, v)| v.as_str().is_some())
+                .unwrap();
+            let props = feats[i]["properties"].as_object().unwrap();
+            let got = props
+                .iter()
+                .find(|(pk, _)| pk.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.as_str());
+            assert_eq!(got, Some(v.as_str()), "{ext}: feature {i} field {k}");
+            if ext != "csv" {
+                assert!(
+                    feats[i]["geometry"]["type"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("Polygon"),
+                    "{ext}: feature {i}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn geopackage_passes_gdal_checks() {
+    if !gdal() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("base.gpkg");
+    gp_features::save(&madison(), p.join("madison")).unwrap();
+    let info = ogrinfo(&p);
+    assert!(info.contains("using driver `GPKG'"), "{info}");
+    // GDAL finds and uses the R-tree: a spatial filter answers from it.
+    let out = Command::new("ogrinfo")
+        .args([
+            "-ro",
+            "-so",
+            "-spat",
+            "-10050000",
+            "3800000",
+            "-10000000",
+            "3850000",
+        ])
+        .arg(&p)
+        .arg("madison")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-sql", "SELECT HasSpatialIndex('madison', 'geom')"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("= 1"), "no spatial index: {text}");
+}
+
+#[test]
+fn fixtures_convert_to_every_format() {
+    let kinds: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(fixture_dir().join("kinds.json")).unwrap())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut converted = 0;
+    for (rel, kind) in kinds.iter().filter(|(_, k)| *k == "feature_set") {
+        let _ = kind;
+        let fs =
+            gp_features::load(fixture_dir().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let with_geometry: Vec<&Feature> = fs
+            .features
+            .iter()
+            .filter(|f| f.geometry.as_ref().is_some_and(|g| !g.is_empty()))
+            .collect();
+        for ext in ["json", "geojson", "gpkg", "fgb", "shp", "csv"] {
+            let mut src = fs.clone();
+            if ext == "fgb" || ext == "shp" {
+                // Formats without null geometries: keep the features that have one.
+                src.features
+                    .retain(|f| f.geometry.as_ref().is_some_and(|g| !g.is_empty()));
+                if src.features.is_empty() {
+                    continue;
+                }
+            }
+            let name = rel.replace(['/', '.'], "_");
+            let p = dir.path().join(format!("{name}.{ext}"));
+            gp_features::save(&src, &p).unwrap_or_else(|e| panic!("{rel} -> {ext}: {e}"));
+            let back =
+                gp_features::load(&p).unwrap_or_else(|e| panic!("{rel} -> {ext} -> back: {e}"));
+            assert_eq!(back.features.len(), src.features.len(), "{rel} -> {ext}");
+            if ext == "json" {
+                assert_eq!(back, src, "{rel}: Esri JSON is lossless");
+            }
+            let back_geoms = back
+                .features
+                .iter()
+                .filter(|f| f.geometry.as_ref().is_some_and(|g| !g.is_empty()))
+                .count();
+            let want = if ext == "fgb" || ext == "shp" {
+                src.features.len()
+            } else {
+                with_geometry.len()
+            };
+            assert_eq!(back_geoms, want, "{rel} -> {ext}: geometries");
+        }
+        converted += 1;
+    }
+    assert!(converted >= 8, "{converted}");
+}
+
+#[cfg(feature = "gdal")]
+#[test]
+fn file_geodatabase_through_gdal() {
+    if !gdal() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fs = madison();
+    let gdb = dir.path().join("out.gdb");
+    gp_features::save(&fs, gdb.join("madison")).unwrap();
+    let back = gp_features::load(gdb.join("madison")).unwrap();
+    assert_eq!(back.features.len(), fs.features.len());
+    assert!(ogrinfo(&gdb).contains("OpenFileGDB"));
+}
