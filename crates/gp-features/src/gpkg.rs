@@ -259,6 +259,23 @@ fn wkb_ring(out: &mut Vec<u8>, pts: &[Coord], z: bool, m: bool) {
     }
 }
 
+/// `[minx, maxx, miny, maxy]` of a geometry, in the GeoPackage envelope order.
+fn envelope(g: &Geometry) -> [f64; 4] {
+    let mut b = [
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    g.for_each_coord_pub(&mut |c| {
+        b[0] = b[0].min(c.x);
+        b[1] = b[1].max(c.x);
+        b[2] = b[2].min(c.y);
+        b[3] = b[3].max(c.y);
+    });
+    b
+}
+
 /// GeoPackage blob: header (magic, version, flags, srs_id, xy envelope) + ISO WKB.
 /// Polylines are written as MultiLineString and polygons as MultiPolygon, matching
 /// the declared column type.
@@ -272,18 +289,7 @@ pub(crate) fn blob(g: &Geometry, srs_id: i32, z: bool, m: bool) -> Vec<u8> {
     } else {
         out.push(0b0000_0011);
         out.extend_from_slice(&srs_id.to_le_bytes());
-        let mut b = [
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        g.for_each_coord_pub(&mut |c| {
-            b[0] = b[0].min(c.x);
-            b[1] = b[1].max(c.x);
-            b[2] = b[2].min(c.y);
-            b[3] = b[3].max(c.y);
-        });
+        let b = envelope(g);
         for v in b {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -563,18 +569,7 @@ pub(crate) fn write(fs: &FeatureSet, path: &Path, layer: &str, overwrite: bool) 
             ins.execute(rusqlite::params_from_iter(values.iter()))
                 .map_err(|e| err(format!("feature {i}: {e}")))?;
             if let Some(g) = feat.geometry.as_ref().filter(|g| !g.is_empty()) {
-                let mut b = [
-                    f64::INFINITY,
-                    f64::NEG_INFINITY,
-                    f64::INFINITY,
-                    f64::NEG_INFINITY,
-                ];
-                g.for_each_coord_pub(&mut |c| {
-                    b[0] = b[0].min(c.x);
-                    b[1] = b[1].max(c.x);
-                    b[2] = b[2].min(c.y);
-                    b[3] = b[3].max(c.y);
-                });
+                let b = envelope(g);
                 bounds = [
                     bounds[0].min(b[0]),
                     bounds[1].min(b[2]),

@@ -38,162 +38,89 @@ fn m_of(m: f64) -> Option<f64> {
     (m > NO_DATA).then_some(m)
 }
 
-fn shape_to_geometry(s: Shape) -> Result<Option<Geometry>, String> {
-    fn c2(x: f64, y: f64) -> Coord {
-        Coord::xy(x, y)
+fn c2(p: &shapefile::Point) -> Coord {
+    Coord::xy(p.x, p.y)
+}
+
+fn cm(p: &shapefile::PointM) -> Coord {
+    Coord {
+        x: p.x,
+        y: p.y,
+        z: None,
+        m: m_of(p.m),
     }
+}
+
+fn cz(p: &shapefile::PointZ) -> Coord {
+    Coord {
+        x: p.x,
+        y: p.y,
+        z: Some(p.z),
+        m: m_of(p.m),
+    }
+}
+
+fn paths_of<P>(parts: &[Vec<P>], f: fn(&P) -> Coord) -> Vec<Vec<Coord>> {
+    parts.iter().map(|p| p.iter().map(f).collect()).collect()
+}
+
+fn rings_of<P>(rings: &[PolygonRing<P>], f: fn(&P) -> Coord) -> Vec<Vec<Coord>> {
+    rings
+        .iter()
+        .map(|r| ring_points(r).iter().map(f).collect())
+        .collect()
+}
+
+fn any_m(parts: &[Vec<Coord>]) -> bool {
+    parts.iter().flatten().any(|c| c.m.is_some())
+}
+
+fn shape_to_geometry(s: Shape) -> Result<Option<Geometry>, String> {
+    let point = |c: Coord| {
+        Geometry::Point(Point {
+            coord: Some(c),
+            spatial_reference: None,
+        })
+    };
+    let multi = |has_z: bool, points: Vec<Coord>| {
+        let has_m = points.iter().any(|c| c.m.is_some());
+        Geometry::Multipoint(Multipoint {
+            has_z,
+            has_m,
+            points,
+            spatial_reference: None,
+        })
+    };
+    let line = |has_z: bool, paths: Vec<Vec<Coord>>| {
+        Geometry::Polyline(Polyline {
+            has_z,
+            has_m: any_m(&paths),
+            paths,
+            ..Default::default()
+        })
+    };
+    let poly = |has_z: bool, rings: Vec<Vec<Coord>>| {
+        Geometry::Polygon(Polygon {
+            has_z,
+            has_m: any_m(&rings),
+            rings,
+            ..Default::default()
+        })
+    };
     Ok(Some(match s {
         Shape::NullShape => return Ok(None),
-        Shape::Point(p) => Geometry::Point(Point::new(p.x, p.y)),
-        Shape::PointM(p) => Geometry::Point(Point {
-            coord: Some(Coord {
-                x: p.x,
-                y: p.y,
-                z: None,
-                m: m_of(p.m),
-            }),
-            spatial_reference: None,
-        }),
-        Shape::PointZ(p) => Geometry::Point(Point {
-            coord: Some(Coord {
-                x: p.x,
-                y: p.y,
-                z: Some(p.z),
-                m: m_of(p.m),
-            }),
-            spatial_reference: None,
-        }),
-        Shape::Multipoint(mp) => Geometry::Multipoint(Multipoint {
-            points: mp.points().iter().map(|p| c2(p.x, p.y)).collect(),
-            ..Default::default()
-        }),
-        Shape::MultipointM(mp) => Geometry::Multipoint(Multipoint {
-            has_m: true,
-            points: mp
-                .points()
-                .iter()
-                .map(|p| Coord {
-                    x: p.x,
-                    y: p.y,
-                    z: None,
-                    m: m_of(p.m),
-                })
-                .collect(),
-            ..Default::default()
-        }),
-        Shape::MultipointZ(mp) => Geometry::Multipoint(Multipoint {
-            has_z: true,
-            has_m: mp.points().iter().any(|p| m_of(p.m).is_some()),
-            points: mp
-                .points()
-                .iter()
-                .map(|p| Coord {
-                    x: p.x,
-                    y: p.y,
-                    z: Some(p.z),
-                    m: m_of(p.m),
-                })
-                .collect(),
-            ..Default::default()
-        }),
-        Shape::Polyline(l) => Geometry::Polyline(Polyline {
-            paths: l
-                .parts()
-                .iter()
-                .map(|p| p.iter().map(|q| c2(q.x, q.y)).collect())
-                .collect(),
-            ..Default::default()
-        }),
-        Shape::PolylineM(l) => Geometry::Polyline(Polyline {
-            has_m: true,
-            paths: l
-                .parts()
-                .iter()
-                .map(|p| {
-                    p.iter()
-                        .map(|q| Coord {
-                            x: q.x,
-                            y: q.y,
-                            z: None,
-                            m: m_of(q.m),
-                        })
-                        .collect()
-                })
-                .collect(),
-            ..Default::default()
-        }),
-        Shape::PolylineZ(l) => {
-            let paths: Vec<Vec<Coord>> = l
-                .parts()
-                .iter()
-                .map(|p| {
-                    p.iter()
-                        .map(|q| Coord {
-                            x: q.x,
-                            y: q.y,
-                            z: Some(q.z),
-                            m: m_of(q.m),
-                        })
-                        .collect()
-                })
-                .collect();
-            Geometry::Polyline(Polyline {
-                has_z: true,
-                has_m: paths.iter().flatten().any(|c| c.m.is_some()),
-                paths,
-                ..Default::default()
-            })
-        }
-        Shape::Polygon(p) => Geometry::Polygon(Polygon {
-            rings: p
-                .rings()
-                .iter()
-                .map(|r| ring_points(r).iter().map(|q| c2(q.x, q.y)).collect())
-                .collect(),
-            ..Default::default()
-        }),
-        Shape::PolygonM(p) => Geometry::Polygon(Polygon {
-            has_m: true,
-            rings: p
-                .rings()
-                .iter()
-                .map(|r| {
-                    ring_points(r)
-                        .iter()
-                        .map(|q| Coord {
-                            x: q.x,
-                            y: q.y,
-                            z: None,
-                            m: m_of(q.m),
-                        })
-                        .collect()
-                })
-                .collect(),
-            ..Default::default()
-        }),
-        Shape::PolygonZ(p) => {
-            let rings: Vec<Vec<Coord>> = p
-                .rings()
-                .iter()
-                .map(|r| {
-                    ring_points(r)
-                        .iter()
-                        .map(|q| Coord {
-                            x: q.x,
-                            y: q.y,
-                            z: Some(q.z),
-                            m: m_of(q.m),
-                        })
-                        .collect()
-                })
-                .collect();
-            Geometry::Polygon(Polygon {
-                has_z: true,
-                has_m: rings.iter().flatten().any(|c| c.m.is_some()),
-                rings,
-                ..Default::default()
-            })
-        }
+        Shape::Point(p) => point(c2(&p)),
+        Shape::PointM(p) => point(cm(&p)),
+        Shape::PointZ(p) => point(cz(&p)),
+        Shape::Multipoint(mp) => multi(false, mp.points().iter().map(c2).collect()),
+        Shape::MultipointM(mp) => multi(false, mp.points().iter().map(cm).collect()),
+        Shape::MultipointZ(mp) => multi(true, mp.points().iter().map(cz).collect()),
+        Shape::Polyline(l) => line(false, paths_of(l.parts(), c2)),
+        Shape::PolylineM(l) => line(false, paths_of(l.parts(), cm)),
+        Shape::PolylineZ(l) => line(true, paths_of(l.parts(), cz)),
+        Shape::Polygon(p) => poly(false, rings_of(p.rings(), c2)),
+        Shape::PolygonM(p) => poly(false, rings_of(p.rings(), cm)),
+        Shape::PolygonZ(p) => poly(true, rings_of(p.rings(), cz)),
         Shape::Multipatch(_) => {
             return Err("multipatch shapes cannot be stored in an Esri JSON feature set".into());
         }
