@@ -5,11 +5,13 @@
 //!   warnings denied, the architecture invariants, the whole test suite (nextest when
 //!   installed, plus doctests), and rustdoc with warnings denied.
 //! - `cargo xtask bench raster`: TIFF decoding against GDAL, medians side by side.
+//! - `cargo xtask bench features`: feature conversions against `ogr2ogr`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line tool reports on the terminal
 
 mod arch;
 mod bench;
+mod bench_features;
 mod ci;
 
 use std::path::PathBuf;
@@ -48,6 +50,18 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Feature conversions: gp-features against `ogr2ogr` (needs gdal-bin).
+    Features {
+        /// Points in the generated point file.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Polygons in the generated polygon file.
+        #[arg(long, default_value_t = 100_000)]
+        polygons: usize,
+        /// Runs of each tool (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,6 +73,14 @@ fn main() -> anyhow::Result<()> {
         Task::Bench {
             what: Bench::Raster { size, runs },
         } => bench::raster(size, runs),
+        Task::Bench {
+            what:
+                Bench::Features {
+                    points,
+                    polygons,
+                    runs,
+                },
+        } => bench_features::features(points, polygons, runs),
     }
 }
 

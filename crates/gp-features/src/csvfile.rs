@@ -188,49 +188,87 @@ fn text_of(v: &AttrValue, t: Option<&FieldType>) -> String {
     }
 }
 
-pub(crate) fn write(fs: &FeatureSet, path: &Path) -> Result<()> {
-    let err = fmt_err(path, "CSV");
-    let mut w = csv::Writer::from_path(path).map_err(|e| err(e.to_string()))?;
-    let fields: Vec<&Field> = fs
-        .fields
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|f| f.field_type != FieldType::Geometry)
-        .collect();
-    let has_geom = fs.geometry_type.is_some() || fs.features.iter().any(|f| f.geometry.is_some());
-    let mut header: Vec<&str> = Vec::new();
-    if has_geom {
-        header.push("WKT");
+/// CSV written row by row: a `WKT` column, then the fields.
+pub(crate) struct CsvSink {
+    path: std::path::PathBuf,
+    w: csv::Writer<std::fs::File>,
+    fields: Vec<Field>,
+    has_geom: bool,
+    dims: geozero::CoordDimensions,
+    count: usize,
+}
+
+impl CsvSink {
+    pub(crate) fn create(path: &Path) -> Result<Self> {
+        let w = csv::Writer::from_path(path).map_err(|e| fmt_err(path, "CSV")(e.to_string()))?;
+        Ok(CsvSink {
+            path: path.to_path_buf(),
+            w,
+            fields: Vec::new(),
+            has_geom: true,
+            dims: geozero::CoordDimensions::xy(),
+            count: 0,
+        })
     }
-    header.extend(fields.iter().map(|f| f.name.as_str()));
-    w.write_record(&header).map_err(|e| err(e.to_string()))?;
-    let dims = geozero::CoordDimensions {
-        z: fs.has_z,
-        m: fs.has_m,
-        t: false,
-        tm: false,
-    };
-    for (i, feat) in fs.features.iter().enumerate() {
-        let mut rec: Vec<String> = Vec::with_capacity(header.len());
-        if has_geom {
+}
+
+impl crate::sink::FeatureSink for CsvSink {
+    fn start(&mut self, fs: &FeatureSet) -> Result<()> {
+        self.fields = fs
+            .fields
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| f.field_type != FieldType::Geometry)
+            .cloned()
+            .collect();
+        self.has_geom =
+            fs.geometry_type.is_some() || fs.features.iter().any(|f| f.geometry.is_some());
+        self.dims = geozero::CoordDimensions {
+            z: fs.has_z,
+            m: fs.has_m,
+            t: false,
+            tm: false,
+        };
+        let mut header: Vec<&str> = Vec::new();
+        if self.has_geom {
+            header.push("WKT");
+        }
+        header.extend(self.fields.iter().map(|f| f.name.as_str()));
+        self.w
+            .write_record(&header)
+            .map_err(|e| fmt_err(&self.path, "CSV")(e.to_string()))
+    }
+
+    fn feature(&mut self, feat: &Feature) -> Result<()> {
+        let err = fmt_err(&self.path, "CSV");
+        let i = self.count;
+        let mut rec: Vec<String> = Vec::with_capacity(self.fields.len() + 1);
+        if self.has_geom {
             rec.push(match &feat.geometry {
                 Some(g) if !g.is_empty() => tag_dims(
-                    g.to_wkt_ndim(dims)
+                    g.to_wkt_ndim(self.dims)
                         .map_err(|e| err(format!("feature {i}: {e}")))?,
-                    dims,
+                    self.dims,
                 ),
                 _ => String::new(),
             });
         }
-        for f in &fields {
+        for f in &self.fields {
             rec.push(
                 feat.attributes
                     .get(&f.name)
                     .map_or_else(String::new, |v| text_of(v, Some(&f.field_type))),
             );
         }
-        w.write_record(&rec).map_err(|e| err(e.to_string()))?;
+        self.w.write_record(&rec).map_err(|e| err(e.to_string()))?;
+        self.count += 1;
+        Ok(())
     }
-    w.flush().map_err(|e| err(e.to_string()))
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.w
+            .flush()
+            .map_err(|e| fmt_err(&self.path, "CSV")(e.to_string()))
+    }
 }

@@ -101,17 +101,28 @@ pub(crate) fn fmt_err<'a>(
 }
 
 impl Error {
-    /// Names `path` (the user's destination) instead of a temporary file.
+    /// Names `path` (the user's destination) instead of a temporary file; errors about
+    /// other files (the input of a conversion) are kept as they are.
     pub(crate) fn at(self, path: &std::path::Path) -> Error {
+        let is_temp = |p: &std::path::Path| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".gp-part-"))
+        };
         match self {
-            Error::Io { action, source, .. } => Error::Io {
+            Error::Io {
+                action,
+                source,
+                path: p,
+            } if is_temp(&p) => Error::Io {
                 action,
                 path: path.to_path_buf(),
                 source,
             },
             Error::Format {
-                format, message, ..
-            } => Error::Format {
+                format,
+                message,
+                path: p,
+            } if is_temp(&p) => Error::Format {
                 path: path.to_path_buf(),
                 format,
                 message,

@@ -33,9 +33,65 @@ pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
     Ok(gp_model::from_json_reader("Esri JSON feature set", reader)?)
 }
 
-pub(crate) fn write(fs: &FeatureSet, path: &Path) -> Result<()> {
-    let f = std::fs::File::create(path).map_err(io("creating", path))?;
-    let mut w = BufWriter::new(f);
-    serde_json::to_writer(&mut w, fs).map_err(|e| io("writing", path)(e.into()))?;
-    w.flush().map_err(io("writing", path))
+/// Esri JSON written feature by feature: the schema keys, then the features array.
+pub(crate) struct EsriSink {
+    path: std::path::PathBuf,
+    out: BufWriter<std::fs::File>,
+    count: usize,
+    tail: String,
+}
+
+impl EsriSink {
+    pub(crate) fn create(path: &Path) -> Result<Self> {
+        let f = std::fs::File::create(path).map_err(io("creating", path))?;
+        Ok(EsriSink {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(1 << 20, f),
+            count: 0,
+            tail: String::new(),
+        })
+    }
+}
+
+impl crate::sink::FeatureSink for EsriSink {
+    fn start(&mut self, fs: &FeatureSet) -> Result<()> {
+        let schema = FeatureSet {
+            features: Vec::new(),
+            ..fs.clone()
+        };
+        let text =
+            serde_json::to_string(&schema).map_err(|e| io("writing", &self.path)(e.into()))?;
+        // `{..., "features": [], "exceededTransferLimit": ...}`: split around the array.
+        let at = text.find("\"features\":[]").unwrap_or(text.len() - 1);
+        let (head, rest) = text.split_at(at);
+        self.tail = rest.trim_start_matches("\"features\":[]").to_string();
+        self.out
+            .write_all(head.as_bytes())
+            .map_err(io("writing", &self.path))?;
+        self.out
+            .write_all(b"\"features\":[")
+            .map_err(io("writing", &self.path))
+    }
+
+    fn feature(&mut self, f: &gp_model::Feature) -> Result<()> {
+        if self.count > 0 {
+            self.out
+                .write_all(b",")
+                .map_err(io("writing", &self.path))?;
+        }
+        serde_json::to_writer(&mut self.out, f).map_err(|e| io("writing", &self.path)(e.into()))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let tail = std::mem::take(&mut self.tail);
+        self.out
+            .write_all(b"]")
+            .map_err(io("writing", &self.path))?;
+        self.out
+            .write_all(tail.as_bytes())
+            .map_err(io("writing", &self.path))?;
+        self.out.flush().map_err(io("writing", &self.path))
+    }
 }

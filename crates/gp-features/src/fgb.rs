@@ -84,46 +84,81 @@ fn set_props<P: PropertyProcessor>(
     None
 }
 
-pub(crate) fn write(fs: &FeatureSet, path: &Path, name: &str) -> Result<()> {
-    let err = fmt_err(path, "FlatGeobuf");
-    let gt = match &fs.geometry_type {
-        Some(GeometryType::Point) => FgbType::Point,
-        Some(GeometryType::Multipoint) => FgbType::MultiPoint,
-        Some(GeometryType::Polyline) => FgbType::MultiLineString,
-        Some(GeometryType::Polygon | GeometryType::Envelope) => FgbType::MultiPolygon,
-        _ => FgbType::Unknown,
-    };
-    let code = fs
-        .spatial_reference
-        .as_ref()
-        .and_then(SpatialReference::epsg)
-        .unwrap_or(0);
-    let opts = FgbWriterOptions {
-        write_index: true,
-        // Single polylines and polygons are written as multi so the type is uniform.
-        promote_to_multi: true,
-        crs: FgbCrs {
-            code,
-            ..Default::default()
-        },
-        has_z: fs.has_z,
-        has_m: fs.has_m,
-        ..Default::default()
-    };
-    let mut w = FgbWriter::create_with_options(name, gt, opts).map_err(|e| err(e.to_string()))?;
-    let fields: Vec<_> = fs
-        .fields
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|f| f.field_type != FieldType::Geometry)
-        .collect();
-    for f in &fields {
-        w.add_column(&f.name, column_type(&f.field_type), |_, c| {
-            c.nullable = true;
-        });
+/// FlatGeobuf written feature by feature (the flatgeobuf writer spools features to a
+/// temporary file, then sorts them along a Hilbert curve for the packed R-tree).
+pub(crate) struct FgbSink {
+    path: std::path::PathBuf,
+    name: String,
+    w: Option<FgbWriter<'static>>,
+    fields: Vec<gp_model::Field>,
+    count: usize,
+}
+
+impl FgbSink {
+    pub(crate) fn create(path: &Path, name: &str) -> Self {
+        FgbSink {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            w: None,
+            fields: Vec::new(),
+            count: 0,
+        }
     }
-    for (i, feature) in fs.features.iter().enumerate() {
+}
+
+impl crate::sink::FeatureSink for FgbSink {
+    fn start(&mut self, fs: &FeatureSet) -> Result<()> {
+        let err = fmt_err(&self.path, "FlatGeobuf");
+        let gt = match &fs.geometry_type {
+            Some(GeometryType::Point) => FgbType::Point,
+            Some(GeometryType::Multipoint) => FgbType::MultiPoint,
+            Some(GeometryType::Polyline) => FgbType::MultiLineString,
+            Some(GeometryType::Polygon | GeometryType::Envelope) => FgbType::MultiPolygon,
+            _ => FgbType::Unknown,
+        };
+        let code = fs
+            .spatial_reference
+            .as_ref()
+            .and_then(SpatialReference::epsg)
+            .unwrap_or(0);
+        let opts = FgbWriterOptions {
+            write_index: true,
+            // Single polylines and polygons are written as multi so the type is uniform.
+            promote_to_multi: true,
+            crs: FgbCrs {
+                code,
+                ..Default::default()
+            },
+            has_z: fs.has_z,
+            has_m: fs.has_m,
+            ..Default::default()
+        };
+        let mut w =
+            FgbWriter::create_with_options(&self.name, gt, opts).map_err(|e| err(e.to_string()))?;
+        self.fields = fs
+            .fields
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| f.field_type != FieldType::Geometry)
+            .cloned()
+            .collect();
+        for f in &self.fields {
+            w.add_column(&f.name, column_type(&f.field_type), |_, c| {
+                c.nullable = true;
+            });
+        }
+        self.w = Some(w);
+        Ok(())
+    }
+
+    fn feature(&mut self, feature: &gp_model::Feature) -> Result<()> {
+        let err = fmt_err(&self.path, "FlatGeobuf");
+        let i = self.count;
+        let Some(w) = self.w.as_mut() else {
+            return Err(err("features before the schema".into()));
+        };
+        let fields: Vec<&gp_model::Field> = self.fields.iter().collect();
         let mut failed = None;
         let res = match &feature.geometry {
             Some(g) if !g.is_empty() => {
@@ -140,9 +175,18 @@ pub(crate) fn write(fs: &FeatureSet, path: &Path, name: &str) -> Result<()> {
         if let Some(e) = failed {
             return Err(err(format!("feature {i}: {e}")));
         }
+        self.count += 1;
+        Ok(())
     }
-    let f = std::fs::File::create(path).map_err(io("creating", path))?;
-    let mut out = BufWriter::new(f);
-    w.write(&mut out).map_err(|e| err(e.to_string()))?;
-    out.flush().map_err(io("writing", path))
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let err = fmt_err(&self.path, "FlatGeobuf");
+        let Some(w) = self.w.take() else {
+            return Err(err("no schema was given".into()));
+        };
+        let f = std::fs::File::create(&self.path).map_err(io("creating", &self.path))?;
+        let mut out = BufWriter::with_capacity(1 << 20, f);
+        w.write(&mut out).map_err(|e| err(e.to_string()))?;
+        out.flush().map_err(io("writing", &self.path))
+    }
 }

@@ -395,220 +395,290 @@ fn sql_type(t: &FieldType, len: Option<u32>) -> String {
     }
 }
 
-/// Writes `fs` as layer `layer` of the GeoPackage at `path` (a new file, or a copy of
-/// the existing one made by the caller). An existing layer of that name is replaced
-/// only with `overwrite`.
-pub(crate) fn write(fs: &FeatureSet, path: &Path, layer: &str, overwrite: bool) -> Result<()> {
-    let err = fmt_err(path, "GeoPackage");
-    let mut c = Connection::open(path).map_err(|e| err(e.to_string()))?;
-    c.execute_batch(INIT).map_err(|e| err(e.to_string()))?;
-    let exists: bool = c
-        .query_row(
-            "SELECT count(*) FROM gpkg_contents WHERE lower(table_name) = lower(?1)",
-            [layer],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(|e| err(e.to_string()))?
-        > 0;
-    let rtree = format!("rtree_{layer}_geom");
-    if exists {
-        if !overwrite {
-            return Err(Error::Exists {
-                path: path.join(layer),
-            });
-        }
-        for sql in [
-            format!("DROP TABLE IF EXISTS {}", q(&rtree)),
-            format!("DROP TABLE IF EXISTS {}", q(layer)),
-        ] {
-            c.execute_batch(&sql).map_err(|e| err(e.to_string()))?;
-        }
-        for t in ["gpkg_extensions", "gpkg_geometry_columns", "gpkg_contents"] {
-            c.execute(
-                &format!("DELETE FROM {t} WHERE lower(table_name) = lower(?1)"),
-                [layer],
-            )
-            .map_err(|e| err(e.to_string()))?;
+/// A GeoPackage layer written feature by feature in one transaction; the R-tree is
+/// built at the end from the collected envelopes.
+pub(crate) struct GpkgSink {
+    path: std::path::PathBuf,
+    layer: String,
+    overwrite: bool,
+    conn: Option<Connection>,
+    srs_id: i32,
+    z: bool,
+    m: bool,
+    gname: &'static str,
+    fid: String,
+    oid: Option<String>,
+    attr_fields: Vec<Field>,
+    insert_sql: String,
+    boxes: Vec<(i64, [f64; 4])>,
+    count: usize,
+}
+
+impl GpkgSink {
+    /// Writes into the GeoPackage at `path` (a new file, or a copy of the existing one
+    /// made by the caller); an existing layer of that name is replaced only with
+    /// `overwrite`.
+    pub(crate) fn create(path: &Path, layer: &str, overwrite: bool) -> Self {
+        GpkgSink {
+            path: path.to_path_buf(),
+            layer: layer.to_string(),
+            overwrite,
+            conn: None,
+            srs_id: -1,
+            z: false,
+            m: false,
+            gname: "GEOMETRY",
+            fid: "fid".into(),
+            oid: None,
+            attr_fields: Vec::new(),
+            insert_sql: String::new(),
+            boxes: Vec::new(),
+            count: 0,
         }
     }
-    // Spatial reference row.
-    let sr = fs.spatial_reference.as_ref();
-    let srs_id: i32 = match sr.and_then(SpatialReference::epsg) {
-        Some(code) => {
-            let def = sr
-                .and_then(srs::wkt_for)
-                .unwrap_or_else(|| "undefined".into());
-            c.execute(
-                "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?1, ?2, 'EPSG', ?2, ?3, NULL)",
-                params![format!("EPSG:{code}"), code, def],
+
+    fn conn(&self) -> Result<&Connection> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| fmt_err(&self.path, "GeoPackage")("features before the schema".into()))
+    }
+}
+
+impl crate::sink::FeatureSink for GpkgSink {
+    fn start(&mut self, fs: &FeatureSet) -> Result<()> {
+        let path = self.path.clone();
+        let err = fmt_err(&path, "GeoPackage");
+        let layer = self.layer.clone();
+        let c = Connection::open(&path).map_err(|e| err(e.to_string()))?;
+        // The file is a temporary one, renamed into place when complete: no journal needed.
+        c.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -16384;",
+        )
+        .map_err(|e| err(e.to_string()))?;
+        c.execute_batch(INIT).map_err(|e| err(e.to_string()))?;
+        let exists: bool = c
+            .query_row(
+                "SELECT count(*) FROM gpkg_contents WHERE lower(table_name) = lower(?1)",
+                [&layer],
+                |r| r.get::<_, i64>(0),
             )
-            .map_err(|e| err(e.to_string()))?;
-            code
-        }
-        None => match sr.and_then(|s| s.wkt.clone()) {
-            Some(wkt) => {
-                let id: i32 = c
-                    .query_row("SELECT max(100000, coalesce(max(srs_id), 0) + 1) FROM gpkg_spatial_ref_sys", [], |r| r.get(0))
-                    .map_err(|e| err(e.to_string()))?;
-                c.execute(
-                    "INSERT INTO gpkg_spatial_ref_sys VALUES ('custom', ?1, 'NONE', ?1, ?2, NULL)",
-                    params![id, wkt],
-                )
-                .map_err(|e| err(e.to_string()))?;
-                id
-            }
-            None => -1,
-        },
-    };
-    let (z, m) = (fs.has_z, fs.has_m);
-    let gname = match &fs.geometry_type {
-        Some(GeometryType::Point) => "POINT",
-        Some(GeometryType::Multipoint) => "MULTIPOINT",
-        Some(GeometryType::Polyline) => "MULTILINESTRING",
-        Some(GeometryType::Polygon | GeometryType::Envelope) => "MULTIPOLYGON",
-        _ => "GEOMETRY",
-    };
-    let fields: Vec<&Field> = fs
-        .fields
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|f| !matches!(f.field_type, FieldType::Geometry | FieldType::Raster))
-        .collect();
-    let oid = fields
-        .iter()
-        .find(|f| f.field_type == FieldType::Oid)
-        .map(|f| f.name.clone());
-    let fid = oid.clone().unwrap_or_else(|| "fid".to_string());
-    let attr_fields: Vec<&&Field> = fields
-        .iter()
-        .filter(|f| f.field_type != FieldType::Oid)
-        .collect();
-    let mut cols = vec![
-        format!("{} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", q(&fid)),
-        format!("\"geom\" {gname}"),
-    ];
-    cols.extend(
-        attr_fields
-            .iter()
-            .map(|f| format!("{} {}", q(&f.name), sql_type(&f.field_type, f.length))),
-    );
-    let tx = c.transaction().map_err(|e| err(e.to_string()))?;
-    tx.execute_batch(&format!("CREATE TABLE {} ({})", q(layer), cols.join(", ")))
-        .map_err(|e| err(format!("layer {layer}: {e}")))?;
-    let mut bounds = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    {
-        let names: Vec<String> = [q(&fid), "\"geom\"".into()]
-            .into_iter()
-            .chain(attr_fields.iter().map(|f| q(&f.name)))
-            .collect();
-        let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-        let mut ins = tx
-            .prepare(&format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                q(layer),
-                names.join(", "),
-                marks.join(", ")
-            ))
-            .map_err(|e| err(e.to_string()))?;
-        let mut rt = tx
-            .prepare(&format!(
-                "CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy)",
-                q(&rtree)
-            ))
-            .and_then(|mut s| s.execute([]))
-            .and_then(|_| {
-                tx.prepare(&format!(
-                    "INSERT INTO {} VALUES (?1, ?2, ?3, ?4, ?5)",
-                    q(&rtree)
-                ))
-            })
-            .map_err(|e| err(e.to_string()))?;
-        for (i, feat) in fs.features.iter().enumerate() {
-            let id: i64 = oid
-                .as_ref()
-                .and_then(|o| feat.attributes.get(o))
-                .and_then(AttrValue::as_i64)
-                .unwrap_or(i as i64 + 1);
-            let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(names.len());
-            values.push(id.into());
-            values.push(match &feat.geometry {
-                Some(g) => rusqlite::types::Value::Blob(blob(g, srs_id, z, m)),
-                None => rusqlite::types::Value::Null,
-            });
-            for f in &attr_fields {
-                use rusqlite::types::Value as V;
-                let v = feat.attributes.get(&f.name).unwrap_or(&AttrValue::Null);
-                values.push(match (v, &f.field_type) {
-                    (AttrValue::Null, _) => V::Null,
-                    (AttrValue::Int(ms), FieldType::Date | FieldType::DateOnly) => {
-                        match chrono::DateTime::from_timestamp_millis(*ms) {
-                            Some(d) if f.field_type == FieldType::DateOnly => {
-                                V::Text(d.format("%Y-%m-%d").to_string())
-                            }
-                            Some(d) => {
-                                V::Text(d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                            }
-                            None => V::Integer(*ms),
-                        }
-                    }
-                    (AttrValue::Int(x), _) => V::Integer(*x),
-                    (AttrValue::UInt(x), _) => V::Text(x.to_string()),
-                    (AttrValue::Float(x), _) => V::Real(*x),
-                    (AttrValue::Bool(b), _) => V::Integer(i64::from(*b)),
-                    (AttrValue::String(s), _) => V::Text(s.clone()),
-                    (AttrValue::Json(j), _) => V::Text(j.to_string()),
-                    _ => V::Null,
+            .map_err(|e| err(e.to_string()))?
+            > 0;
+        let rtree = format!("rtree_{layer}_geom");
+        if exists {
+            if !self.overwrite {
+                return Err(Error::Exists {
+                    path: path.join(&layer),
                 });
             }
-            ins.execute(rusqlite::params_from_iter(values.iter()))
-                .map_err(|e| err(format!("feature {i}: {e}")))?;
-            if let Some(g) = feat.geometry.as_ref().filter(|g| !g.is_empty()) {
-                let b = envelope(g);
-                bounds = [
-                    bounds[0].min(b[0]),
-                    bounds[1].min(b[2]),
-                    bounds[2].max(b[1]),
-                    bounds[3].max(b[3]),
-                ];
-                rt.execute(params![id, b[0], b[1], b[2], b[3]])
-                    .map_err(|e| err(format!("feature {i}: {e}")))?;
+            for sql in [
+                format!("DROP TABLE IF EXISTS {}", q(&rtree)),
+                format!("DROP TABLE IF EXISTS {}", q(&layer)),
+            ] {
+                c.execute_batch(&sql).map_err(|e| err(e.to_string()))?;
+            }
+            for t in ["gpkg_extensions", "gpkg_geometry_columns", "gpkg_contents"] {
+                c.execute(
+                    &format!("DELETE FROM {t} WHERE lower(table_name) = lower(?1)"),
+                    [&layer],
+                )
+                .map_err(|e| err(e.to_string()))?;
             }
         }
+        let sr = fs.spatial_reference.as_ref();
+        self.srs_id = match sr.and_then(SpatialReference::epsg) {
+            Some(code) => {
+                let def = sr
+                    .and_then(srs::wkt_for)
+                    .unwrap_or_else(|| "undefined".into());
+                c.execute(
+                    "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?1, ?2, 'EPSG', ?2, ?3, NULL)",
+                    params![format!("EPSG:{code}"), code, def],
+                )
+                .map_err(|e| err(e.to_string()))?;
+                code
+            }
+            None => match sr.and_then(|s| s.wkt.clone()) {
+                Some(wkt) => {
+                    let id: i32 = c
+                        .query_row("SELECT max(100000, coalesce(max(srs_id), 0) + 1) FROM gpkg_spatial_ref_sys", [], |r| r.get(0))
+                        .map_err(|e| err(e.to_string()))?;
+                    c.execute("INSERT INTO gpkg_spatial_ref_sys VALUES ('custom', ?1, 'NONE', ?1, ?2, NULL)", params![id, wkt])
+                        .map_err(|e| err(e.to_string()))?;
+                    id
+                }
+                None => -1,
+            },
+        };
+        (self.z, self.m) = (fs.has_z, fs.has_m);
+        self.gname = match &fs.geometry_type {
+            Some(GeometryType::Point) => "POINT",
+            Some(GeometryType::Multipoint) => "MULTIPOINT",
+            Some(GeometryType::Polyline) => "MULTILINESTRING",
+            Some(GeometryType::Polygon | GeometryType::Envelope) => "MULTIPOLYGON",
+            _ => "GEOMETRY",
+        };
+        let fields: Vec<&Field> = fs
+            .fields
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| !matches!(f.field_type, FieldType::Geometry | FieldType::Raster))
+            .collect();
+        self.oid = fields
+            .iter()
+            .find(|f| f.field_type == FieldType::Oid)
+            .map(|f| f.name.clone());
+        self.fid = self.oid.clone().unwrap_or_else(|| "fid".to_string());
+        self.attr_fields = fields
+            .iter()
+            .filter(|f| f.field_type != FieldType::Oid)
+            .map(|f| (*f).clone())
+            .collect();
+        let mut cols = vec![
+            format!(
+                "{} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL",
+                q(&self.fid)
+            ),
+            format!("\"geom\" {}", self.gname),
+        ];
+        cols.extend(
+            self.attr_fields
+                .iter()
+                .map(|f| format!("{} {}", q(&f.name), sql_type(&f.field_type, f.length))),
+        );
+        c.execute_batch("BEGIN").map_err(|e| err(e.to_string()))?;
+        c.execute_batch(&format!("CREATE TABLE {} ({})", q(&layer), cols.join(", ")))
+            .map_err(|e| err(format!("layer {layer}: {e}")))?;
+        let names: Vec<String> = [q(&self.fid), "\"geom\"".into()]
+            .into_iter()
+            .chain(self.attr_fields.iter().map(|f| q(&f.name)))
+            .collect();
+        let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        self.insert_sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            q(&layer),
+            names.join(", "),
+            marks.join(", ")
+        );
+        self.conn = Some(c);
+        Ok(())
     }
-    let finite = bounds.iter().all(|v| v.is_finite());
-    tx.execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, min_x, min_y, max_x, max_y, srs_id) VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            layer,
-            finite.then_some(bounds[0]),
-            finite.then_some(bounds[1]),
-            finite.then_some(bounds[2]),
-            finite.then_some(bounds[3]),
-            srs_id
-        ],
-    )
-    .map_err(|e| err(e.to_string()))?;
-    tx.execute(
-        "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, ?4, ?5)",
-        params![layer, gname, srs_id, i32::from(z), i32::from(m)],
-    )
-    .map_err(|e| err(e.to_string()))?;
-    tx.execute(
-        "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-        [layer],
-    )
-    .map_err(|e| err(e.to_string()))?;
-    // The spec's triggers keep the index in step with later edits (by GDAL or others,
-    // which provide the ST_ functions they call). Created after the bulk insert.
-    let (t, i, r) = (q(layer), q(&fid), q(&rtree));
+
+    fn feature(&mut self, feat: &Feature) -> Result<()> {
+        let i = self.count;
+        let err = fmt_err(&self.path, "GeoPackage");
+        let id: i64 = self
+            .oid
+            .as_ref()
+            .and_then(|o| feat.attributes.get(o))
+            .and_then(AttrValue::as_i64)
+            .unwrap_or(i as i64 + 1);
+        let mut values: Vec<rusqlite::types::Value> =
+            Vec::with_capacity(self.attr_fields.len() + 2);
+        values.push(id.into());
+        values.push(match &feat.geometry {
+            Some(g) => rusqlite::types::Value::Blob(blob(g, self.srs_id, self.z, self.m)),
+            None => rusqlite::types::Value::Null,
+        });
+        for f in &self.attr_fields {
+            use rusqlite::types::Value as V;
+            let v = feat.attributes.get(&f.name).unwrap_or(&AttrValue::Null);
+            values.push(match (v, &f.field_type) {
+                (AttrValue::Null, _) => V::Null,
+                (AttrValue::Int(ms), FieldType::Date | FieldType::DateOnly) => {
+                    match chrono::DateTime::from_timestamp_millis(*ms) {
+                        Some(d) if f.field_type == FieldType::DateOnly => {
+                            V::Text(d.format("%Y-%m-%d").to_string())
+                        }
+                        Some(d) => V::Text(d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                        None => V::Integer(*ms),
+                    }
+                }
+                (AttrValue::Int(x), _) => V::Integer(*x),
+                (AttrValue::UInt(x), _) => V::Text(x.to_string()),
+                (AttrValue::Float(x), _) => V::Real(*x),
+                (AttrValue::Bool(b), _) => V::Integer(i64::from(*b)),
+                (AttrValue::String(s), _) => V::Text(s.clone()),
+                (AttrValue::Json(j), _) => V::Text(j.to_string()),
+                _ => V::Null,
+            });
+        }
+        let c = self.conn()?;
+        c.prepare_cached(&self.insert_sql)
+            .and_then(|mut st| st.execute(rusqlite::params_from_iter(values.iter())))
+            .map_err(|e| err(format!("feature {i}: {e}")))?;
+        if let Some(g) = feat.geometry.as_ref().filter(|g| !g.is_empty()) {
+            self.boxes.push((id, envelope(g)));
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let err = fmt_err(&self.path, "GeoPackage");
+        let c = self
+            .conn
+            .take()
+            .ok_or_else(|| err("no schema was given".into()))?;
+        let layer = self.layer.clone();
+        let rtree = format!("rtree_{layer}_geom");
+        c.execute_batch(&format!(
+            "CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy)",
+            q(&rtree)
+        ))
+        .map_err(|e| err(e.to_string()))?;
+        crate::rtree::bulk_load(&c, &rtree, &mut self.boxes)
+            .map_err(|e| err(format!("spatial index: {e}")))?;
+        let mut bounds = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for (_, b) in &self.boxes {
+            bounds = [
+                bounds[0].min(b[0]),
+                bounds[1].min(b[2]),
+                bounds[2].max(b[1]),
+                bounds[3].max(b[3]),
+            ];
+        }
+        let finite = bounds.iter().all(|v| v.is_finite());
+        c.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, min_x, min_y, max_x, max_y, srs_id) VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![layer, finite.then_some(bounds[0]), finite.then_some(bounds[1]), finite.then_some(bounds[2]), finite.then_some(bounds[3]), self.srs_id],
+        )
+        .map_err(|e| err(e.to_string()))?;
+        c.execute(
+            "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, ?4, ?5)",
+            params![
+                layer,
+                self.gname,
+                self.srs_id,
+                i32::from(self.z),
+                i32::from(self.m)
+            ],
+        )
+        .map_err(|e| err(e.to_string()))?;
+        c.execute(
+            "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+            [&layer],
+        )
+        .map_err(|e| err(e.to_string()))?;
+        c.execute_batch(&triggers(&layer, &self.fid, &rtree))
+            .map_err(|e| err(e.to_string()))?;
+        c.execute_batch("COMMIT").map_err(|e| err(e.to_string()))?;
+        c.close().map_err(|(_, e)| err(e.to_string()))
+    }
+}
+
+/// The spec's triggers that keep the index in step with later edits (by GDAL or
+/// others, which provide the ST_ functions they call). Created after the bulk insert.
+fn triggers(layer: &str, fid: &str, rtree: &str) -> String {
+    let (t, i, r) = (q(layer), q(fid), q(rtree));
     let tn = |s: &str| q(&format!("{rtree}_{s}"));
-    let triggers = format!(
+    format!(
         "CREATE TRIGGER {ins} AFTER INSERT ON {t} WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN INSERT OR REPLACE INTO {r} VALUES (NEW.{i}, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
          CREATE TRIGGER {upd6} AFTER UPDATE OF geom ON {t} WHEN OLD.{i} = NEW.{i} AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN UPDATE {r} SET minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom), miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom) WHERE id = NEW.{i}; INSERT OR IGNORE INTO {r} VALUES (NEW.{i}, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;
          CREATE TRIGGER {upd7} AFTER UPDATE OF geom ON {t} WHEN OLD.{i} = NEW.{i} AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom)) BEGIN DELETE FROM {r} WHERE id = OLD.{i}; END;
@@ -619,10 +689,11 @@ pub(crate) fn write(fs: &FeatureSet, path: &Path, layer: &str, overwrite: bool) 
         upd7 = tn("update7"),
         upd5 = tn("update5"),
         del = tn("delete"),
-    );
-    tx.execute_batch(&triggers)
-        .map_err(|e| err(e.to_string()))?;
-    tx.commit().map_err(|e| err(e.to_string()))?;
-    c.close().map_err(|(_, e)| err(e.to_string()))?;
-    Ok(())
+    )
+}
+
+/// Writes `fs` as layer `layer` of the GeoPackage at `path`.
+#[cfg(feature = "gdal")]
+pub(crate) fn write(fs: &FeatureSet, path: &Path, layer: &str, overwrite: bool) -> Result<()> {
+    crate::sink::write_all(Box::new(GpkgSink::create(path, layer, overwrite)), fs)
 }

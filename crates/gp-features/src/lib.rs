@@ -57,9 +57,12 @@ mod fgb;
 mod filegdb;
 mod geojson;
 mod gpkg;
+mod rtree;
 mod schema;
 mod shp;
+mod sink;
 mod srs;
+mod stream;
 mod target;
 
 use std::path::{Path, PathBuf};
@@ -142,6 +145,76 @@ pub fn save(fs: &FeatureSet, path: impl AsRef<Path>) -> Result<SaveReport> {
     save_with(fs, path, &SaveOptions::default())
 }
 
+/// An output written through a [`sink::FeatureSink`] into a temporary file.
+struct Output {
+    tmp: TempPath,
+    sink: Box<dyn sink::FeatureSink>,
+    layer: Option<String>,
+}
+
+/// The sink for a target, or `None` for the formats written whole (Shapefile, File
+/// Geodatabase).
+fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
+    let p = t.path.as_path();
+    let stem = p
+        .file_stem()
+        .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
+    let layer = opts.layer.clone().or(t.layer.clone());
+    Ok(Some(match t.format {
+        Format::EsriJson
+        | Format::GeoJson
+        | Format::GeoJsonSeq
+        | Format::FlatGeobuf
+        | Format::Csv => {
+            let tmp = TempPath::new(p, opts.overwrite)?;
+            let sink: Box<dyn sink::FeatureSink> = match t.format {
+                Format::EsriJson => Box::new(esri::EsriSink::create(tmp.path())?),
+                Format::GeoJson => Box::new(geojson::GeoJsonSink::create(tmp.path(), false)?),
+                Format::GeoJsonSeq => Box::new(geojson::GeoJsonSink::create(tmp.path(), true)?),
+                Format::FlatGeobuf => Box::new(fgb::FgbSink::create(tmp.path(), &stem)),
+                _ => Box::new(csvfile::CsvSink::create(tmp.path())?),
+            };
+            Output { tmp, sink, layer }
+        }
+        Format::GeoPackage => {
+            let layer_name = layer.unwrap_or(stem);
+            let named = t.layer.is_some() || opts.layer.is_some();
+            let existing = p.exists();
+            if existing && !named && !opts.overwrite {
+                return Err(Error::Exists {
+                    path: p.to_path_buf(),
+                });
+            }
+            let tmp = TempPath::new(p, true)?;
+            if existing && named {
+                std::fs::copy(p, tmp.path()).map_err(error::io("copying", p))?;
+            } else {
+                std::fs::remove_file(tmp.path()).map_err(error::io("preparing", tmp.path()))?;
+            }
+            let sink = Box::new(gpkg::GpkgSink::create(
+                tmp.path(),
+                &layer_name,
+                opts.overwrite,
+            ));
+            Output {
+                tmp,
+                sink,
+                layer: Some(layer_name),
+            }
+        }
+        Format::Shapefile | Format::FileGdb => return Ok(None),
+    }))
+}
+
+fn output_error(e: Error, t: &Target, layer: Option<&str>) -> Error {
+    match (e, layer) {
+        (Error::Exists { .. }, Some(l)) if t.format == Format::GeoPackage => Error::Exists {
+            path: t.path.join(l),
+        },
+        (other, _) => other.at(&t.path),
+    }
+}
+
 /// Saves a feature set; the format comes from the extension, `file.gpkg/layer` writes
 /// a layer into a (new or existing) GeoPackage. Files are written under temporary
 /// names and renamed into place: an error leaves nothing behind and never damages an
@@ -153,111 +226,103 @@ pub fn save_with(
 ) -> Result<SaveReport> {
     let t = Target::parse(path, false)?;
     let p = t.path.as_path();
-    let stem = p
-        .file_stem()
-        .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
-    let layer = opts.layer.clone().or(t.layer.clone());
-    let mut renamed = Vec::new();
-    match t.format {
-        Format::EsriJson
-        | Format::GeoJson
-        | Format::GeoJsonSeq
-        | Format::FlatGeobuf
-        | Format::Csv => {
-            let tmp = TempPath::new(p, opts.overwrite)?;
-            match t.format {
-                Format::EsriJson => esri::write(fs, tmp.path()),
-                Format::GeoJson => geojson::write(fs, tmp.path(), false),
-                Format::GeoJsonSeq => geojson::write(fs, tmp.path(), true),
-                Format::FlatGeobuf => fgb::write(fs, tmp.path(), &stem),
-                _ => csvfile::write(fs, tmp.path()),
-            }
-            .map_err(|e| e.at(p))?;
-            tmp.commit()?;
-        }
-        Format::Shapefile => {
-            let exts = ["shp", "shx", "dbf", "cpg", "prj"];
-            let tmps: Vec<TempPath> = exts
-                .iter()
-                .map(|e| TempPath::new(&p.with_extension(e), opts.overwrite || *e != "shp"))
-                .collect::<Result<_>>()?;
-            if !opts.overwrite && p.exists() {
-                return Err(Error::Exists {
-                    path: p.to_path_buf(),
-                });
-            }
-            renamed = shp::write(
-                fs,
-                tmps[0].path(),
-                tmps[1].path(),
-                tmps[2].path(),
-                tmps[3].path(),
-                tmps[4].path(),
-            )
-            .map_err(|e| e.at(p))?;
-            let prj_written = std::fs::metadata(tmps[4].path()).is_ok_and(|m| m.len() > 0);
-            let mut tmps = tmps;
-            let prj = tmps.pop();
-            // The table and index first, the .shp last.
-            for tmp in tmps.into_iter().rev() {
-                tmp.commit()?;
-            }
-            match prj {
-                Some(prj) if prj_written => {
-                    prj.commit()?;
-                }
-                _ => {
-                    let _ = std::fs::remove_file(p.with_extension("prj"));
-                }
-            }
-        }
-        Format::GeoPackage => {
-            let layer_name = layer.clone().unwrap_or(stem);
-            let existing = p.exists();
-            if existing && t.layer.is_none() && opts.layer.is_none() && !opts.overwrite {
-                return Err(Error::Exists {
-                    path: p.to_path_buf(),
-                });
-            }
-            let tmp = TempPath::new(p, true)?;
-            if existing && (t.layer.is_some() || opts.layer.is_some()) {
-                std::fs::copy(p, tmp.path()).map_err(error::io("copying", p))?;
-            } else {
-                std::fs::remove_file(tmp.path()).map_err(error::io("preparing", tmp.path()))?;
-            }
-            gpkg::write(fs, tmp.path(), &layer_name, opts.overwrite).map_err(|e| match e {
-                Error::Exists { .. } => Error::Exists {
-                    path: p.join(&layer_name),
-                },
-                other => other.at(p),
-            })?;
-            tmp.commit()?;
-            return Ok(SaveReport {
-                path: p.to_path_buf(),
-                format: t.format,
-                layer: Some(layer_name),
-                features: fs.features.len(),
-                renamed_fields: renamed,
-            });
-        }
-        Format::FileGdb => {
-            let layer_name = layer.clone().unwrap_or(stem);
-            filegdb::write(fs, p, &layer_name, opts.overwrite)?;
-            return Ok(SaveReport {
-                path: p.to_path_buf(),
-                format: t.format,
-                layer: Some(layer_name),
-                features: fs.features.len(),
-                renamed_fields: renamed,
-            });
-        }
-    }
-    Ok(SaveReport {
+    let report = |layer: Option<String>, renamed_fields| SaveReport {
         path: p.to_path_buf(),
         format: t.format,
         layer,
         features: fs.features.len(),
-        renamed_fields: renamed,
+        renamed_fields,
+    };
+    if let Some(out) = output_for(&t, opts)? {
+        let layer = out.layer.clone();
+        sink::write_all(out.sink, fs).map_err(|e| output_error(e, &t, layer.as_deref()))?;
+        out.tmp.commit()?;
+        return Ok(report(layer, Vec::new()));
+    }
+    if t.format == Format::FileGdb {
+        let stem = p
+            .file_stem()
+            .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
+        let layer_name = opts.layer.clone().or(t.layer.clone()).unwrap_or(stem);
+        filegdb::write(fs, p, &layer_name, opts.overwrite)?;
+        return Ok(report(Some(layer_name), Vec::new()));
+    }
+    // Shapefile: five files, each under a temporary name, the .shp renamed last.
+    let exts = ["shp", "shx", "dbf", "cpg", "prj"];
+    let tmps: Vec<TempPath> = exts
+        .iter()
+        .map(|e| TempPath::new(&p.with_extension(e), opts.overwrite || *e != "shp"))
+        .collect::<Result<_>>()?;
+    let renamed = shp::write(
+        fs,
+        tmps[0].path(),
+        tmps[1].path(),
+        tmps[2].path(),
+        tmps[3].path(),
+        tmps[4].path(),
+    )
+    .map_err(|e| e.at(p))?;
+    let prj_written = std::fs::metadata(tmps[4].path()).is_ok_and(|m| m.len() > 0);
+    let mut tmps = tmps;
+    let prj = tmps.pop();
+    for tmp in tmps.into_iter().rev() {
+        tmp.commit()?;
+    }
+    match prj {
+        Some(prj) if prj_written => {
+            prj.commit()?;
+        }
+        _ => {
+            let _ = std::fs::remove_file(p.with_extension("prj"));
+        }
+    }
+    Ok(report(None, renamed))
+}
+
+/// What [`convert`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertReport {
+    /// The output written.
+    pub output: SaveReport,
+    /// True when the features were streamed (Esri JSON input to a streaming output),
+    /// false when the input was loaded whole first.
+    pub streamed: bool,
+}
+
+/// Converts a feature file to another format. Esri JSON input to GeoJSON, GeoJSON
+/// sequence, Esri JSON, FlatGeobuf, GeoPackage or CSV streams: features are read,
+/// parsed (in parallel batches) and written one at a time, so memory stays bounded
+/// whatever the file size. Other pairs load the input whole, then save it.
+pub fn convert(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    opts: &SaveOptions,
+) -> Result<ConvertReport> {
+    let tin = Target::parse(input.as_ref(), true)?;
+    let tout = Target::parse(output.as_ref(), false)?;
+    if tin.format == Format::EsriJson
+        && let Some(mut out) = output_for(&tout, opts)?
+    {
+        let layer = out.layer.clone();
+        let n = stream::read_esri_json(&tin.path, out.sink.as_mut())
+            .and_then(|n| out.sink.finish().map(|()| n))
+            .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
+        out.tmp.commit()?;
+        return Ok(ConvertReport {
+            output: SaveReport {
+                path: tout.path.clone(),
+                format: tout.format,
+                layer,
+                features: n,
+                renamed_fields: Vec::new(),
+            },
+            streamed: true,
+        });
+    }
+    let fs = load(input)?;
+    Ok(ConvertReport {
+        output: save_with(&fs, output, opts)?,
+        streamed: false,
     })
 }
 

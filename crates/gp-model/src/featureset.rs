@@ -226,6 +226,26 @@ impl<'de> Deserialize<'de> for Feature {
     }
 }
 
+/// Parses one feature of a feature set whose set-level `hasZ`/`hasM` are `dims`
+/// (for streaming readers that meet the features one at a time). `index` names the
+/// feature in errors (`features[12].geometry.rings[0][3]`).
+pub fn feature_from_slice(bytes: &[u8], dims: Dims, index: usize) -> Result<Feature> {
+    let raw: RawFeature = serde_json::from_slice(bytes).map_err(|e| crate::Error::Json {
+        what: "feature",
+        path: format!("features[{index}]"),
+        message: e.to_string(),
+    })?;
+    let geometry = match raw.geometry {
+        Some(g) if g.is_blank() => None,
+        Some(g) => Some(g.resolve(dims, &|| format!("features[{index}].geometry"))?),
+        None => None,
+    };
+    Ok(Feature {
+        attributes: raw.attributes.unwrap_or_default(),
+        geometry,
+    })
+}
+
 /// A feature collection (`returnFeatureCollection=true`): a layer definition and its features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

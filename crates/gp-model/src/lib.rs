@@ -76,7 +76,7 @@ pub use datatype::DataType;
 pub use decode::{from_json_reader, from_json_slice, from_json_str, from_json_value};
 pub use envelope::{ErrorEnvelope, ServerError};
 pub use error::{Error, Result};
-pub use featureset::{Feature, FeatureCollection, FeatureSet};
+pub use featureset::{Feature, FeatureCollection, FeatureSet, feature_from_slice};
 pub use fields::{AttrValue, Attributes, Field, FieldType};
 pub use geometry::sr::SpatialReference;
 pub use geometry::{

@@ -1,0 +1,128 @@
+//! Streaming conversion of Esri JSON: same result as loading whole, tricky JSON,
+//! truncated and malformed input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // reason: a test fails loudly on a bad value
+
+use gp_features::{Error, SaveOptions, convert, load};
+use gp_model::*;
+
+const HEAD: &str = r#"{"geometryType": "esriGeometryPolyline", "hasZ": true, "spatialReference": {"wkid": 3857},
+  "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"}, {"name": "name", "type": "esriFieldTypeString"},
+             {"name": "when", "type": "esriFieldTypeDate"}],"#;
+
+fn features(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"attributes": {{"OBJECTID": {}, "name": "q\"}}]\\ {{[ é {i}", "when": {}}}, "geometry": {{"paths": [[[{i}, 0, 1], [{i}.5, 1, 2]]]}}}}"#,
+                i + 1,
+                1_714_521_600_000i64 + i as i64
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",\n")
+}
+
+#[test]
+fn streaming_matches_loading_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    // Enough features for several batches and read buffers.
+    std::fs::write(
+        &input,
+        format!(
+            "{HEAD} \"features\": [{}], \"exceededTransferLimit\": false}}",
+            features(9000)
+        ),
+    )
+    .unwrap();
+    let whole = load(&input).unwrap();
+    assert_eq!(whole.features.len(), 9000);
+    for ext in ["json", "geojson", "geojsonl", "fgb", "gpkg", "csv"] {
+        let streamed = dir.path().join(format!("streamed.{ext}"));
+        let r = convert(&input, &streamed, &SaveOptions::default())
+            .unwrap_or_else(|e| panic!("{ext}: {e}"));
+        assert!(r.streamed, "{ext}");
+        assert_eq!(r.output.features, 9000);
+        let saved = dir.path().join(format!("saved.{ext}"));
+        gp_features::save(&whole, &saved).unwrap();
+        let (mut a, mut b) = (load(&streamed).unwrap(), load(&saved).unwrap());
+        if ext == "fgb" {
+            a.features
+                .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
+            b.features
+                .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
+        }
+        assert_eq!(a, b, "{ext}: streamed and whole conversions differ");
+        if ext == "json" {
+            assert_eq!(a, whole, "Esri JSON to Esri JSON is lossless");
+        }
+    }
+}
+
+#[test]
+fn schema_after_the_features_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("late.json");
+    let head = HEAD.trim_start_matches('{').trim_end_matches(',');
+    std::fs::write(
+        &input,
+        format!("{{\"features\": [{}], {head}}}", features(3)),
+    )
+    .unwrap();
+    let out = dir.path().join("late.geojson");
+    convert(&input, &out, &SaveOptions::default()).unwrap();
+    let back = load(&out).unwrap();
+    assert_eq!(back.features.len(), 3);
+    assert_eq!(
+        back.spatial_reference
+            .as_ref()
+            .and_then(SpatialReference::epsg),
+        Some(3857)
+    );
+    assert!(back.has_z, "hasZ given after the features still applies");
+}
+
+#[track_caller]
+fn check_bad(body: &str, needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.json");
+    std::fs::write(&input, body).unwrap();
+    let out = dir.path().join("out.gpkg");
+    let e = convert(&input, &out, &SaveOptions::default()).unwrap_err();
+    let text = e.to_string();
+    for n in needles {
+        assert!(text.contains(n), "`{text}` does not mention `{n}`");
+    }
+    assert!(matches!(e, Error::Format { .. } | Error::Model(_)), "{e:?}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "only the input is left: {left:?}");
+}
+
+#[test]
+fn bad_input_is_named_and_leaves_nothing() {
+    let all = format!("{HEAD} \"features\": [{}]}}", features(50));
+    check_bad(&all[..all.len() / 2], &["bad.json", "cut off"]);
+    check_bad(
+        &format!(
+            "{HEAD} \"features\": [{}, {{\"geometry\": {{\"paths\": [[[1]]]}}}}]}}",
+            features(5)
+        ),
+        &["features[5]"],
+    );
+    check_bad(
+        &format!(
+            "{HEAD} \"features\": [{}, {{\"geometry\": {{\"paths\": [[[1, 2]]]}}}} {{}}]}}",
+            features(2)
+        ),
+        &["expected `,` or `]` after feature 3"],
+    );
+    check_bad(
+        r#"{"geometryType": "esriGeometryPoint"}"#,
+        &["no `features` array"],
+    );
+    check_bad("[1, 2, 3]", &["expected `{`"]);
+}

@@ -1,0 +1,118 @@
+//! `cargo xtask bench features`: gp-features conversions against GDAL's `ogr2ogr`,
+//! side by side on the same generated inputs.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::cargo;
+
+fn run(cmd: &mut Command) -> anyhow::Result<(Duration, String)> {
+    let t = Instant::now();
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    let d = t.elapsed();
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok((d, String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn clear(p: &Path) {
+    if p.is_dir() {
+        let _ = std::fs::remove_dir_all(p);
+    } else {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+pub(crate) fn features(points: usize, polygons: usize, runs: usize) -> anyhow::Result<()> {
+    if Command::new("ogr2ogr").arg("--version").output().is_err() {
+        bail!(
+            "ogr2ogr is not installed (apt-get install gdal-bin); the benchmark compares against it"
+        );
+    }
+    let status = Command::new(cargo())
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "gp-features",
+            "--example",
+            "features_bench",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("building the benchmark helper failed");
+    }
+    let bin = Path::new("target/release/examples/features_bench");
+    let dir = Path::new("target/bench/features");
+    std::fs::create_dir_all(dir)?;
+    let inputs = [("points", points), ("polygons", polygons)];
+    let mut rows = Vec::new();
+    for (kind, n) in inputs {
+        let input = dir.join(format!("{kind}-{n}.json"));
+        if !input.exists() {
+            eprintln!("generating {} ({n} {kind}, Esri JSON)", input.display());
+            run(Command::new(bin).arg(kind).arg(&input).arg(n.to_string()))?;
+        }
+        let mb = std::fs::metadata(&input)?.len() as f64 / 1e6;
+        for (ext, driver) in [
+            ("geojson", "GeoJSON"),
+            ("fgb", "FlatGeobuf"),
+            ("gpkg", "GPKG"),
+        ] {
+            let ours_out = dir.join(format!("ours.{ext}"));
+            let gdal_out = dir.join(format!("gdal.{ext}"));
+            let (mut ours, mut gdal, mut rss) = (Vec::new(), Vec::new(), 0u64);
+            for i in 0..runs {
+                clear(&ours_out);
+                clear(&gdal_out);
+                let (o, log) = run(Command::new(bin).arg("convert").arg(&input).arg(&ours_out))?;
+                rss = rss.max(
+                    log.split("peak_rss_kib=")
+                        .nth(1)
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(0),
+                );
+                let (g, _) = run(Command::new("ogr2ogr")
+                    .args(["-f", driver])
+                    .arg(&gdal_out)
+                    .arg(&input))?;
+                eprintln!(
+                    "{kind} -> {ext} run {}: gp-features {:.2}s, ogr2ogr {:.2}s",
+                    i + 1,
+                    o.as_secs_f64(),
+                    g.as_secs_f64()
+                );
+                ours.push(o);
+                gdal.push(g);
+            }
+            clear(&ours_out);
+            clear(&gdal_out);
+            let (o, g) = (median(ours), median(gdal));
+            rows.push(format!(
+                "| {n} {kind} ({mb:.0} MB) | {ext} | {:.2} s | {:.2} s | {:.1}x | {:.0} MB |",
+                o.as_secs_f64(),
+                g.as_secs_f64(),
+                g.as_secs_f64() / o.as_secs_f64(),
+                rss as f64 / 1024.0
+            ));
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("Esri JSON conversions, medians of {runs} alternating runs each, {threads} cores");
+    println!("| input | to | gp-features | ogr2ogr | speed-up | gp-features peak memory |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    Ok(())
+}
