@@ -3,13 +3,11 @@
 use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
-use flatgeobuf::{
-    ColumnType, FallibleStreamingIterator, FgbCrs, FgbReader, FgbWriter, FgbWriterOptions,
-    GeometryType as FgbType,
-};
-use geozero::error::Result as GzResult;
-use geozero::{GeomProcessor, GeozeroGeometry, PropertyProcessor};
+use flatgeobuf::packed_r_tree::{NodeItem, PackedRTree, calc_extent};
+use flatgeobuf::{ColumnType, FallibleStreamingIterator, FgbReader, GeometryType as FgbType};
+use gp_model::esrijson::group_rings;
 use gp_model::esrijson::{FeatureSetBuilder, column_value};
+use gp_model::geometry::DEFAULT_DENSIFY_ANGLE;
 use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
 
 use crate::error::{Result, fmt_err, io};
@@ -55,43 +53,30 @@ fn column_type(t: &FieldType) -> ColumnType {
     }
 }
 
-/// A borrowed geometry as a geozero source.
-struct GeomRef<'a>(&'a gp_model::Geometry);
+/// The FlatGeobuf magic bytes, version 3.
+const MAGIC: [u8; 8] = [b'f', b'g', b'b', 3, b'f', b'g', b'b', 0];
 
-impl GeozeroGeometry for GeomRef<'_> {
-    fn process_geom<P: GeomProcessor>(&self, p: &mut P) -> GzResult<()> {
-        gp_model::esrijson::process_geometry(self.0, 0, p)
-    }
-}
-
-/// Writes a feature's values with their column index; returns the first error.
-fn set_props<P: PropertyProcessor>(
-    fw: &mut P,
-    fields: &[&gp_model::Field],
-    feature: &gp_model::Feature,
-) -> Option<String> {
-    for (ci, field) in fields.iter().enumerate() {
-        let Some(v) = feature.attributes.get(&field.name) else {
-            continue;
-        };
-        let mut text = String::new();
-        if let Some(cv) = column_value(v, Some(&field.field_type), &mut text)
-            && let Err(e) = fw.property(ci, &field.name, &cv)
-        {
-            return Some(e.to_string());
-        }
-    }
-    None
-}
-
-/// FlatGeobuf written feature by feature (the flatgeobuf writer spools features to a
-/// temporary file, then sorts them along a Hilbert curve for the packed R-tree).
+/// FlatGeobuf written feature by feature. Features are encoded with the `flatgeobuf`
+/// crate's flatbuffers types and spooled to a temporary file; at the end they are
+/// sorted along a Hilbert curve, the crate's packed R-tree is written, and the
+/// features are copied in that order with one positioned read each. (The crate's own
+/// `FgbWriter` re-reads each feature through a `BufReader` that it seeks, which throws
+/// its 8 KiB buffer away every time: for a million small features that costs more
+/// than everything else together.)
 pub(crate) struct FgbSink {
     path: std::path::PathBuf,
     name: String,
-    w: Option<FgbWriter<'static>>,
     fields: Vec<gp_model::Field>,
-    count: usize,
+    gt: FgbType,
+    has_z: bool,
+    has_m: bool,
+    code: i32,
+    fbb: flatbuffers::FlatBufferBuilder<'static>,
+    spool: Option<BufWriter<std::fs::File>>,
+    spool_len: u64,
+    nodes: Vec<NodeItem>,
+    chunks: Vec<(u64, u32)>,
+    props: Vec<u8>,
 }
 
 impl FgbSink {
@@ -99,42 +84,234 @@ impl FgbSink {
         FgbSink {
             path: path.to_path_buf(),
             name: name.to_string(),
-            w: None,
             fields: Vec::new(),
-            count: 0,
+            gt: FgbType::Unknown,
+            has_z: false,
+            has_m: false,
+            code: 0,
+            fbb: flatbuffers::FlatBufferBuilder::with_capacity(4096),
+            spool: None,
+            spool_len: 0,
+            nodes: Vec::new(),
+            chunks: Vec::new(),
+            props: Vec::new(),
         }
     }
 }
 
+/// Coordinates of one geometry (or part) as FlatGeobuf arrays.
+#[derive(Default)]
+struct Arrays {
+    xy: Vec<f64>,
+    z: Vec<f64>,
+    m: Vec<f64>,
+    ends: Vec<u32>,
+}
+
+impl Arrays {
+    fn push(&mut self, c: &gp_model::Coord, z: bool, m: bool, bbox: &mut [f64; 4]) {
+        self.xy.push(c.x);
+        self.xy.push(c.y);
+        if z {
+            self.z.push(c.z.unwrap_or(0.0));
+        }
+        if m {
+            self.m.push(c.m.unwrap_or(f64::NAN));
+        }
+        bbox[0] = bbox[0].min(c.x);
+        bbox[1] = bbox[1].min(c.y);
+        bbox[2] = bbox[2].max(c.x);
+        bbox[3] = bbox[3].max(c.y);
+    }
+
+    fn end(&mut self) {
+        self.ends.push((self.xy.len() / 2) as u32);
+    }
+
+    fn build<'a>(
+        &self,
+        fbb: &mut flatbuffers::FlatBufferBuilder<'a>,
+        type_: FgbType,
+        keep_ends: bool,
+    ) -> flatbuffers::WIPOffset<flatgeobuf::Geometry<'a>> {
+        let xy = Some(fbb.create_vector(&self.xy));
+        let z = (!self.z.is_empty()).then(|| fbb.create_vector(&self.z));
+        let m = (!self.m.is_empty()).then(|| fbb.create_vector(&self.m));
+        let ends = (keep_ends && self.ends.len() > 1).then(|| fbb.create_vector(&self.ends));
+        flatgeobuf::Geometry::create(
+            fbb,
+            &flatgeobuf::GeometryArgs {
+                xy,
+                z,
+                m,
+                ends,
+                type_,
+                ..Default::default()
+            },
+        )
+    }
+}
+
+fn put_props(out: &mut Vec<u8>, fields: &[gp_model::Field], feature: &gp_model::Feature) {
+    use geozero::ColumnValue as C;
+    out.clear();
+    for (ci, field) in fields.iter().enumerate() {
+        let Some(v) = feature.attributes.get(&field.name) else {
+            continue;
+        };
+        let mut text = String::new();
+        let Some(cv) = column_value(v, Some(&field.field_type), &mut text) else {
+            continue;
+        };
+        // The value must have the column's declared type.
+        let cv = match (column_type(&field.field_type), cv) {
+            (ColumnType::Long, C::Short(x)) => C::Long(x.into()),
+            (ColumnType::Long, C::Int(x)) => C::Long(x.into()),
+            (ColumnType::Double, C::Float(x)) => C::Double(x.into()),
+            (_, other) => other,
+        };
+        out.extend_from_slice(&(ci as u16).to_le_bytes());
+        match cv {
+            C::Bool(x) => out.push(u8::from(x)),
+            C::Byte(x) => out.push(x as u8),
+            C::UByte(x) => out.push(x),
+            C::Short(x) => out.extend_from_slice(&x.to_le_bytes()),
+            C::UShort(x) => out.extend_from_slice(&x.to_le_bytes()),
+            C::Int(x) => out.extend_from_slice(&x.to_le_bytes()),
+            C::UInt(x) => out.extend_from_slice(&x.to_le_bytes()),
+            C::Long(x) => out.extend_from_slice(&x.to_le_bytes()),
+            C::ULong(x) => out.extend_from_slice(&x.to_le_bytes()),
+            C::Float(x) => out.extend_from_slice(&x.to_le_bytes()),
+            C::Double(x) => out.extend_from_slice(&x.to_le_bytes()),
+            C::String(x) | C::Json(x) | C::DateTime(x) => {
+                out.extend_from_slice(&(x.len() as u32).to_le_bytes());
+                out.extend_from_slice(x.as_bytes());
+            }
+            C::Binary(x) => {
+                out.extend_from_slice(&(x.len() as u32).to_le_bytes());
+                out.extend_from_slice(x);
+            }
+        }
+    }
+}
+
+/// Bytes of the output's data section assembled per pass.
+const WINDOW: u64 = 16 << 20;
+/// Bytes read from the spool at a time.
+const BLOCK: usize = 4 << 20;
+
+/// Copies the spooled features (`chunks[i]` = spool offset and size of feature `i`,
+/// in spool order) into `out` in the sorted order given by `final_at[i]` (the byte
+/// offset of feature `i` in the data section). The data section is assembled in
+/// windows ending at `window_ends` (on feature boundaries; see [`window_ends`]), each filled by one sequential pass over the
+/// spool: large sequential reads instead of one small random read per feature, and
+/// memory bounded by the window.
+fn copy_sorted(
+    spool: &mut std::fs::File,
+    chunks: &[(u64, u32)],
+    final_at: &[u64],
+    window_ends: &[u64],
+    out: &mut impl Write,
+    block_size: usize,
+) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut window = Vec::new();
+    let mut block = vec![0u8; block_size];
+    let mut ws = 0u64;
+    for &we in window_ends {
+        window.clear();
+        window.resize((we - ws) as usize, 0);
+        spool.seek(SeekFrom::Start(0))?;
+        // The spool bytes currently in `block`: [block_start, block_end).
+        let (mut block_start, mut block_end) = (0u64, 0u64);
+        for (i, &(off, len)) in chunks.iter().enumerate() {
+            let at = final_at[i];
+            let end = off + u64::from(len);
+            if at < ws || at >= we {
+                continue;
+            }
+            if off < block_start || end > block_end {
+                // Refill from this feature's start (features are in spool order).
+                spool.seek(SeekFrom::Start(off))?;
+                let want = block_size.max(len as usize);
+                if block.len() < want {
+                    block.resize(want, 0);
+                }
+                let mut got = 0;
+                while got < want {
+                    match spool.read(&mut block[got..want])? {
+                        0 => break,
+                        k => got += k,
+                    }
+                }
+                block_start = off;
+                block_end = off + got as u64;
+                if end > block_end {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the spool file is shorter than written",
+                    ));
+                }
+            }
+            let src = &block[(off - block_start) as usize..(end - block_start) as usize];
+            let dst = (at - ws) as usize;
+            window[dst..dst + len as usize].copy_from_slice(src);
+        }
+        out.write_all(&window)?;
+        ws = we;
+    }
+    Ok(())
+}
+
+/// Where the windows of [`copy_sorted`] end: after whole features (sizes in output
+/// order), each window at most `window` bytes unless one feature is larger.
+fn window_ends(sizes_in_order: impl Iterator<Item = u32>, window: u64) -> Vec<u64> {
+    let mut ends = Vec::new();
+    let (mut start, mut at) = (0u64, 0u64);
+    for n in sizes_in_order {
+        let n = u64::from(n);
+        if at > start && at + n - start > window {
+            ends.push(at);
+            start = at;
+        }
+        at += n;
+    }
+    if at > start {
+        ends.push(at);
+    }
+    ends
+}
+
+/// Sorts index nodes along a Hilbert curve of their centres (the key computed once per
+/// node; any order gives a correct index, this one a compact one).
+fn sort_nodes(nodes: &mut [NodeItem], extent: &NodeItem) {
+    let (w, h) = (
+        (extent.max_x - extent.min_x).max(f64::MIN_POSITIVE),
+        (extent.max_y - extent.min_y).max(f64::MIN_POSITIVE),
+    );
+    nodes.sort_by_cached_key(|n| {
+        let x = (((n.min_x + n.max_x) / 2.0 - extent.min_x) / w * 65535.0) as u32;
+        let y = (((n.min_y + n.max_y) / 2.0 - extent.min_y) / h * 65535.0) as u32;
+        crate::rtree::hilbert(x, y)
+    });
+}
+
 impl crate::sink::FeatureSink for FgbSink {
     fn start(&mut self, fs: &FeatureSet) -> Result<()> {
-        let err = fmt_err(&self.path, "FlatGeobuf");
-        let gt = match &fs.geometry_type {
+        self.gt = match &fs.geometry_type {
             Some(GeometryType::Point) => FgbType::Point,
             Some(GeometryType::Multipoint) => FgbType::MultiPoint,
             Some(GeometryType::Polyline) => FgbType::MultiLineString,
             Some(GeometryType::Polygon | GeometryType::Envelope) => FgbType::MultiPolygon,
             _ => FgbType::Unknown,
         };
-        let code = fs
+        self.has_z = fs.has_z;
+        self.has_m = fs.has_m;
+        self.code = fs
             .spatial_reference
             .as_ref()
             .and_then(SpatialReference::epsg)
             .unwrap_or(0);
-        let opts = FgbWriterOptions {
-            write_index: true,
-            // Single polylines and polygons are written as multi so the type is uniform.
-            promote_to_multi: true,
-            crs: FgbCrs {
-                code,
-                ..Default::default()
-            },
-            has_z: fs.has_z,
-            has_m: fs.has_m,
-            ..Default::default()
-        };
-        let mut w =
-            FgbWriter::create_with_options(&self.name, gt, opts).map_err(|e| err(e.to_string()))?;
         self.fields = fs
             .fields
             .as_deref()
@@ -143,50 +320,264 @@ impl crate::sink::FeatureSink for FgbSink {
             .filter(|f| f.field_type != FieldType::Geometry)
             .cloned()
             .collect();
-        for f in &self.fields {
-            w.add_column(&f.name, column_type(&f.field_type), |_, c| {
-                c.nullable = true;
-            });
-        }
-        self.w = Some(w);
+        let spool =
+            tempfile::tempfile().map_err(io("creating a temporary file for", &self.path))?;
+        self.spool = Some(BufWriter::with_capacity(1 << 20, spool));
         Ok(())
     }
 
     fn feature(&mut self, feature: &gp_model::Feature) -> Result<()> {
         let err = fmt_err(&self.path, "FlatGeobuf");
-        let i = self.count;
-        let Some(w) = self.w.as_mut() else {
-            return Err(err("features before the schema".into()));
+        let i = self.nodes.len();
+        let Some(g) = feature.geometry.as_ref().filter(|g| !g.is_empty()) else {
+            return Err(err(format!(
+                "feature {i} has no geometry, which this FlatGeobuf writer does not store; \
+                 use GeoPackage, GeoJSON or Esri JSON for such data"
+            )));
         };
-        let fields: Vec<&gp_model::Field> = self.fields.iter().collect();
-        let mut failed = None;
-        let res = match &feature.geometry {
-            Some(g) if !g.is_empty() => {
-                w.add_feature_geom(GeomRef(g), |fw| failed = set_props(fw, &fields, feature))
+        let (z, m) = (self.has_z, self.has_m);
+        let mut bbox = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        let fbb = &mut self.fbb;
+        let geometry = match (g, self.gt) {
+            (gp_model::Geometry::Point(p), FgbType::Point) => {
+                let mut a = Arrays::default();
+                a.push(
+                    p.coord.as_ref().unwrap_or(&gp_model::Coord::default()),
+                    z,
+                    m,
+                    &mut bbox,
+                );
+                a.build(fbb, FgbType::Unknown, false)
             }
-            _ => {
+            (gp_model::Geometry::Multipoint(mp), FgbType::MultiPoint) => {
+                let mut a = Arrays::default();
+                for c in &mp.points {
+                    a.push(c, z, m, &mut bbox);
+                }
+                a.build(fbb, FgbType::Unknown, false)
+            }
+            (gp_model::Geometry::Polyline(pl), FgbType::MultiLineString) => {
+                let mut a = Arrays::default();
+                for path in pl.linear_paths(DEFAULT_DENSIFY_ANGLE).iter() {
+                    for c in path {
+                        a.push(c, z, m, &mut bbox);
+                    }
+                    a.end();
+                }
+                a.build(fbb, FgbType::Unknown, true)
+            }
+            (
+                gp_model::Geometry::Polygon(_) | gp_model::Geometry::Envelope(_),
+                FgbType::MultiPolygon,
+            ) => {
+                let rings = match g {
+                    gp_model::Geometry::Polygon(pg) => {
+                        pg.linear_rings(DEFAULT_DENSIFY_ANGLE).into_owned()
+                    }
+                    gp_model::Geometry::Envelope(e) => {
+                        let [x0, y0, x1, y1] = e.bounds().unwrap_or_default();
+                        let c = gp_model::Coord::xy;
+                        vec![vec![c(x0, y0), c(x0, y1), c(x1, y1), c(x1, y0), c(x0, y0)]]
+                    }
+                    _ => Vec::new(),
+                };
+                let mut parts = Vec::new();
+                for poly in group_rings(&rings) {
+                    let mut a = Arrays::default();
+                    for (k, r) in poly.iter().enumerate() {
+                        // OGC orientation: exterior counter-clockwise, holes clockwise.
+                        let ccw = gp_model::geometry::ring_signed_area(r) > 0.0;
+                        if (k == 0) == ccw {
+                            r.iter().for_each(|c| a.push(c, z, m, &mut bbox));
+                        } else {
+                            r.iter().rev().for_each(|c| a.push(c, z, m, &mut bbox));
+                        }
+                        a.end();
+                    }
+                    parts.push(a.build(fbb, FgbType::Polygon, true));
+                }
+                let parts = Some(fbb.create_vector(&parts));
+                flatgeobuf::Geometry::create(
+                    fbb,
+                    &flatgeobuf::GeometryArgs {
+                        parts,
+                        ..Default::default()
+                    },
+                )
+            }
+            (g, _) => {
                 return Err(err(format!(
-                    "feature {i} has no geometry, which the flatgeobuf writer cannot store; \
-                     use GeoPackage, GeoJSON or Esri JSON for such data"
+                    "feature {i} is a {} in a layer of another geometry type",
+                    g.geometry_type()
                 )));
             }
         };
-        res.map_err(|e| err(format!("feature {i}: {e}")))?;
-        if let Some(e) = failed {
-            return Err(err(format!("feature {i}: {e}")));
-        }
-        self.count += 1;
+        put_props(&mut self.props, &self.fields, feature);
+        let properties = Some(fbb.create_vector(&self.props));
+        let f = flatgeobuf::Feature::create(
+            fbb,
+            &flatgeobuf::FeatureArgs {
+                geometry: Some(geometry),
+                properties,
+                columns: None,
+            },
+        );
+        fbb.finish_size_prefixed(f, None);
+        let bytes = fbb.finished_data();
+        let spool = self
+            .spool
+            .as_mut()
+            .ok_or_else(|| err("features before the schema".into()))?;
+        spool
+            .write_all(bytes)
+            .map_err(io("writing a temporary file for", &self.path))?;
+        self.chunks.push((self.spool_len, bytes.len() as u32));
+        self.spool_len += bytes.len() as u64;
+        let mut node = NodeItem::bounds(bbox[0], bbox[1], bbox[2], bbox[3]);
+        node.offset = i as u64;
+        self.nodes.push(node);
+        fbb.reset();
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
         let err = fmt_err(&self.path, "FlatGeobuf");
-        let Some(w) = self.w.take() else {
-            return Err(err("no schema was given".into()));
+        let spool = self
+            .spool
+            .take()
+            .ok_or_else(|| err("no schema was given".into()))?
+            .into_inner()
+            .map_err(|e| io("writing a temporary file for", &self.path)(e.into_error()))?;
+        let n = self.nodes.len();
+        let index_node_size: u16 = if n > 0 { 16 } else { 0 };
+        let extent = if n > 0 {
+            calc_extent(&self.nodes)
+        } else {
+            NodeItem::bounds(0.0, 0.0, 0.0, 0.0)
         };
+        if n > 0 {
+            sort_nodes(&mut self.nodes, &extent);
+        }
+        // Node offsets become the features' byte offsets in the sorted data section.
+        // Windows of the sorted copy, cut on feature boundaries (node offsets are still
+        // the features' original indexes here).
+        let ends = window_ends(
+            self.nodes
+                .iter()
+                .map(|nd| self.chunks[nd.offset as usize].1),
+            WINDOW,
+        );
+        let mut final_at = vec![0u64; n];
+        let mut at = 0u64;
+        for nd in &mut self.nodes {
+            let idx = nd.offset as usize;
+            final_at[idx] = at;
+            nd.offset = at;
+            at += u64::from(self.chunks[idx].1);
+        }
+        // The header.
+        let mut fbb = flatbuffers::FlatBufferBuilder::new();
+        let columns: Vec<_> = self
+            .fields
+            .iter()
+            .map(|f| {
+                let name = Some(fbb.create_string(&f.name));
+                flatgeobuf::Column::create(
+                    &mut fbb,
+                    &flatgeobuf::ColumnArgs {
+                        name,
+                        type_: column_type(&f.field_type),
+                        nullable: true,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        let columns = Some(fbb.create_vector(&columns));
+        let name = Some(fbb.create_string(&self.name));
+        let envelope = (n > 0)
+            .then(|| fbb.create_vector(&[extent.min_x, extent.min_y, extent.max_x, extent.max_y]));
+        let crs = (self.code > 0).then(|| {
+            flatgeobuf::Crs::create(
+                &mut fbb,
+                &flatgeobuf::CrsArgs {
+                    code: self.code,
+                    ..Default::default()
+                },
+            )
+        });
+        let header = flatgeobuf::Header::create(
+            &mut fbb,
+            &flatgeobuf::HeaderArgs {
+                name,
+                envelope,
+                geometry_type: self.gt,
+                has_z: self.has_z,
+                has_m: self.has_m,
+                columns,
+                features_count: n as u64,
+                index_node_size,
+                crs,
+                ..Default::default()
+            },
+        );
+        fbb.finish_size_prefixed(header, None);
         let f = std::fs::File::create(&self.path).map_err(io("creating", &self.path))?;
         let mut out = BufWriter::with_capacity(1 << 20, f);
-        w.write(&mut out).map_err(|e| err(e.to_string()))?;
-        out.flush().map_err(io("writing", &self.path))
+        let w = |e: std::io::Error| io("writing", &self.path)(e);
+        out.write_all(&MAGIC).map_err(w)?;
+        out.write_all(fbb.finished_data()).map_err(w)?;
+        if n > 0 {
+            let tree = PackedRTree::build(&self.nodes, &extent, index_node_size)
+                .map_err(|e| err(e.to_string()))?;
+            // The index is written: its memory (and the nodes') is not needed for the copy.
+            self.nodes = Vec::new();
+            tree.stream_write(&mut out).map_err(w)?;
+            drop(tree);
+            let mut spool = spool;
+            copy_sorted(&mut spool, &self.chunks, &final_at, &ends, &mut out, BLOCK).map_err(w)?;
+        }
+        out.flush().map_err(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Seek, Write};
+
+    #[test]
+    fn sorted_copy_in_small_windows_and_blocks() {
+        // Features of varied sizes, spooled in order, wanted in a shuffled order.
+        let sizes: Vec<u32> = (0..500u32).map(|i| 1 + (i * 37) % 50).collect();
+        let mut spool = tempfile::tempfile().unwrap();
+        let mut chunks = Vec::new();
+        let mut off = 0u64;
+        for (i, &n) in sizes.iter().enumerate() {
+            spool.write_all(&vec![(i % 251) as u8; n as usize]).unwrap();
+            chunks.push((off, n));
+            off += u64::from(n);
+        }
+        spool.rewind().unwrap();
+        let order: Vec<usize> = (0..sizes.len()).map(|k| (k * 211) % sizes.len()).collect();
+        let mut final_at = vec![0u64; sizes.len()];
+        let mut want = Vec::new();
+        let mut at = 0u64;
+        for &i in &order {
+            final_at[i] = at;
+            at += u64::from(sizes[i]);
+            want.extend(vec![(i % 251) as u8; sizes[i] as usize]);
+        }
+        for (window, block) in [(1, 1), (7, 3), (100, 64), (1 << 20, 1 << 20)] {
+            let ends = super::window_ends(order.iter().map(|&i| sizes[i]), window);
+            assert_eq!(ends.last().copied(), Some(at));
+            let mut out = Vec::new();
+            super::copy_sorted(&mut spool, &chunks, &final_at, &ends, &mut out, block).unwrap();
+            assert_eq!(out, want, "window {window}, block {block}");
+        }
     }
 }

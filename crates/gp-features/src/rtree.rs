@@ -194,7 +194,7 @@ pub(crate) fn sort_spatially(boxes: &mut [(i64, [f64; 4])]) {
 }
 
 /// The Hilbert index of (x, y) on a 2^16 grid.
-fn hilbert(mut x: u32, mut y: u32) -> u64 {
+pub(crate) fn hilbert(mut x: u32, mut y: u32) -> u64 {
     let mut d: u64 = 0;
     let mut s: u32 = 1 << 15;
     while s > 0 {

@@ -243,3 +243,58 @@ fn file_geodatabase_through_gdal() {
     assert_eq!(back.features.len(), fs.features.len());
     assert!(ogrinfo(&gdb).contains("OpenFileGDB"));
 }
+
+#[test]
+fn gdal_answers_window_queries_from_our_spatial_indexes() {
+    if !gdal() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let features: Vec<Feature> = (0..5000)
+        .map(|i| {
+            let (x, y) = (
+                (i * 7919 % 1000) as f64 / 10.0,
+                (i * 104_729 % 1000) as f64 / 10.0,
+            );
+            let mut attributes = Attributes::new();
+            attributes.insert("id".into(), AttrValue::Int(i));
+            Feature {
+                attributes,
+                geometry: Some(Point::new(x, y).into()),
+            }
+        })
+        .collect();
+    let fs = FeatureSet {
+        geometry_type: Some(GeometryType::Point),
+        spatial_reference: Some(SpatialReference::from_wkid(3857)),
+        fields: Some(vec![Field::new("id", FieldType::BigInteger)]),
+        features,
+        ..Default::default()
+    };
+    let (x0, y0, x1, y1) = (12.5, 30.0, 47.25, 61.5);
+    let want = fs
+        .features
+        .iter()
+        .filter(|f| match &f.geometry {
+            Some(Geometry::Point(p)) => p
+                .coord
+                .is_some_and(|c| c.x >= x0 && c.x <= x1 && c.y >= y0 && c.y <= y1),
+            _ => false,
+        })
+        .count();
+    for ext in ["fgb", "gpkg"] {
+        let p = dir.path().join(format!("pts.{ext}"));
+        gp_features::save(&fs, &p).unwrap();
+        let out = Command::new("ogrinfo")
+            .args(["-ro", "-al", "-so", "-spat"])
+            .args([x0, y0, x1, y1].map(|v| v.to_string()))
+            .arg(&p)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("Feature Count: {want}")),
+            "{ext}: expected {want}: {text}"
+        );
+    }
+}
