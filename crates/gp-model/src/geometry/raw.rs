@@ -109,7 +109,7 @@ pub(crate) struct RawGeometry {
     #[serde(default)]
     has_m: Option<bool>,
     #[serde(default, alias = "spatial_reference")]
-    spatial_reference: Option<SpatialReference>,
+    spatial_reference: Option<Box<SpatialReference>>,
 }
 
 fn resolve_paths(
@@ -163,7 +163,7 @@ impl RawGeometry {
     /// `at` names the geometry in errors (`features[3].geometry`).
     pub(crate) fn resolve(self, parent: Dims, at: &dyn Fn() -> String) -> Result<Geometry> {
         let dims = Dims::inherit(self.has_z, self.has_m, parent);
-        let sr = self.spatial_reference;
+        let sr = self.spatial_reference.map(|b| *b);
         if let Some(x) = self.x {
             let coord = match (x.0, self.y.and_then(|y| y.0)) {
                 (Some(x), Some(y)) => Some(Coord {
