@@ -526,6 +526,12 @@ pub(crate) fn write(
             }
         }
         let offset = 100 + out.data.len();
+        // Offsets and lengths are counted in 16-bit words in a signed 32-bit integer.
+        if (offset + 8 + rec.len()) / 2 > i32::MAX as usize {
+            return Err(err(format!(
+                "feature {i} would take the .shp file past its 2 GiB limit; use GeoPackage or FlatGeobuf"
+            )));
+        }
         out.index
             .push(((offset / 2) as u32, (rec.len() / 2) as u32));
         out.data.extend_from_slice(&((i + 1) as i32).to_be_bytes());

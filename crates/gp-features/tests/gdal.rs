@@ -298,3 +298,40 @@ fn gdal_answers_window_queries_from_our_spatial_indexes() {
         );
     }
 }
+
+#[test]
+fn shapefiles_in_other_code_pages_are_decoded() {
+    if !gdal() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("names.geojson");
+    std::fs::write(
+        &src,
+        r#"{"type": "FeatureCollection", "features": [
+          {"type": "Feature", "properties": {"name": "Café Müller"}, "geometry": {"type": "Point", "coordinates": [1, 2]}}]}"#,
+    )
+    .unwrap();
+    for (enc, cpg_expected) in [("CP1252", "1252"), ("UTF-8", "UTF-8")] {
+        let shp = dir.path().join(format!("names-{enc}.shp"));
+        let out = Command::new("ogr2ogr")
+            .args(["-f", "ESRI Shapefile", "-lco", &format!("ENCODING={enc}")])
+            .arg(&shp)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cpg = std::fs::read_to_string(shp.with_extension("cpg")).unwrap_or_default();
+        assert!(cpg.contains(cpg_expected), "{enc}: .cpg says {cpg:?}");
+        let fs = gp_features::load(&shp).unwrap();
+        assert_eq!(
+            fs.features[0].attributes["name"].as_str(),
+            Some("Café Müller"),
+            "{enc}"
+        );
+    }
+}
