@@ -33,6 +33,10 @@ fn sr() -> impl Strategy<Value = Option<SpatialReference>> {
     ])
 }
 
+fn sr_box() -> impl Strategy<Value = Option<Box<SpatialReference>>> {
+    sr().prop_map(|o| o.map(Box::new))
+}
+
 fn paths(d: Dims) -> impl Strategy<Value = Vec<Vec<Coord>>> {
     proptest::collection::vec(proptest::collection::vec(coord(d), 0..6), 0..4)
 }
@@ -84,14 +88,14 @@ fn geometry() -> impl Strategy<Value = Geometry> {
                         proptest::option::of(num()),
                         proptest::option::of(num())
                     )),
-                    sr()
+                    sr_box()
                 )
                     .prop_map(|(c, spatial_reference)| Geometry::Point(Point {
                         coord: c.map(|(x, y, z, m)| Coord { x, y, z, m }),
                         spatial_reference,
                     }))
                     .boxed(),
-                (proptest::collection::vec(coord(d), 0..8), sr())
+                (proptest::collection::vec(coord(d), 0..8), sr_box())
                     .prop_map(move |(points, spatial_reference)| {
                         Geometry::Multipoint(Multipoint {
                             has_z: d.has_z,
@@ -104,7 +108,7 @@ fn geometry() -> impl Strategy<Value = Geometry> {
                 (
                     paths(d),
                     proptest::option::of(proptest::collection::vec(curve_path(d), 1..3)),
-                    sr()
+                    sr_box()
                 )
                     .prop_map(
                         move |(paths, curve_paths, spatial_reference)| Geometry::Polyline(
@@ -121,7 +125,7 @@ fn geometry() -> impl Strategy<Value = Geometry> {
                 (
                     paths(d),
                     proptest::option::of(proptest::collection::vec(curve_path(d), 1..3)),
-                    sr()
+                    sr_box()
                 )
                     .prop_map(
                         move |(rings, curve_rings, spatial_reference)| Geometry::Polygon(Polygon {
@@ -139,7 +143,7 @@ fn geometry() -> impl Strategy<Value = Geometry> {
                     num(),
                     num(),
                     proptest::option::of((num(), num())),
-                    sr()
+                    sr_box()
                 )
                     .prop_map(|(a, b, c, e, z, spatial_reference)| {
                         let mut env = Envelope::new(a, b, c, e);

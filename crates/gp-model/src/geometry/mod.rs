@@ -47,7 +47,7 @@ pub struct Point {
     /// The position, or `None` when empty.
     pub coord: Option<Coord>,
     /// Spatial reference written on the geometry itself.
-    pub spatial_reference: Option<SpatialReference>,
+    pub spatial_reference: Option<Box<SpatialReference>>,
 }
 
 /// A multipoint.
@@ -60,7 +60,7 @@ pub struct Multipoint {
     /// The points (empty for an empty multipoint).
     pub points: Vec<Coord>,
     /// Spatial reference written on the geometry itself.
-    pub spatial_reference: Option<SpatialReference>,
+    pub spatial_reference: Option<Box<SpatialReference>>,
 }
 
 /// A polyline of one or more paths.
@@ -75,7 +75,7 @@ pub struct Polyline {
     /// True-curve paths (`curvePaths`), when the server sent them.
     pub curve_paths: Option<Vec<Vec<CurveElement>>>,
     /// Spatial reference written on the geometry itself.
-    pub spatial_reference: Option<SpatialReference>,
+    pub spatial_reference: Option<Box<SpatialReference>>,
 }
 
 /// A polygon of rings: exterior rings clockwise, holes counter-clockwise.
@@ -90,7 +90,7 @@ pub struct Polygon {
     /// True-curve rings (`curveRings`), when the server sent them.
     pub curve_rings: Option<Vec<Vec<CurveElement>>>,
     /// Spatial reference written on the geometry itself.
-    pub spatial_reference: Option<SpatialReference>,
+    pub spatial_reference: Option<Box<SpatialReference>>,
 }
 
 /// An envelope; all of `xmin..ymax` are `None` when empty (`{"xmin": null}`).
@@ -113,7 +113,7 @@ pub struct Envelope {
     /// Maximum m.
     pub mmax: Option<f64>,
     /// Spatial reference.
-    pub spatial_reference: Option<SpatialReference>,
+    pub spatial_reference: Option<Box<SpatialReference>>,
 }
 
 impl Envelope {
@@ -199,11 +199,11 @@ impl Geometry {
     /// The spatial reference written on the geometry, if any.
     pub fn spatial_reference(&self) -> Option<&SpatialReference> {
         match self {
-            Geometry::Point(g) => g.spatial_reference.as_ref(),
-            Geometry::Multipoint(g) => g.spatial_reference.as_ref(),
-            Geometry::Polyline(g) => g.spatial_reference.as_ref(),
-            Geometry::Polygon(g) => g.spatial_reference.as_ref(),
-            Geometry::Envelope(g) => g.spatial_reference.as_ref(),
+            Geometry::Point(g) => g.spatial_reference.as_deref(),
+            Geometry::Multipoint(g) => g.spatial_reference.as_deref(),
+            Geometry::Polyline(g) => g.spatial_reference.as_deref(),
+            Geometry::Polygon(g) => g.spatial_reference.as_deref(),
+            Geometry::Envelope(g) => g.spatial_reference.as_deref(),
         }
     }
 

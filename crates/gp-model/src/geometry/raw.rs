@@ -163,7 +163,7 @@ impl RawGeometry {
     /// `at` names the geometry in errors (`features[3].geometry`).
     pub(crate) fn resolve(self, parent: Dims, at: &dyn Fn() -> String) -> Result<Geometry> {
         let dims = Dims::inherit(self.has_z, self.has_m, parent);
-        let sr = self.spatial_reference.map(|b| *b);
+        let sr = self.spatial_reference;
         if let Some(x) = self.x {
             let coord = match (x.0, self.y.and_then(|y| y.0)) {
                 (Some(x), Some(y)) => Some(Coord {
