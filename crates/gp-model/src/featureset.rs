@@ -139,72 +139,170 @@ struct RawFeature {
     geometry: Option<RawGeometry>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawFeatureSet {
-    #[serde(default)]
-    display_field_name: Option<String>,
-    #[serde(default)]
-    object_id_field_name: Option<String>,
-    #[serde(default)]
-    global_id_field_name: Option<String>,
-    #[serde(default)]
-    field_aliases: Option<IndexMap<String, String>>,
-    #[serde(default)]
-    geometry_type: Option<GeometryType>,
-    #[serde(default, deserialize_with = "lenient_sr")]
-    spatial_reference: Option<SpatialReference>,
-    #[serde(default)]
-    has_z: Option<bool>,
-    #[serde(default)]
-    has_m: Option<bool>,
-    #[serde(default)]
-    fields: Option<Vec<Field>>,
-    #[serde(default)]
-    features: Vec<RawFeature>,
-    #[serde(default)]
-    exceeded_transfer_limit: Option<bool>,
+/// One feature as parsed: resolved already when the set's dims were known (or did not
+/// matter), else kept raw until the end of the document.
+enum Slot {
+    Done(Feature, (bool, bool)),
+    Raw(RawFeature),
 }
 
-impl RawFeatureSet {
-    fn resolve(self) -> Result<FeatureSet> {
-        let dims = Dims {
-            has_z: self.has_z.unwrap_or(false),
-            has_m: self.has_m.unwrap_or(false),
-        };
-        let mut features = Vec::with_capacity(self.features.len());
-        for (i, f) in self.features.into_iter().enumerate() {
-            let geometry = match f.geometry {
-                Some(g) if g.is_blank() => None,
-                Some(g) => Some(g.resolve(dims, &|| format!("features[{i}].geometry"))?),
-                None => None,
-            };
-            features.push(Feature {
-                attributes: f.attributes.unwrap_or_default(),
-                geometry,
-            });
+/// Parses the features array, resolving each feature as soon as it can, so a large
+/// feature set is never held twice (raw and resolved).
+struct FeaturesSeed {
+    dims: Dims,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for FeaturesSeed {
+    type Value = Vec<Slot>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Vec<Slot>, D::Error> {
+        struct V(Dims);
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec<Slot>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of features")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Vec<Slot>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some(raw) = seq.next_element::<RawFeature>()? {
+                    let i = out.len();
+                    let slot = match raw.geometry {
+                        Some(ref g) if g.needs_dims() => Slot::Raw(raw),
+                        _ => {
+                            let inherited = raw
+                                .geometry
+                                .as_ref()
+                                .map_or((false, false), RawGeometry::inherits_dims);
+                            let f = resolve_feature(raw, self.0, i)
+                                .map_err(serde::de::Error::custom)?;
+                            Slot::Done(f, inherited)
+                        }
+                    };
+                    out.push(slot);
+                }
+                Ok(out)
+            }
         }
-        Ok(FeatureSet {
-            display_field_name: self.display_field_name,
-            object_id_field_name: self.object_id_field_name,
-            global_id_field_name: self.global_id_field_name,
-            field_aliases: self.field_aliases,
-            geometry_type: self.geometry_type,
-            spatial_reference: self.spatial_reference,
-            has_z: dims.has_z,
-            has_m: dims.has_m,
-            fields: self.fields,
-            features,
-            exceeded_transfer_limit: self.exceeded_transfer_limit,
-        })
+        d.deserialize_seq(V(self.dims))
+    }
+}
+
+fn resolve_feature(f: RawFeature, dims: Dims, i: usize) -> Result<Feature> {
+    let geometry = match f.geometry {
+        Some(g) if g.is_blank() => None,
+        Some(g) => Some(g.resolve(dims, &|| format!("features[{i}].geometry"))?),
+        None => None,
+    };
+    Ok(Feature {
+        attributes: f.attributes.unwrap_or_default(),
+        geometry,
+    })
+}
+
+/// The set-level flags apply to the flags a geometry did not set itself.
+fn apply_set_dims(g: &mut Geometry, dims: Dims, (z, m): (bool, bool)) {
+    let (add_z, add_m) = (z && dims.has_z, m && dims.has_m);
+    match g {
+        Geometry::Multipoint(g) => {
+            g.has_z |= add_z;
+            g.has_m |= add_m;
+        }
+        Geometry::Polyline(g) => {
+            g.has_z |= add_z;
+            g.has_m |= add_m;
+        }
+        Geometry::Polygon(g) => {
+            g.has_z |= add_z;
+            g.has_m |= add_m;
+        }
+        _ => {}
     }
 }
 
 impl<'de> Deserialize<'de> for FeatureSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        RawFeatureSet::deserialize(d)?
-            .resolve()
-            .map_err(serde::de::Error::custom)
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FeatureSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an Esri JSON feature set object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<FeatureSet, A::Error> {
+                use serde::de::Error as _;
+                let mut fs = FeatureSet::default();
+                let (mut has_z, mut has_m) = (None::<bool>, None::<bool>);
+                let mut slots: Vec<Slot> = Vec::new();
+                let mut seen_features = false;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "displayFieldName" => fs.display_field_name = map.next_value()?,
+                        "objectIdFieldName" => fs.object_id_field_name = map.next_value()?,
+                        "globalIdFieldName" => fs.global_id_field_name = map.next_value()?,
+                        "fieldAliases" => fs.field_aliases = map.next_value()?,
+                        "geometryType" => fs.geometry_type = map.next_value()?,
+                        "spatialReference" => {
+                            fs.spatial_reference = map.next_value::<LenientSr>()?.0
+                        }
+                        "hasZ" => has_z = map.next_value()?,
+                        "hasM" => has_m = map.next_value()?,
+                        "fields" => fs.fields = map.next_value()?,
+                        "exceededTransferLimit" => fs.exceeded_transfer_limit = map.next_value()?,
+                        "features" => {
+                            if seen_features {
+                                return Err(A::Error::duplicate_field("features"));
+                            }
+                            seen_features = true;
+                            let dims = Dims {
+                                has_z: has_z.unwrap_or(false),
+                                has_m: has_m.unwrap_or(false),
+                            };
+                            slots = map.next_value_seed(FeaturesSeed { dims })?;
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let dims = Dims {
+                    has_z: has_z.unwrap_or(false),
+                    has_m: has_m.unwrap_or(false),
+                };
+                fs.has_z = dims.has_z;
+                fs.has_m = dims.has_m;
+                fs.features = Vec::with_capacity(slots.len());
+                for (i, slot) in slots.into_iter().enumerate() {
+                    let f = match slot {
+                        Slot::Done(mut f, inherited) => {
+                            if let Some(g) = f.geometry.as_mut() {
+                                apply_set_dims(g, dims, inherited);
+                            }
+                            f
+                        }
+                        Slot::Raw(raw) => {
+                            resolve_feature(raw, dims, i).map_err(A::Error::custom)?
+                        }
+                    };
+                    fs.features.push(f);
+                }
+                Ok(fs)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A spatial reference where some mocks write `[]`: anything but an object is absent.
+struct LenientSr(Option<SpatialReference>);
+
+impl<'de> Deserialize<'de> for LenientSr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        lenient_sr(d).map(LenientSr)
     }
 }
 

@@ -235,3 +235,29 @@ fn non_envelopes_are_not_errors() {
     let e = ServerError::check(admin).unwrap();
     assert_eq!((e.code, e.message.as_str()), (400, "Unable to delete job"));
 }
+
+#[test]
+fn set_level_flags_after_the_features_still_apply() {
+    let fs = FeatureSet::from_json(
+        r#"{"features": [{"geometry": {"paths": [[[0, 0, 5], [1, 1, 6]]]}},
+                         {"geometry": {"paths": [[[2, 2], [3, 3]]]}},
+                         {"geometry": {"hasM": true, "points": [[1, 2, 7]]}}],
+            "geometryType": "esriGeometryPolyline", "hasZ": true}"#,
+    )
+    .unwrap();
+    let Some(Geometry::Polyline(a)) = &fs.features[0].geometry else {
+        panic!()
+    };
+    assert_eq!(a.paths[0][1].z, Some(6.0));
+    let Some(Geometry::Polyline(b)) = &fs.features[1].geometry else {
+        panic!()
+    };
+    assert!(b.has_z, "a 2D-looking geometry inherits the set's hasZ");
+    let Some(Geometry::Multipoint(c)) = &fs.features[2].geometry else {
+        panic!()
+    };
+    // Flags inherit one by one: own hasM, the set's hasZ; 3 values are then XYZ.
+    assert_eq!((c.points[0].z, c.has_m), (Some(7.0), true));
+    // Written back and read again: the same value.
+    assert_eq!(FeatureSet::from_json(&fs.to_json()).unwrap(), fs);
+}

@@ -71,6 +71,11 @@ pub(crate) struct RawCoord {
 }
 
 impl RawCoord {
+    /// Number of values written.
+    pub(crate) fn len(&self) -> u8 {
+        self.n
+    }
+
     /// Resolves the 2/3/4-value rule. `path` names the coordinate for errors.
     pub(crate) fn resolve(&self, dims: Dims, path: &dyn Fn() -> String) -> Result<Coord> {
         let (Some(x), Some(y)) = (self.v[0], self.v[1]) else {

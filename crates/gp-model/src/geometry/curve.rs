@@ -270,6 +270,16 @@ pub(crate) enum RawCurveElement {
 }
 
 impl RawCurveElement {
+    pub(crate) fn coords(&self) -> impl Iterator<Item = &RawCoord> {
+        let v: [Option<&RawCoord>; 3] = match self {
+            RawCurveElement::Point(c) => [Some(c), None, None],
+            RawCurveElement::C(a, b) => [Some(a), Some(b), None],
+            RawCurveElement::A { end, center, .. } => [Some(end), Some(center), None],
+            RawCurveElement::B(a, b, c) => [Some(a), Some(b), Some(c)],
+        };
+        v.into_iter().flatten()
+    }
+
     pub(crate) fn resolve(&self, dims: Dims, path: &dyn Fn() -> String) -> Result<CurveElement> {
         Ok(match self {
             RawCurveElement::Point(c) => CurveElement::Point(c.resolve(dims, path)?),

@@ -159,6 +159,28 @@ impl RawGeometry {
             && self.xmin.is_none()
     }
 
+    /// True when a 3-value coordinate's meaning depends on set-level flags that may not
+    /// be known yet (the geometry has neither own `hasZ` nor `hasM`).
+    pub(crate) fn needs_dims(&self) -> bool {
+        // Own flags settle a 3-value coordinate only when they say Z, or say both.
+        let settled = self.has_z == Some(true) || (self.has_z.is_some() && self.has_m.is_some());
+        if settled {
+            return false;
+        }
+        let three = |c: &RawCoord| c.len() == 3;
+        let curve_three = |e: &RawCurveElement| e.coords().any(three);
+        self.points.iter().flatten().any(three)
+            || self.paths.iter().flatten().flatten().any(three)
+            || self.rings.iter().flatten().flatten().any(three)
+            || self.curve_paths.iter().flatten().flatten().any(curve_three)
+            || self.curve_rings.iter().flatten().flatten().any(curve_three)
+    }
+
+    /// Which flags the geometry takes from the feature set: (`hasZ`, `hasM`).
+    pub(crate) fn inherits_dims(&self) -> (bool, bool) {
+        (self.has_z.is_none(), self.has_m.is_none())
+    }
+
     /// Resolves coordinates with the geometry's own flags, falling back to `parent`.
     /// `at` names the geometry in errors (`features[3].geometry`).
     pub(crate) fn resolve(self, parent: Dims, at: &dyn Fn() -> String) -> Result<Geometry> {

@@ -32,8 +32,10 @@ pub(crate) fn polygon_dims(g: &Polygon) -> Dims {
 }
 
 fn flags<M: SerializeMap>(m: &mut M, d: Dims) -> Result<(), M::Error> {
-    if d.has_z {
-        m.serialize_entry("hasZ", &true)?;
+    // `hasM` alone is written with an explicit `hasZ: false`, so that a set-level
+    // `hasZ` cannot turn this geometry's third values into Z when read back.
+    if d.has_z || d.has_m {
+        m.serialize_entry("hasZ", &d.has_z)?;
     }
     if d.has_m {
         m.serialize_entry("hasM", &true)?;
