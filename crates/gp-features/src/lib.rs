@@ -35,13 +35,19 @@
 //! ## Which crate does what
 //! - [geozero]: the conversion backbone (GeoJSON, WKT, GeoPackage WKB reading), with
 //!   gp-model's Esri JSON processors.
-//! - [flatgeobuf]: FlatGeobuf reading and writing, with its packed R-tree.
+//! - [flatgeobuf]: FlatGeobuf reading, its flatbuffers types and its packed R-tree;
+//!   the writer that spools, sorts and copies features is here ([flatbuffers] builds
+//!   them), because the crate's own writer re-reads each feature from its spool with
+//!   a separate buffered read.
 //! - [shapefile]: reading `.shp`; [dbase] (with [encoding_rs] code pages): the `.dbf`
 //!   table. The `.shp`/`.shx` writer is here (null shapes, Z and M).
 //! - [rusqlite] (SQLite bundled): GeoPackage; the GeoPackage geometry blobs are
 //!   written here.
 //! - [csv]: CSV. [crs-definitions](crs_definitions): WKT for EPSG codes (`.prj`, GeoPackage).
 //! - [tempfile]: every file is written under a temporary name and renamed into place.
+//! - [memchr] (the scanner that cuts an Esri JSON features array into features),
+//!   [rayon] (features parsed in parallel batches) and [ryu] (numbers in GeoJSON):
+//!   the streaming [`convert`].
 //!
 //! ## Features
 //! - `gdal`: Esri File Geodatabase (`out.gdb/layer`) through GDAL's OpenFileGDB
