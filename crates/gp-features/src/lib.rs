@@ -151,15 +151,39 @@ pub fn save(fs: &FeatureSet, path: impl AsRef<Path>) -> Result<SaveReport> {
     save_with(fs, path, &SaveOptions::default())
 }
 
-/// An output written through a [`sink::FeatureSink`] into a temporary file.
+/// An output written through a [`sink::FeatureSink`] into temporary files.
 struct Output {
-    tmp: TempPath,
+    files: Files,
     sink: Box<dyn sink::FeatureSink>,
     layer: Option<String>,
 }
 
-/// The sink for a target, or `None` for the formats written whole (Shapefile, File
-/// Geodatabase).
+/// The temporary files of an output: `tmps` are renamed into place in order (the
+/// main file last), `optional` only when the sink wrote something into it (a
+/// Shapefile's `.prj`).
+struct Files {
+    tmps: Vec<TempPath>,
+    optional: Option<(TempPath, PathBuf)>,
+}
+
+impl Files {
+    fn commit(self) -> Result<()> {
+        for t in self.tmps {
+            t.commit()?;
+        }
+        if let Some((t, target)) = self.optional {
+            if std::fs::metadata(t.path()).is_ok_and(|m| m.len() > 0) {
+                t.commit()?;
+            } else {
+                // No spatial reference: no .prj, and not a stale one from before.
+                let _ = std::fs::remove_file(target);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sink for a target, or `None` for the File Geodatabase (written whole by GDAL).
 fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
     let p = t.path.as_path();
     let stem = p
@@ -180,7 +204,45 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 Format::FlatGeobuf => Box::new(fgb::FgbSink::create(tmp.path(), &stem)),
                 _ => Box::new(csvfile::CsvSink::create(tmp.path())?),
             };
-            Output { tmp, sink, layer }
+            Output {
+                files: Files {
+                    tmps: vec![tmp],
+                    optional: None,
+                },
+                sink,
+                layer,
+            }
+        }
+        Format::Shapefile => {
+            if !opts.overwrite && p.exists() {
+                return Err(Error::Exists {
+                    path: p.to_path_buf(),
+                });
+            }
+            let tmp = |e: &str| TempPath::new(&p.with_extension(e), true);
+            let (shp, shx, dbf, cpg, prj) = (
+                tmp("shp")?,
+                tmp("shx")?,
+                tmp("dbf")?,
+                tmp("cpg")?,
+                tmp("prj")?,
+            );
+            let sink = Box::new(shp::ShpSink::create(
+                shp.path(),
+                shx.path(),
+                dbf.path(),
+                cpg.path(),
+                prj.path(),
+            ));
+            // The table and index first, the .shp last.
+            Output {
+                files: Files {
+                    tmps: vec![dbf, cpg, shx, shp],
+                    optional: Some((prj, p.with_extension("prj"))),
+                },
+                sink,
+                layer: None,
+            }
         }
         Format::GeoPackage => {
             let layer_name = layer.unwrap_or(stem);
@@ -203,12 +265,15 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 opts.overwrite,
             ));
             Output {
-                tmp,
+                files: Files {
+                    tmps: vec![tmp],
+                    optional: None,
+                },
                 sink,
                 layer: Some(layer_name),
             }
         }
-        Format::Shapefile | Format::FileGdb => return Ok(None),
+        Format::FileGdb => return Ok(None),
     }))
 }
 
@@ -239,50 +304,23 @@ pub fn save_with(
         features: fs.features.len(),
         renamed_fields,
     };
+    let renamed = if t.format == Format::Shapefile {
+        shp::renames(fs)
+    } else {
+        Vec::new()
+    };
     if let Some(out) = output_for(&t, opts)? {
         let layer = out.layer.clone();
         sink::write_all(out.sink, fs).map_err(|e| output_error(e, &t, layer.as_deref()))?;
-        out.tmp.commit()?;
-        return Ok(report(layer, Vec::new()));
+        out.files.commit()?;
+        return Ok(report(layer, renamed));
     }
-    if t.format == Format::FileGdb {
-        let stem = p
-            .file_stem()
-            .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
-        let layer_name = opts.layer.clone().or(t.layer.clone()).unwrap_or(stem);
-        filegdb::write(fs, p, &layer_name, opts.overwrite)?;
-        return Ok(report(Some(layer_name), Vec::new()));
-    }
-    // Shapefile: five files, each under a temporary name, the .shp renamed last.
-    let exts = ["shp", "shx", "dbf", "cpg", "prj"];
-    let tmps: Vec<TempPath> = exts
-        .iter()
-        .map(|e| TempPath::new(&p.with_extension(e), opts.overwrite || *e != "shp"))
-        .collect::<Result<_>>()?;
-    let renamed = shp::write(
-        fs,
-        tmps[0].path(),
-        tmps[1].path(),
-        tmps[2].path(),
-        tmps[3].path(),
-        tmps[4].path(),
-    )
-    .map_err(|e| e.at(p))?;
-    let prj_written = std::fs::metadata(tmps[4].path()).is_ok_and(|m| m.len() > 0);
-    let mut tmps = tmps;
-    let prj = tmps.pop();
-    for tmp in tmps.into_iter().rev() {
-        tmp.commit()?;
-    }
-    match prj {
-        Some(prj) if prj_written => {
-            prj.commit()?;
-        }
-        _ => {
-            let _ = std::fs::remove_file(p.with_extension("prj"));
-        }
-    }
-    Ok(report(None, renamed))
+    let stem = p
+        .file_stem()
+        .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
+    let layer_name = opts.layer.clone().or(t.layer.clone()).unwrap_or(stem);
+    filegdb::write(fs, p, &layer_name, opts.overwrite)?;
+    Ok(report(Some(layer_name), Vec::new()))
 }
 
 /// What [`convert`] did.
@@ -310,17 +348,23 @@ pub fn convert(
         && let Some(mut out) = output_for(&tout, opts)?
     {
         let layer = out.layer.clone();
-        let n = stream::read_esri_json(&tin.path, out.sink.as_mut())
-            .and_then(|n| out.sink.finish().map(|()| n))
+        let (n, schema) = stream::read_esri_json(&tin.path, out.sink.as_mut())
             .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
-        out.tmp.commit()?;
+        out.sink
+            .finish()
+            .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
+        out.files.commit()?;
         return Ok(ConvertReport {
             output: SaveReport {
                 path: tout.path.clone(),
                 format: tout.format,
                 layer,
                 features: n,
-                renamed_fields: Vec::new(),
+                renamed_fields: if tout.format == Format::Shapefile {
+                    shp::renames(&schema)
+                } else {
+                    Vec::new()
+                },
             },
             streamed: true,
         });

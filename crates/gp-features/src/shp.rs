@@ -3,7 +3,7 @@
 //! Z and M included), the table with `dbase`, plus `.prj` and `.cpg`.
 
 use std::collections::HashSet;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use dbase::{FieldName, FieldValue, TableWriterBuilder};
@@ -308,9 +308,8 @@ pub(crate) fn dbf_names(fields: &[&Field]) -> (Vec<String>, Vec<(String, String)
 
 // ---- writing ----
 
+/// The bounding box of everything written (x, y, z and m ranges).
 struct ShpOut {
-    data: Vec<u8>,
-    index: Vec<(u32, u32)>,
     bbox: [f64; 8],
     any: bool,
 }
@@ -437,35 +436,169 @@ fn header(buf: &mut Vec<u8>, file_len_bytes: usize, shape_type: i32, bbox: &[f64
 
 /// Writes `.shp`, `.shx`, `.dbf`, `.cpg` and `.prj` next to `shp` (all temporary
 /// paths chosen by the caller). Returns the field renames.
-pub(crate) fn write(
-    fs: &FeatureSet,
-    shp: &Path,
-    shx: &Path,
-    dbf: &Path,
-    cpg: &Path,
-    prj: &Path,
-) -> Result<Vec<(String, String)>> {
-    let err = fmt_err(shp, "Shapefile");
-    let gt = fs
-        .geometry_type
-        .clone()
-        .or_else(|| {
-            fs.features
-                .iter()
-                .find_map(|f| f.geometry.as_ref().map(Geometry::geometry_type))
+/// The fields a DBF can hold, in order.
+fn dbf_fields(fs: &FeatureSet) -> Vec<Field> {
+    fs.fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f.field_type,
+                FieldType::Geometry | FieldType::Blob | FieldType::Raster
+            )
         })
-        .ok_or_else(|| {
-            err("a shapefile needs a geometry type; this is a table without geometry".into())
-        })?;
-    let (z, m) = (fs.has_z, fs.has_m);
-    let st = shape_type(&gt, z, m);
-    let mut out = ShpOut {
-        data: Vec::new(),
-        index: Vec::new(),
-        bbox: [0.0; 8],
-        any: false,
-    };
-    for (i, f) in fs.features.iter().enumerate() {
+        .cloned()
+        .collect()
+}
+
+/// The field renames a Shapefile of `fs` needs, `(from, to)`.
+pub(crate) fn renames(fs: &FeatureSet) -> Vec<(String, String)> {
+    let fields = dbf_fields(fs);
+    dbf_names(&fields.iter().collect::<Vec<_>>()).1
+}
+
+/// A Shapefile written feature by feature: `.shp` and `.shx` records as they come
+/// (headers completed at the end), the `.dbf` through `dbase`, `.cpg` and `.prj`.
+pub(crate) struct ShpSink {
+    shp_path: PathBuf,
+    paths: [PathBuf; 4],
+    shp: Option<std::fs::File>,
+    shp_out: Option<BufWriter<std::fs::File>>,
+    shx_out: Option<BufWriter<std::fs::File>>,
+    table: Option<dbase::TableWriter<BufWriter<std::fs::File>>>,
+    gt: GeometryType,
+    st: i32,
+    z: bool,
+    m: bool,
+    fields: Vec<Field>,
+    names: Vec<String>,
+    lens: Vec<usize>,
+    bbox: ShpOut,
+    len: usize,
+    count: usize,
+}
+
+impl ShpSink {
+    /// Writes to the five given paths (temporary names chosen by the caller); the
+    /// `.prj` is left empty when the feature set has no known spatial reference.
+    pub(crate) fn create(shp: &Path, shx: &Path, dbf: &Path, cpg: &Path, prj: &Path) -> Self {
+        ShpSink {
+            shp_path: shp.to_path_buf(),
+            paths: [
+                shx.to_path_buf(),
+                dbf.to_path_buf(),
+                cpg.to_path_buf(),
+                prj.to_path_buf(),
+            ],
+            shp: None,
+            shp_out: None,
+            shx_out: None,
+            table: None,
+            gt: GeometryType::Point,
+            st: 0,
+            z: false,
+            m: false,
+            fields: Vec::new(),
+            names: Vec::new(),
+            lens: Vec::new(),
+            bbox: ShpOut {
+                bbox: [0.0; 8],
+                any: false,
+            },
+            len: 100,
+            count: 0,
+        }
+    }
+}
+
+impl crate::sink::FeatureSink for ShpSink {
+    fn start(&mut self, fs: &FeatureSet) -> Result<()> {
+        let err = fmt_err(&self.shp_path, "Shapefile");
+        self.gt = fs
+            .geometry_type
+            .clone()
+            .or_else(|| {
+                fs.features
+                    .iter()
+                    .find_map(|f| f.geometry.as_ref().map(Geometry::geometry_type))
+            })
+            .ok_or_else(|| {
+                err("a shapefile needs a geometry type; this is a table without geometry".into())
+            })?;
+        (self.z, self.m) = (fs.has_z, fs.has_m);
+        self.st = shape_type(&self.gt, self.z, self.m);
+        let [shx, dbf, cpg, prj] = &self.paths;
+        let shp_file =
+            std::fs::File::create(&self.shp_path).map_err(io("creating", &self.shp_path))?;
+        let mut shp_out = BufWriter::with_capacity(
+            1 << 20,
+            shp_file
+                .try_clone()
+                .map_err(io("opening", &self.shp_path))?,
+        );
+        let mut shx_out = BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(shx).map_err(io("creating", shx))?,
+        );
+        // Headers are completed in finish(); reserve their 100 bytes now.
+        shp_out
+            .write_all(&[0u8; 100])
+            .map_err(io("writing", &self.shp_path))?;
+        shx_out.write_all(&[0u8; 100]).map_err(io("writing", shx))?;
+        self.fields = dbf_fields(fs);
+        let refs: Vec<&Field> = self.fields.iter().collect();
+        self.names = dbf_names(&refs).0;
+        let mut b = TableWriterBuilder::with_encoding(dbase::encoding::EncodingRs::from(
+            encoding_rs::UTF_8,
+        ));
+        self.lens = vec![0; self.fields.len()];
+        for (k, (f, n)) in self.fields.iter().zip(&self.names).enumerate() {
+            let name =
+                FieldName::try_from(n.as_str()).map_err(|e| err(format!("field {n}: {e:?}")))?;
+            b = match f.field_type {
+                FieldType::SmallInteger => b.add_numeric_field(name, 6, 0),
+                FieldType::Integer => b.add_numeric_field(name, 11, 0),
+                FieldType::Oid | FieldType::BigInteger => b.add_numeric_field(name, 20, 0),
+                FieldType::Single | FieldType::Double => b.add_numeric_field(name, 24, 15),
+                FieldType::Date | FieldType::DateOnly => b.add_date_field(name),
+                _ => {
+                    // The longest value when the features are at hand, else the schema's
+                    // length, else the DBF maximum.
+                    let longest = fs
+                        .features
+                        .iter()
+                        .filter_map(|ft| ft.attributes.get(&f.name))
+                        .map(|v| dbf_text(v).map_or(0, |t| t.len()))
+                        .max();
+                    let len = match (longest, f.length) {
+                        (Some(l), Some(s)) => l.max(s as usize),
+                        (Some(l), None) => l,
+                        (None, Some(s)) => s as usize,
+                        (None, None) => 254,
+                    };
+                    let len = len.clamp(1, 254);
+                    self.lens[k] = len;
+                    b.add_character_field(name, len as u8)
+                }
+            };
+        }
+        let dbf_file = std::fs::File::create(dbf).map_err(io("creating", dbf))?;
+        self.table = Some(b.build_with_dest(BufWriter::new(dbf_file)));
+        std::fs::write(cpg, "UTF-8").map_err(io("writing", cpg))?;
+        if let Some(w) = fs.spatial_reference.as_ref().and_then(srs::wkt_for) {
+            std::fs::write(prj, w).map_err(io("writing", prj))?;
+        }
+        self.shp = Some(shp_file);
+        self.shp_out = Some(shp_out);
+        self.shx_out = Some(shx_out);
+        Ok(())
+    }
+
+    fn feature(&mut self, f: &Feature) -> Result<()> {
+        let err = fmt_err(&self.shp_path, "Shapefile");
+        let i = self.count;
+        let (gt, st, z, m) = (self.gt.clone(), self.st, self.z, self.m);
         let mut rec = Vec::new();
         match &f.geometry {
             None => le_i32(&mut rec, 0),
@@ -479,7 +612,7 @@ pub(crate) fn write(
                         g.geometry_type()
                     )));
                 }
-                g.for_each_coord_pub(&mut |c| out.extend_bbox(c));
+                g.for_each_coord_pub(&mut |c| self.bbox.extend_bbox(c));
                 match g {
                     Geometry::Point(p) => {
                         let c = p.coord.unwrap_or_default();
@@ -525,93 +658,90 @@ pub(crate) fn write(
                 }
             }
         }
-        let offset = 100 + out.data.len();
         // Offsets and lengths are counted in 16-bit words in a signed 32-bit integer.
-        if (offset + 8 + rec.len()) / 2 > i32::MAX as usize {
+        if (self.len + 8 + rec.len()) / 2 > i32::MAX as usize {
             return Err(err(format!(
                 "feature {i} would take the .shp file past its 2 GiB limit; use GeoPackage or FlatGeobuf"
             )));
         }
-        out.index
-            .push(((offset / 2) as u32, (rec.len() / 2) as u32));
-        out.data.extend_from_slice(&((i + 1) as i32).to_be_bytes());
-        out.data
-            .extend_from_slice(&((rec.len() / 2) as i32).to_be_bytes());
-        out.data.extend_from_slice(&rec);
-    }
-    let mut shp_buf = Vec::with_capacity(100 + out.data.len());
-    header(&mut shp_buf, 100 + out.data.len(), st, &out.bbox);
-    shp_buf.extend_from_slice(&out.data);
-    std::fs::write(shp, &shp_buf).map_err(io("writing", shp))?;
-    let mut shx_buf = Vec::with_capacity(100 + out.index.len() * 8);
-    header(&mut shx_buf, 100 + out.index.len() * 8, st, &out.bbox);
-    for (o, l) in &out.index {
-        shx_buf.extend_from_slice(&o.to_be_bytes());
-        shx_buf.extend_from_slice(&l.to_be_bytes());
-    }
-    std::fs::write(shx, &shx_buf).map_err(io("writing", shx))?;
-
-    // The table.
-    let fields: Vec<&Field> = fs
-        .fields
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|f| {
-            !matches!(
-                f.field_type,
-                FieldType::Geometry | FieldType::Blob | FieldType::Raster
-            )
-        })
-        .collect();
-    let (names, renamed) = dbf_names(&fields);
-    let mut b =
-        TableWriterBuilder::with_encoding(dbase::encoding::EncodingRs::from(encoding_rs::UTF_8));
-    for (f, n) in fields.iter().zip(&names) {
-        let name = FieldName::try_from(n.as_str()).map_err(|e| err(format!("field {n}: {e:?}")))?;
-        b = match f.field_type {
-            FieldType::SmallInteger => b.add_numeric_field(name, 6, 0),
-            FieldType::Integer => b.add_numeric_field(name, 11, 0),
-            FieldType::Oid | FieldType::BigInteger => b.add_numeric_field(name, 20, 0),
-            FieldType::Single | FieldType::Double => b.add_numeric_field(name, 24, 15),
-            FieldType::Date | FieldType::DateOnly => b.add_date_field(name),
-            _ => {
-                let max = fs
-                    .features
-                    .iter()
-                    .filter_map(|ft| ft.attributes.get(&f.name))
-                    .map(|v| match v {
-                        AttrValue::String(s) => s.len(),
-                        other => format!("{other:?}").len(),
-                    })
-                    .max()
-                    .unwrap_or(1);
-                let len = f.length.map_or(max, |l| l as usize).max(max).clamp(1, 254);
-                b.add_character_field(name, len as u8)
-            }
+        let (Some(shp), Some(shx), Some(table)) = (
+            self.shp_out.as_mut(),
+            self.shx_out.as_mut(),
+            self.table.as_mut(),
+        ) else {
+            return Err(err("features before the schema".into()));
         };
-    }
-    let file = std::fs::File::create(dbf).map_err(io("creating", dbf))?;
-    let mut table = b.build_with_dest(BufWriter::new(file));
-    for (i, feat) in fs.features.iter().enumerate() {
-        let mut rec = dbase::Record::default();
-        for (f, n) in fields.iter().zip(&names) {
-            let v = feat.attributes.get(&f.name).unwrap_or(&AttrValue::Null);
-            let fv = attr_to_dbf(v, &f.field_type)
-                .map_err(|e| err(format!("feature {i}, field {}: {e}", f.name)))?;
-            rec.insert(n.clone(), fv);
+        let w = |e: std::io::Error| io("writing", &self.shp_path)(e);
+        shx.write_all(&((self.len / 2) as u32).to_be_bytes())
+            .map_err(w)?;
+        shx.write_all(&((rec.len() / 2) as u32).to_be_bytes())
+            .map_err(w)?;
+        shp.write_all(&((i + 1) as i32).to_be_bytes()).map_err(w)?;
+        shp.write_all(&((rec.len() / 2) as i32).to_be_bytes())
+            .map_err(w)?;
+        shp.write_all(&rec).map_err(w)?;
+        self.len += 8 + rec.len();
+        let mut row = dbase::Record::default();
+        for (k, (fd, n)) in self.fields.iter().zip(&self.names).enumerate() {
+            let v = f.attributes.get(&fd.name).unwrap_or(&AttrValue::Null);
+            if self.lens[k] > 0 && dbf_text(v).is_some_and(|t| t.len() > self.lens[k]) {
+                return Err(err(format!(
+                    "feature {i}, field {}: the value is longer than the {} bytes of the DBF field",
+                    fd.name, self.lens[k]
+                )));
+            }
+            let fv = attr_to_dbf(v, &fd.field_type)
+                .map_err(|e| err(format!("feature {i}, field {}: {e}", fd.name)))?;
+            row.insert(n.clone(), fv);
         }
         table
-            .write_record(&rec)
+            .write_record(&row)
             .map_err(|e| err(format!("feature {i}: {e}")))?;
+        self.count += 1;
+        Ok(())
     }
-    table.finalize().map_err(|e| err(e.to_string()))?;
-    drop(table);
-    std::fs::write(cpg, "UTF-8").map_err(io("writing", cpg))?;
-    if let Some(w) = fs.spatial_reference.as_ref().and_then(srs::wkt_for) {
-        std::fs::write(prj, w).map_err(io("writing", prj))?;
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let err = fmt_err(&self.shp_path, "Shapefile");
+        let (Some(mut shp), Some(mut shx), Some(mut table), Some(mut file)) = (
+            self.shp_out.take(),
+            self.shx_out.take(),
+            self.table.take(),
+            self.shp.take(),
+        ) else {
+            return Err(err("no schema was given".into()));
+        };
+        table.finalize().map_err(|e| err(e.to_string()))?;
+        drop(table);
+        let w = |e: std::io::Error| io("writing", &self.shp_path)(e);
+        shp.flush().map_err(w)?;
+        drop(shp);
+        let mut head = Vec::with_capacity(100);
+        header(&mut head, self.len, self.st, &self.bbox.bbox);
+        file.seek(SeekFrom::Start(0)).map_err(w)?;
+        file.write_all(&head).map_err(w)?;
+        shx.flush().map_err(w)?;
+        let mut shx_file = shx.into_inner().map_err(|e| w(e.into_error()))?;
+        head.clear();
+        header(&mut head, 100 + self.count * 8, self.st, &self.bbox.bbox);
+        shx_file.seek(SeekFrom::Start(0)).map_err(w)?;
+        shx_file.write_all(&head).map_err(w)
     }
-    Ok(renamed)
+}
+
+/// The text a value takes in a DBF character field.
+fn dbf_text(v: &AttrValue) -> Option<String> {
+    match v {
+        AttrValue::Null => None,
+        AttrValue::String(s) => Some(s.clone()),
+        AttrValue::Int(i) => Some(i.to_string()),
+        AttrValue::UInt(u) => Some(u.to_string()),
+        AttrValue::Float(f) => Some(f.to_string()),
+        AttrValue::Bool(b) => Some(b.to_string()),
+        AttrValue::Json(j) => Some(j.to_string()),
+        _ => None,
+    }
 }
 
 fn attr_to_dbf(v: &AttrValue, t: &FieldType) -> Result<FieldValue, String> {
@@ -633,15 +763,6 @@ fn attr_to_dbf(v: &AttrValue, t: &FieldType) -> Result<FieldValue, String> {
         | FieldType::BigInteger
         | FieldType::Single
         | FieldType::Double => FieldValue::Numeric(v.as_f64()),
-        _ => FieldValue::Character(match v {
-            AttrValue::Null => None,
-            AttrValue::String(s) => Some(s.clone()),
-            AttrValue::Int(i) => Some(i.to_string()),
-            AttrValue::UInt(u) => Some(u.to_string()),
-            AttrValue::Float(f) => Some(f.to_string()),
-            AttrValue::Bool(b) => Some(b.to_string()),
-            AttrValue::Json(j) => Some(j.to_string()),
-            _ => None,
-        }),
+        _ => FieldValue::Character(dbf_text(v)),
     })
 }

@@ -184,12 +184,12 @@ impl<R: Read> Buf<R> {
 }
 
 /// Streams an Esri JSON feature set from `path` into `sink`: its schema first, then
-/// each feature in order. Returns the number of features. Reading and parsing run on
+/// each feature in order. Returns the number of features and the schema. Reading and parsing run on
 /// a second thread (parsing batches in parallel), overlapping with the writing.
 pub(crate) fn read_esri_json(
     path: &Path,
     sink: &mut dyn crate::sink::FeatureSink,
-) -> Result<usize> {
+) -> Result<(usize, FeatureSet)> {
     let err = fmt_err(path, "Esri JSON");
     let header = match read_header(path)? {
         Some(h) => h,
@@ -221,7 +221,7 @@ pub(crate) fn read_esri_json(
         let produced = producer.join();
         match (failure, produced) {
             (Some(e), _) => Err(e),
-            (None, Ok(r)) => r.map(|()| n),
+            (None, Ok(r)) => r.map(|()| (n, header.clone())),
             (None, Err(_)) => Err(err("the reading thread failed".into())),
         }
     })

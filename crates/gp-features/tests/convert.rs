@@ -38,7 +38,7 @@ fn streaming_matches_loading_whole() {
     .unwrap();
     let whole = load(&input).unwrap();
     assert_eq!(whole.features.len(), 9000);
-    for ext in ["json", "geojson", "geojsonl", "fgb", "gpkg", "csv"] {
+    for ext in ["json", "geojson", "geojsonl", "fgb", "gpkg", "csv", "shp"] {
         let streamed = dir.path().join(format!("streamed.{ext}"));
         let r = convert(&input, &streamed, &SaveOptions::default())
             .unwrap_or_else(|e| panic!("{ext}: {e}"));
@@ -53,7 +53,15 @@ fn streaming_matches_loading_whole() {
             b.features
                 .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
         }
-        assert_eq!(a, b, "{ext}: streamed and whole conversions differ");
+        if ext == "shp" {
+            // Streaming cannot measure the longest text first: DBF widths differ, values not.
+            assert_eq!(
+                a.features, b.features,
+                "{ext}: streamed and whole conversions differ"
+            );
+        } else {
+            assert_eq!(a, b, "{ext}: streamed and whole conversions differ");
+        }
         if ext == "json" {
             assert_eq!(a, whole, "Esri JSON to Esri JSON is lossless");
         }

@@ -493,3 +493,24 @@ fn unknown_and_missing_files() {
         assert!(e.to_string().contains("`gdal` cargo feature"), "{e}");
     }
 }
+
+#[test]
+fn shapefile_text_longer_than_dbf_allows_is_refused_not_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fs = samples().remove(0).1;
+    fs.features[0]
+        .attributes
+        .insert("name".into(), AttrValue::String("é".repeat(200)));
+    let e = save(&fs, dir.path().join("long.shp"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("feature 0, field name") && e.contains("254 bytes"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}
