@@ -8,17 +8,23 @@ use anyhow::{Context, bail};
 
 use crate::cargo;
 
-fn time(cmd: &mut Command) -> anyhow::Result<Duration> {
+/// Runs a command to completion; returns its wall time and its stderr.
+pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<(Duration, String)> {
     let t = Instant::now();
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     let d = t.elapsed();
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    Ok(d)
+    Ok((d, String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+fn time(cmd: &mut Command) -> anyhow::Result<Duration> {
+    run(cmd).map(|(d, _)| d)
+}
+
+/// The median of the measured times.
+pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }

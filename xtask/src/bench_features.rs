@@ -3,26 +3,11 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
+use crate::bench::{median, run};
 use crate::cargo;
-
-fn run(cmd: &mut Command) -> anyhow::Result<(Duration, String)> {
-    let t = Instant::now();
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    let d = t.elapsed();
-    if !out.status.success() {
-        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok((d, String::from_utf8_lossy(&out.stderr).into_owned()))
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn clear(p: &Path) {
     if p.is_dir() {

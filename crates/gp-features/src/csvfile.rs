@@ -214,14 +214,7 @@ impl CsvSink {
 
 impl crate::sink::FeatureSink for CsvSink {
     fn start(&mut self, fs: &FeatureSet) -> Result<()> {
-        self.fields = fs
-            .fields
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .filter(|f| f.field_type != FieldType::Geometry)
-            .cloned()
-            .collect();
+        self.fields = crate::schema::attribute_fields(fs);
         self.has_geom =
             fs.geometry_type.is_some() || fs.features.iter().any(|f| f.geometry.is_some());
         self.dims = geozero::CoordDimensions {

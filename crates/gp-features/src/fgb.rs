@@ -312,14 +312,7 @@ impl crate::sink::FeatureSink for FgbSink {
             .as_ref()
             .and_then(SpatialReference::epsg)
             .unwrap_or(0);
-        self.fields = fs
-            .fields
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .filter(|f| f.field_type != FieldType::Geometry)
-            .cloned()
-            .collect();
+        self.fields = crate::schema::attribute_fields(fs);
         let spool =
             tempfile::tempfile().map_err(io("creating a temporary file for", &self.path))?;
         self.spool = Some(BufWriter::with_capacity(1 << 20, spool));

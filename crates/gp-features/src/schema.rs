@@ -209,3 +209,14 @@ pub(crate) fn promote_dates(fs: &mut FeatureSet) {
         }
     }
 }
+
+/// The attribute fields of a feature set: its fields without the geometry column.
+pub(crate) fn attribute_fields(fs: &FeatureSet) -> Vec<Field> {
+    fs.fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| f.field_type != FieldType::Geometry)
+        .cloned()
+        .collect()
+}
