@@ -1,0 +1,543 @@
+//! The job manager: a bounded worker pool with a queue, statuses, messages,
+//! progress, cancellation, execution timeouts, persistence and expiry.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use gp_model::{JobMessage, JobStatus, MessageType, Progress};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::tools::{Env, Output, Prepared, ToolCtx, ToolError};
+
+/// Messages and progress of one job, shared with the running tool.
+#[derive(Debug, Default)]
+pub(crate) struct JobLog {
+    inner: Mutex<LogInner>,
+}
+
+#[derive(Debug, Default)]
+struct LogInner {
+    messages: Vec<JobMessage>,
+    progress: Option<Progress>,
+}
+
+impl JobLog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, t: MessageType, text: String) {
+        self.lock().messages.push(JobMessage::new(t, text));
+    }
+
+    /// Adds an informative message.
+    pub(crate) fn info(&self, text: String) {
+        self.push(MessageType::Informative, text)
+    }
+
+    /// Adds a warning.
+    pub(crate) fn warn(&self, text: String) {
+        self.push(MessageType::Warning, text)
+    }
+
+    /// Adds an error message.
+    pub(crate) fn error(&self, text: String) {
+        self.push(MessageType::Error, text)
+    }
+
+    /// Sets the progress shown while executing.
+    pub(crate) fn set_progress(&self, percent: Option<f64>, message: String) {
+        self.lock().progress = Some(Progress {
+            progress_type: if percent.is_some() { "step" } else { "default" }.to_string(),
+            message,
+            percent: percent.map(|p| (p * 10.0).round() / 10.0),
+        });
+    }
+
+    /// The messages so far.
+    pub(crate) fn messages(&self) -> Vec<JobMessage> {
+        self.lock().messages.clone()
+    }
+
+    /// The current progress.
+    pub(crate) fn progress(&self) -> Option<Progress> {
+        self.lock().progress.clone()
+    }
+
+    fn clear_progress(&self) {
+        self.lock().progress = None;
+    }
+}
+
+/// A result as stored: a JSON value, or a file in the job folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub(crate) enum StoredOutput {
+    /// The `value` as JSON.
+    Value {
+        /// dataType.
+        data_type: String,
+        /// value.
+        value: serde_json::Value,
+    },
+    /// A file under the job's scratch folder.
+    File {
+        /// dataType.
+        data_type: String,
+        /// File name.
+        name: String,
+        /// `format`.
+        format: String,
+    },
+}
+
+/// An input as submitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StoredInput {
+    /// dataType.
+    pub(crate) data_type: String,
+    /// value (JSON).
+    pub(crate) value: serde_json::Value,
+}
+
+/// What is persisted in `job.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct JobRecord {
+    pub(crate) job_id: String,
+    pub(crate) service: String,
+    pub(crate) task: String,
+    pub(crate) owner: Option<String>,
+    pub(crate) synchronous: bool,
+    pub(crate) status: JobStatus,
+    pub(crate) submitted: DateTime<Utc>,
+    pub(crate) ended: Option<DateTime<Utc>>,
+    pub(crate) inputs: IndexMap<String, StoredInput>,
+    pub(crate) results: IndexMap<String, StoredOutput>,
+    pub(crate) messages: Vec<JobMessage>,
+}
+
+/// One job.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) dir: PathBuf,
+    record: Mutex<JobRecord>,
+    pub(crate) log: Arc<JobLog>,
+    cancel: Arc<AtomicBool>,
+    cancel_notify: Notify,
+    finished: Notify,
+}
+
+impl Job {
+    fn lock(&self) -> std::sync::MutexGuard<'_, JobRecord> {
+        self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A snapshot of the record with the live messages.
+    pub(crate) fn snapshot(&self) -> JobRecord {
+        let mut r = self.lock().clone();
+        if !r.status.is_terminal() {
+            r.messages = self.log.messages();
+        }
+        r
+    }
+
+    /// Status.
+    pub(crate) fn status(&self) -> JobStatus {
+        self.lock().status.clone()
+    }
+
+    /// The job folder's scratch directory.
+    pub(crate) fn scratch(&self) -> PathBuf {
+        self.dir.join("scratch")
+    }
+
+    fn set_status(&self, s: JobStatus) {
+        self.lock().status = s;
+    }
+
+    fn persist(&self) {
+        let r = self.snapshot();
+        if let Err(e) = write_record(&self.dir, &r) {
+            tracing::warn!(job = %r.job_id, "cannot save the job record: {e}");
+        }
+    }
+
+    /// Waits until the job ends.
+    pub(crate) async fn wait_finished(&self) {
+        loop {
+            let notified = self.finished.notified();
+            if self.status().is_terminal() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+fn write_record(dir: &Path, r: &JobRecord) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(r).map_err(std::io::Error::other)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &bytes)?;
+    tmp.persist(dir.join("job.json"))
+        .map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A new unguessable job id: `j` + 32 hex digits from the operating system's CSPRNG.
+pub(crate) fn new_id(prefix: &str) -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // The OS RNG failing is not recoverable for security-relevant ids.
+        tracing::error!("the operating system's random number generator failed");
+        std::process::abort();
+    }
+    let mut s = String::with_capacity(33);
+    s.push_str(prefix);
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// Everything a new job needs.
+#[derive(Debug)]
+pub(crate) struct NewJob {
+    pub(crate) service: String,
+    pub(crate) jobs_dir: String,
+    pub(crate) task: String,
+    pub(crate) owner: Option<String>,
+    pub(crate) synchronous: bool,
+    pub(crate) inputs: IndexMap<String, StoredInput>,
+    pub(crate) output_types: IndexMap<String, String>,
+    pub(crate) prepared: Prepared,
+    pub(crate) env: Env,
+    pub(crate) timeout: Duration,
+}
+
+/// The manager.
+#[derive(Debug)]
+pub(crate) struct JobManager {
+    jobs: RwLock<HashMap<String, Arc<Job>>>,
+    pool: Arc<Semaphore>,
+    jobs_root: PathBuf,
+    output_root: PathBuf,
+    expiry: Duration,
+}
+
+fn fmt_time(t: DateTime<Utc>) -> String {
+    t.format("%A, %B %-d, %Y %-I:%M:%S %p").to_string()
+}
+
+impl JobManager {
+    /// A manager with `workers` concurrent jobs, keeping files under `data_dir`, and
+    /// loading the jobs a previous run left there.
+    pub(crate) fn new(data_dir: &Path, workers: usize, expiry: Duration) -> std::io::Result<Self> {
+        let jobs_root = data_dir.join("arcgisjobs");
+        let output_root = data_dir.join("arcgisoutput");
+        std::fs::create_dir_all(&jobs_root)?;
+        std::fs::create_dir_all(&output_root)?;
+        let m = JobManager {
+            jobs: RwLock::new(HashMap::new()),
+            pool: Arc::new(Semaphore::new(workers.max(1))),
+            jobs_root,
+            output_root,
+            expiry,
+        };
+        m.load_existing();
+        Ok(m)
+    }
+
+    /// Folder of asynchronous jobs (`arcgisjobs`).
+    pub(crate) fn jobs_root(&self) -> &Path {
+        &self.jobs_root
+    }
+
+    /// Folder of synchronous outputs (`arcgisoutput`).
+    pub(crate) fn output_root(&self) -> &Path {
+        &self.output_root
+    }
+
+    fn load_existing(&self) {
+        let Ok(services) = std::fs::read_dir(&self.jobs_root) else {
+            return;
+        };
+        let mut map = self.jobs.write().unwrap_or_else(|p| p.into_inner());
+        for svc in services.flatten() {
+            let Ok(entries) = std::fs::read_dir(svc.path()) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let dir = e.path();
+                let Ok(bytes) = std::fs::read(dir.join("job.json")) else {
+                    continue;
+                };
+                let Ok(mut rec) = serde_json::from_slice::<JobRecord>(&bytes) else {
+                    tracing::warn!("ignoring an unreadable job record in {}", dir.display());
+                    continue;
+                };
+                let restarted = !rec.status.is_terminal();
+                if restarted {
+                    rec.status = JobStatus::Failed;
+                    rec.ended = Some(Utc::now());
+                    rec.messages.push(JobMessage::new(
+                        MessageType::Error,
+                        "The server stopped while this job was running; it did not finish.",
+                    ));
+                }
+                let job = Arc::new(Job {
+                    dir: dir.clone(),
+                    record: Mutex::new(rec.clone()),
+                    log: Arc::new(JobLog::default()),
+                    cancel: Arc::new(AtomicBool::new(false)),
+                    cancel_notify: Notify::new(),
+                    finished: Notify::new(),
+                });
+                if restarted {
+                    job.persist();
+                }
+                map.insert(rec.job_id.clone(), job);
+            }
+        }
+    }
+
+    /// The job `id`.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Job>> {
+        self.jobs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Creates a job and starts it (queued behind the pool).
+    pub(crate) fn submit(&self, new: NewJob) -> std::io::Result<Arc<Job>> {
+        let id = new_id("j");
+        let root = if new.synchronous {
+            &self.output_root
+        } else {
+            &self.jobs_root
+        };
+        let dir = root.join(&new.jobs_dir).join(&id);
+        std::fs::create_dir_all(dir.join("scratch"))?;
+        let log = Arc::new(JobLog::default());
+        log.info("Submitted.".to_string());
+        let record = JobRecord {
+            job_id: id.clone(),
+            service: new.service.clone(),
+            task: new.task.clone(),
+            owner: new.owner.clone(),
+            synchronous: new.synchronous,
+            status: JobStatus::Submitted,
+            submitted: Utc::now(),
+            ended: None,
+            inputs: new.inputs.clone(),
+            results: IndexMap::new(),
+            messages: Vec::new(),
+        };
+        let job = Arc::new(Job {
+            dir,
+            record: Mutex::new(record),
+            log,
+            cancel: Arc::new(AtomicBool::new(false)),
+            cancel_notify: Notify::new(),
+            finished: Notify::new(),
+        });
+        job.persist();
+        if !new.synchronous {
+            self.jobs
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, job.clone());
+        }
+        let pool = self.pool.clone();
+        let j = job.clone();
+        tokio::spawn(async move { run_job(j, pool, new).await });
+        Ok(job)
+    }
+
+    /// Cancels a job that has not ended. Returns the status after the request, or
+    /// `None` when the job had already ended.
+    pub(crate) fn cancel(&self, job: &Job) -> Option<JobStatus> {
+        let mut r = job.lock();
+        match r.status {
+            JobStatus::New | JobStatus::Submitted | JobStatus::Waiting | JobStatus::Executing => {
+                r.status = JobStatus::Cancelling;
+                drop(r);
+                job.cancel.store(true, Ordering::SeqCst);
+                job.cancel_notify.notify_one();
+                job.log.info("Cancel requested.".to_string());
+                Some(JobStatus::Cancelling)
+            }
+            JobStatus::Cancelling => Some(JobStatus::Cancelling),
+            _ => None,
+        }
+    }
+
+    /// Removes jobs that ended longer ago than the expiry, with their files.
+    pub(crate) fn expire(&self) -> usize {
+        let now = Utc::now();
+        let expiry = chrono::Duration::from_std(self.expiry).unwrap_or(chrono::Duration::MAX);
+        let old: Vec<(String, PathBuf)> = self
+            .jobs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(|(id, j)| {
+                let r = j.lock();
+                let ended = r.ended?;
+                (r.status.is_terminal() && now - ended >= expiry).then(|| (id.clone(), j.dir.clone()))
+            })
+            .collect();
+        let mut map = self.jobs.write().unwrap_or_else(|p| p.into_inner());
+        for (id, dir) in &old {
+            map.remove(id);
+            if let Err(e) = std::fs::remove_dir_all(dir) {
+                tracing::warn!(job = %id, "cannot remove an expired job folder: {e}");
+            }
+        }
+        old.len()
+    }
+}
+
+fn finish(job: &Job, status: JobStatus, results: IndexMap<String, StoredOutput>, started: Option<Instant>, task: &str) {
+    let now = Utc::now();
+    let elapsed = started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+    match status {
+        JobStatus::Succeeded => job.log.info(format!(
+            "Succeeded at {} (Elapsed Time: {elapsed:.2} seconds)",
+            fmt_time(now)
+        )),
+        JobStatus::Cancelled => job.log.info("Cancel complete.".to_string()),
+        JobStatus::TimedOut => job.log.error(format!(
+            "Failed to execute ({task}): the task's execution timeout passed (Elapsed Time: {elapsed:.2} seconds)."
+        )),
+        _ => job.log.error(format!(
+            "Failed to execute ({task}). Failed at {} (Elapsed Time: {elapsed:.2} seconds)",
+            fmt_time(now)
+        )),
+    }
+    job.log.clear_progress();
+    {
+        let mut r = job.lock();
+        r.messages = job.log.messages();
+        r.results = results;
+        r.ended = Some(now);
+        r.status = status;
+    }
+    job.persist();
+    job.finished.notify_waiters();
+}
+
+async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob) {
+    job.set_status(JobStatus::Waiting);
+    let permit = tokio::select! {
+        p = pool.acquire_owned() => p.ok(),
+        () = job.cancel_notify.notified() => None,
+    };
+    let Some(permit) = permit else {
+        finish(&job, JobStatus::Cancelled, IndexMap::new(), None, &new.task);
+        return;
+    };
+    if job.cancel.load(Ordering::SeqCst) {
+        finish(&job, JobStatus::Cancelled, IndexMap::new(), None, &new.task);
+        return;
+    }
+    {
+        let mut r = job.lock();
+        if r.status == JobStatus::Waiting {
+            r.status = JobStatus::Executing;
+        }
+    }
+    let started = Instant::now();
+    let summary: Vec<String> = new
+        .inputs
+        .iter()
+        .map(|(k, v)| {
+            let mut s = match &v.value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if s.len() > 60 {
+                let cut = (0..=60).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+                s.truncate(cut);
+                s.push('…');
+            }
+            format!("{k}={s}")
+        })
+        .collect();
+    job.log.info(format!("Executing ({}): {} {}", new.task, new.task, summary.join(" ")));
+    job.log.info(format!("Start Time: {}", fmt_time(Utc::now())));
+    job.log.set_progress(None, "Executing...".to_string());
+    let ctx = ToolCtx {
+        cancel: job.cancel.clone(),
+        deadline: Some(started + new.timeout),
+        scratch: job.scratch(),
+        env: new.env.clone(),
+        log: job.log.clone(),
+    };
+    let prepared = new.prepared;
+    let handle = tokio::task::spawn_blocking(move || prepared.run(&ctx));
+    let outcome = match tokio::time::timeout(new.timeout + Duration::from_millis(500), handle).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(join)) => Err(ToolError::Failed(format!("the tool stopped unexpectedly: {join}"))),
+        Err(_) => {
+            // The tool did not reach a cancel point in time; it is told to stop.
+            job.cancel.store(true, Ordering::SeqCst);
+            Err(ToolError::TimedOut)
+        }
+    };
+    drop(permit);
+    match outcome {
+        Ok(outputs) => {
+            let mut results = IndexMap::new();
+            for (name, out) in outputs {
+                let data_type = new.output_types.get(&name).cloned().unwrap_or_default();
+                let stored = match out {
+                    Output::Value(v) => StoredOutput::Value {
+                        data_type,
+                        value: v.to_json(),
+                    },
+                    Output::File { name: f, format } => StoredOutput::File {
+                        data_type,
+                        name: f,
+                        format,
+                    },
+                };
+                results.insert(name, stored);
+            }
+            let cancelled = job.cancel.load(Ordering::SeqCst);
+            if cancelled {
+                finish(&job, JobStatus::Cancelled, IndexMap::new(), Some(started), &new.task);
+            } else {
+                finish(&job, JobStatus::Succeeded, results, Some(started), &new.task);
+            }
+        }
+        Err(ToolError::Cancelled) => finish(&job, JobStatus::Cancelled, IndexMap::new(), Some(started), &new.task),
+        Err(ToolError::TimedOut) => finish(&job, JobStatus::TimedOut, IndexMap::new(), Some(started), &new.task),
+        Err(ToolError::Failed(msg)) => {
+            job.log.error(msg);
+            finish(&job, JobStatus::Failed, IndexMap::new(), Some(started), &new.task)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_are_j_plus_32_hex_and_unique() {
+        let a = new_id("j");
+        let b = new_id("j");
+        assert_eq!(a.len(), 33);
+        assert!(a.starts_with('j'));
+        assert!(a[1..].chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,80 @@
+//! `gp-server`: runs the local ArcGIS-compatible GP server until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+/// A local ArcGIS-compatible geoprocessing server.
+#[derive(Debug, Parser)]
+#[command(name = "gp-server", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Keep jobs, outputs and uploads here (they survive restarts); default: a temporary folder.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Jobs that run at the same time.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Turn on token security with this user (repeat for more users).
+    #[arg(long, value_name = "USER:PASS")]
+    token_auth: Vec<String>,
+    /// Longest token lifetime in minutes.
+    #[arg(long, default_value_t = 60.0)]
+    token_minutes: f64,
+    /// Remove finished jobs after this many minutes.
+    #[arg(long, default_value_t = 360.0)]
+    job_expiry_minutes: f64,
+    /// Largest request body in MiB.
+    #[arg(long, default_value_t = 64)]
+    max_body_mb: usize,
+}
+
+fn minutes(m: f64, what: &str) -> anyhow::Result<Duration> {
+    if !m.is_finite() || m <= 0.0 {
+        bail!("{what} must be a positive number of minutes, got {m}");
+    }
+    Ok(Duration::from_secs_f64(m * 60.0))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut users = Vec::new();
+    for u in &args.token_auth {
+        let Some((user, pass)) = u.split_once(':') else {
+            bail!("--token-auth expects USER:PASS, got `{u}`");
+        };
+        if user.is_empty() || pass.is_empty() {
+            bail!("--token-auth expects a non-empty user and password");
+        }
+        users.push((user.to_string(), pass.to_string()));
+    }
+    let config = gp_server::ServerConfig {
+        addr: args.addr,
+        data_dir: args.data_dir,
+        workers: args.workers,
+        users,
+        token_ttl: minutes(args.token_minutes, "--token-minutes")?,
+        job_expiry: minutes(args.job_expiry_minutes, "--job-expiry-minutes")?,
+        max_body_bytes: args.max_body_mb.saturating_mul(1 << 20),
+        ..Default::default()
+    };
+    let server = gp_server::Server::start(config).await.context("starting gp-server")?;
+    tracing::info!("services directory: {}", server.url("/arcgis/rest/services"));
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tracing::info!("stopping");
+    server.shutdown().await;
+    Ok(())
+}

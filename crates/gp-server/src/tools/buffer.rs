@@ -1,0 +1,464 @@
+//! `BufferPoints`: buffer point features by a linear distance.
+//!
+//! Geographic inputs get geodesic circles (each vertex is the WGS 84 geodesic
+//! destination at the distance, geographiclib through `geo`); projected inputs get
+//! planar circles in the system's linear unit. `Dissolve=ALL` is a real polygon
+//! union (`geo`'s `unary_union` on i_overlay).
+
+use std::path::PathBuf;
+
+use geo::algorithm::orient::{Direction, Orient};
+use geo::{Destination, Geodesic, LineString, MultiPolygon, Polygon as GeoPolygon};
+use gp_model::geometry::{Geometry, GeometryType, Polygon};
+use gp_model::{
+    AttrValue, Attributes, Coord, Feature, FeatureSet, Field, FieldType, GpValue, LinearUnit,
+    SpatialReference,
+};
+
+use super::{BadParam, Inputs, Output, PrepareLimits, Resolver, ToolCtx, ToolError, required};
+use crate::project::{Crs, project_feature_set};
+
+/// Vertices of one circle. An inscribed 96-gon has 99.93% of the circle's area.
+pub(crate) const CIRCLE_VERTICES: usize = 96;
+
+/// A checked buffer request.
+#[derive(Debug)]
+pub(crate) struct BufferJob {
+    features: FeatureSet,
+    distance: LinearUnit,
+    meters: f64,
+    dissolve: bool,
+    sr: SpatialReference,
+}
+
+/// The default input schema: points in WGS 84 with OBJECTID and Name.
+pub(crate) fn default_schema() -> FeatureSet {
+    FeatureSet::with_schema(
+        Some(GeometryType::Point),
+        Some(SpatialReference::from_wkid(4326)),
+        vec![
+            Field::new("OBJECTID", FieldType::Oid).with_alias("OBJECTID"),
+            Field::new("Name", FieldType::String)
+                .with_alias("Name")
+                .with_length(50),
+        ],
+    )
+}
+
+fn load_features(
+    v: &GpValue,
+    resolver: &dyn Resolver,
+    param: &str,
+) -> Result<FeatureSet, BadParam> {
+    match v {
+        GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => Ok(fs.clone()),
+        GpValue::FeatureCollection(c) => Ok(c.feature_set.clone()),
+        GpValue::DataRef(_) => {
+            let path: PathBuf = resolver.resolve(param, v)?;
+            gp_features::load(&path).map_err(|e| {
+                BadParam::new(param, format!("the referenced file is not a feature file: {e}"))
+            })
+        }
+        other => Err(BadParam::new(
+            param,
+            format!("expected a feature set, got {}", kind_name(other)),
+        )),
+    }
+}
+
+pub(crate) fn kind_name(v: &GpValue) -> &'static str {
+    match v {
+        GpValue::Null => "null",
+        GpValue::String(_) | GpValue::HiddenString(_) => "a string",
+        GpValue::Long(_) | GpValue::Double(_) => "a number",
+        GpValue::Boolean(_) => "a boolean",
+        GpValue::DataRef(_) => "a data reference",
+        GpValue::FeatureSet(_) => "a feature set",
+        GpValue::RecordSet(_) => "a record set",
+        _ => "another kind of value",
+    }
+}
+
+/// Checks the inputs of `BufferPoints`.
+pub(crate) fn prepare(
+    inputs: &Inputs,
+    resolver: &dyn Resolver,
+    limits: PrepareLimits,
+) -> Result<BufferJob, BadParam> {
+    const FEATURES: &str = "Input_Features";
+    const DISTANCE: &str = "Distance";
+    let features = load_features(required(inputs, FEATURES)?, resolver, FEATURES)?;
+    if let Some(gt) = &features.geometry_type
+        && !matches!(gt, GeometryType::Point | GeometryType::Multipoint)
+    {
+        return Err(BadParam::new(
+            FEATURES,
+            format!("expected point features (esriGeometryPoint), got {gt}"),
+        ));
+    }
+    let mut vertices = 0usize;
+    for (i, f) in features.features.iter().enumerate() {
+        match &f.geometry {
+            None | Some(Geometry::Point(_)) => vertices += 1,
+            Some(Geometry::Multipoint(m)) => vertices += m.points.len(),
+            Some(g) => {
+                return Err(BadParam::new(
+                    FEATURES,
+                    format!(
+                        "feature {i} is {}; expected point features (esriGeometryPoint)",
+                        g.geometry_type()
+                    ),
+                ));
+            }
+        }
+        if vertices > limits.max_vertices {
+            return Err(BadParam::new(
+                FEATURES,
+                format!(
+                    "more than {} points; this server buffers at most that many per request",
+                    limits.max_vertices
+                ),
+            ));
+        }
+        if let Some(g) = &f.geometry {
+            g.validate()
+                .map_err(|e| BadParam::new(FEATURES, format!("feature {i}: {e}")))?;
+        }
+    }
+    let sr = features
+        .spatial_reference
+        .clone()
+        .unwrap_or_else(|| SpatialReference::from_wkid(4326));
+    Crs::from_sr(&sr).map_err(|e| BadParam::new(FEATURES, e))?;
+    let distance = match required(inputs, DISTANCE)? {
+        GpValue::LinearUnit(u) => u.clone(),
+        GpValue::Double(d) => LinearUnit::new(*d, gp_model::LinearUnitKind::Meters),
+        GpValue::Long(d) => LinearUnit::new(*d as f64, gp_model::LinearUnitKind::Meters),
+        other => {
+            return Err(BadParam::new(
+                DISTANCE,
+                format!("expected a linear unit, got {}", kind_name(other)),
+            ));
+        }
+    };
+    if !distance.distance.is_finite() || distance.distance <= 0.0 {
+        return Err(BadParam::new(
+            DISTANCE,
+            format!(
+                "the distance must be a positive number, got {}",
+                distance.distance
+            ),
+        ));
+    }
+    let meters = distance.to_meters().ok_or_else(|| {
+        BadParam::new(
+            DISTANCE,
+            format!(
+                "{} is not a linear unit that converts to metres; use e.g. esriMeters or esriFeet",
+                distance.units
+            ),
+        )
+    })?;
+    let dissolve = match inputs.get("Dissolve") {
+        None | Some(GpValue::Null) => false,
+        Some(GpValue::String(s)) if s.eq_ignore_ascii_case("NONE") => false,
+        Some(GpValue::String(s)) if s.eq_ignore_ascii_case("ALL") => true,
+        Some(other) => {
+            return Err(BadParam::new(
+                "Dissolve",
+                format!("expected NONE or ALL, got {}", other.to_form_text()),
+            ));
+        }
+    };
+    Ok(BufferJob {
+        features,
+        distance,
+        meters,
+        dissolve,
+        sr,
+    })
+}
+
+/// A geodesic circle around (lon, lat): exterior ring, clockwise, closed.
+pub(crate) fn geodesic_circle(lon: f64, lat: f64, meters: f64) -> Vec<Coord> {
+    let center = geo::Point::new(lon, lat);
+    let mut ring: Vec<Coord> = (0..CIRCLE_VERTICES)
+        .map(|i| {
+            // Clockwise: bearings increase clockwise from north.
+            let bearing = i as f64 * 360.0 / CIRCLE_VERTICES as f64;
+            let p = Geodesic.destination(center, bearing, meters);
+            // Keep the ring continuous across the antimeridian.
+            let mut x = p.x();
+            while x - lon > 180.0 {
+                x -= 360.0;
+            }
+            while lon - x > 180.0 {
+                x += 360.0;
+            }
+            Coord::xy(x, p.y())
+        })
+        .collect();
+    if let Some(first) = ring.first().copied() {
+        ring.push(first);
+    }
+    ring
+}
+
+/// A planar circle: exterior ring, clockwise, closed.
+pub(crate) fn planar_circle(x: f64, y: f64, r: f64) -> Vec<Coord> {
+    let mut ring: Vec<Coord> = (0..CIRCLE_VERTICES)
+        .map(|i| {
+            let a = -(i as f64) * std::f64::consts::TAU / CIRCLE_VERTICES as f64;
+            Coord::xy(x + r * a.cos(), y + r * a.sin())
+        })
+        .collect();
+    if let Some(first) = ring.first().copied() {
+        ring.push(first);
+    }
+    ring
+}
+
+fn to_geo(rings: &[Vec<Coord>]) -> Option<GeoPolygon<f64>> {
+    let mut it = rings.iter().map(|r| {
+        LineString::from(r.iter().map(|c| (c.x, c.y)).collect::<Vec<_>>())
+    });
+    let exterior = it.next()?;
+    Some(GeoPolygon::new(exterior, it.collect()))
+}
+
+fn from_geo(mp: &MultiPolygon<f64>) -> Vec<Vec<Coord>> {
+    // Esri: exterior rings clockwise, holes counter-clockwise.
+    let oriented = mp.orient(Direction::Reversed);
+    let mut rings = Vec::new();
+    for poly in &oriented.0 {
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            rings.push(ring.coords().map(|c| Coord::xy(c.x, c.y)).collect());
+        }
+    }
+    rings
+}
+
+/// Runs the buffer.
+pub(crate) fn run(job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>, ToolError> {
+    let crs = Crs::from_sr(&job.sr).map_err(ToolError::Failed)?;
+    let geographic = crs.is_geographic();
+    if geographic {
+        ctx.info(format!(
+            "Buffering by {} {} ({} m) along the WGS 84 ellipsoid (geodesic).",
+            job.distance.distance, job.distance.units, job.meters
+        ));
+    } else {
+        ctx.info(format!(
+            "Buffering by {} {} ({} m) in the plane of EPSG:{}.",
+            job.distance.distance, job.distance.units, job.meters, crs.code
+        ));
+    }
+    let radius = if geographic {
+        job.meters
+    } else {
+        job.meters / crs.meters_per_unit()
+    };
+    let circle = |c: &Coord| {
+        if geographic {
+            geodesic_circle(c.x, c.y, radius)
+        } else {
+            planar_circle(c.x, c.y, radius)
+        }
+    };
+    let total = job.features.features.len().max(1);
+    let mut out_features: Vec<Feature> = Vec::with_capacity(job.features.features.len());
+    let keep_fields: Vec<Field> = job
+        .features
+        .fields
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| {
+            f.field_type != FieldType::Oid
+                && f.field_type != FieldType::Geometry
+                && !f.name.eq_ignore_ascii_case("BUFF_DIST")
+                && !f.name.eq_ignore_ascii_case("ORIG_FID")
+        })
+        .collect();
+    let mut skipped = 0usize;
+    for (i, f) in job.features.features.iter().enumerate() {
+        if i % 256 == 0 {
+            ctx.check()?;
+            ctx.progress(
+                Some(100.0 * i as f64 / total as f64),
+                format!("Buffering feature {} of {}", i + 1, total),
+            );
+        }
+        let points: Vec<Coord> = match &f.geometry {
+            Some(Geometry::Point(p)) => p.coord.iter().copied().collect(),
+            Some(Geometry::Multipoint(m)) => m.points.clone(),
+            _ => Vec::new(),
+        };
+        if points.is_empty() {
+            skipped += 1;
+            continue;
+        }
+        let mut rings: Vec<Vec<Coord>> = points.iter().map(circle).collect();
+        if rings.len() > 1 {
+            let polys: Vec<GeoPolygon<f64>> = rings
+                .iter()
+                .filter_map(|r| to_geo(std::slice::from_ref(r)))
+                .collect();
+            rings = from_geo(&geo::unary_union(&polys));
+        }
+        let mut attributes = Attributes::default();
+        attributes.insert(
+            "OBJECTID".to_string(),
+            AttrValue::Int(out_features.len() as i64 + 1),
+        );
+        for field in &keep_fields {
+            let v = f
+                .attributes
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&field.name))
+                .map(|(_, v)| v.clone())
+                .unwrap_or(AttrValue::Null);
+            attributes.insert(field.name.clone(), v);
+        }
+        attributes.insert(
+            "BUFF_DIST".to_string(),
+            AttrValue::Float(job.distance.distance),
+        );
+        let orig = oid_of(&job.features, f).unwrap_or(i as i64 + 1);
+        attributes.insert("ORIG_FID".to_string(), AttrValue::Int(orig));
+        out_features.push(Feature {
+            attributes,
+            geometry: Some(Geometry::Polygon(Polygon {
+                rings,
+                ..Default::default()
+            })),
+        });
+    }
+    if skipped > 0 {
+        ctx.warn(format!(
+            "{skipped} feature(s) without a geometry were skipped."
+        ));
+    }
+    let mut fields = vec![Field::new("OBJECTID", FieldType::Oid).with_alias("OBJECTID")];
+    if job.dissolve {
+        ctx.check()?;
+        ctx.progress(Some(95.0), "Dissolving buffers");
+        let polys: Vec<GeoPolygon<f64>> = out_features
+            .iter()
+            .filter_map(|f| match &f.geometry {
+                Some(Geometry::Polygon(p)) => Some(p),
+                _ => None,
+            })
+            .flat_map(|p| split_polygons(&p.rings))
+            .collect();
+        let union = geo::unary_union(&polys);
+        let mut attributes = Attributes::default();
+        attributes.insert("OBJECTID".to_string(), AttrValue::Int(1));
+        attributes.insert(
+            "BUFF_DIST".to_string(),
+            AttrValue::Float(job.distance.distance),
+        );
+        out_features = if union.0.is_empty() {
+            Vec::new()
+        } else {
+            vec![Feature {
+                attributes,
+                geometry: Some(Geometry::Polygon(Polygon {
+                    rings: from_geo(&union),
+                    ..Default::default()
+                })),
+            }]
+        };
+        fields.push(Field::new("BUFF_DIST", FieldType::Double).with_alias("BUFF_DIST"));
+    } else {
+        fields.extend(keep_fields);
+        fields.push(Field::new("BUFF_DIST", FieldType::Double).with_alias("BUFF_DIST"));
+        fields.push(Field::new("ORIG_FID", FieldType::Integer).with_alias("ORIG_FID"));
+    }
+    let mut out = FeatureSet {
+        display_field_name: Some(String::new()),
+        object_id_field_name: Some("OBJECTID".into()),
+        geometry_type: Some(GeometryType::Polygon),
+        spatial_reference: Some(job.sr.clone()),
+        fields: Some(fields),
+        features: out_features,
+        ..Default::default()
+    };
+    if let Some(out_sr) = &ctx.env.out_sr {
+        ctx.check()?;
+        project_feature_set(&mut out, out_sr, &job.sr).map_err(ToolError::Failed)?;
+    }
+    ctx.info(format!("{} buffer polygon(s) written.", out.features.len()));
+    Ok(vec![(
+        "Output_Polygons".to_string(),
+        Output::Value(GpValue::FeatureSet(out)),
+    )])
+}
+
+/// Splits Esri rings (clockwise exteriors, counter-clockwise holes) into polygons.
+fn split_polygons(rings: &[Vec<Coord>]) -> Vec<GeoPolygon<f64>> {
+    let mut polys: Vec<Vec<Vec<Coord>>> = Vec::new();
+    for ring in rings {
+        if gp_model::geometry::ring_signed_area(ring) <= 0.0 || polys.is_empty() {
+            polys.push(vec![ring.clone()]);
+        } else if let Some(last) = polys.last_mut() {
+            last.push(ring.clone());
+        }
+    }
+    polys.iter().filter_map(|p| to_geo(p)).collect()
+}
+
+fn oid_of(fs: &FeatureSet, f: &Feature) -> Option<i64> {
+    let name = fs.object_id_field_name.clone().or_else(|| {
+        fs.fields.as_ref().and_then(|fields| {
+            fields
+                .iter()
+                .find(|x| x.field_type == FieldType::Oid)
+                .map(|x| x.name.clone())
+        })
+    })?;
+    f.attributes
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&name))
+        .and_then(|(_, v)| v.as_i64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::GeodesicArea;
+
+    #[test]
+    fn geodesic_circle_area_matches_pi_r_squared() {
+        for (lon, lat) in [(0.0, 0.0), (10.0, 50.0), (-120.0, 70.0), (179.99, -33.0)] {
+            let ring = geodesic_circle(lon, lat, 1000.0);
+            // geo's geodesic area wants counter-clockwise exteriors (Esri's are clockwise).
+            let poly = to_geo(&[ring]).unwrap().orient(Direction::Default);
+            let area = poly.geodesic_area_unsigned();
+            let expected = std::f64::consts::PI * 1000.0 * 1000.0;
+            let rel = (area - expected).abs() / expected;
+            assert!(rel < 0.005, "at ({lon}, {lat}): {area} vs {expected} ({rel})");
+        }
+    }
+
+    #[test]
+    fn planar_circle_is_clockwise_and_closed() {
+        let ring = planar_circle(100.0, 200.0, 10.0);
+        assert_eq!(ring.first(), ring.last());
+        assert!(gp_model::geometry::ring_signed_area(&ring) < 0.0);
+        for c in &ring {
+            let r = ((c.x - 100.0).powi(2) + (c.y - 200.0).powi(2)).sqrt();
+            assert!((r - 10.0).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn geodesic_radius_is_exact_at_every_vertex() {
+        use geo::Distance;
+        let ring = geodesic_circle(10.0, 50.0, 1524.0);
+        for c in &ring {
+            let d = Geodesic.distance(geo::Point::new(10.0, 50.0), geo::Point::new(c.x, c.y));
+            assert!((d - 1524.0).abs() < 1e-6, "{d}");
+        }
+    }
+}
