@@ -228,6 +228,7 @@ pub(crate) struct JobManager {
     jobs_root: PathBuf,
     output_root: PathBuf,
     expiry: Duration,
+    stopping: Arc<AtomicBool>,
 }
 
 fn fmt_time(t: DateTime<Utc>) -> String {
@@ -248,6 +249,7 @@ impl JobManager {
             jobs_root,
             output_root,
             expiry,
+            stopping: Arc::new(AtomicBool::new(false)),
         };
         m.load_existing();
         Ok(m)
@@ -285,10 +287,7 @@ impl JobManager {
                 if restarted {
                     rec.status = JobStatus::Failed;
                     rec.ended = Some(Utc::now());
-                    rec.messages.push(JobMessage::new(
-                        MessageType::Error,
-                        "The server stopped while this job was running; it did not finish.",
-                    ));
+                    rec.messages.push(JobMessage::new(MessageType::Error, STOPPED));
                 }
                 let job = Arc::new(Job {
                     dir: dir.clone(),
@@ -357,7 +356,8 @@ impl JobManager {
         }
         let pool = self.pool.clone();
         let j = job.clone();
-        tokio::spawn(async move { run_job(j, pool, new).await });
+        let stopping = self.stopping.clone();
+        tokio::spawn(async move { run_job(j, pool, new, stopping).await });
         Ok(job)
     }
 
@@ -377,6 +377,31 @@ impl JobManager {
             JobStatus::Cancelling => Some(JobStatus::Cancelling),
             _ => None,
         }
+    }
+
+    /// Stops every job that has not ended (the server is shutting down): each is
+    /// told to stop at its next cancel point and recorded as failed. Waits up to
+    /// `grace` for them to write their records.
+    pub(crate) async fn stop_all(&self, grace: Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let running: Vec<Arc<Job>> = self
+            .jobs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|j| !j.status().is_terminal())
+            .cloned()
+            .collect();
+        for j in &running {
+            j.cancel.store(true, Ordering::SeqCst);
+            j.cancel_notify.notify_one();
+        }
+        let all = async {
+            for j in &running {
+                j.wait_finished().await;
+            }
+        };
+        let _ = tokio::time::timeout(grace, all).await;
     }
 
     /// Removes jobs that ended longer ago than the expiry, with their files.
@@ -434,18 +459,28 @@ fn finish(job: &Job, status: JobStatus, results: IndexMap<String, StoredOutput>,
     job.finished.notify_waiters();
 }
 
-async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob) {
+const STOPPED: &str = "The server stopped while this job was running; it did not finish.";
+
+async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc<AtomicBool>) {
+    let cancelled_status = |job: &Job| {
+        if stopping.load(Ordering::SeqCst) {
+            job.log.error(STOPPED.to_string());
+            JobStatus::Failed
+        } else {
+            JobStatus::Cancelled
+        }
+    };
     job.set_status(JobStatus::Waiting);
     let permit = tokio::select! {
         p = pool.acquire_owned() => p.ok(),
         () = job.cancel_notify.notified() => None,
     };
     let Some(permit) = permit else {
-        finish(&job, JobStatus::Cancelled, IndexMap::new(), None, &new.task);
+        finish(&job, cancelled_status(&job), IndexMap::new(), None, &new.task);
         return;
     };
     if job.cancel.load(Ordering::SeqCst) {
-        finish(&job, JobStatus::Cancelled, IndexMap::new(), None, &new.task);
+        finish(&job, cancelled_status(&job), IndexMap::new(), None, &new.task);
         return;
     }
     {
@@ -513,12 +548,12 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob) {
             }
             let cancelled = job.cancel.load(Ordering::SeqCst);
             if cancelled {
-                finish(&job, JobStatus::Cancelled, IndexMap::new(), Some(started), &new.task);
+                finish(&job, cancelled_status(&job), IndexMap::new(), Some(started), &new.task);
             } else {
                 finish(&job, JobStatus::Succeeded, results, Some(started), &new.task);
             }
         }
-        Err(ToolError::Cancelled) => finish(&job, JobStatus::Cancelled, IndexMap::new(), Some(started), &new.task),
+        Err(ToolError::Cancelled) => finish(&job, cancelled_status(&job), IndexMap::new(), Some(started), &new.task),
         Err(ToolError::TimedOut) => finish(&job, JobStatus::TimedOut, IndexMap::new(), Some(started), &new.task),
         Err(ToolError::Failed(msg)) => {
             job.log.error(msg);

@@ -130,6 +130,7 @@ impl Default for ServerConfig {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    app: Arc<app::App>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     _tmp: Option<tempfile::TempDir>,
@@ -205,7 +206,7 @@ impl Server {
             }
         });
         tracing::info!("gp-server listening on http://{addr}/arcgis/rest/services");
-        Ok(Server { addr, shutdown: tx, task, _tmp: tmp })
+        Ok(Server { addr, app, shutdown: tx, task, _tmp: tmp })
     }
 
     /// The bound address.
@@ -218,9 +219,11 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Stops accepting requests and waits for open ones to finish.
+    /// Stops accepting requests, stops running jobs (recorded as failed: "the
+    /// server stopped"), and waits for open requests to finish.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        self.app.jobs.stop_all(Duration::from_secs(5)).await;
         let _ = self.task.await;
     }
 }
