@@ -74,7 +74,10 @@ fn is_multipart(h: &HeaderMap) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
-async fn read_multipart(req: Request, params: &mut Params) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+async fn read_multipart(
+    req: Request,
+    params: &mut Params,
+) -> Result<Option<(String, Vec<u8>)>, ApiError> {
     let mut mp = Multipart::from_request(req, &())
         .await
         .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?;
@@ -133,10 +136,16 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
         match axum::body::to_bytes(req.into_body(), limit).await {
             Ok(body) => params.extend_urlencoded(&body),
             Err(_) => {
+                // The body (and its `f`) is unread: answer JSON unless the query asked otherwise.
+                let f = if params.get("f").is_some() {
+                    F::from_params(&params).unwrap_or(F::Json)
+                } else {
+                    F::Json
+                };
                 return ApiError::bad_request(format!(
                     "the request body is larger than this server's limit of {limit} bytes"
                 ))
-                .respond(F::from_params(&params).unwrap_or(F::Json));
+                .respond(f);
             }
         }
     }
@@ -163,17 +172,32 @@ fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-async fn dispatch(app: &Arc<App>, ctx: &mut Ctx, segs: &[String], headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn dispatch(
+    app: &Arc<App>,
+    ctx: &mut Ctx,
+    segs: &[String],
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let Some((first, rest)) = s.split_first() else {
         return Ok(redirect("/arcgis/rest/services"));
     };
     if !eq(first, "arcgis") {
-        return Ok(status_response(StatusCode::NOT_FOUND, "not found: this server publishes under /arcgis/rest/services"));
+        return Ok(status_response(
+            StatusCode::NOT_FOUND,
+            "not found: this server publishes under /arcgis/rest/services",
+        ));
     }
     // Resources readable without a token.
-    let public = matches!(rest, [] | ["info"] | ["rest"] | ["rest", "info"] | ["tokens", ..] | ["sharing", "rest"] | ["sharing", "rest", "info"])
-        || matches!(rest, [a, b] | [a, b, ..] if eq(a, "tokens") || (eq(a, "rest") && eq(b, "info")));
+    let public = matches!(
+        rest,
+        [] | ["info"]
+            | ["rest"]
+            | ["rest", "info"]
+            | ["tokens", ..]
+            | ["sharing", "rest"]
+            | ["sharing", "rest", "info"]
+    ) || matches!(rest, [a, b] | [a, b, ..] if eq(a, "tokens") || (eq(a, "rest") && eq(b, "info")));
     if !public {
         ctx.user = app.auth.check(&ctx.params, headers)?;
     }
@@ -183,10 +207,17 @@ async fn dispatch(app: &Arc<App>, ctx: &mut Ctx, segs: &[String], headers: &Head
         [i] if eq(i, "info") => rest_info(app, ctx),
         [r, i, ..] if eq(r, "rest") && eq(i, "info") => rest_info(app, ctx),
         [r, sv, tail @ ..] if eq(r, "rest") && eq(sv, "services") => services(app, ctx, tail).await,
-        [r, d, tail @ ..] if eq(r, "rest") && eq(d, "directories") => directories(app, ctx, tail).await,
+        [r, d, tail @ ..] if eq(r, "rest") && eq(d, "directories") => {
+            directories(app, ctx, tail).await
+        }
         [t, tail @ ..] if eq(t, "tokens") => tokens(app, ctx, tail),
-        [sh, r, tail @ ..] if eq(sh, "sharing") && eq(r, "rest") => Ok(crate::portal::sharing(app, ctx, tail)),
-        _ => Err(ApiError::not_found(format!("Resource {} not found", segs.join("/")))),
+        [sh, r, tail @ ..] if eq(sh, "sharing") && eq(r, "rest") => {
+            Ok(crate::portal::sharing(app, ctx, tail))
+        }
+        _ => Err(ApiError::not_found(format!(
+            "Resource {} not found",
+            segs.join("/")
+        ))),
     }
 }
 
@@ -227,24 +258,43 @@ fn tokens(app: &App, ctx: &Ctx, tail: &[&str]) -> Result<Response, ApiError> {
                 return Err(ApiError::new(400, "Unable to generate token.", vec!["Token security is not enabled on this server (start it with --token-auth USER:PASS).".into()]));
             }
             if ctx.method != Method::POST {
-                return Err(ApiError::new(405, "Unable to generate token.", vec!["generateToken accepts POST requests only.".into()]));
+                return Err(ApiError::new(
+                    405,
+                    "Unable to generate token.",
+                    vec!["generateToken accepts POST requests only.".into()],
+                ));
             }
             let user = ctx.params.get("username").unwrap_or_default();
             let pass = ctx.params.get("password").unwrap_or_default();
             let exp = match ctx.params.get("expiration").filter(|s| !s.is_empty()) {
                 None => None,
-                Some(s) => Some(s.trim().parse::<f64>().map_err(|_| ApiError::new(400, "Unable to generate token.", vec![format!("expiration: `{s}` is not a number of minutes")]))?),
+                Some(s) => Some(s.trim().parse::<f64>().map_err(|_| {
+                    ApiError::new(
+                        400,
+                        "Unable to generate token.",
+                        vec![format!("expiration: `{s}` is not a number of minutes")],
+                    )
+                })?),
             };
             let t = app.auth.generate(user, pass, exp)?;
             let v = json!({"token": t.token, "expires": t.expires_ms, "ssl": app.tls});
-            Ok(value_response(if ctx.f == F::Html { F::Json } else { ctx.f }, "Token", &[], &[], &v))
+            Ok(value_response(
+                if ctx.f == F::Html { F::Json } else { ctx.f },
+                "Token",
+                &[],
+                &[],
+                &v,
+            ))
         }
         _ => Err(ApiError::not_found("Resource not found")),
     }
 }
 
 fn crumbs_for(parts: &[(&str, String)]) -> Vec<(String, String)> {
-    parts.iter().map(|(l, h)| (l.to_string(), h.clone())).collect()
+    parts
+        .iter()
+        .map(|(l, h)| (l.to_string(), h.clone()))
+        .collect()
 }
 
 async fn services(app: &Arc<App>, ctx: &mut Ctx, tail: &[&str]) -> Result<Response, ApiError> {
@@ -265,18 +315,30 @@ async fn services(app: &Arc<App>, ctx: &mut Ctx, tail: &[&str]) -> Result<Respon
                 }
             }
         }
-        let folders: Vec<&str> = if folder.is_none() { cat.folders() } else { vec![] };
+        let folders: Vec<&str> = if folder.is_none() {
+            cat.folders()
+        } else {
+            vec![]
+        };
         json!({"currentVersion": CURRENT_VERSION, "folders": folders, "services": services})
     };
     let links = |v: &Value| -> Vec<(String, String)> {
         let mut l = Vec::new();
-        for f in v["folders"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for f in v["folders"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             l.push((format!("{f}/"), format!("/arcgis/rest/services/{f}")));
         }
         for s in v["services"].as_array().into_iter().flatten() {
             let n = s["name"].as_str().unwrap_or_default();
             let t = s["type"].as_str().unwrap_or_default();
-            l.push((format!("{n} ({t})"), format!("/arcgis/rest/services/{n}/{t}")));
+            l.push((
+                format!("{n} ({t})"),
+                format!("/arcgis/rest/services/{n}/{t}"),
+            ));
         }
         l
     };
@@ -284,16 +346,31 @@ async fn services(app: &Arc<App>, ctx: &mut Ctx, tail: &[&str]) -> Result<Respon
     let (folder, name, kind, rest) = match tail {
         [] => {
             let v = listing(None);
-            return Ok(value_response(ctx.f, "Folder: /", &crumbs_for(&[home]), &links(&v), &v));
+            return Ok(value_response(
+                ctx.f,
+                "Folder: /",
+                &crumbs_for(&[home]),
+                &links(&v),
+                &v,
+            ));
         }
         [f] if cat.is_folder(f) => {
             let v = listing(Some(f));
-            return Ok(value_response(ctx.f, &format!("Folder: {f}"), &crumbs_for(&[home]), &links(&v), &v));
+            return Ok(value_response(
+                ctx.f,
+                &format!("Folder: {f}"),
+                &crumbs_for(&[home]),
+                &links(&v),
+                &v,
+            ));
         }
         [n, t, rest @ ..] if is_type(t) => (None, *n, *t, rest),
         [f, n, t, rest @ ..] if is_type(t) => (Some(*f), *n, *t, rest),
         _ => {
-            return Err(ApiError::not_found(format!("Service {} not found", tail.join("/"))));
+            return Err(ApiError::not_found(format!(
+                "Service {} not found",
+                tail.join("/")
+            )));
         }
     };
     let Some(svc) = cat.service(folder, name) else {
@@ -307,7 +384,10 @@ async fn services(app: &Arc<App>, ctx: &mut Ctx, tail: &[&str]) -> Result<Respon
     } else if svc.result_map {
         mapserver::mapserver(app, ctx, svc, rest)
     } else {
-        Err(ApiError::not_found(format!("Service {}/MapServer not found", svc.qualified_name())))
+        Err(ApiError::not_found(format!(
+            "Service {}/MapServer not found",
+            svc.qualified_name()
+        )))
     }
 }
 
@@ -317,23 +397,39 @@ pub(crate) fn safe_segment(s: &str) -> bool {
 }
 
 /// Maps `/rest/directories/...` segments to a local file, checking job ownership.
-pub(crate) fn directory_file(app: &App, user: Option<&str>, tail: &[&str]) -> Result<PathBuf, ApiError> {
+pub(crate) fn directory_file(
+    app: &App,
+    user: Option<&str>,
+    tail: &[&str],
+) -> Result<PathBuf, ApiError> {
     if !tail.iter().all(|s| safe_segment(s)) {
         return Err(ApiError::not_found("File not found"));
     }
     let not_found = || ApiError::not_found(format!("File {} not found", tail.join("/")));
     let path = match tail {
-        [root, svc, job, scratch, file] if (eq(root, "arcgisjobs") || eq(root, "arcgisoutput")) && eq(scratch, "scratch") => {
-            let base = if eq(root, "arcgisjobs") { app.jobs.jobs_root() } else { app.jobs.output_root() };
+        [root, svc, job, scratch, file]
+            if (eq(root, "arcgisjobs") || eq(root, "arcgisoutput")) && eq(scratch, "scratch") =>
+        {
+            let base = if eq(root, "arcgisjobs") {
+                app.jobs.jobs_root()
+            } else {
+                app.jobs.output_root()
+            };
             let dir = base.join(svc.to_ascii_lowercase()).join(job);
             owner_check(&dir, user)?;
             dir.join("scratch").join(file)
         }
-        [root, maps, file] if eq(root, "arcgisoutput") && eq(maps, "_ags_map") => app.maps_dir.join(file),
+        [root, maps, file] if eq(root, "arcgisoutput") && eq(maps, "_ags_map") => {
+            app.maps_dir.join(file)
+        }
         [samples, file] if eq(samples, "samples") => app.samples_dir.join(file),
         _ => return Err(not_found()),
     };
-    if path.is_file() { Ok(path) } else { Err(not_found()) }
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(not_found())
+    }
 }
 
 fn owner_check(job_dir: &Path, user: Option<&str>) -> Result<(), ApiError> {
@@ -381,16 +477,21 @@ impl Resolver for AppResolver<'_> {
     fn resolve(&self, param: &str, value: &GpValue) -> Result<PathBuf, BadParam> {
         let sample = |name: &str| -> Option<PathBuf> {
             let n = name.trim();
-            (eq(n, SAMPLE_DEM) || eq(n, SAMPLE_DEM_FILE)).then(|| self.app.samples_dir.join(SAMPLE_DEM_FILE))
+            (eq(n, SAMPLE_DEM) || eq(n, SAMPLE_DEM_FILE))
+                .then(|| self.app.samples_dir.join(SAMPLE_DEM_FILE))
         };
         match value {
             GpValue::String(s) => sample(s).ok_or_else(|| {
-                BadParam::new(param, format!("`{s}` is not a sample name (the sample is `{SAMPLE_DEM}`)"))
+                BadParam::new(
+                    param,
+                    format!("`{s}` is not a sample name (the sample is `{SAMPLE_DEM}`)"),
+                )
             }),
             GpValue::DataRef(r) => {
                 if let Some(item) = &r.item_id {
-                    return uploads::item_file(self.app, item.as_str())
-                        .ok_or_else(|| BadParam::new(param, format!("no uploaded item with itemID `{item}`")));
+                    return uploads::item_file(self.app, item.as_str()).ok_or_else(|| {
+                        BadParam::new(param, format!("no uploaded item with itemID `{item}`"))
+                    });
                 }
                 if let Some(url) = &r.url {
                     if let Some(p) = sample(url) {
@@ -407,10 +508,15 @@ impl Resolver for AppResolver<'_> {
                     }
                     return Err(BadParam::new(
                         param,
-                        format!("{url}: this server reads only its own files (…/rest/directories/…), uploaded items ({{\"itemID\": …}}) and the sample `{SAMPLE_DEM}`; it does not fetch other URLs"),
+                        format!(
+                            "{url}: this server reads only its own files (…/rest/directories/…), uploaded items ({{\"itemID\": …}}) and the sample `{SAMPLE_DEM}`; it does not fetch other URLs"
+                        ),
                     ));
                 }
-                Err(BadParam::new(param, "expected {\"url\": ...} or {\"itemID\": ...}"))
+                Err(BadParam::new(
+                    param,
+                    "expected {\"url\": ...} or {\"itemID\": ...}",
+                ))
             }
             _ => Err(BadParam::new(param, "expected a data reference")),
         }

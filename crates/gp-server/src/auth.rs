@@ -59,7 +59,9 @@ impl Auth {
             ));
         }
         let ttl = match expiration_minutes {
-            Some(m) if m.is_finite() && m > 0.0 => Duration::from_secs_f64(m * 60.0).min(self.max_ttl),
+            Some(m) if m.is_finite() && m > 0.0 => {
+                Duration::from_secs_f64(m * 60.0).min(self.max_ttl)
+            }
             _ => self.max_ttl.min(Duration::from_secs(3600)),
         };
         let token = new_id("");
@@ -77,7 +79,11 @@ impl Auth {
 
     /// The user of the request: `Ok(None)` when security is off; 499 without a
     /// token; 498 for an unknown or expired one.
-    pub(crate) fn check(&self, params: &Params, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    pub(crate) fn check(
+        &self,
+        params: &Params,
+        headers: &HeaderMap,
+    ) -> Result<Option<String>, ApiError> {
         if !self.enabled() {
             return Ok(None);
         }
@@ -87,7 +93,8 @@ impl Auth {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| {
                     let v = v.trim();
-                    v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
                 })
                 .map(|s| s.trim().to_string())
         };

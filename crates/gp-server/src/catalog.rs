@@ -83,7 +83,7 @@ fn param(
         "description": description,
         "direction": if direction == "in" { "esriGPParameterDirectionInput" } else { "esriGPParameterDirectionOutput" },
         "defaultValue": default,
-        "parameterType": if direction == "out" { "esriGPParameterTypeRequired" } else if required { "esriGPParameterTypeRequired" } else { "esriGPParameterTypeOptional" },
+        "parameterType": if direction == "out" || required { "esriGPParameterTypeRequired" } else { "esriGPParameterTypeOptional" },
         "category": "",
     });
     if default.is_null()
@@ -155,7 +155,8 @@ fn buffer_task(synchronous: bool, service: &str) -> TaskDef {
         schema,
         "The points to buffer.",
     );
-    features["filter"] = json!({"type": "featureClass", "list": ["esriGeometryPoint", "esriGeometryMultipoint"]});
+    features["filter"] =
+        json!({"type": "featureClass", "list": ["esriGeometryPoint", "esriGeometryMultipoint"]});
     TaskDef {
         info: task(
             "BufferPoints",
@@ -188,18 +189,50 @@ fn echo_params() -> Vec<Value> {
         ("Double", "GPDouble", json!(2.5)),
         ("Boolean", "GPBoolean", json!(true)),
         ("Date", "GPDate", json!(1_714_521_600_000_i64)),
-        ("LinearUnit", "GPLinearUnit", json!({"distance": 5.0, "units": "esriFeet"})),
-        ("ArealUnit", "GPArealUnit", json!({"area": 2.0, "units": "esriSquareKilometers"})),
-        ("TimeUnit", "GPTimeUnit", json!({"time": 3.0, "units": "esriTimeUnitsDays"})),
-        ("Field", "Field", json!({"name": "Name", "type": "esriFieldTypeString"})),
+        (
+            "LinearUnit",
+            "GPLinearUnit",
+            json!({"distance": 5.0, "units": "esriFeet"}),
+        ),
+        (
+            "ArealUnit",
+            "GPArealUnit",
+            json!({"area": 2.0, "units": "esriSquareKilometers"}),
+        ),
+        (
+            "TimeUnit",
+            "GPTimeUnit",
+            json!({"time": 3.0, "units": "esriTimeUnitsDays"}),
+        ),
+        (
+            "Field",
+            "Field",
+            json!({"name": "Name", "type": "esriFieldTypeString"}),
+        ),
         ("DataFile", "GPDataFile", Value::Null),
-        ("RecordSet", "GPRecordSet", json!({"fields": [{"name": "Value", "type": "esriFieldTypeDouble", "alias": "Value"}], "features": []})),
-        ("FeatureSet", "GPFeatureRecordSetLayer", json!({"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326}, "fields": [], "features": []})),
+        (
+            "RecordSet",
+            "GPRecordSet",
+            json!({"fields": [{"name": "Value", "type": "esriFieldTypeDouble", "alias": "Value"}], "features": []}),
+        ),
+        (
+            "FeatureSet",
+            "GPFeatureRecordSetLayer",
+            json!({"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326}, "fields": [], "features": []}),
+        ),
         ("Raster", "GPRasterDataLayer", Value::Null),
         ("MultiValue", "GPMultiValue:GPString", json!(["a", "b"])),
         ("ValueTable", "GPValueTable", json!([["a", 1]])),
-        ("SpatialReference", "GPSpatialReference", json!({"wkid": 4326})),
-        ("Extent", "GPExtent", json!({"xmin": 0.0, "ymin": 0.0, "xmax": 1.0, "ymax": 1.0, "spatialReference": {"wkid": 4326}})),
+        (
+            "SpatialReference",
+            "GPSpatialReference",
+            json!({"wkid": 4326}),
+        ),
+        (
+            "Extent",
+            "GPExtent",
+            json!({"xmin": 0.0, "ymin": 0.0, "xmax": 1.0, "ymax": 1.0, "spatialReference": {"wkid": 4326}}),
+        ),
     ];
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
@@ -314,15 +347,35 @@ impl Catalog {
                                 false,
                                 "GP/Utilities",
                                 vec![
-                                    param("Seconds", "GPDouble", "in", true, Value::Null, "How long to wait."),
-                                    param("Elapsed", "GPDouble", "out", true, Value::Null, "Seconds actually waited."),
+                                    param(
+                                        "Seconds",
+                                        "GPDouble",
+                                        "in",
+                                        true,
+                                        Value::Null,
+                                        "How long to wait.",
+                                    ),
+                                    param(
+                                        "Elapsed",
+                                        "GPDouble",
+                                        "out",
+                                        true,
+                                        Value::Null,
+                                        "Seconds actually waited.",
+                                    ),
                                 ],
                             ),
                             tool: ToolKind::Wait,
                             timeout: Duration::from_secs(86_400),
                         },
                         TaskDef {
-                            info: task("Fail", "Always fails with an error message.", false, "GP/Utilities", vec![]),
+                            info: task(
+                                "Fail",
+                                "Always fails with an error message.",
+                                false,
+                                "GP/Utilities",
+                                vec![],
+                            ),
                             tool: ToolKind::Fail,
                             timeout: Duration::from_secs(60),
                         },

@@ -49,26 +49,41 @@ fn crumbs(svc: &ServiceDef, task: Option<&str>) -> Vec<(String, String)> {
 }
 
 /// `…/GPServer[/…]`.
-pub(crate) async fn gpserver(app: &Arc<App>, ctx: &mut Ctx, svc: &ServiceDef, rest: &[&str]) -> Result<Response, ApiError> {
+pub(crate) async fn gpserver(
+    app: &Arc<App>,
+    ctx: &mut Ctx,
+    svc: &ServiceDef,
+    rest: &[&str],
+) -> Result<Response, ApiError> {
     match rest {
         [] => Ok(service_info(app, ctx, svc)),
         [u, tail @ ..] if eq(u, "uploads") => {
             if !svc.uploads {
-                return Err(ApiError::not_found("Uploads are not enabled on this service"));
+                return Err(ApiError::not_found(
+                    "Uploads are not enabled on this service",
+                ));
             }
             uploads::uploads(app, ctx, svc, tail)
         }
         [j, id, tail @ ..] if eq(j, "jobs") => job_resource(app, ctx, svc, None, id, tail),
         [t, tail @ ..] => {
             let Some(task) = svc.task(t) else {
-                return Err(ApiError::not_found(format!("Task {t} not found in service {}", svc.qualified_name())));
+                return Err(ApiError::not_found(format!(
+                    "Task {t} not found in service {}",
+                    svc.qualified_name()
+                )));
             };
             match tail {
                 [] => Ok(task_info(ctx, svc, task)),
                 [op] if eq(op, "execute") => execute(app, ctx, svc, task).await,
                 [op] if eq(op, "submitJob") => submit_job(app, ctx, svc, task),
-                [j, id, tail @ ..] if eq(j, "jobs") => job_resource(app, ctx, svc, Some(task), id, tail),
-                _ => Err(ApiError::not_found(format!("Resource {} not found", tail.join("/")))),
+                [j, id, tail @ ..] if eq(j, "jobs") => {
+                    job_resource(app, ctx, svc, Some(task), id, tail)
+                }
+                _ => Err(ApiError::not_found(format!(
+                    "Resource {} not found",
+                    tail.join("/")
+                ))),
             }
         }
     }
@@ -88,16 +103,40 @@ fn service_info(app: &App, ctx: &Ctx, svc: &ServiceDef) -> Response {
     let links: Vec<(String, String)> = svc
         .tasks
         .iter()
-        .map(|t| (t.info.name.to_string(), format!("{}/{}", svc_path(svc), enc(t.info.name.as_str()))))
+        .map(|t| {
+            (
+                t.info.name.to_string(),
+                format!("{}/{}", svc_path(svc), enc(t.info.name.as_str())),
+            )
+        })
         .collect();
-    value_response(ctx.f, &format!("{} (GPServer)", svc.qualified_name()), &crumbs(svc, None), &links, &v)
+    value_response(
+        ctx.f,
+        &format!("{} (GPServer)", svc.qualified_name()),
+        &crumbs(svc, None),
+        &links,
+        &v,
+    )
 }
 
 fn task_info(ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Response {
     let v = serde_json::to_value(&task.info).unwrap_or(Value::Null);
-    let op = if svc.synchronous { "execute" } else { "submitJob" };
-    let links = vec![(op.to_string(), format!("{}/{}/{op}", svc_path(svc), enc(task.info.name.as_str())))];
-    value_response(ctx.f, &format!("Task: {}", task.info.name), &crumbs(svc, Some(task.info.name.as_str())), &links, &v)
+    let op = if svc.synchronous {
+        "execute"
+    } else {
+        "submitJob"
+    };
+    let links = vec![(
+        op.to_string(),
+        format!("{}/{}/{op}", svc_path(svc), enc(task.info.name.as_str())),
+    )];
+    value_response(
+        ctx.f,
+        &format!("Task: {}", task.info.name),
+        &crumbs(svc, Some(task.info.name.as_str())),
+        &links,
+        &v,
+    )
 }
 
 /// Parses a spatial reference parameter: a wkid or Esri JSON.
@@ -105,8 +144,9 @@ pub(crate) fn parse_sr(name: &str, text: &str) -> Result<SpatialReference, ApiEr
     let t = text.trim();
     let sr = match t.parse::<i32>() {
         Ok(w) => SpatialReference::from_wkid(w),
-        Err(_) => serde_json::from_str::<SpatialReference>(t)
-            .map_err(|e| ApiError::bad_param(name, &format!("expected a wkid or {{\"wkid\": …}}: {e}")))?,
+        Err(_) => serde_json::from_str::<SpatialReference>(t).map_err(|e| {
+            ApiError::bad_param(name, &format!("expected a wkid or {{\"wkid\": …}}: {e}"))
+        })?,
     };
     Crs::from_sr(&sr).map_err(|e| ApiError::bad_param(name, &e))?;
     Ok(sr)
@@ -122,7 +162,8 @@ fn sr_from_json(name: &str, v: &Value) -> Result<SpatialReference, ApiError> {
 fn parse_env(ctx: &Ctx) -> Result<Env, ApiError> {
     let mut env = Env::default();
     if let Some(c) = ctx.params.get("context").filter(|c| !c.trim().is_empty()) {
-        let v: Value = serde_json::from_str(c).map_err(|e| ApiError::bad_param("context", &format!("not JSON: {e}")))?;
+        let v: Value = serde_json::from_str(c)
+            .map_err(|e| ApiError::bad_param("context", &format!("not JSON: {e}")))?;
         let Some(o) = v.as_object() else {
             return Err(ApiError::bad_param("context", "expected a JSON object"));
         };
@@ -139,7 +180,10 @@ fn parse_env(ctx: &Ctx) -> Result<Env, ApiError> {
         env.out_sr = Some(parse_sr("env:outSR", s)?);
     }
     if env.process_sr.is_none()
-        && let Some(s) = ctx.params.get("env:processSR").filter(|s| !s.trim().is_empty())
+        && let Some(s) = ctx
+            .params
+            .get("env:processSR")
+            .filter(|s| !s.trim().is_empty())
     {
         env.process_sr = Some(parse_sr("env:processSR", s)?);
     }
@@ -147,7 +191,9 @@ fn parse_env(ctx: &Ctx) -> Result<Env, ApiError> {
 }
 
 fn fill_schema(fs: &mut FeatureSet, default: Option<&GpValue>) {
-    let Some(GpValue::FeatureSet(d)) = default else { return };
+    let Some(GpValue::FeatureSet(d)) = default else {
+        return;
+    };
     if fs.geometry_type.is_none() {
         fs.geometry_type = d.geometry_type.clone();
     }
@@ -164,40 +210,67 @@ fn prepare_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result
     let mut inputs: IndexMap<String, GpValue> = IndexMap::new();
     for p in task.info.inputs() {
         let name = p.name.as_str();
-        let default = p.default_gp_value().map_err(|e| ApiError::internal(format!("default of {name}: {e}")))?;
+        let default = p
+            .default_gp_value()
+            .map_err(|e| ApiError::internal(format!("default of {name}: {e}")))?;
         let text = ctx.params.get(name).filter(|t| !t.trim().is_empty());
         let mut value = match text {
             None => default.clone().unwrap_or(GpValue::Null),
-            Some(t) => GpValue::parse_text(&p.data_type, t).map_err(|e| ApiError::bad_param(name, &e.to_string()))?,
+            Some(t) => GpValue::parse_text(&p.data_type, t)
+                .map_err(|e| ApiError::bad_param(name, &e.to_string()))?,
         };
         if let GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) = &mut value {
             fill_schema(fs, default.as_ref());
         }
-        value.validate().map_err(|e| ApiError::bad_param(name, &e.to_string()))?;
+        value
+            .validate()
+            .map_err(|e| ApiError::bad_param(name, &e.to_string()))?;
         if let (Some(choices), GpValue::String(s)) = (p.choices(), &value) {
             match choices.iter().find(|c| eq(c, s)) {
                 Some(c) => value = GpValue::String(c.clone()),
                 None => {
-                    return Err(ApiError::bad_param(name, &format!("`{s}` is not one of {}", choices.join(", "))));
+                    return Err(ApiError::bad_param(
+                        name,
+                        &format!("`{s}` is not one of {}", choices.join(", ")),
+                    ));
                 }
             }
         }
-        if p.is_required() && matches!(value, GpValue::Null) {
+        // A required input left out may fall back to its default, unless that default
+        // is only a schema (an empty feature or record set).
+        let schema_only = text.is_none()
+            && matches!(&value, GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) if fs.features.is_empty());
+        if p.is_required() && (matches!(value, GpValue::Null) || schema_only) {
             return Err(ApiError::bad_param(name, "a value is required"));
         }
         inputs.insert(name.to_string(), value);
     }
-    let resolver = AppResolver { app, user: ctx.user.as_deref() };
+    let resolver = AppResolver {
+        app,
+        user: ctx.user.as_deref(),
+    };
     let prepared = task
         .tool
-        .prepare(&inputs, &resolver, PrepareLimits { max_vertices: app.max_vertices })
+        .prepare(
+            &inputs,
+            &resolver,
+            PrepareLimits {
+                max_vertices: app.max_vertices,
+            },
+        )
         .map_err(|b| ApiError::bad_param(&b.param, &b.reason))?;
     let stored: IndexMap<String, StoredInput> = task
         .info
         .inputs()
         .filter_map(|p| {
             inputs.get(p.name.as_str()).map(|v| {
-                (p.name.to_string(), StoredInput { data_type: p.data_type.to_string(), value: v.to_json() })
+                (
+                    p.name.to_string(),
+                    StoredInput {
+                        data_type: p.data_type.to_string(),
+                        value: v.to_json(),
+                    },
+                )
             })
         })
         .collect();
@@ -208,14 +281,23 @@ fn prepare_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result
         owner: ctx.user.clone(),
         synchronous: svc.synchronous,
         inputs: stored,
-        output_types: task.info.outputs().map(|p| (p.name.to_string(), p.data_type.to_string())).collect(),
+        output_types: task
+            .info
+            .outputs()
+            .map(|p| (p.name.to_string(), p.data_type.to_string()))
+            .collect(),
         prepared,
         env,
         timeout: task.timeout,
     })
 }
 
-async fn execute(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result<Response, ApiError> {
+async fn execute(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    task: &TaskDef,
+) -> Result<Response, ApiError> {
     if !svc.synchronous {
         return Err(ApiError::bad_request(format!(
             "{} is an asynchronous service: use submitJob, not execute",
@@ -223,7 +305,10 @@ async fn execute(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) ->
         )));
     }
     let new = prepare_job(app, ctx, svc, task)?;
-    let job = app.jobs.submit(new).map_err(|e| ApiError::internal(format!("creating the job folder: {e}")))?;
+    let job = app
+        .jobs
+        .submit(new)
+        .map_err(|e| ApiError::internal(format!("creating the job folder: {e}")))?;
     job.wait_finished().await;
     let rec = job.snapshot();
     let messages = messages_json(&rec);
@@ -241,10 +326,21 @@ async fn execute(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) ->
         results.push(result_json(app, ctx, svc, &rec, name, out)?);
     }
     let v = json!({"results": results, "messages": messages});
-    Ok(value_response(ctx.f, "Execute results", &crumbs(svc, Some(task.info.name.as_str())), &[], &v))
+    Ok(value_response(
+        ctx.f,
+        "Execute results",
+        &crumbs(svc, Some(task.info.name.as_str())),
+        &[],
+        &v,
+    ))
 }
 
-fn submit_job(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result<Response, ApiError> {
+fn submit_job(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    task: &TaskDef,
+) -> Result<Response, ApiError> {
     if svc.synchronous {
         return Err(ApiError::bad_request(format!(
             "{} is a synchronous service: use execute, not submitJob",
@@ -252,7 +348,10 @@ fn submit_job(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Re
         )));
     }
     let new = prepare_job(app, ctx, svc, task)?;
-    let job = app.jobs.submit(new).map_err(|e| ApiError::internal(format!("creating the job folder: {e}")))?;
+    let job = app
+        .jobs
+        .submit(new)
+        .map_err(|e| ApiError::internal(format!("creating the job folder: {e}")))?;
     let rec = job.snapshot();
     let v = json!({"jobId": rec.job_id, "jobStatus": JobStatus::Submitted});
     Ok(value_response(
@@ -268,11 +367,19 @@ fn messages_json(rec: &JobRecord) -> Value {
     serde_json::to_value(&rec.messages).unwrap_or(Value::Array(vec![]))
 }
 
-fn find_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: Option<&TaskDef>, id: &str) -> Result<Arc<Job>, ApiError> {
+fn find_job(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    task: Option<&TaskDef>,
+    id: &str,
+) -> Result<Arc<Job>, ApiError> {
     let not_found = || ApiError::not_found(format!("Job {id} not found"));
     let job = app.jobs.get(id).ok_or_else(not_found)?;
     let rec = job.snapshot();
-    if !eq(&rec.service, &svc.qualified_name()) || task.is_some_and(|t| !eq(t.info.name.as_str(), &rec.task)) {
+    if !eq(&rec.service, &svc.qualified_name())
+        || task.is_some_and(|t| !eq(t.info.name.as_str(), &rec.task))
+    {
         return Err(not_found());
     }
     if let Some(owner) = &rec.owner
@@ -283,7 +390,14 @@ fn find_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: Option<&TaskDef>, id: 
     Ok(job)
 }
 
-fn job_resource(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: Option<&TaskDef>, id: &str, tail: &[&str]) -> Result<Response, ApiError> {
+fn job_resource(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    task: Option<&TaskDef>,
+    id: &str,
+    tail: &[&str],
+) -> Result<Response, ApiError> {
     let job = find_job(app, ctx, svc, task, id)?;
     let rec = job.snapshot();
     let title = format!("Job {id}");
@@ -294,16 +408,35 @@ fn job_resource(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: Option<&TaskD
             let links: Vec<(String, String)> = rec
                 .results
                 .keys()
-                .map(|k| (format!("results/{k}"), format!("{}/{}/jobs/{id}/results/{}", svc_path(svc), enc(&rec.task), enc(k))))
+                .map(|k| {
+                    (
+                        format!("results/{k}"),
+                        format!(
+                            "{}/{}/jobs/{id}/results/{}",
+                            svc_path(svc),
+                            enc(&rec.task),
+                            enc(k)
+                        ),
+                    )
+                })
                 .collect();
             Ok(value_response(ctx.f, &title, &cr, &links, &v))
         }
         [c] if eq(c, "cancel") => match app.jobs.cancel(&job) {
-            Some(s) => Ok(value_response(if ctx.f == F::Html { F::Pjson } else { ctx.f }, &title, &cr, &[], &json!({"jobId": id, "jobStatus": s}))),
+            Some(s) => Ok(value_response(
+                if ctx.f == F::Html { F::Pjson } else { ctx.f },
+                &title,
+                &cr,
+                &[],
+                &json!({"jobId": id, "jobStatus": s}),
+            )),
             None => Err(ApiError::new(
                 400,
                 "Invalid or missing input parameters.",
-                vec![format!("Job {id} has already ended ({}); only waiting or executing jobs can be cancelled.", rec.status)],
+                vec![format!(
+                    "Job {id} has already ended ({}); only waiting or executing jobs can be cancelled.",
+                    rec.status
+                )],
             )),
         },
         [r] if eq(r, "results") => {
@@ -317,16 +450,27 @@ fn job_resource(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: Option<&TaskD
         }
         [r, p] if eq(r, "results") => {
             if rec.status != JobStatus::Succeeded {
-                return Err(ApiError::bad_request(format!("Job {id} has no results: its status is {}", rec.status)));
+                return Err(ApiError::bad_request(format!(
+                    "Job {id} has no results: its status is {}",
+                    rec.status
+                )));
             }
             let Some((name, out)) = rec.results.iter().find(|(k, _)| eq(k, p)) else {
-                return Err(ApiError::not_found(format!("Result parameter {p} not found in job {id}")));
+                return Err(ApiError::not_found(format!(
+                    "Result parameter {p} not found in job {id}"
+                )));
             };
             if ctx.f == F::Image {
                 return mapserver::result_image(app, ctx, svc, &rec, name);
             }
             let v = result_json(app, ctx, svc, &rec, name, out)?;
-            Ok(value_response(ctx.f, &format!("{title}: {name}"), &cr, &[], &v))
+            Ok(value_response(
+                ctx.f,
+                &format!("{title}: {name}"),
+                &cr,
+                &[],
+                &v,
+            ))
         }
         [i] if eq(i, "inputs") => {
             let arr: Vec<Value> = rec
@@ -338,12 +482,23 @@ fn job_resource(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, task: Option<&TaskD
         }
         [i, p] if eq(i, "inputs") => {
             let Some((k, v)) = rec.inputs.iter().find(|(k, _)| eq(k, p)) else {
-                return Err(ApiError::not_found(format!("Input parameter {p} not found in job {id}")));
+                return Err(ApiError::not_found(format!(
+                    "Input parameter {p} not found in job {id}"
+                )));
             };
             let v = json!({"paramName": k, "dataType": v.data_type, "value": v.value});
-            Ok(value_response(ctx.f, &format!("{title}: {k}"), &cr, &[], &v))
+            Ok(value_response(
+                ctx.f,
+                &format!("{title}: {k}"),
+                &cr,
+                &[],
+                &v,
+            ))
         }
-        _ => Err(ApiError::not_found(format!("Resource {} not found", tail.join("/")))),
+        _ => Err(ApiError::not_found(format!(
+            "Resource {} not found",
+            tail.join("/")
+        ))),
     }
 }
 
@@ -368,7 +523,10 @@ fn job_status_json(ctx: &Ctx, job: &Job, rec: &JobRecord) -> Result<Value, ApiEr
         v["results"] = Value::Object(results);
         v["inputs"] = Value::Object(inputs);
     }
-    let return_messages = ctx.params.bool("returnMessages").map_err(|e| ApiError::bad_param("returnMessages", &e))?;
+    let return_messages = ctx
+        .params
+        .bool("returnMessages")
+        .map_err(|e| ApiError::bad_param("returnMessages", &e))?;
     if return_messages != Some(false) {
         v["messages"] = messages_json(rec);
     }
@@ -377,40 +535,79 @@ fn job_status_json(ctx: &Ctx, job: &Job, rec: &JobRecord) -> Result<Value, ApiEr
 
 /// `{"paramName", "dataType", "value"}` of one result, honouring `returnType`,
 /// `outSR`, `returnZ`, `returnM` and `maximumRecords`.
-pub(crate) fn result_json(app: &App, ctx: &Ctx, svc: &ServiceDef, rec: &JobRecord, name: &str, out: &StoredOutput) -> Result<Value, ApiError> {
+pub(crate) fn result_json(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    rec: &JobRecord,
+    name: &str,
+    out: &StoredOutput,
+) -> Result<Value, ApiError> {
     let (data_type, value) = match out {
         StoredOutput::Value { data_type, value } => (data_type.as_str(), value.clone()),
-        StoredOutput::File { data_type, name: file, format } => {
-            let root = if rec.synchronous { "arcgisoutput" } else { "arcgisjobs" };
-            let url = ctx.url(&format!("/arcgis/rest/directories/{root}/{}/{}/scratch/{}", svc.jobs_dir_name(), rec.job_id, enc(file)));
+        StoredOutput::File {
+            data_type,
+            name: file,
+            format,
+        } => {
+            let root = if rec.synchronous {
+                "arcgisoutput"
+            } else {
+                "arcgisjobs"
+            };
+            let url = ctx.url(&format!(
+                "/arcgis/rest/directories/{root}/{}/{}/scratch/{}",
+                svc.jobs_dir_name(),
+                rec.job_id,
+                enc(file)
+            ));
             (data_type.as_str(), json!({"url": url, "format": format}))
         }
     };
     let dt = DataType::parse(data_type);
-    let wants_data = ctx.params.get("returnType").is_some_and(|t| eq(t.trim(), "data"));
-    let drawable = matches!(dt, DataType::FeatureRecordSetLayer | DataType::RasterDataLayer);
+    let wants_data = ctx
+        .params
+        .get("returnType")
+        .is_some_and(|t| eq(t.trim(), "data"));
+    let drawable = matches!(
+        dt,
+        DataType::FeatureRecordSetLayer | DataType::RasterDataLayer
+    );
     if svc.result_map && !rec.synchronous && drawable && !wants_data {
         let image = mapserver::result_map_image(app, ctx, svc, rec, name)?;
         return Ok(json!({"paramName": name, "dataType": data_type, "value": {"mapImage": image}}));
     }
     let value = match dt {
-        DataType::FeatureRecordSetLayer | DataType::RecordSet if value.is_object() => shape_features(app, ctx, value)?,
+        DataType::FeatureRecordSetLayer | DataType::RecordSet if value.is_object() => {
+            shape_features(app, ctx, value)?
+        }
         _ => value,
     };
     Ok(json!({"paramName": name, "dataType": data_type, "value": value}))
 }
 
 fn shape_features(app: &App, ctx: &Ctx, value: Value) -> Result<Value, ApiError> {
-    let mut fs: FeatureSet = serde_json::from_value(value).map_err(|e| ApiError::internal(format!("stored feature set: {e}")))?;
+    let mut fs: FeatureSet = serde_json::from_value(value)
+        .map_err(|e| ApiError::internal(format!("stored feature set: {e}")))?;
     if let Some(s) = ctx.params.get("outSR").filter(|s| !s.trim().is_empty()) {
         let sr = parse_sr("outSR", s)?;
-        let from = fs.spatial_reference.clone().unwrap_or_else(|| SpatialReference::from_wkid(4326));
+        let from = fs
+            .spatial_reference
+            .clone()
+            .unwrap_or_else(|| SpatialReference::from_wkid(4326));
         if fs.geometry_type.is_some() {
-            project_feature_set(&mut fs, &sr, &from).map_err(|e| ApiError::bad_param("outSR", &e))?;
+            project_feature_set(&mut fs, &sr, &from)
+                .map_err(|e| ApiError::bad_param("outSR", &e))?;
         }
     }
-    let z = ctx.params.bool("returnZ").map_err(|e| ApiError::bad_param("returnZ", &e))?;
-    let m = ctx.params.bool("returnM").map_err(|e| ApiError::bad_param("returnM", &e))?;
+    let z = ctx
+        .params
+        .bool("returnZ")
+        .map_err(|e| ApiError::bad_param("returnZ", &e))?;
+    let m = ctx
+        .params
+        .bool("returnM")
+        .map_err(|e| ApiError::bad_param("returnM", &e))?;
     strip_dims(&mut fs, z != Some(false), m != Some(false));
     if fs.features.len() as u64 > app.maximum_records {
         fs.features.clear();

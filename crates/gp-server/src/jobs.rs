@@ -184,8 +184,7 @@ fn write_record(dir: &Path, r: &JobRecord) -> std::io::Result<()> {
     let bytes = serde_json::to_vec_pretty(r).map_err(std::io::Error::other)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut tmp, &bytes)?;
-    tmp.persist(dir.join("job.json"))
-        .map_err(|e| e.error)?;
+    tmp.persist(dir.join("job.json")).map_err(|e| e.error)?;
     Ok(())
 }
 
@@ -287,7 +286,8 @@ impl JobManager {
                 if restarted {
                     rec.status = JobStatus::Failed;
                     rec.ended = Some(Utc::now());
-                    rec.messages.push(JobMessage::new(MessageType::Error, STOPPED));
+                    rec.messages
+                        .push(JobMessage::new(MessageType::Error, STOPPED));
                 }
                 let job = Arc::new(Job {
                     dir: dir.clone(),
@@ -416,7 +416,8 @@ impl JobManager {
             .filter_map(|(id, j)| {
                 let r = j.lock();
                 let ended = r.ended?;
-                (r.status.is_terminal() && now - ended >= expiry).then(|| (id.clone(), j.dir.clone()))
+                (r.status.is_terminal() && now - ended >= expiry)
+                    .then(|| (id.clone(), j.dir.clone()))
             })
             .collect();
         let mut map = self.jobs.write().unwrap_or_else(|p| p.into_inner());
@@ -430,7 +431,13 @@ impl JobManager {
     }
 }
 
-fn finish(job: &Job, status: JobStatus, results: IndexMap<String, StoredOutput>, started: Option<Instant>, task: &str) {
+fn finish(
+    job: &Job,
+    status: JobStatus,
+    results: IndexMap<String, StoredOutput>,
+    started: Option<Instant>,
+    task: &str,
+) {
     let now = Utc::now();
     let elapsed = started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
     match status {
@@ -476,11 +483,23 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
         () = job.cancel_notify.notified() => None,
     };
     let Some(permit) = permit else {
-        finish(&job, cancelled_status(&job), IndexMap::new(), None, &new.task);
+        finish(
+            &job,
+            cancelled_status(&job),
+            IndexMap::new(),
+            None,
+            &new.task,
+        );
         return;
     };
     if job.cancel.load(Ordering::SeqCst) {
-        finish(&job, cancelled_status(&job), IndexMap::new(), None, &new.task);
+        finish(
+            &job,
+            cancelled_status(&job),
+            IndexMap::new(),
+            None,
+            &new.task,
+        );
         return;
     }
     {
@@ -506,8 +525,14 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
             format!("{k}={s}")
         })
         .collect();
-    job.log.info(format!("Executing ({}): {} {}", new.task, new.task, summary.join(" ")));
-    job.log.info(format!("Start Time: {}", fmt_time(Utc::now())));
+    job.log.info(format!(
+        "Executing ({}): {} {}",
+        new.task,
+        new.task,
+        summary.join(" ")
+    ));
+    job.log
+        .info(format!("Start Time: {}", fmt_time(Utc::now())));
     job.log.set_progress(None, "Executing...".to_string());
     let ctx = ToolCtx {
         cancel: job.cancel.clone(),
@@ -518,9 +543,12 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
     };
     let prepared = new.prepared;
     let handle = tokio::task::spawn_blocking(move || prepared.run(&ctx));
-    let outcome = match tokio::time::timeout(new.timeout + Duration::from_millis(500), handle).await {
+    let outcome = match tokio::time::timeout(new.timeout + Duration::from_millis(500), handle).await
+    {
         Ok(Ok(r)) => r,
-        Ok(Err(join)) => Err(ToolError::Failed(format!("the tool stopped unexpectedly: {join}"))),
+        Ok(Err(join)) => Err(ToolError::Failed(format!(
+            "the tool stopped unexpectedly: {join}"
+        ))),
         Err(_) => {
             // The tool did not reach a cancel point in time; it is told to stop.
             job.cancel.store(true, Ordering::SeqCst);
@@ -548,16 +576,46 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
             }
             let cancelled = job.cancel.load(Ordering::SeqCst);
             if cancelled {
-                finish(&job, cancelled_status(&job), IndexMap::new(), Some(started), &new.task);
+                finish(
+                    &job,
+                    cancelled_status(&job),
+                    IndexMap::new(),
+                    Some(started),
+                    &new.task,
+                );
             } else {
-                finish(&job, JobStatus::Succeeded, results, Some(started), &new.task);
+                finish(
+                    &job,
+                    JobStatus::Succeeded,
+                    results,
+                    Some(started),
+                    &new.task,
+                );
             }
         }
-        Err(ToolError::Cancelled) => finish(&job, cancelled_status(&job), IndexMap::new(), Some(started), &new.task),
-        Err(ToolError::TimedOut) => finish(&job, JobStatus::TimedOut, IndexMap::new(), Some(started), &new.task),
+        Err(ToolError::Cancelled) => finish(
+            &job,
+            cancelled_status(&job),
+            IndexMap::new(),
+            Some(started),
+            &new.task,
+        ),
+        Err(ToolError::TimedOut) => finish(
+            &job,
+            JobStatus::TimedOut,
+            IndexMap::new(),
+            Some(started),
+            &new.task,
+        ),
         Err(ToolError::Failed(msg)) => {
             job.log.error(msg);
-            finish(&job, JobStatus::Failed, IndexMap::new(), Some(started), &new.task)
+            finish(
+                &job,
+                JobStatus::Failed,
+                IndexMap::new(),
+                Some(started),
+                &new.task,
+            )
         }
     }
 }

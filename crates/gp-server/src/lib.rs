@@ -140,32 +140,47 @@ impl Server {
     /// Binds, prepares the data directory and starts serving in the background.
     pub async fn start(config: ServerConfig) -> Result<Server, Error> {
         if config.workers == 0 {
-            return Err(Error::Config { message: "workers must be at least 1".into() });
+            return Err(Error::Config {
+                message: "workers must be at least 1".into(),
+            });
         }
         let (tmp, data_dir) = match &config.data_dir {
             Some(d) => (None, d.clone()),
             None => {
-                let t = tempfile::Builder::new().prefix("gp-server-").tempdir().map_err(|e| Error::DataDir {
-                    path: std::env::temp_dir(),
-                    message: e.to_string(),
-                })?;
+                let t = tempfile::Builder::new()
+                    .prefix("gp-server-")
+                    .tempdir()
+                    .map_err(|e| Error::DataDir {
+                        path: std::env::temp_dir(),
+                        message: e.to_string(),
+                    })?;
                 let p = t.path().to_path_buf();
                 (Some(t), p)
             }
         };
-        let dd_err = |e: String| Error::DataDir { path: data_dir.clone(), message: e };
+        let dd_err = |e: String| Error::DataDir {
+            path: data_dir.clone(),
+            message: e,
+        };
         std::fs::create_dir_all(&data_dir).map_err(|e| dd_err(e.to_string()))?;
         let samples_dir = data_dir.join("samples");
         samples::write_samples(&samples_dir).map_err(dd_err)?;
-        let jobs = jobs::JobManager::new(&data_dir, config.workers, config.job_expiry).map_err(|e| dd_err(e.to_string()))?;
+        let jobs = jobs::JobManager::new(&data_dir, config.workers, config.job_expiry)
+            .map_err(|e| dd_err(e.to_string()))?;
         let mut catalog = catalog::Catalog::builtin();
         if let Some(t) = config.task_timeout {
             catalog.set_timeout(t);
         }
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
-            .map_err(|e| Error::Bind { addr: config.addr, message: e.to_string() })?;
-        let addr = listener.local_addr().map_err(|e| Error::Bind { addr: config.addr, message: e.to_string() })?;
+            .map_err(|e| Error::Bind {
+                addr: config.addr,
+                message: e.to_string(),
+            })?;
+        let addr = listener.local_addr().map_err(|e| Error::Bind {
+            addr: config.addr,
+            message: e.to_string(),
+        })?;
         let app = Arc::new(app::App {
             catalog,
             jobs,
@@ -201,12 +216,21 @@ impl Server {
             let stop = async move {
                 let _ = rx.changed().await;
             };
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(stop)
+                .await
+            {
                 tracing::error!("server stopped: {e}");
             }
         });
         tracing::info!("gp-server listening on http://{addr}/arcgis/rest/services");
-        Ok(Server { addr, app, shutdown: tx, task, _tmp: tmp })
+        Ok(Server {
+            addr,
+            app,
+            shutdown: tx,
+            task,
+            _tmp: tmp,
+        })
     }
 
     /// The bound address.

@@ -71,9 +71,16 @@ async fn main() -> anyhow::Result<()> {
         max_body_bytes: args.max_body_mb.saturating_mul(1 << 20),
         ..Default::default()
     };
-    let server = gp_server::Server::start(config).await.context("starting gp-server")?;
-    tracing::info!("services directory: {}", server.url("/arcgis/rest/services"));
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    let server = gp_server::Server::start(config)
+        .await
+        .context("starting gp-server")?;
+    tracing::info!(
+        "services directory: {}",
+        server.url("/arcgis/rest/services")
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     tracing::info!("stopping");
     server.shutdown().await;
     Ok(())

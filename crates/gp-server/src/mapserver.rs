@@ -13,7 +13,9 @@ use crate::catalog::ServiceDef;
 use crate::gp::parse_sr;
 use crate::jobs::{JobRecord, StoredOutput, new_id};
 use crate::project::Crs;
-use crate::render::{Format, Layer, MapRequest, feature_extent, fit_extent, raster_extent, render, scale};
+use crate::render::{
+    Format, Layer, MapRequest, feature_extent, fit_extent, raster_extent, render, scale,
+};
 use crate::request::F;
 use crate::respond::{ApiError, bytes_response, value_response};
 
@@ -38,19 +40,32 @@ fn job_layers(app: &App, svc: &ServiceDef, rec: &JobRecord) -> Result<Vec<JobLay
             StoredOutput::Value { data_type, value } if data_type == "GPFeatureRecordSetLayer" => {
                 let fs: FeatureSet = serde_json::from_value(value.clone())
                     .map_err(|e| ApiError::internal(format!("stored feature set {name}: {e}")))?;
-                let sr = fs.spatial_reference.clone().unwrap_or_else(|| SpatialReference::from_wkid(4326));
+                let sr = fs
+                    .spatial_reference
+                    .clone()
+                    .unwrap_or_else(|| SpatialReference::from_wkid(4326));
                 let fields = serde_json::to_value(&fs.fields).unwrap_or(Value::Null);
                 out.push(JobLayer {
                     id: out.len(),
                     name: name.clone(),
                     geometry_type: fs.geometry_type.clone(),
-                    layer: Layer::Features(fs),
+                    layer: Layer::Features(Box::new(fs)),
                     sr,
                     fields,
                 });
             }
-            StoredOutput::File { data_type, name: file, .. } if data_type == "GPRasterDataLayer" => {
-                let path = app.jobs.jobs_root().join(svc.jobs_dir_name()).join(&rec.job_id).join("scratch").join(file);
+            StoredOutput::File {
+                data_type,
+                name: file,
+                ..
+            } if data_type == "GPRasterDataLayer" => {
+                let path = app
+                    .jobs
+                    .jobs_root()
+                    .join(svc.jobs_dir_name())
+                    .join(&rec.job_id)
+                    .join("scratch")
+                    .join(file);
                 let epsg = raster_extent(&path).map(|(_, e)| e).unwrap_or(4326);
                 out.push(JobLayer {
                     id: out.len(),
@@ -78,7 +93,10 @@ fn layer_extent(l: &JobLayer, target: &SpatialReference) -> Option<[f64; 4]> {
                 return Some(b);
             }
             let corners = [(b[0], b[1]), (b[0], b[3]), (b[2], b[1]), (b[2], b[3])];
-            let pts: Vec<(f64, f64)> = corners.iter().filter_map(|(x, y)| from.transform_xy(&to, *x, *y).ok()).collect();
+            let pts: Vec<(f64, f64)> = corners
+                .iter()
+                .filter_map(|(x, y)| from.transform_xy(&to, *x, *y).ok())
+                .collect();
             if pts.len() < 4 {
                 return None;
             }
@@ -94,7 +112,12 @@ fn layer_extent(l: &JobLayer, target: &SpatialReference) -> Option<[f64; 4]> {
 
 fn union(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
     match (a, b) {
-        (Some(a), Some(b)) => Some([a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]),
+        (Some(a), Some(b)) => Some([
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ]),
         (x, None) | (None, x) => x,
     }
 }
@@ -111,7 +134,10 @@ fn units_of(sr: &SpatialReference) -> &'static str {
 }
 
 fn job_record(app: &App, ctx: &Ctx, svc: &ServiceDef, id: &str) -> Result<JobRecord, ApiError> {
-    let job = app.jobs.get(id).ok_or_else(|| ApiError::not_found(format!("Job {id} not found")))?;
+    let job = app
+        .jobs
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("Job {id} not found")))?;
     let rec = job.snapshot();
     if !eq(&rec.service, &svc.qualified_name()) {
         return Err(ApiError::not_found(format!("Job {id} not found")));
@@ -122,13 +148,21 @@ fn job_record(app: &App, ctx: &Ctx, svc: &ServiceDef, id: &str) -> Result<JobRec
         return Err(ApiError::forbidden());
     }
     if rec.status != JobStatus::Succeeded {
-        return Err(ApiError::bad_request(format!("Job {id} has no result map: its status is {}", rec.status)));
+        return Err(ApiError::bad_request(format!(
+            "Job {id} has no result map: its status is {}",
+            rec.status
+        )));
     }
     Ok(rec)
 }
 
 /// `…/MapServer[/jobs/<id>[/…]]`.
-pub(crate) fn mapserver(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, rest: &[&str]) -> Result<Response, ApiError> {
+pub(crate) fn mapserver(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    rest: &[&str],
+) -> Result<Response, ApiError> {
     let title = format!("{} (MapServer)", svc.qualified_name());
     match rest {
         [] => {
@@ -146,7 +180,13 @@ pub(crate) fn mapserver(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, rest: &[&st
             let rec = job_record(app, ctx, svc, id)?;
             let layers = job_layers(app, svc, &rec)?;
             match tail {
-                [] => Ok(value_response(ctx.f, &title, &[], &[], &map_info(svc, &layers))),
+                [] => Ok(value_response(
+                    ctx.f,
+                    &title,
+                    &[],
+                    &[],
+                    &map_info(svc, &layers),
+                )),
                 [e] if eq(e, "export") => {
                     let (bytes, req) = export(app, ctx, &layers, None)?;
                     if ctx.f == F::Image {
@@ -160,19 +200,34 @@ pub(crate) fn mapserver(app: &Arc<App>, ctx: &Ctx, svc: &ServiceDef, rest: &[&st
                         .parse::<usize>()
                         .ok()
                         .and_then(|i| layers.get(i))
-                        .ok_or_else(|| ApiError::not_found(format!("Layer {n} not found in the map of job {id}")))?;
+                        .ok_or_else(|| {
+                            ApiError::not_found(format!(
+                                "Layer {n} not found in the map of job {id}"
+                            ))
+                        })?;
                     Ok(value_response(ctx.f, &title, &[], &[], &layer_info(l)))
                 }
-                _ => Err(ApiError::not_found(format!("Resource {} not found", tail.join("/")))),
+                _ => Err(ApiError::not_found(format!(
+                    "Resource {} not found",
+                    tail.join("/")
+                ))),
             }
         }
-        _ => Err(ApiError::not_found(format!("Resource {} not found", rest.join("/")))),
+        _ => Err(ApiError::not_found(format!(
+            "Resource {} not found",
+            rest.join("/")
+        ))),
     }
 }
 
 fn map_info(svc: &ServiceDef, layers: &[JobLayer]) -> Value {
-    let sr = layers.first().map(|l| l.sr.clone()).unwrap_or_else(|| SpatialReference::from_wkid(4326));
-    let ext = layers.iter().fold(None, |acc, l| union(acc, layer_extent(l, &sr)));
+    let sr = layers
+        .first()
+        .map(|l| l.sr.clone())
+        .unwrap_or_else(|| SpatialReference::from_wkid(4326));
+    let ext = layers
+        .iter()
+        .fold(None, |acc, l| union(acc, layer_extent(l, &sr)));
     let ext_json = ext.map(|b| envelope_json(b, &sr)).unwrap_or(Value::Null);
     json!({
         "currentVersion": CURRENT_VERSION,
@@ -210,7 +265,9 @@ fn map_info(svc: &ServiceDef, layers: &[JobLayer]) -> Value {
 }
 
 fn layer_info(l: &JobLayer) -> Value {
-    let ext = layer_extent(l, &l.sr).map(|b| envelope_json(b, &l.sr)).unwrap_or(Value::Null);
+    let ext = layer_extent(l, &l.sr)
+        .map(|b| envelope_json(b, &l.sr))
+        .unwrap_or(Value::Null);
     let raster = matches!(l.layer, Layer::Raster(_));
     let mut v = json!({
         "currentVersion": CURRENT_VERSION,
@@ -246,8 +303,13 @@ fn layer_info(l: &JobLayer) -> Value {
 fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
     let t = text.trim();
     if t.starts_with('{') {
-        let v: Value = serde_json::from_str(t).map_err(|e| ApiError::bad_param("bbox", &format!("not JSON: {e}")))?;
-        let g = |k: &str| v.get(k).and_then(Value::as_f64).ok_or_else(|| ApiError::bad_param("bbox", &format!("missing {k}")));
+        let v: Value = serde_json::from_str(t)
+            .map_err(|e| ApiError::bad_param("bbox", &format!("not JSON: {e}")))?;
+        let g = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_f64)
+                .ok_or_else(|| ApiError::bad_param("bbox", &format!("missing {k}")))
+        };
         return Ok([g("xmin")?, g("ymin")?, g("xmax")?, g("ymax")?]);
     }
     let parts: Vec<f64> = t
@@ -257,7 +319,10 @@ fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
         .map_err(|_| ApiError::bad_param("bbox", &format!("`{t}` is not xmin,ymin,xmax,ymax")))?;
     match parts.as_slice() {
         [a, b, c, d] => Ok([*a, *b, *c, *d]),
-        _ => Err(ApiError::bad_param("bbox", &format!("`{t}` is not xmin,ymin,xmax,ymax"))),
+        _ => Err(ApiError::bad_param(
+            "bbox",
+            &format!("`{t}` is not xmin,ymin,xmax,ymax"),
+        )),
     }
 }
 
@@ -266,7 +331,15 @@ fn parse_size(text: Option<&str>) -> Result<(u32, u32), ApiError> {
         return Ok((400, 400));
     };
     let parts: Vec<&str> = t.split(',').map(str::trim).collect();
-    let bad = || ApiError::bad_param("size", &format!("`{t}` is not width,height in pixels (1–{})", crate::render::MAX_SIDE));
+    let bad = || {
+        ApiError::bad_param(
+            "size",
+            &format!(
+                "`{t}` is not width,height in pixels (1–{})",
+                crate::render::MAX_SIDE
+            ),
+        )
+    };
     match parts.as_slice() {
         [w, h] => {
             let w: u32 = w.parse().map_err(|_| bad())?;
@@ -291,28 +364,54 @@ fn layer_filter(text: Option<&str>, n: usize) -> Result<Vec<bool>, ApiError> {
         .filter(|s| !s.trim().is_empty())
         .map(|s| s.trim().parse::<usize>())
         .collect::<Result<_, _>>()
-        .map_err(|_| ApiError::bad_param("layers", &format!("`{t}` is not show|hide|include|exclude:ids")))?;
+        .map_err(|_| {
+            ApiError::bad_param(
+                "layers",
+                &format!("`{t}` is not show|hide|include|exclude:ids"),
+            )
+        })?;
     let has = |i: usize| ids.contains(&i);
     match op.trim().to_ascii_lowercase().as_str() {
         "show" => Ok((0..n).map(has).collect()),
         "include" => Ok((0..n).map(|_| true).collect()),
         "hide" | "exclude" => Ok((0..n).map(|i| !has(i)).collect()),
-        other => Err(ApiError::bad_param("layers", &format!("`{other}` is not show, hide, include or exclude"))),
+        other => Err(ApiError::bad_param(
+            "layers",
+            &format!("`{other}` is not show, hide, include or exclude"),
+        )),
     }
 }
 
 /// Renders `layers` (all, or only `only`) with the request's export parameters.
-fn export(app: &App, ctx: &Ctx, layers: &[JobLayer], only: Option<&str>) -> Result<(Vec<u8>, MapRequest), ApiError> {
+fn export(
+    app: &App,
+    ctx: &Ctx,
+    layers: &[JobLayer],
+    only: Option<&str>,
+) -> Result<(Vec<u8>, MapRequest), ApiError> {
     let _ = app;
     let p = &ctx.params;
     let size = parse_size(p.get("size"))?;
     let format_text = p.get("format").unwrap_or("png");
-    let format = Format::parse(format_text).ok_or_else(|| ApiError::bad_param("format", &format!("`{format_text}` is not png, png8, png24, png32 or jpg")))?;
-    let transparent = p.bool("transparent").map_err(|e| ApiError::bad_param("transparent", &e))?.unwrap_or(false);
+    let format = Format::parse(format_text).ok_or_else(|| {
+        ApiError::bad_param(
+            "format",
+            &format!("`{format_text}` is not png, png8, png24, png32 or jpg"),
+        )
+    })?;
+    let transparent = p
+        .bool("transparent")
+        .map_err(|e| ApiError::bad_param("transparent", &e))?
+        .unwrap_or(false);
     if let Some(d) = p.get("dpi").filter(|d| !d.trim().is_empty()) {
         match d.trim().parse::<f64>() {
             Ok(v) if v.is_finite() && v > 0.0 && v <= 1200.0 => {}
-            _ => return Err(ApiError::bad_param("dpi", &format!("`{d}` is not a resolution between 1 and 1200"))),
+            _ => {
+                return Err(ApiError::bad_param(
+                    "dpi",
+                    &format!("`{d}` is not a resolution between 1 and 1200"),
+                ));
+            }
         }
     }
     let keep = layer_filter(p.get("layers"), layers.len())?;
@@ -322,8 +421,16 @@ fn export(app: &App, ctx: &Ctx, layers: &[JobLayer], only: Option<&str>) -> Resu
         .filter(|(l, k)| *k && only.is_none_or(|o| eq(o, &l.name)))
         .map(|(l, _)| l)
         .collect();
-    let bbox_sr = p.get("bboxSR").filter(|s| !s.trim().is_empty()).map(|s| parse_sr("bboxSR", s)).transpose()?;
-    let image_sr = p.get("imageSR").filter(|s| !s.trim().is_empty()).map(|s| parse_sr("imageSR", s)).transpose()?;
+    let bbox_sr = p
+        .get("bboxSR")
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_sr("bboxSR", s))
+        .transpose()?;
+    let image_sr = p
+        .get("imageSR")
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_sr("imageSR", s))
+        .transpose()?;
     let sr = image_sr
         .or_else(|| bbox_sr.clone())
         .or_else(|| chosen.first().map(|l| l.sr.clone()))
@@ -340,7 +447,10 @@ fn export(app: &App, ctx: &Ctx, layers: &[JobLayer], only: Option<&str>) -> Resu
                 let corners = [(b[0], b[1]), (b[0], b[3]), (b[2], b[1]), (b[2], b[3])];
                 let mut pts = Vec::new();
                 for (x, y) in corners {
-                    pts.push(fc.transform_xy(&tc, x, y).map_err(|e| ApiError::bad_param("bbox", &e))?);
+                    pts.push(
+                        fc.transform_xy(&tc, x, y)
+                            .map_err(|e| ApiError::bad_param("bbox", &e))?,
+                    );
                 }
                 [
                     pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min),
@@ -351,25 +461,38 @@ fn export(app: &App, ctx: &Ctx, layers: &[JobLayer], only: Option<&str>) -> Resu
             }
         }
         None => {
-            let ext = chosen.iter().fold(None, |acc, l| union(acc, layer_extent(l, &sr)));
+            let ext = chosen
+                .iter()
+                .fold(None, |acc, l| union(acc, layer_extent(l, &sr)));
             fit_extent(ext.unwrap_or([-180.0, -90.0, 180.0, 90.0]), size)
         }
     };
-    let req = MapRequest { bbox, sr, size, transparent, format };
+    let req = MapRequest {
+        bbox,
+        sr,
+        size,
+        transparent,
+        format,
+    };
     let drawn: Vec<Layer> = chosen.iter().map(|l| l.layer.clone()).collect();
     let bytes = render(&drawn, &req).map_err(|e| ApiError::bad_request(format!("export: {e}")))?;
     Ok((bytes, req))
 }
 
 fn save_image(app: &App, ctx: &Ctx, bytes: Vec<u8>, req: &MapRequest) -> Result<Value, ApiError> {
-    std::fs::create_dir_all(&app.maps_dir).map_err(|e| ApiError::internal(format!("map folder: {e}")))?;
+    std::fs::create_dir_all(&app.maps_dir)
+        .map_err(|e| ApiError::internal(format!("map folder: {e}")))?;
     let name = format!("_ags_map{}.{}", new_id(""), req.format.extension());
     let path = app.maps_dir.join(&name);
     let tmp = app.maps_dir.join(format!(".{name}.tmp"));
     std::fs::write(&tmp, &bytes)
         .and_then(|()| std::fs::rename(&tmp, &path))
         .map_err(|e| ApiError::internal(format!("writing the map image: {e}")))?;
-    let dpi = ctx.params.get("dpi").and_then(|d| d.trim().parse::<f64>().ok()).unwrap_or(96.0);
+    let dpi = ctx
+        .params
+        .get("dpi")
+        .and_then(|d| d.trim().parse::<f64>().ok())
+        .unwrap_or(96.0);
     Ok(json!({
         "href": ctx.url(&format!("/arcgis/rest/directories/arcgisoutput/_ags_map/{name}")),
         "width": req.size.0,
@@ -380,16 +503,31 @@ fn save_image(app: &App, ctx: &Ctx, bytes: Vec<u8>, req: &MapRequest) -> Result<
 }
 
 /// The `mapImage` object of result `name` (rendered now, served under arcgisoutput).
-pub(crate) fn result_map_image(app: &App, ctx: &Ctx, svc: &ServiceDef, rec: &JobRecord, name: &str) -> Result<Value, ApiError> {
+pub(crate) fn result_map_image(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    rec: &JobRecord,
+    name: &str,
+) -> Result<Value, ApiError> {
     let layers = job_layers(app, svc, rec)?;
     let (bytes, req) = export(app, ctx, &layers, Some(name))?;
     save_image(app, ctx, bytes, &req)
 }
 
 /// `results/<param>?f=image`: the image bytes.
-pub(crate) fn result_image(app: &App, ctx: &Ctx, svc: &ServiceDef, rec: &JobRecord, name: &str) -> Result<Response, ApiError> {
+pub(crate) fn result_image(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    rec: &JobRecord,
+    name: &str,
+) -> Result<Response, ApiError> {
     if !svc.result_map {
-        return Err(ApiError::bad_request(format!("{} has no result map service; use f=json", svc.qualified_name())));
+        return Err(ApiError::bad_request(format!(
+            "{} has no result map service; use f=json",
+            svc.qualified_name()
+        )));
     }
     let layers = job_layers(app, svc, rec)?;
     let (bytes, req) = export(app, ctx, &layers, Some(name))?;

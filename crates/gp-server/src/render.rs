@@ -17,7 +17,7 @@ pub(crate) const MAX_SIDE: u32 = 4096;
 #[derive(Debug, Clone)]
 pub(crate) enum Layer {
     /// Features in their spatial reference.
-    Features(FeatureSet),
+    Features(Box<FeatureSet>),
     /// A GeoTIFF on disk.
     Raster(PathBuf),
 }
@@ -124,7 +124,11 @@ fn draw_features(
                 for path in &p.paths {
                     for (i, c) in path.iter().enumerate() {
                         let (x, y) = to_px(req, c.x, c.y);
-                        if i == 0 { pb.move_to(x, y) } else { pb.line_to(x, y) }
+                        if i == 0 {
+                            pb.move_to(x, y)
+                        } else {
+                            pb.line_to(x, y)
+                        }
                     }
                 }
             }
@@ -133,7 +137,11 @@ fn draw_features(
                 for ring in &p.rings {
                     for (i, c) in ring.iter().enumerate() {
                         let (x, y) = to_px(req, c.x, c.y);
-                        if i == 0 { pb.move_to(x, y) } else { pb.line_to(x, y) }
+                        if i == 0 {
+                            pb.move_to(x, y)
+                        } else {
+                            pb.line_to(x, y)
+                        }
                     }
                     pb.close();
                 }
@@ -155,7 +163,16 @@ fn draw_features(
         for (x, y) in points {
             if let Some(c) = PathBuilder::from_circle(x, y, 4.0) {
                 pixmap.fill_path(&c, &point, FillRule::Winding, Transform::identity(), None);
-                pixmap.stroke_path(&c, &line, &Stroke { width: 1.0, ..Default::default() }, Transform::identity(), None);
+                pixmap.stroke_path(
+                    &c,
+                    &line,
+                    &Stroke {
+                        width: 1.0,
+                        ..Default::default()
+                    },
+                    Transform::identity(),
+                    None,
+                );
             }
         }
         if let Some(path) = pb.finish() {
@@ -190,7 +207,12 @@ fn ramp(t: f64) -> [u8; 3] {
     [250, 250, 250]
 }
 
-fn draw_raster(pixmap: &mut Pixmap, req: &MapRequest, path: &PathBuf, target: &Crs) -> Result<(), String> {
+fn draw_raster(
+    pixmap: &mut Pixmap,
+    req: &MapRequest,
+    path: &PathBuf,
+    target: &Crs,
+) -> Result<(), String> {
     let r = read_tiff(path, &DecodeLimits::default()).map_err(|e| e.to_string())?;
     let Some(gt) = r.georef.geotransform else {
         return Err("the raster has no georeferencing".into());
@@ -218,7 +240,9 @@ fn draw_raster(pixmap: &mut Pixmap, req: &MapRequest, path: &PathBuf, target: &C
             if col < 0.0 || row < 0.0 || col >= r.width as f64 || row >= r.height as f64 {
                 continue;
             }
-            let Some(v) = r.value(0, col as u32, row as u32) else { continue };
+            let Some(v) = r.value(0, col as u32, row as u32) else {
+                continue;
+            };
             if v.is_nan() || r.nodata.is_some_and(|n| n == v) {
                 continue;
             }
@@ -235,10 +259,12 @@ fn draw_raster(pixmap: &mut Pixmap, req: &MapRequest, path: &PathBuf, target: &C
 pub(crate) fn render(layers: &[Layer], req: &MapRequest) -> Result<Vec<u8>, String> {
     let (w, h) = req.size;
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(format!("size must be between 1 and {MAX_SIDE} pixels on each side"));
+        return Err(format!(
+            "size must be between 1 and {MAX_SIDE} pixels on each side"
+        ));
     }
     let [x0, y0, x1, y1] = req.bbox;
-    if !(x1 > x0 && y1 > y0) || ![x0, y0, x1, y1].iter().all(|v| v.is_finite()) {
+    if !(x1 > x0 && y1 > y0 && [x0, y0, x1, y1].iter().all(|v| v.is_finite())) {
         return Err("bbox must be xmin,ymin,xmax,ymax with xmin < xmax and ymin < ymax".into());
     }
     let target = Crs::from_sr(&req.sr)?;
@@ -267,7 +293,8 @@ fn encode(pixmap: &Pixmap, format: Format) -> Result<Vec<u8>, String> {
     match format {
         Format::Png => {
             let img = image::RgbaImage::from_raw(w, h, rgba).ok_or("image buffer size")?;
-            img.write_to(&mut out, image::ImageFormat::Png).map_err(|e| e.to_string())?;
+            img.write_to(&mut out, image::ImageFormat::Png)
+                .map_err(|e| e.to_string())?;
         }
         Format::Jpg => {
             let rgb: Vec<u8> = rgba
@@ -278,7 +305,8 @@ fn encode(pixmap: &Pixmap, format: Format) -> Result<Vec<u8>, String> {
                 })
                 .collect();
             let img = image::RgbImage::from_raw(w, h, rgb).ok_or("image buffer size")?;
-            img.write_to(&mut out, image::ImageFormat::Jpeg).map_err(|e| e.to_string())?;
+            img.write_to(&mut out, image::ImageFormat::Jpeg)
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(out.into_inner())
@@ -286,14 +314,28 @@ fn encode(pixmap: &Pixmap, format: Format) -> Result<Vec<u8>, String> {
 
 /// Extent of a feature set in `target`, or `None` when it has no vertex.
 pub(crate) fn feature_extent(fs: &FeatureSet, target: &SpatialReference) -> Option<[f64; 4]> {
-    let from = Crs::from_sr(fs.spatial_reference.as_ref().unwrap_or(&SpatialReference::from_wkid(4326))).ok()?;
+    let from = Crs::from_sr(
+        fs.spatial_reference
+            .as_ref()
+            .unwrap_or(&SpatialReference::from_wkid(4326)),
+    )
+    .ok()?;
     let to = Crs::from_sr(target).ok()?;
-    let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for f in &fs.features {
         let Some(g) = &f.geometry else { continue };
         let mut g = g.clone();
         let ok = map_geometry(&mut g, &mut |x, y| {
-            if from.code == to.code { Ok((x, y)) } else { from.transform_xy(&to, x, y) }
+            if from.code == to.code {
+                Ok((x, y))
+            } else {
+                from.transform_xy(&to, x, y)
+            }
         });
         if ok.is_err() {
             continue;
@@ -366,7 +408,10 @@ mod tests {
             spatial_reference: Some(SpatialReference::from_wkid(4326)),
             features: vec![Feature {
                 attributes: Default::default(),
-                geometry: Some(Geometry::Polygon(Polygon { rings: vec![ring], ..Default::default() })),
+                geometry: Some(Geometry::Polygon(Polygon {
+                    rings: vec![ring],
+                    ..Default::default()
+                })),
             }],
             ..Default::default()
         };
@@ -377,16 +422,32 @@ mod tests {
             transparent: true,
             format: Format::Png,
         };
-        let png = render(&[Layer::Features(fs)], &req).unwrap();
+        let png = render(&[Layer::Features(Box::new(fs))], &req).unwrap();
         let img = image::load_from_memory(&png).unwrap().to_rgba8();
         // Inside the square (pixel 30,30 = (5, 5)) is blue-ish and partly opaque;
         // outside (pixel 5,5 = (-7.5, 17.5)) is transparent.
         let inside = img.get_pixel(30, 30);
         assert!(inside[3] > 0 && inside[2] > inside[0], "{inside:?}");
         assert_eq!(img.get_pixel(5, 5)[3], 0);
-        let jpg = render(&[], &MapRequest { format: Format::Jpg, ..req.clone() }).unwrap();
+        let jpg = render(
+            &[],
+            &MapRequest {
+                format: Format::Jpg,
+                ..req.clone()
+            },
+        )
+        .unwrap();
         assert_eq!(&jpg[..2], &[0xFF, 0xD8]);
-        assert!(render(&[], &MapRequest { size: (0, 10), ..req }).is_err());
+        assert!(
+            render(
+                &[],
+                &MapRequest {
+                    size: (0, 10),
+                    ..req
+                }
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -9,9 +9,8 @@ pub(crate) struct Params {
 impl Params {
     /// Parses `a=1&b=2` (query string or form body) and appends.
     pub(crate) fn extend_urlencoded(&mut self, bytes: &[u8]) {
-        self.pairs.extend(
-            form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())),
-        );
+        self.pairs
+            .extend(form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
 
     /// Adds one pair.

@@ -186,10 +186,10 @@ pub(crate) fn html_page(
         }
         h.push_str("</ul>");
     }
-    h.push_str("<p>Formats: <a href=\"?f=json\">JSON</a> | <a href=\"?f=pjson\">pretty JSON</a></p><pre>");
-    h.push_str(&esc(
-        &serde_json::to_string_pretty(v).unwrap_or_default(),
-    ));
+    h.push_str(
+        "<p>Formats: <a href=\"?f=json\">JSON</a> | <a href=\"?f=pjson\">pretty JSON</a></p><pre>",
+    );
+    h.push_str(&esc(&serde_json::to_string_pretty(v).unwrap_or_default()));
     h.push_str("</pre></body></html>");
     bytes_response(h.into_bytes(), "text/html; charset=utf-8")
 }

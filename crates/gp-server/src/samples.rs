@@ -58,7 +58,8 @@ pub(crate) fn write_samples(dir: &Path) -> Result<PathBuf, String> {
     let data: Vec<f32> = (0..DEM_SIZE)
         .flat_map(|row| (0..DEM_SIZE).map(move |col| dem_value(col, row)))
         .collect();
-    let mut r = Raster::new(DEM_SIZE, DEM_SIZE, 1, RasterData::F32(data)).map_err(|e| e.to_string())?;
+    let mut r =
+        Raster::new(DEM_SIZE, DEM_SIZE, 1, RasterData::F32(data)).map_err(|e| e.to_string())?;
     r.georef = GeoReference::north_up(DEM_ORIGIN.0, DEM_ORIGIN.1, DEM_CELL, 32633);
     r.nodata = Some(DEM_NODATA);
     write_geotiff(&path, &r, &WriteOptions::default()).map_err(|e| e.to_string())?;

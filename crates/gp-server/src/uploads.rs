@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use axum::response::Response;
 use axum::http::Method;
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::app::{App, Ctx, safe_segment};
@@ -13,7 +13,14 @@ use crate::respond::{ApiError, value_response};
 
 fn item_id() -> String {
     let h = new_id("");
-    format!("i{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "i{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn item_dir(app: &App, id: &str) -> Option<PathBuf> {
@@ -33,30 +40,60 @@ fn sanitize(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let s: String = base
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let s = s.trim_start_matches('.').to_string();
-    if s.is_empty() { "upload.bin".to_string() } else { s }
+    if s.is_empty() {
+        "upload.bin".to_string()
+    } else {
+        s
+    }
 }
 
 /// `uploads`, `uploads/upload`, `uploads/<itemID>`.
-pub(crate) fn uploads(app: &App, ctx: &mut Ctx, svc: &ServiceDef, tail: &[&str]) -> Result<Response, ApiError> {
+pub(crate) fn uploads(
+    app: &App,
+    ctx: &mut Ctx,
+    svc: &ServiceDef,
+    tail: &[&str],
+) -> Result<Response, ApiError> {
     match tail {
         [] => {
             let v = json!({"uploads": "POST a file to uploads/upload (multipart/form-data, field `file`)."});
-            Ok(value_response(ctx.f, &format!("{} uploads", svc.qualified_name()), &[], &[], &v))
+            Ok(value_response(
+                ctx.f,
+                &format!("{} uploads", svc.qualified_name()),
+                &[],
+                &[],
+                &v,
+            ))
         }
         [u] if u.eq_ignore_ascii_case("upload") => {
             if ctx.method != Method::POST {
-                return Err(ApiError::bad_request("uploads/upload accepts POST multipart/form-data only"));
+                return Err(ApiError::bad_request(
+                    "uploads/upload accepts POST multipart/form-data only",
+                ));
             }
             let Some((name, bytes)) = ctx.upload.take() else {
-                return Err(ApiError::bad_param("file", "no file in the multipart body (send it as the field `file`)"));
+                return Err(ApiError::bad_param(
+                    "file",
+                    "no file in the multipart body (send it as the field `file`)",
+                ));
             };
             let id = item_id();
             let dir = app.uploads_dir.join(&id);
             let file_name = sanitize(&name);
-            let description = ctx.params.get("description").unwrap_or_default().to_string();
+            let description = ctx
+                .params
+                .get("description")
+                .unwrap_or_default()
+                .to_string();
             let now = chrono::Utc::now().timestamp_millis();
             let item = json!({
                 "itemID": id,
@@ -81,13 +118,32 @@ pub(crate) fn uploads(app: &App, ctx: &mut Ctx, svc: &ServiceDef, tail: &[&str])
                 return Err(ApiError::internal(format!("storing the upload: {e}")));
             }
             let v = json!({"success": true, "item": item});
-            Ok(value_response(if ctx.f == crate::request::F::Html { crate::request::F::Pjson } else { ctx.f }, "Upload", &[], &[], &v))
+            Ok(value_response(
+                if ctx.f == crate::request::F::Html {
+                    crate::request::F::Pjson
+                } else {
+                    ctx.f
+                },
+                "Upload",
+                &[],
+                &[],
+                &v,
+            ))
         }
         [id] => {
-            let dir = item_dir(app, id).ok_or_else(|| ApiError::not_found(format!("Item {id} not found")))?;
-            let bytes = std::fs::read(dir.join("item.json")).map_err(|_| ApiError::not_found(format!("Item {id} not found")))?;
-            let item: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-            Ok(value_response(ctx.f, &format!("Item {id}"), &[], &[], &json!({"item": item})))
+            let dir = item_dir(app, id)
+                .ok_or_else(|| ApiError::not_found(format!("Item {id} not found")))?;
+            let bytes = std::fs::read(dir.join("item.json"))
+                .map_err(|_| ApiError::not_found(format!("Item {id} not found")))?;
+            let item: Value =
+                serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok(value_response(
+                ctx.f,
+                &format!("Item {id}"),
+                &[],
+                &[],
+                &json!({"item": item}),
+            ))
         }
         _ => Err(ApiError::not_found("Resource not found")),
     }

@@ -11,7 +11,10 @@ use gp_server::ServerConfig;
 use serde_json::json;
 
 async fn status_of(s: &Srv, job: &str) -> String {
-    s.get(&format!("{job}?f=json")).await["jobStatus"].as_str().unwrap().to_string()
+    s.get(&format!("{job}?f=json")).await["jobStatus"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn wait_for_status(s: &Srv, job: &str, want: &str) -> serde_json::Value {
@@ -21,14 +24,21 @@ async fn wait_for_status(s: &Srv, job: &str, want: &str) -> serde_json::Value {
         if v["jobStatus"] == want {
             return v;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "never {want}: {v}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never {want}: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_queue_and_cancel() {
-    let s = start(ServerConfig { workers: 1, ..Default::default() }).await;
+    let s = start(ServerConfig {
+        workers: 1,
+        ..Default::default()
+    })
+    .await;
     let task = s.svc("GP/Utilities/GPServer/Wait");
     let first = s.submit(&task, &[("Seconds", "30")]).await;
     let running = wait_for_status(&s, &first, "esriJobExecuting").await;
@@ -50,10 +60,17 @@ async fn progress_queue_and_cancel() {
     // Cancel the running job: it stops promptly and the queued one runs.
     let t0 = Instant::now();
     let c = s.get(&format!("{first}/cancel?f=json")).await;
-    assert!(c["jobStatus"] == "esriJobCancelling" || c["jobStatus"] == "esriJobCancelled", "{c}");
+    assert!(
+        c["jobStatus"] == "esriJobCancelling" || c["jobStatus"] == "esriJobCancelled",
+        "{c}"
+    );
     let end = s.wait(&first).await;
     assert_eq!(end["jobStatus"], "esriJobCancelled");
-    assert!(t0.elapsed() < Duration::from_secs(2), "cancel took {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "cancel took {:?}",
+        t0.elapsed()
+    );
     assert!(end.get("results").is_none());
     let done = s.wait(&second).await;
     assert_eq!(done["jobStatus"], "esriJobSucceeded", "{done}");
@@ -73,16 +90,36 @@ async fn progress_queue_and_cancel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_and_failure() {
-    let s = start(ServerConfig { task_timeout: Some(Duration::from_millis(300)), ..Default::default() }).await;
-    let job = s.submit(&s.svc("GP/Utilities/GPServer/Wait"), &[("Seconds", "20")]).await;
+    let s = start(ServerConfig {
+        task_timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    })
+    .await;
+    let job = s
+        .submit(&s.svc("GP/Utilities/GPServer/Wait"), &[("Seconds", "20")])
+        .await;
     let v = s.wait(&job).await;
     assert_eq!(v["jobStatus"], "esriJobTimedOut", "{v}");
     let job = s.submit(&s.svc("GP/Utilities/GPServer/Fail"), &[]).await;
     let v = s.wait(&job).await;
     assert_eq!(v["jobStatus"], "esriJobFailed");
-    let errors: Vec<&str> = v["messages"].as_array().unwrap().iter().filter(|m| m["type"] == "esriJobMessageTypeError").map(|m| m["description"].as_str().unwrap()).collect();
-    assert!(errors.iter().any(|e| e.contains("failed on purpose")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.starts_with("Failed to execute (Fail)")), "{errors:?}");
+    let errors: Vec<&str> = v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] == "esriJobMessageTypeError")
+        .map(|m| m["description"].as_str().unwrap())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.contains("failed on purpose")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("Failed to execute (Fail)")),
+        "{errors:?}"
+    );
     let r = s.get(&format!("{job}/results/anything?f=json")).await;
     assert_eq!(error_code(&r), Some(400));
     s.server.shutdown().await;
@@ -98,24 +135,56 @@ async fn echo_types_round_trip() {
         ("Double", json!(-1.5e-7)),
         ("Boolean", json!(false)),
         ("Date", json!(1_700_000_000_123_i64)),
-        ("LinearUnit", json!({"distance": 3.5, "units": "esriNauticalMiles"})),
+        (
+            "LinearUnit",
+            json!({"distance": 3.5, "units": "esriNauticalMiles"}),
+        ),
         ("ArealUnit", json!({"area": 7.0, "units": "esriHectares"})),
-        ("TimeUnit", json!({"time": 2.0, "units": "esriTimeUnitsWeeks"})),
-        ("Field", json!({"name": "Pop", "type": "esriFieldTypeInteger", "alias": "Pop"})),
+        (
+            "TimeUnit",
+            json!({"time": 2.0, "units": "esriTimeUnitsWeeks"}),
+        ),
+        (
+            "Field",
+            json!({"name": "Pop", "type": "esriFieldTypeInteger", "alias": "Pop"}),
+        ),
         ("DataFile", json!({"url": "http://example.org/a.zip"})),
-        ("RecordSet", json!({"fields": [{"name": "Value", "type": "esriFieldTypeDouble", "alias": "Value"}], "features": [{"attributes": {"Value": 2.5}}]})),
-        ("FeatureSet", json!({"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326}, "fields": [], "features": [{"geometry": {"x": 1.0, "y": 2.0}, "attributes": {}}]})),
-        ("Raster", json!({"url": "http://example.org/dem.tif", "format": "tif"})),
+        (
+            "RecordSet",
+            json!({"fields": [{"name": "Value", "type": "esriFieldTypeDouble", "alias": "Value"}], "features": [{"attributes": {"Value": 2.5}}]}),
+        ),
+        (
+            "FeatureSet",
+            json!({"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326}, "fields": [], "features": [{"geometry": {"x": 1.0, "y": 2.0}, "attributes": {}}]}),
+        ),
+        (
+            "Raster",
+            json!({"url": "http://example.org/dem.tif", "format": "tif"}),
+        ),
         ("MultiValue", json!(["x", "y", "z"])),
         ("ValueTable", json!([["a", 1], ["b", 2]])),
         ("SpatialReference", json!({"wkid": 3857})),
-        ("Extent", json!({"xmin": 1.0, "ymin": 2.0, "xmax": 3.0, "ymax": 4.0, "spatialReference": {"wkid": 4326}})),
+        (
+            "Extent",
+            json!({"xmin": 1.0, "ymin": 2.0, "xmax": 3.0, "ymax": 4.0, "spatialReference": {"wkid": 4326}}),
+        ),
     ];
     let texts: Vec<(String, String)> = values
         .iter()
-        .map(|(k, v)| (format!("In_{k}"), match v { serde_json::Value::String(s) => s.clone(), other => other.to_string() }))
+        .map(|(k, v)| {
+            (
+                format!("In_{k}"),
+                match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            )
+        })
         .collect();
-    let form: Vec<(&str, &str)> = texts.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let form: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let job = s.submit(&task, &form).await;
     let st = s.wait(&job).await;
     assert_eq!(st["jobStatus"], "esriJobSucceeded", "{st}");
@@ -134,25 +203,53 @@ async fn echo_types_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_survive_a_restart_and_expire() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = || ServerConfig { data_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let cfg = || ServerConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
     let s = start(cfg()).await;
     let task_path = "/arcgis/rest/services/SlopeByVal/GPServer/RunSlope";
-    let job = s.submit(&s.url(task_path), &[("Input_DEM", "sample_dem")]).await;
+    let job = s
+        .submit(&s.url(task_path), &[("Input_DEM", "sample_dem")])
+        .await;
     assert_eq!(s.wait(&job).await["jobStatus"], "esriJobSucceeded");
-    let running = s.submit(&s.svc("GP/Utilities/GPServer/Wait"), &[("Seconds", "60")]).await;
+    let running = s
+        .submit(&s.svc("GP/Utilities/GPServer/Wait"), &[("Seconds", "60")])
+        .await;
     wait_for_status(&s, &running, "esriJobExecuting").await;
     let rel = job.split("/arcgis").nth(1).unwrap().to_string();
     let rel_running = running.split("/arcgis").nth(1).unwrap().to_string();
-    let data = s.get(&format!("{job}/results/Output_Slope?f=json&returnType=data")).await;
+    let data = s
+        .get(&format!(
+            "{job}/results/Output_Slope?f=json&returnType=data"
+        ))
+        .await;
     s.server.shutdown().await;
     // Restart on the same data dir (a new port).
     let s = start(cfg()).await;
     let job = s.url(&format!("/arcgis{rel}"));
     assert_eq!(status_of(&s, &job).await, "esriJobSucceeded");
-    let again = s.get(&format!("{job}/results/Output_Slope?f=json&returnType=data")).await;
-    let file = |v: &serde_json::Value| v["value"]["url"].as_str().unwrap().split("/arcgis").nth(1).unwrap().to_string();
+    let again = s
+        .get(&format!(
+            "{job}/results/Output_Slope?f=json&returnType=data"
+        ))
+        .await;
+    let file = |v: &serde_json::Value| {
+        v["value"]["url"]
+            .as_str()
+            .unwrap()
+            .split("/arcgis")
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(file(&again), file(&data));
-    let tif = s.http.get(again["value"]["url"].as_str().unwrap()).send().await.unwrap();
+    let tif = s
+        .http
+        .get(again["value"]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tif.status(), 200);
     assert!(tif.bytes().await.unwrap().len() > 1000);
     // The job that was running when the server stopped is reported as failed, with a reason.
@@ -161,7 +258,11 @@ async fn jobs_survive_a_restart_and_expire() {
     assert!(v["messages"].to_string().contains("server stopped"), "{v}");
     s.server.shutdown().await;
     // Expiry removes finished jobs and their files.
-    let s = start(ServerConfig { job_expiry: Duration::from_millis(100), ..cfg() }).await;
+    let s = start(ServerConfig {
+        job_expiry: Duration::from_millis(100),
+        ..cfg()
+    })
+    .await;
     let job = s.url(&format!("/arcgis{rel}"));
     let start = Instant::now();
     loop {
@@ -173,6 +274,11 @@ async fn jobs_survive_a_restart_and_expire() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let id = rel.rsplit('/').next().unwrap();
-    assert!(!dir.path().join("arcgisjobs/slopebyval_gpserver").join(id).exists());
+    assert!(
+        !dir.path()
+            .join("arcgisjobs/slopebyval_gpserver")
+            .join(id)
+            .exists()
+    );
     s.server.shutdown().await;
 }

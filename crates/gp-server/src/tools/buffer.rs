@@ -56,7 +56,10 @@ fn load_features(
         GpValue::DataRef(_) => {
             let path: PathBuf = resolver.resolve(param, v)?;
             gp_features::load(&path).map_err(|e| {
-                BadParam::new(param, format!("the referenced file is not a feature file: {e}"))
+                BadParam::new(
+                    param,
+                    format!("the referenced file is not a feature file: {e}"),
+                )
             })
         }
         other => Err(BadParam::new(
@@ -219,9 +222,9 @@ pub(crate) fn planar_circle(x: f64, y: f64, r: f64) -> Vec<Coord> {
 }
 
 fn to_geo(rings: &[Vec<Coord>]) -> Option<GeoPolygon<f64>> {
-    let mut it = rings.iter().map(|r| {
-        LineString::from(r.iter().map(|c| (c.x, c.y)).collect::<Vec<_>>())
-    });
+    let mut it = rings
+        .iter()
+        .map(|r| LineString::from(r.iter().map(|c| (c.x, c.y)).collect::<Vec<_>>()));
     let exterior = it.next()?;
     Some(GeoPolygon::new(exterior, it.collect()))
 }
@@ -282,7 +285,7 @@ pub(crate) fn run(job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>
         .collect();
     let mut skipped = 0usize;
     for (i, f) in job.features.features.iter().enumerate() {
-        if i % 256 == 0 {
+        if i.is_multiple_of(256) {
             ctx.check()?;
             ctx.progress(
                 Some(100.0 * i as f64 / total as f64),
@@ -391,7 +394,7 @@ pub(crate) fn run(job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>
     ctx.info(format!("{} buffer polygon(s) written.", out.features.len()));
     Ok(vec![(
         "Output_Polygons".to_string(),
-        Output::Value(GpValue::FeatureSet(out)),
+        Output::Value(Box::new(GpValue::FeatureSet(out))),
     )])
 }
 
@@ -437,7 +440,10 @@ mod tests {
             let area = poly.geodesic_area_unsigned();
             let expected = std::f64::consts::PI * 1000.0 * 1000.0;
             let rel = (area - expected).abs() / expected;
-            assert!(rel < 0.005, "at ({lon}, {lat}): {area} vs {expected} ({rel})");
+            assert!(
+                rel < 0.005,
+                "at ({lon}, {lat}): {area} vs {expected} ({rel})"
+            );
         }
     }
 

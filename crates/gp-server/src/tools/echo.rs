@@ -9,7 +9,7 @@ pub(crate) fn run(inputs: Inputs, ctx: &ToolCtx) -> Result<Vec<(String, Output)>
         .into_iter()
         .filter_map(|(name, v)| {
             name.strip_prefix("In_")
-                .map(|t| (format!("Out_{t}"), Output::Value(v)))
+                .map(|t| (format!("Out_{t}"), Output::Value(Box::new(v))))
         })
         .collect();
     ctx.info(format!("Echoed {} value(s).", out.len()));

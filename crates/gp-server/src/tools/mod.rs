@@ -55,7 +55,7 @@ pub(crate) enum ToolError {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Output {
     /// A value returned as JSON.
-    Value(GpValue),
+    Value(Box<GpValue>),
     /// A file written into the job's scratch folder, returned as `{"url", "format"}`.
     File {
         /// File name inside the scratch folder.
@@ -142,7 +142,7 @@ pub(crate) enum ToolKind {
 /// A tool ready to run: its inputs checked and resolved.
 #[derive(Debug)]
 pub(crate) enum Prepared {
-    Buffer(buffer::BufferJob),
+    Buffer(Box<buffer::BufferJob>),
     Slope(slope::SlopeJob),
     Wait(f64),
     Fail,
@@ -165,7 +165,9 @@ impl ToolKind {
         limits: PrepareLimits,
     ) -> Result<Prepared, BadParam> {
         Ok(match self {
-            ToolKind::Buffer => Prepared::Buffer(buffer::prepare(inputs, resolver, limits)?),
+            ToolKind::Buffer => {
+                Prepared::Buffer(Box::new(buffer::prepare(inputs, resolver, limits)?))
+            }
             ToolKind::Slope => Prepared::Slope(slope::prepare(inputs, resolver)?),
             ToolKind::Wait => Prepared::Wait(utilities::prepare_wait(inputs)?),
             ToolKind::Fail => Prepared::Fail,
@@ -178,7 +180,7 @@ impl Prepared {
     /// The display name used in messages ("Executing (Buffer): ...").
     pub(crate) fn run(self, ctx: &ToolCtx) -> Result<Vec<(String, Output)>, ToolError> {
         match self {
-            Prepared::Buffer(job) => buffer::run(job, ctx),
+            Prepared::Buffer(job) => buffer::run(*job, ctx),
             Prepared::Slope(job) => slope::run(job, ctx),
             Prepared::Wait(seconds) => utilities::run_wait(seconds, ctx),
             Prepared::Fail => utilities::run_fail(ctx),

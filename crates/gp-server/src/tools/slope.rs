@@ -68,7 +68,10 @@ pub(crate) fn prepare(inputs: &Inputs, resolver: &dyn Resolver) -> Result<SlopeJ
         Some(other) => {
             return Err(BadParam::new(
                 "Output_Measurement",
-                format!("expected DEGREE or PERCENT_RISE, got {}", other.to_form_text()),
+                format!(
+                    "expected DEGREE or PERCENT_RISE, got {}",
+                    other.to_form_text()
+                ),
             ));
         }
     };
@@ -107,18 +110,42 @@ pub(crate) fn meters_per_degree(lat: f64) -> (f64, f64) {
     (lon, lat_m)
 }
 
-/// Slope of `z` (row-major, `w`×`h`) with cell sizes per row.
+/// An elevation grid: row-major values, size, nodata, and cell size (x, y) in
+/// metres for each row.
+pub(crate) struct Grid<'a> {
+    pub(crate) z: &'a [f64],
+    pub(crate) w: usize,
+    pub(crate) h: usize,
+    pub(crate) nodata: Option<f64>,
+    pub(crate) cell: &'a dyn Fn(usize) -> (f64, f64),
+}
+
+/// How to compute and write the slope.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlopeOptions {
+    pub(crate) z_factor: f64,
+    pub(crate) measurement: Measurement,
+    pub(crate) out_nodata: f64,
+}
+
+/// Slope of a grid; `check(row)` is called before each row (cancel points).
 pub(crate) fn horn_slope(
-    z: &[f64],
-    w: usize,
-    h: usize,
-    nodata: Option<f64>,
-    cell: &dyn Fn(usize) -> (f64, f64),
-    z_factor: f64,
-    measurement: Measurement,
-    out_nodata: f64,
+    grid: &Grid<'_>,
+    opts: SlopeOptions,
     check: &mut dyn FnMut(usize) -> Result<(), ToolError>,
 ) -> Result<Vec<f64>, ToolError> {
+    let Grid {
+        z,
+        w,
+        h,
+        nodata,
+        cell,
+    } = *grid;
+    let SlopeOptions {
+        z_factor,
+        measurement,
+        out_nodata,
+    } = opts;
     let is_nodata = |v: f64| v.is_nan() || nodata.is_some_and(|n| v == n);
     let mut out = vec![out_nodata; w * h];
     for row in 0..h {
@@ -205,7 +232,7 @@ pub(crate) fn run(job: SlopeJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>,
         .filter(|n| n.is_finite() && (*n as f32) as f64 == *n)
         .unwrap_or(OUT_NODATA);
     let mut check = |row: usize| -> Result<(), ToolError> {
-        if row % 64 == 0 {
+        if row.is_multiple_of(64) {
             ctx.check()?;
             ctx.progress(
                 Some(5.0 + 90.0 * row as f64 / h.max(1) as f64),
@@ -214,17 +241,19 @@ pub(crate) fn run(job: SlopeJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>,
         }
         Ok(())
     };
-    let slope = horn_slope(
-        &z,
+    let grid = Grid {
+        z: &z,
         w,
         h,
-        dem.nodata,
-        &cell,
-        job.z_factor,
-        job.measurement,
+        nodata: dem.nodata,
+        cell: &cell,
+    };
+    let opts = SlopeOptions {
+        z_factor: job.z_factor,
+        measurement: job.measurement,
         out_nodata,
-        &mut check,
-    )?;
+    };
+    let slope = horn_slope(&grid, opts, &mut check)?;
     let data: Vec<f32> = slope.iter().map(|&v| v as f32).collect();
     let mut out = Raster::new(dem.width, dem.height, 1, RasterData::F32(data))
         .map_err(|e| ToolError::Failed(e.to_string()))?;
@@ -260,8 +289,28 @@ pub(crate) fn run(job: SlopeJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>,
 mod tests {
     use super::*;
 
-    fn ok(_: usize) -> Result<(), ToolError> {
-        Ok(())
+    fn slope(
+        z: &[f64],
+        w: usize,
+        h: usize,
+        nodata: Option<f64>,
+        cell: f64,
+        z_factor: f64,
+        measurement: Measurement,
+    ) -> Vec<f64> {
+        let grid = Grid {
+            z,
+            w,
+            h,
+            nodata,
+            cell: &|_| (cell, cell),
+        };
+        let opts = SlopeOptions {
+            z_factor,
+            measurement,
+            out_nodata: -1.0,
+        };
+        horn_slope(&grid, opts, &mut |_| Ok(())).unwrap()
     }
 
     #[test]
@@ -269,27 +318,30 @@ mod tests {
         // z = 0.5 * x (rise of 0.5 per metre eastwards), 10 m cells.
         let (w, h) = (7, 5);
         let z: Vec<f64> = (0..w * h).map(|i| 0.5 * ((i % w) as f64 * 10.0)).collect();
-        let deg = horn_slope(&z, w, h, None, &|_| (10.0, 10.0), 1.0, Measurement::Degree, -1.0, &mut ok).unwrap();
+        let deg = slope(&z, w, h, None, 10.0, 1.0, Measurement::Degree);
         let want = 0.5f64.atan().to_degrees();
         // Interior cells (edges borrow the centre value, as ArcGIS does).
         for r in 1..h - 1 {
             for c in 1..w - 1 {
-                assert!((deg[r * w + c] - want).abs() < 1e-12, "{r},{c}: {}", deg[r * w + c]);
+                assert!(
+                    (deg[r * w + c] - want).abs() < 1e-12,
+                    "{r},{c}: {}",
+                    deg[r * w + c]
+                );
             }
         }
-        let pct = horn_slope(&z, w, h, None, &|_| (10.0, 10.0), 1.0, Measurement::PercentRise, -1.0, &mut ok).unwrap();
+        let pct = slope(&z, w, h, None, 10.0, 1.0, Measurement::PercentRise);
         assert!((pct[2 * w + 3] - 50.0).abs() < 1e-12);
         // Z factor scales the rise.
-        let z2 = horn_slope(&z, w, h, None, &|_| (10.0, 10.0), 2.0, Measurement::PercentRise, -1.0, &mut ok).unwrap();
+        let z2 = slope(&z, w, h, None, 10.0, 2.0, Measurement::PercentRise);
         assert!((z2[2 * w + 3] - 100.0).abs() < 1e-12);
     }
 
     #[test]
     fn nodata_centre_stays_nodata_and_neighbours_use_centre() {
-        let (w, h) = (3, 3);
         let mut z = vec![1.0; 9];
         z[4] = -9999.0;
-        let out = horn_slope(&z, w, h, Some(-9999.0), &|_| (1.0, 1.0), 1.0, Measurement::Degree, -1.0, &mut ok).unwrap();
+        let out = slope(&z, 3, 3, Some(-9999.0), 1.0, 1.0, Measurement::Degree);
         assert_eq!(out[4], -1.0);
         // A flat surface with a nodata hole is still flat around it.
         assert_eq!(out[0], 0.0);

@@ -55,7 +55,7 @@ pub(crate) fn run_wait(seconds: f64, ctx: &ToolCtx) -> Result<Vec<(String, Outpu
     let elapsed = start.elapsed().as_secs_f64();
     Ok(vec![(
         "Elapsed".to_string(),
-        Output::Value(GpValue::Double(elapsed)),
+        Output::Value(Box::new(GpValue::Double(elapsed))),
     )])
 }
 

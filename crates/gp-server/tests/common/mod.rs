@@ -49,7 +49,9 @@ impl Srv {
         let mut f = vec![("f", "json")];
         f.extend_from_slice(form);
         let v = self.post(&format!("{task_url}/submitJob"), &f).await;
-        let id = v["jobId"].as_str().unwrap_or_else(|| panic!("no jobId in {v}"));
+        let id = v["jobId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no jobId in {v}"));
         assert!(id.starts_with('j') && id.len() == 33, "{id}");
         format!("{task_url}/jobs/{id}")
     }
@@ -66,7 +68,10 @@ impl Srv {
             ) {
                 return v;
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "job did not end: {v}");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "job did not end: {v}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -1,0 +1,107 @@
+//! Token security and job ownership.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use gp_server::ServerConfig;
+
+async fn token(s: &Srv, user: &str, pass: &str, minutes: &str) -> String {
+    let v = s
+        .post(
+            &s.url("/arcgis/tokens/generateToken"),
+            &[
+                ("f", "json"),
+                ("username", user),
+                ("password", pass),
+                ("client", "requestip"),
+                ("expiration", minutes),
+            ],
+        )
+        .await;
+    assert!(v["expires"].as_i64().unwrap() > 0, "{v}");
+    v["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_ownership() {
+    let s = start(ServerConfig {
+        users: vec![
+            ("alice".into(), "wonder".into()),
+            ("bob".into(), "builder".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    // Public: rest/info advertises the token service.
+    let info = s.get(&s.url("/arcgis/rest/info?f=json")).await;
+    assert_eq!(info["authInfo"]["isTokenBasedSecurity"], true);
+    assert!(
+        info["authInfo"]["tokenServicesUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("/arcgis/tokens/")
+    );
+    // 499 without a token, 498 with a bad one.
+    let v = s.get(&s.svc("?f=json")).await;
+    assert_eq!(error_code(&v), Some(499), "{v}");
+    assert_eq!(v["error"]["messageCode"], "GWM_0003");
+    let v = s.get(&s.svc("?f=json&token=nope")).await;
+    assert_eq!(error_code(&v), Some(498), "{v}");
+    // Bad credentials; GET is refused.
+    let v = s
+        .post(
+            &s.url("/arcgis/tokens/generateToken"),
+            &[("f", "json"), ("username", "alice"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(error_code(&v), Some(400));
+    assert!(error_text(&v).contains("Invalid username or password"));
+    let v = s
+        .get(&s.url("/arcgis/tokens/generateToken?f=json&username=alice&password=wonder"))
+        .await;
+    assert!(v.get("token").is_none(), "{v}");
+    // The three ways to send a token.
+    let alice = token(&s, "alice", "wonder", "60").await;
+    assert!(s.get(&s.svc(&format!("?f=json&token={alice}"))).await["folders"].is_array());
+    for h in ["X-Esri-Authorization", "Authorization"] {
+        let v: serde_json::Value = s
+            .http
+            .get(s.svc("?f=json"))
+            .header(h, format!("Bearer {alice}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(v["folders"].is_array(), "{h}: {v}");
+    }
+    // Jobs belong to their submitter.
+    let task = s.svc("GP/Utilities/GPServer/Wait");
+    let v = s
+        .post(
+            &format!("{task}/submitJob"),
+            &[("f", "json"), ("Seconds", "0"), ("token", &alice)],
+        )
+        .await;
+    let job = format!("{task}/jobs/{}", v["jobId"].as_str().unwrap());
+    let bob = token(&s, "bob", "builder", "60").await;
+    let v = s.get(&format!("{job}?f=json&token={bob}")).await;
+    assert_eq!(error_code(&v), Some(403), "{v}");
+    let v = s.get(&format!("{job}/cancel?f=json&token={bob}")).await;
+    assert_eq!(error_code(&v), Some(403), "{v}");
+    let v = s.get(&format!("{job}?f=json&token={alice}")).await;
+    assert!(v["jobStatus"].is_string(), "{v}");
+    // Tokens expire.
+    let short = token(&s, "alice", "wonder", "0.005").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let v = s.get(&s.svc(&format!("?f=json&token={short}"))).await;
+    assert_eq!(error_code(&v), Some(498), "{v}");
+    s.server.shutdown().await;
+}
