@@ -132,6 +132,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    eprintln!("\n==> interop: the ArcGIS API for Python against gp-server");
+    let ti = Instant::now();
+    crate::interop::run().context("interop")?;
+    eprintln!("<== interop in {:.1}s", ti.elapsed().as_secs_f64());
     eprintln!("\nci passed in {:.0}s", t.elapsed().as_secs_f64());
     Ok(())
 }

@@ -6,6 +6,7 @@
 //!   installed, plus doctests), and rustdoc with warnings denied.
 //! - `cargo xtask bench raster`: TIFF decoding against GDAL, medians side by side.
 //! - `cargo xtask bench features`: feature conversions against `ogr2ogr`.
+//! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line tool reports on the terminal
 
@@ -13,6 +14,7 @@ mod arch;
 mod bench;
 mod bench_features;
 mod ci;
+mod interop;
 
 use std::path::PathBuf;
 
@@ -32,6 +34,8 @@ enum Task {
     Ci,
     /// Check only the architecture invariants (which crate may depend on which).
     Arch,
+    /// The real ArcGIS API for Python (arcgis 2.4.4, in target/interop/venv) against gp-server.
+    Interop,
     /// Benchmarks, run side by side with the reference tool and reported as medians.
     Bench {
         #[command(subcommand)]
@@ -70,6 +74,7 @@ fn main() -> anyhow::Result<()> {
     match cli.task {
         Task::Ci => ci::run(),
         Task::Arch => arch::check(),
+        Task::Interop => interop::run(),
         Task::Bench {
             what: Bench::Raster { size, runs },
         } => bench::raster(size, runs),

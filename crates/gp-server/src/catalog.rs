@@ -86,14 +86,8 @@ fn param(
         "parameterType": if direction == "out" || required { "esriGPParameterTypeRequired" } else { "esriGPParameterTypeOptional" },
         "category": "",
     });
-    if default.is_null()
-        && let Some(o) = p.as_object_mut()
-    {
-        o.remove("defaultValue");
-        if direction == "in" && !required {
-            o.insert("defaultValue".into(), Value::Null);
-        }
-    }
+    // Every parameter carries `defaultValue` (null when there is none): the ArcGIS API
+    // for Python reads the key unconditionally.
     p
 }
 
@@ -278,9 +272,6 @@ impl Catalog {
                     Value::Null,
                     "The elevation raster: {\"url\": ...} of a GeoTIFF on this server, {\"itemID\": ...} of an upload, or the sample name \"sample_dem\".",
                 );
-                if let Some(o) = p.as_object_mut() {
-                    o.remove("defaultValue");
-                }
                 p
             },
             {

@@ -120,7 +120,14 @@ fn service_info(app: &App, ctx: &Ctx, svc: &ServiceDef) -> Response {
 }
 
 fn task_info(ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Response {
-    let v = serde_json::to_value(&task.info).unwrap_or(Value::Null);
+    let mut v = serde_json::to_value(&task.info).unwrap_or(Value::Null);
+    // Real servers write `defaultValue` on every parameter (null when none), and the
+    // ArcGIS API for Python reads it unconditionally.
+    for p in v["parameters"].as_array_mut().into_iter().flatten() {
+        if let Some(o) = p.as_object_mut() {
+            o.entry("defaultValue").or_insert(Value::Null);
+        }
+    }
     let op = if svc.synchronous {
         "execute"
     } else {

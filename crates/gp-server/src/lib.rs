@@ -43,6 +43,7 @@ mod render;
 mod request;
 mod respond;
 mod samples;
+mod tls;
 mod tools;
 mod uploads;
 
@@ -107,6 +108,9 @@ pub struct ServerConfig {
     pub max_vertices: usize,
     /// `maximumRecords` of every service. Default 1000.
     pub maximum_records: u64,
+    /// Serve HTTPS with a self-signed certificate for localhost (written to
+    /// `<data dir>/tls/cert.pem`). Default off.
+    pub tls: bool,
 }
 
 impl Default for ServerConfig {
@@ -122,6 +126,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 << 20,
             max_vertices: 1_000_000,
             maximum_records: 1000,
+            tls: false,
         }
     }
 }
@@ -131,6 +136,8 @@ impl Default for ServerConfig {
 pub struct Server {
     addr: SocketAddr,
     app: Arc<app::App>,
+    scheme: &'static str,
+    cert_pem: Option<PathBuf>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     _tmp: Option<tempfile::TempDir>,
@@ -191,7 +198,7 @@ impl Server {
             max_body: config.max_body_bytes,
             max_vertices: config.max_vertices,
             maximum_records: config.maximum_records,
-            tls: false,
+            tls: config.tls,
             addr,
         });
         let router = Router::new()
@@ -212,21 +219,33 @@ impl Server {
                 }
             }
         });
-        let task = tokio::spawn(async move {
-            let stop = async move {
-                let _ = rx.changed().await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(stop)
-                .await
-            {
-                tracing::error!("server stopped: {e}");
-            }
-        });
-        tracing::info!("gp-server listening on http://{addr}/arcgis/rest/services");
+        let acceptor = if config.tls {
+            Some(tls::self_signed_acceptor(&data_dir.join("tls")).map_err(dd_err)?)
+        } else {
+            None
+        };
+        let cert_pem = config.tls.then(|| data_dir.join("tls").join("cert.pem"));
+        let task = match acceptor {
+            Some(acceptor) => tokio::spawn(tls::serve_tls(listener, acceptor, router, rx)),
+            None => tokio::spawn(async move {
+                let stop = async move {
+                    let _ = rx.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!("server stopped: {e}");
+                }
+            }),
+        };
+        let scheme = if config.tls { "https" } else { "http" };
+        tracing::info!("gp-server listening on {scheme}://{addr}/arcgis/rest/services");
         Ok(Server {
             addr,
             app,
+            scheme,
+            cert_pem,
             shutdown: tx,
             task,
             _tmp: tmp,
@@ -240,7 +259,12 @@ impl Server {
 
     /// An absolute URL on this server, e.g. `url("/arcgis/rest/services")`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
+    }
+
+    /// With TLS: the PEM file of the self-signed certificate, for clients to trust.
+    pub fn cert_pem(&self) -> Option<&std::path::Path> {
+        self.cert_pem.as_deref()
     }
 
     /// Stops accepting requests, stops running jobs (recorded as failed: "the

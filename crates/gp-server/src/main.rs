@@ -32,6 +32,12 @@ struct Args {
     /// Largest request body in MiB.
     #[arg(long, default_value_t = 64)]
     max_body_mb: usize,
+    /// Serve HTTPS with a self-signed certificate (written to <data dir>/tls/cert.pem).
+    #[arg(long)]
+    tls: bool,
+    /// Cap every task's execution timeout, in seconds.
+    #[arg(long)]
+    task_timeout_secs: Option<f64>,
 }
 
 fn minutes(m: f64, what: &str) -> anyhow::Result<Duration> {
@@ -69,15 +75,27 @@ async fn main() -> anyhow::Result<()> {
         token_ttl: minutes(args.token_minutes, "--token-minutes")?,
         job_expiry: minutes(args.job_expiry_minutes, "--job-expiry-minutes")?,
         max_body_bytes: args.max_body_mb.saturating_mul(1 << 20),
+        tls: args.tls,
+        task_timeout: args
+            .task_timeout_secs
+            .map(|s| minutes(s / 60.0, "--task-timeout-secs"))
+            .transpose()?,
         ..Default::default()
     };
     let server = gp_server::Server::start(config)
         .await
         .context("starting gp-server")?;
-    tracing::info!(
-        "services directory: {}",
-        server.url("/arcgis/rest/services")
-    );
+    // One machine-readable line on stdout, for scripts that start the server.
+    let mut line = serde_json::json!({"url": server.url("/arcgis/rest/services")});
+    if let Some(pem) = server.cert_pem() {
+        line["cert"] = serde_json::json!(pem);
+    }
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").context("writing to stdout")?;
+        out.flush().context("writing to stdout")?;
+    }
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

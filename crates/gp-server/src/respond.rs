@@ -90,6 +90,7 @@ impl ApiError {
 
     /// The envelope as a response in format `f`.
     pub(crate) fn respond(&self, f: F) -> Response {
+        tracing::debug!(code = self.code, message = %self.message, details = ?self.details, "error envelope");
         match f {
             F::Html => html_page(
                 &format!("Error: {}", self.message),

@@ -414,3 +414,44 @@ async fn maximum_records_empties_large_outputs() {
     assert_eq!(fs["features"], serde_json::json!([]));
     s.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_self_signed_certificate() {
+    let server = gp_server::Server::start(gp_server::ServerConfig {
+        tls: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let url = server.url("/arcgis/rest/services/GP/BufferSync/GPServer?f=json");
+    assert!(url.starts_with("https://"), "{url}");
+    let pem = std::fs::read(server.cert_pem().unwrap()).unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let v: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["executionType"], "esriExecutionTypeSynchronous");
+    // Result URLs are https too.
+    let input = points(4326, &[(1.0, 1.0)]);
+    let task = server.url("/arcgis/rest/services/SlopeByVal/GPServer/RunSlope/submitJob");
+    let v: Value = http
+        .post(&task)
+        .form(&[("f", "json"), ("Input_DEM", "sample_dem")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v["jobId"].is_string(), "{v} {input}");
+    // Plain HTTP to the TLS port fails rather than leaking data.
+    assert!(
+        reqwest::get(url.replace("https://", "http://"))
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false)
+            == false
+    );
+    server.shutdown().await;
+}

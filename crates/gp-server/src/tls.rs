@@ -1,0 +1,82 @@
+//! HTTPS with a self-signed certificate (rustls with the ring provider, rcgen),
+//! for clients that insist on TLS (the ArcGIS API for Python's `GIS` rewrites every
+//! URL to https).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// Creates a self-signed certificate for `localhost`, `127.0.0.1` and `::1`, writes
+/// it as PEM to `dir/cert.pem` (so clients can trust it), and returns the acceptor.
+pub(crate) fn self_signed_acceptor(dir: &Path) -> Result<TlsAcceptor, String> {
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let ck = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| format!("creating a certificate: {e}"))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let pem = dir.join("cert.pem");
+    let tmp = dir.join(".cert.pem.tmp");
+    std::fs::write(&tmp, ck.cert.pem())
+        .and_then(|()| std::fs::rename(&tmp, &pem))
+        .map_err(|e| format!("writing {}: {e}", pem.display()))?;
+    let cert: CertificateDer<'static> = ck.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS versions: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .map_err(|e| format!("TLS certificate: {e}"))?;
+    let mut config = config;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Accepts TLS connections until `stop` changes, serving `router` on each.
+pub(crate) async fn serve_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let tls = match acceptor.accept(tcp).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::debug!(%peer, "TLS handshake failed: {e}");
+                    return;
+                }
+            };
+            if let Err(e) = Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), service)
+                .await
+            {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+}

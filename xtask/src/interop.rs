@@ -1,0 +1,142 @@
+//! `cargo xtask interop`: the real ArcGIS API for Python (arcgis 2.4.4) against
+//! gp-server over HTTPS on loopback.
+//!
+//! Creates `target/interop/venv` (once), installs `arcgis==2.4.4` and `six` (an
+//! undeclared dependency of it), builds and starts `gp-server --tls` on a free port,
+//! and runs `xtask/interop/arcgis_interop.py` with `REQUESTS_CA_BUNDLE` set to the
+//! server's self-signed certificate.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+use crate::{cargo, project_root};
+
+const ARCGIS: &str = "arcgis==2.4.4";
+
+/// Kills the server when dropped, whatever happened.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn venv_python(venv: &Path) -> PathBuf {
+    venv.join("bin").join("python")
+}
+
+fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
+    let py = venv_python(venv);
+    let ready = Command::new(&py)
+        .args([
+            "-c",
+            "import arcgis, six, sys; sys.exit(arcgis.__version__ != '2.4.4')",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ready {
+        return Ok(py);
+    }
+    eprintln!(
+        "==> creating {} with {ARCGIS} (about a minute, once)",
+        venv.display()
+    );
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(venv)
+        .status()
+        .context("running python3 -m venv (is Python 3 with venv installed?)")?;
+    if !status.success() {
+        bail!(
+            "python3 -m venv {} failed ({status}); install python3-venv",
+            venv.display()
+        );
+    }
+    let status = Command::new(&py)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            ARCGIS,
+            "six",
+        ])
+        .status()
+        .context("running pip")?;
+    if !status.success() {
+        bail!("pip install {ARCGIS} six failed ({status})");
+    }
+    Ok(py)
+}
+
+/// Runs the interop test.
+pub(crate) fn run() -> anyhow::Result<()> {
+    let root = project_root();
+    let work = root.join("target").join("interop");
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let py = ensure_venv(&work.join("venv"))?;
+    let status = Command::new(cargo())
+        .args(["build", "--quiet", "-p", "gp-server", "--bin", "gp-server"])
+        .status()
+        .context("building gp-server")?;
+    if !status.success() {
+        bail!("building gp-server failed ({status})");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("debug").join("gp-server");
+    let data = work.join(format!("data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let t0 = Instant::now();
+    let child = Command::new(&bin)
+        .args(["--addr", "127.0.0.1:0", "--tls", "--data-dir"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().context("server stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .context("reading the server's first line")?;
+    let started = t0.elapsed();
+    let v: serde_json::Value = serde_json::from_str(line.trim())
+        .with_context(|| format!("the server's first line is not JSON: {line:?}"))?;
+    let url = v["url"]
+        .as_str()
+        .context("no url in the server's first line")?;
+    let cert = v["cert"]
+        .as_str()
+        .context("no cert in the server's first line")?;
+    let base = url.trim_end_matches("/rest/services");
+    eprintln!(
+        "==> gp-server ready at {base} in {:.0} ms (process start to first line)",
+        started.as_secs_f64() * 1000.0
+    );
+    let script = root.join("xtask").join("interop").join("arcgis_interop.py");
+    let status = Command::new(&py)
+        .arg(&script)
+        .arg(base)
+        .env("REQUESTS_CA_BUNDLE", cert)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(&work)
+        .status()
+        .context("running the interop script")?;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    if !status.success() {
+        bail!("the ArcGIS API for Python interop test failed ({status})");
+    }
+    Ok(())
+}
