@@ -7,6 +7,10 @@
 //! block (-9999) in the south-west corner so nodata handling is exercised. The
 //! generator below is the whole definition; the same code always writes the same
 //! values.
+//!
+//! `naturalearth_cities.*`: the 243 Natural Earth populated places (public domain) as
+//! a Shapefile, embedded from `data/naturalearth_cities/` (origin in `data/SOURCES.md`)
+//! and served under `/arcgis/rest/directories/samples/`.
 
 use std::path::{Path, PathBuf};
 
@@ -48,9 +52,42 @@ pub(crate) fn dem_value(col: u32, row: u32) -> f32 {
     z as f32
 }
 
+/// The embedded Natural Earth cities Shapefile: (file name, bytes).
+const CITIES: [(&str, &[u8]); 5] = [
+    (
+        "naturalearth_cities.shp",
+        include_bytes!("../data/naturalearth_cities/naturalearth_cities.shp"),
+    ),
+    (
+        "naturalearth_cities.shx",
+        include_bytes!("../data/naturalearth_cities/naturalearth_cities.shx"),
+    ),
+    (
+        "naturalearth_cities.dbf",
+        include_bytes!("../data/naturalearth_cities/naturalearth_cities.dbf"),
+    ),
+    (
+        "naturalearth_cities.prj",
+        include_bytes!("../data/naturalearth_cities/naturalearth_cities.prj"),
+    ),
+    (
+        "naturalearth_cities.cpg",
+        include_bytes!("../data/naturalearth_cities/naturalearth_cities.cpg"),
+    ),
+];
+
 /// Writes the sample files into `dir` (once; existing files are kept).
 pub(crate) fn write_samples(dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    for (name, bytes) in CITIES {
+        let p = dir.join(name);
+        if !p.exists() {
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, bytes)
+                .and_then(|()| std::fs::rename(&tmp, &p))
+                .map_err(|e| format!("writing {}: {e}", p.display()))?;
+        }
+    }
     let path = dir.join(SAMPLE_DEM_FILE);
     if path.exists() {
         return Ok(path);

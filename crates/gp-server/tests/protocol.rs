@@ -455,3 +455,103 @@ async fn https_with_a_self_signed_certificate() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn natural_earth_cities_buffered_from_a_shapefile_and_an_upload() {
+    let s = start_default().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The sample Shapefile, as the server serves it.
+    for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
+        let url = s.url(&format!(
+            "/arcgis/rest/directories/samples/naturalearth_cities.{ext}"
+        ));
+        let bytes = s
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        std::fs::write(dir.path().join(format!("cities.{ext}")), &bytes).unwrap();
+    }
+    // Loaded into the task's default FeatureSet (GetParameterValue), as a client does.
+    let task: gp_model::TaskInfo = serde_json::from_value(
+        s.get(&s.svc("GP/BufferSync/GPServer/BufferPoints?f=json"))
+            .await,
+    )
+    .unwrap();
+    let gp_model::GpValue::FeatureSet(schema) = task
+        .parameter("Input_Features")
+        .unwrap()
+        .default_gp_value()
+        .unwrap()
+        .unwrap()
+    else {
+        panic!()
+    };
+    let cities = gp_features::load_into(dir.path().join("cities.shp"), &schema).unwrap();
+    assert_eq!(cities.features.len(), 243);
+    let input = serde_json::to_string(&cities).unwrap();
+    let v = s
+        .post(
+            &s.svc("GP/BufferSync/GPServer/BufferPoints/execute"),
+            &[
+                ("f", "json"),
+                ("Input_Features", &input),
+                ("Distance", "10 kilometers"),
+            ],
+        )
+        .await;
+    let fs = &v["results"][0]["value"];
+    assert_eq!(
+        fs["features"].as_array().unwrap().len(),
+        243,
+        "{}",
+        &v.to_string()[..300.min(v.to_string().len())]
+    );
+    let want = std::f64::consts::PI * 1e8;
+    for (i, rings) in polygons(fs).iter().enumerate() {
+        let a = geodesic_area(rings);
+        assert!((a - want).abs() / want < 0.005, "city {i}: {a}");
+    }
+    // The same cities uploaded as GeoJSON and passed by itemID.
+    let geojson = dir.path().join("cities.geojson");
+    gp_features::save(&cities, &geojson).unwrap();
+    let part = reqwest::multipart::Part::bytes(std::fs::read(&geojson).unwrap())
+        .file_name("cities.geojson");
+    let form = reqwest::multipart::Form::new()
+        .text("f", "json")
+        .part("file", part);
+    let up: Value = s
+        .http
+        .post(s.svc("GP/BufferSync/GPServer/uploads/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = format!(
+        r#"{{"itemID": "{}"}}"#,
+        up["item"]["itemID"].as_str().unwrap()
+    );
+    let v = s
+        .post(
+            &s.svc("GP/BufferSync/GPServer/BufferPoints/execute"),
+            &[
+                ("f", "json"),
+                ("Input_Features", &item),
+                ("Distance", "1 kilometers"),
+                ("Dissolve", "ALL"),
+            ],
+        )
+        .await;
+    let fs = &v["results"][0]["value"];
+    assert_eq!(fs["features"].as_array().unwrap().len(), 1, "{v}");
+    // 243 disjoint circles (the cities are far apart) in one multipart polygon.
+    assert_eq!(polygons(fs)[0].len(), 243);
+    s.server.shutdown().await;
+}
