@@ -522,3 +522,27 @@ impl Resolver for AppResolver<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_decode_spaces_and_ignore_trailing_slashes() {
+        assert_eq!(
+            segments("/arcgis/rest/services/911%20Calls%20Hotspot/GPServer/911%20Calls%20Hotspot/"),
+            [
+                "arcgis",
+                "rest",
+                "services",
+                "911 Calls Hotspot",
+                "GPServer",
+                "911 Calls Hotspot"
+            ]
+        );
+        assert!(!safe_segment(".."));
+        assert!(!safe_segment(".hidden"));
+        assert!(!safe_segment("a/b"));
+        assert!(safe_segment("Output_Slope.tif"));
+    }
+}

@@ -76,7 +76,10 @@ fn param(
     default: Value,
     description: &str,
 ) -> Value {
-    let mut p = json!({
+    // Every parameter carries `defaultValue` (null when there is none): the ArcGIS API
+    // for Python reads the key unconditionally (the task resource adds it back after
+    // the model drops nulls).
+    json!({
         "name": name,
         "dataType": data_type,
         "displayName": name.replace('_', " "),
@@ -85,10 +88,7 @@ fn param(
         "defaultValue": default,
         "parameterType": if direction == "out" || required { "esriGPParameterTypeRequired" } else { "esriGPParameterTypeOptional" },
         "category": "",
-    });
-    // Every parameter carries `defaultValue` (null when there is none): the ArcGIS API
-    // for Python reads the key unconditionally.
-    p
+    })
 }
 
 fn task(
@@ -263,17 +263,14 @@ impl Catalog {
     /// The services of the seed examples.
     pub(crate) fn builtin() -> Catalog {
         let slope_params = vec![
-            {
-                let mut p = param(
-                    "Input_DEM",
-                    "GPRasterDataLayer",
-                    "in",
-                    true,
-                    Value::Null,
-                    "The elevation raster: {\"url\": ...} of a GeoTIFF on this server, {\"itemID\": ...} of an upload, or the sample name \"sample_dem\".",
-                );
-                p
-            },
+            param(
+                "Input_DEM",
+                "GPRasterDataLayer",
+                "in",
+                true,
+                Value::Null,
+                "The elevation raster: {\"url\": ...} of a GeoTIFF on this server, {\"itemID\": ...} of an upload, or the sample name \"sample_dem\".",
+            ),
             {
                 let mut p = param(
                     "Output_Measurement",

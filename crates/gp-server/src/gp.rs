@@ -180,6 +180,9 @@ fn parse_env(ctx: &Ctx) -> Result<Env, ApiError> {
         if let Some(s) = o.get("processSR").filter(|v| !v.is_null()) {
             env.process_sr = Some(sr_from_json("context.processSR", s)?);
         }
+        if let Some(e) = o.get("extent").filter(|v| !v.is_null()) {
+            env.extent = Some(parse_extent("context.extent", e)?);
+        }
     }
     if env.out_sr.is_none()
         && let Some(s) = ctx.params.get("env:outSR").filter(|s| !s.trim().is_empty())
@@ -195,6 +198,34 @@ fn parse_env(ctx: &Ctx) -> Result<Env, ApiError> {
         env.process_sr = Some(parse_sr("env:processSR", s)?);
     }
     Ok(env)
+}
+
+fn parse_extent(name: &str, v: &Value) -> Result<gp_model::geometry::Envelope, ApiError> {
+    let g = gp_model::geometry::Geometry::from_json(&v.to_string()).map_err(|e| {
+        ApiError::bad_param(
+            name,
+            &format!("expected {{xmin, ymin, xmax, ymax, spatialReference}}: {e}"),
+        )
+    })?;
+    let gp_model::geometry::Geometry::Envelope(e) = g else {
+        return Err(ApiError::bad_param(
+            name,
+            "expected an envelope {xmin, ymin, xmax, ymax}",
+        ));
+    };
+    match e.bounds() {
+        Some([a, b, c, d]) if a <= c && b <= d => {}
+        _ => {
+            return Err(ApiError::bad_param(
+                name,
+                "expected xmin <= xmax and ymin <= ymax",
+            ));
+        }
+    }
+    if let Some(sr) = &e.spatial_reference {
+        Crs::from_sr(sr).map_err(|m| ApiError::bad_param(name, &m))?;
+    }
+    Ok(e)
 }
 
 fn fill_schema(fs: &mut FeatureSet, default: Option<&GpValue>) {

@@ -260,6 +260,35 @@ async fn sync_buffer_is_geodesic_and_planar_and_dissolves() {
         let x = polygons(fs)[0][0][0][0];
         assert!((x - 1_113_194.9).abs() < 20.0, "{x}");
     }
+    // processSR: computed in UTM 33N, returned in the input's WGS 84; the processing
+    // extent leaves out the second point.
+    let input = points(4326, &[(15.0, 45.0), (16.0, 45.0)]);
+    let ctx = r#"{"processSR": {"wkid": 32633}, "extent": {"xmin": 14.5, "ymin": 44.5, "xmax": 15.5, "ymax": 45.5, "spatialReference": {"wkid": 4326}}}"#;
+    let v = s
+        .post(
+            &url,
+            &[
+                ("f", "json"),
+                ("Input_Features", &input),
+                ("Distance", "1000 meters"),
+                ("context", ctx),
+            ],
+        )
+        .await;
+    let fs = &v["results"][0]["value"];
+    assert_eq!(fs["spatialReference"]["wkid"], 4326, "{fs}");
+    assert_eq!(fs["features"].as_array().unwrap().len(), 1, "{fs}");
+    let text = v["messages"].to_string();
+    assert!(
+        text.contains("in the plane of EPSG:32633")
+            && text.contains("1 feature(s) outside the processing extent"),
+        "{text}"
+    );
+    let c = polygons(fs)[0][0][0];
+    assert!(
+        (c[0] - 15.0).abs() < 0.02 && (c[1] - 45.0).abs() < 0.02,
+        "{c:?}"
+    );
     s.server.shutdown().await;
 }
 
@@ -447,11 +476,9 @@ async fn https_with_a_self_signed_certificate() {
     assert!(v["jobId"].is_string(), "{v} {input}");
     // Plain HTTP to the TLS port fails rather than leaking data.
     assert!(
-        reqwest::get(url.replace("https://", "http://"))
+        !reqwest::get(url.replace("https://", "http://"))
             .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
-            == false
+            .is_ok_and(|r| r.status().is_success())
     );
     server.shutdown().await;
 }

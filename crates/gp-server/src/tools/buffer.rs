@@ -242,8 +242,43 @@ fn from_geo(mp: &MultiPolygon<f64>) -> Vec<Vec<Coord>> {
 }
 
 /// Runs the buffer.
-pub(crate) fn run(job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>, ToolError> {
-    let crs = Crs::from_sr(&job.sr).map_err(ToolError::Failed)?;
+pub(crate) fn run(mut job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>, ToolError> {
+    // The buffer is computed in the processing spatial reference when one is given.
+    let work_sr = ctx.env.process_sr.clone().unwrap_or_else(|| job.sr.clone());
+    if ctx.env.process_sr.is_some() {
+        project_feature_set(&mut job.features, &work_sr, &job.sr).map_err(ToolError::Failed)?;
+    }
+    let crs = Crs::from_sr(&work_sr).map_err(ToolError::Failed)?;
+    // The processing extent: points outside it are not buffered.
+    let extent = match &ctx.env.extent {
+        Some(e) => {
+            let b = e
+                .bounds()
+                .ok_or_else(|| ToolError::Failed("the processing extent is empty".into()))?;
+            let esr = e
+                .spatial_reference
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(|| job.sr.clone());
+            Some((b, Crs::from_sr(&esr).map_err(ToolError::Failed)?))
+        }
+        None => None,
+    };
+    let inside = |c: &Coord| -> bool {
+        let Some((b, ecrs)) = &extent else {
+            return true;
+        };
+        let (x, y) = if ecrs.code == crs.code {
+            (c.x, c.y)
+        } else {
+            match crs.transform_xy(ecrs, c.x, c.y) {
+                Ok(p) => p,
+                Err(_) => return false,
+            }
+        };
+        x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]
+    };
+    let mut outside = 0usize;
     let geographic = crs.is_geographic();
     if geographic {
         ctx.info(format!(
@@ -292,13 +327,18 @@ pub(crate) fn run(job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>
                 format!("Buffering feature {} of {}", i + 1, total),
             );
         }
-        let points: Vec<Coord> = match &f.geometry {
+        let all: Vec<Coord> = match &f.geometry {
             Some(Geometry::Point(p)) => p.coord.iter().copied().collect(),
             Some(Geometry::Multipoint(m)) => m.points.clone(),
             _ => Vec::new(),
         };
-        if points.is_empty() {
+        if all.is_empty() {
             skipped += 1;
+            continue;
+        }
+        let points: Vec<Coord> = all.into_iter().filter(|c| inside(c)).collect();
+        if points.is_empty() {
+            outside += 1;
             continue;
         }
         let mut rings: Vec<Vec<Coord>> = points.iter().map(circle).collect();
@@ -336,6 +376,11 @@ pub(crate) fn run(job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>
                 ..Default::default()
             })),
         });
+    }
+    if outside > 0 {
+        ctx.info(format!(
+            "{outside} feature(s) outside the processing extent were not buffered."
+        ));
     }
     if skipped > 0 {
         ctx.warn(format!(
@@ -382,14 +427,18 @@ pub(crate) fn run(job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>
         display_field_name: Some(String::new()),
         object_id_field_name: Some("OBJECTID".into()),
         geometry_type: Some(GeometryType::Polygon),
-        spatial_reference: Some(job.sr.clone()),
+        spatial_reference: Some(work_sr.clone()),
         fields: Some(fields),
         features: out_features,
         ..Default::default()
     };
-    if let Some(out_sr) = &ctx.env.out_sr {
+    // Outputs are in outSR, else in the input's spatial reference.
+    let final_sr = ctx.env.out_sr.clone().unwrap_or_else(|| job.sr.clone());
+    if Crs::from_sr(&final_sr).map(|c| c.code) != Ok(crs.code) {
         ctx.check()?;
-        project_feature_set(&mut out, out_sr, &job.sr).map_err(ToolError::Failed)?;
+        project_feature_set(&mut out, &final_sr, &work_sr).map_err(ToolError::Failed)?;
+    } else {
+        out.spatial_reference = Some(final_sr);
     }
     ctx.info(format!("{} buffer polygon(s) written.", out.features.len()));
     Ok(vec![(

@@ -72,6 +72,8 @@ pub(crate) struct Env {
     pub(crate) out_sr: Option<SpatialReference>,
     /// Processing spatial reference.
     pub(crate) process_sr: Option<SpatialReference>,
+    /// Processing extent.
+    pub(crate) extent: Option<gp_model::geometry::Envelope>,
 }
 
 /// What a running tool can see and do.

@@ -190,6 +190,9 @@ fn is_geographic(g: &GeoReference) -> bool {
 
 /// Runs the slope.
 pub(crate) fn run(job: SlopeJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>, ToolError> {
+    if ctx.env.out_sr.is_some() || ctx.env.process_sr.is_some() || ctx.env.extent.is_some() {
+        ctx.warn("RunSlope keeps the DEM's grid: outSR, processSR and the processing extent are not applied to rasters.");
+    }
     ctx.progress(Some(0.0), "Reading the DEM");
     let dem = read_tiff(&job.path, &DecodeLimits::default())
         .map_err(|e| ToolError::Failed(format!("Input_DEM: {e}")))?;
