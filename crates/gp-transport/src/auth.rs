@@ -1,0 +1,403 @@
+//! Tokens: fixed or from `generateToken`, added to requests, refreshed before they
+//! expire and once when the server answers 498/499. Never printed.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::{HeaderValue, header};
+
+use crate::error::{Error, redact};
+use crate::ext::{Idempotency, TransportExt};
+use crate::{BodyStream, Transport};
+
+/// A token. `Debug` and `Display` never show it; [`Token::expose`] does, on purpose.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    value: String,
+    expires: Option<SystemTime>,
+}
+
+impl Token {
+    /// A token without a known expiry.
+    pub fn new(value: impl Into<String>) -> Self {
+        Token {
+            value: value.into(),
+            expires: None,
+        }
+    }
+
+    /// A token that expires at `expires`.
+    pub fn with_expiry(value: impl Into<String>, expires: SystemTime) -> Self {
+        Token {
+            value: value.into(),
+            expires: Some(expires),
+        }
+    }
+
+    /// The secret text (to put on the wire).
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    /// When it expires, if known.
+    pub fn expires(&self) -> Option<SystemTime> {
+        self.expires
+    }
+
+    /// True when it expires within `margin`.
+    pub fn expires_within(&self, margin: Duration) -> bool {
+        self.expires
+            .is_some_and(|e| e <= SystemTime::now() + margin)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted token>")
+    }
+}
+
+/// Where the token goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenPlacement {
+    /// `X-Esri-Authorization: Bearer <token>` (default).
+    #[default]
+    Header,
+    /// `token=<token>` in the body of form POSTs (for servers behind web-tier
+    /// authentication that strip the header); GETs still use the header.
+    FormBody,
+}
+
+/// Supplies tokens.
+#[async_trait]
+pub trait TokenProvider: Send + Sync + fmt::Debug {
+    /// A valid token; `refresh` asks for a new one (the server rejected the last).
+    async fn token(&self, transport: &dyn Transport, refresh: bool) -> Result<Token, Error>;
+}
+
+/// The same token every time.
+#[derive(Debug, Clone)]
+pub struct FixedToken(pub Token);
+
+#[async_trait]
+impl TokenProvider for FixedToken {
+    async fn token(&self, _: &dyn Transport, _: bool) -> Result<Token, Error> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Username and password exchanged at `generateToken` (found through the server's
+/// `/rest/info` `authInfo.tokenServicesUrl` unless given), refreshed a minute
+/// before expiry.
+pub struct UserPassword {
+    username: String,
+    password: String,
+    server_root: String,
+    token_url: Option<String>,
+    expiration_minutes: u32,
+    allow_insecure: bool,
+    cache: tokio::sync::Mutex<Option<Token>>,
+}
+
+impl fmt::Debug for UserPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserPassword")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("server_root", &self.server_root)
+            .field("token_url", &self.token_url)
+            .finish()
+    }
+}
+
+/// True for `localhost` and loopback addresses.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn check_secure(uri: &str, allow_insecure: bool) -> Result<(), Error> {
+    let u = url::Url::parse(uri).map_err(|e| Error::InvalidUrl {
+        url: redact(uri),
+        message: e.to_string(),
+    })?;
+    let host = u.host_str().unwrap_or_default();
+    if u.scheme() == "http" && !allow_insecure && !is_loopback(host) {
+        return Err(Error::InsecureToken {
+            host: host.to_string(),
+        });
+    }
+    Ok(())
+}
+
+impl UserPassword {
+    /// Credentials for the server whose REST root is `server_root`
+    /// (`https://host/arcgis`).
+    pub fn new(
+        server_root: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        UserPassword {
+            username: username.into(),
+            password: password.into(),
+            server_root: server_root.into().trim_end_matches('/').to_string(),
+            token_url: None,
+            expiration_minutes: 60,
+            allow_insecure: false,
+            cache: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Uses this `generateToken` URL instead of discovering it.
+    pub fn with_token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+
+    /// Asks for tokens valid this many minutes (default 60).
+    pub fn with_expiration_minutes(mut self, minutes: u32) -> Self {
+        self.expiration_minutes = minutes.max(1);
+        self
+    }
+
+    /// Allows sending the password over plain HTTP to a non-loopback host.
+    pub fn allow_insecure(mut self, allow: bool) -> Self {
+        self.allow_insecure = allow;
+        self
+    }
+
+    async fn discover(&self, t: &dyn Transport) -> Result<String, Error> {
+        if let Some(u) = &self.token_url {
+            return Ok(u.clone());
+        }
+        let info_url = format!("{}/rest/info", self.server_root);
+        let auth = |m: String| Error::Auth {
+            url: redact(&info_url),
+            message: m,
+        };
+        let r = t.get(&info_url, &[("f", "json")]).await?;
+        let v: serde_json::Value = serde_json::from_slice(r.body())
+            .map_err(|e| auth(format!("rest/info is not JSON: {e}")))?;
+        let base = v["authInfo"]["tokenServicesUrl"].as_str().ok_or_else(|| {
+            auth("the server does not advertise a token service (authInfo.tokenServicesUrl)".into())
+        })?;
+        Ok(if base.trim_end_matches('/').ends_with("generateToken") {
+            base.to_string()
+        } else {
+            format!("{}/generateToken", base.trim_end_matches('/'))
+        })
+    }
+}
+
+#[async_trait]
+impl TokenProvider for UserPassword {
+    async fn token(&self, t: &dyn Transport, refresh: bool) -> Result<Token, Error> {
+        let mut cache = self.cache.lock().await;
+        if let Some(tok) = cache.as_ref()
+            && !refresh
+            && !tok.expires_within(Duration::from_secs(60))
+        {
+            return Ok(tok.clone());
+        }
+        let url = self.discover(t).await?;
+        check_secure(&url, self.allow_insecure)?;
+        let minutes = self.expiration_minutes.to_string();
+        let r = t
+            .post_form(
+                &url,
+                &[
+                    ("username", &self.username),
+                    ("password", &self.password),
+                    ("client", "requestip"),
+                    ("expiration", &minutes),
+                    ("f", "json"),
+                ],
+                Idempotency::Idempotent,
+            )
+            .await?;
+        let fail = |m: String| Error::Auth {
+            url: redact(&url),
+            message: m,
+        };
+        if let Some(e) = gp_model::ServerError::check(r.body()) {
+            let mut m = e.message.clone();
+            if !e.details.is_empty() {
+                m.push(' ');
+                m.push_str(&e.details.join(" "));
+            }
+            return Err(fail(m));
+        }
+        let v: serde_json::Value = serde_json::from_slice(r.body())
+            .map_err(|e| fail(format!("the answer is not JSON (HTTP {}): {e}", r.status())))?;
+        let token = v["token"]
+            .as_str()
+            .ok_or_else(|| fail("the answer has no token".into()))?;
+        let tok = match v["expires"].as_i64() {
+            Some(ms) if ms > 0 => {
+                Token::with_expiry(token, UNIX_EPOCH + Duration::from_millis(ms as u64))
+            }
+            _ => Token::new(token),
+        };
+        *cache = Some(tok.clone());
+        Ok(tok)
+    }
+}
+
+/// Adds tokens to every request of an inner transport.
+#[derive(Debug, Clone)]
+pub struct AuthTransport<T> {
+    inner: T,
+    provider: Arc<dyn TokenProvider>,
+    placement: TokenPlacement,
+    allow_insecure: bool,
+}
+
+impl<T: Transport> AuthTransport<T> {
+    /// Tokens from `provider` on every request of `inner`, in the header.
+    pub fn new(inner: T, provider: Arc<dyn TokenProvider>) -> Self {
+        AuthTransport {
+            inner,
+            provider,
+            placement: TokenPlacement::Header,
+            allow_insecure: false,
+        }
+    }
+
+    /// Where the token goes.
+    pub fn with_placement(mut self, placement: TokenPlacement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// Allows tokens over plain HTTP to non-loopback hosts.
+    pub fn allow_insecure(mut self, allow: bool) -> Self {
+        self.allow_insecure = allow;
+        self
+    }
+
+    /// The inner transport.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
+    fn with_token(
+        &self,
+        req: &http::Request<Bytes>,
+        token: &Token,
+    ) -> Result<http::Request<Bytes>, Error> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let mut body = req.body().clone();
+        let mut headers = req.headers().clone();
+        if self.placement == TokenPlacement::FormBody && is_form {
+            let mut b = body.to_vec();
+            if !b.is_empty() {
+                b.push(b'&');
+            }
+            b.extend_from_slice(crate::ext::form_body(&[("token", token.expose())]).as_bytes());
+            body = Bytes::from(b);
+        } else {
+            let v = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                Error::Auth {
+                    url: redact(&req.uri().to_string()),
+                    message: "the token is not a valid header value".into(),
+                }
+            })?;
+            let mut v = v;
+            v.set_sensitive(true);
+            headers.insert("x-esri-authorization", v);
+        }
+        let mut b = http::Request::builder()
+            .method(req.method().clone())
+            .uri(req.uri().clone())
+            .version(req.version());
+        if let Some(h) = b.headers_mut() {
+            *h = headers;
+        }
+        let mut out = b.body(body).map_err(|e| Error::InvalidUrl {
+            url: redact(&req.uri().to_string()),
+            message: e.to_string(),
+        })?;
+        if let Some(i) = req.extensions().get::<Idempotency>() {
+            out.extensions_mut().insert(*i);
+        }
+        Ok(out)
+    }
+}
+
+/// True when `body` is a 498/499 envelope (only small bodies are looked at).
+fn is_token_error(body: &[u8]) -> bool {
+    body.len() < 64 * 1024 && gp_model::ServerError::check(body).is_some_and(|e| e.is_auth())
+}
+
+#[async_trait]
+impl<T: Transport> Transport for AuthTransport<T> {
+    async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, Error> {
+        check_secure(&request.uri().to_string(), self.allow_insecure)?;
+        let token = self.provider.token(&self.inner, false).await?;
+        let r = self.inner.send(self.with_token(&request, &token)?).await?;
+        if !is_token_error(r.body()) {
+            return Ok(r);
+        }
+        // The server refused the token before doing anything: get a new one and
+        // send once more (safe even for submitJob: no job was created).
+        tracing::debug!(url = %redact(&request.uri().to_string()), "token refused; refreshing once");
+        let token = self.provider.token(&self.inner, true).await?;
+        self.inner.send(self.with_token(&request, &token)?).await
+    }
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<BodyStream>, Error> {
+        check_secure(&request.uri().to_string(), self.allow_insecure)?;
+        let token = self.provider.token(&self.inner, false).await?;
+        self.inner
+            .send_streaming(self.with_token(&request, &token)?)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_never_printed() {
+        let t = Token::new("s3cr3t-token");
+        assert!(!format!("{t:?} {t}").contains("s3cr3t"));
+        let up = UserPassword::new("https://h/arcgis", "alice", "pa55word");
+        assert!(!format!("{up:?}").contains("pa55word"));
+        let e = Error::InsecureToken {
+            host: "example.com".into(),
+        };
+        assert!(!e.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in ["localhost", "127.0.0.1", "[::1]", "127.1.2.3"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        assert!(!is_loopback("example.com"));
+        assert!(check_secure("http://example.com/arcgis", false).is_err());
+        assert!(check_secure("http://example.com/arcgis", true).is_ok());
+        assert!(check_secure("https://example.com/arcgis", false).is_ok());
+        assert!(check_secure("http://127.0.0.1:8080/arcgis", false).is_ok());
+    }
+}
