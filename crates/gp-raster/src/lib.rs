@@ -59,8 +59,3 @@ pub use raster::{BandStats, GeoReference, ModelType, Raster, RasterData, RasterT
 pub use scratch::{
     AtomicFile, SCRATCH_ENV, ScratchWorkspace, file_name_from_url, sanitize_file_name,
 };
-
-/// The workspace README's Rust examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

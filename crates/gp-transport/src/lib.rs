@@ -19,7 +19,7 @@
 //! - With the `test-util` feature, `MockTransport` (mockall).
 //!
 //! Which crate does what: [reqwest] (hyper, rustls) does HTTP; [http] and [bytes]
-//! are the request/response types; [async_trait] makes the trait object safe;
+//! are the request/response types; [async-trait](mod@async_trait) makes the trait object safe;
 //! [mockall] generates the mock; gp-model recognises the ArcGIS error envelope.
 //!
 //! ```no_run

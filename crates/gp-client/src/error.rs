@@ -1,0 +1,177 @@
+//! The crate's error.
+
+use gp_model::{JobMessage, JobStatus};
+
+/// Everything that can go wrong talking to a GP service.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No response (connection, timeout, TLS, token refused by policy).
+    #[error(transparent)]
+    Transport(#[from] gp_transport::Error),
+    /// The server answered with its error envelope.
+    #[error(
+        "{url}: the server answered error {code}: {message}{}",
+        details_text(details)
+    )]
+    Server {
+        /// The resource (without query).
+        url: String,
+        /// Envelope code (400, 404, 498, 499, 500, ...).
+        code: i64,
+        /// Message.
+        message: String,
+        /// Details.
+        details: Vec<String>,
+    },
+    /// The server answered something that is not what the protocol says.
+    #[error("{url}: unexpected answer (HTTP {status}): {message}")]
+    Protocol {
+        /// The resource.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// What was wrong.
+        message: String,
+    },
+    /// The URL given to `import` is not a GP service, task or arcpy toolbox string.
+    #[error("`{input}` is not a GP service URL: {message}")]
+    BadUrl {
+        /// What was given.
+        input: String,
+        /// Why, and what is accepted.
+        message: String,
+    },
+    /// No such tool in the toolbox.
+    #[error("no tool `{name}` in {service}{}", suggestion(did_you_mean))]
+    UnknownTool {
+        /// The service.
+        service: String,
+        /// The name asked for.
+        name: String,
+        /// The closest name.
+        did_you_mean: Option<String>,
+    },
+    /// No such parameter in the tool.
+    #[error("tool {tool} has no parameter `{name}`{}", suggestion(did_you_mean))]
+    UnknownParameter {
+        /// The tool.
+        tool: String,
+        /// The name or index asked for.
+        name: String,
+        /// The closest name.
+        did_you_mean: Option<String>,
+    },
+    /// A parameter value is not acceptable; checked before any request.
+    #[error("tool {tool}, parameter {param}: {message}")]
+    InvalidValue {
+        /// The tool.
+        tool: String,
+        /// The parameter.
+        param: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The job ended without success.
+    #[error("job {job_id} of {tool} ended {status}{}", messages_text(messages))]
+    JobFailed {
+        /// The tool.
+        tool: String,
+        /// Job id.
+        job_id: String,
+        /// Final status (failed, cancelled, timed out).
+        status: JobStatus,
+        /// The server's messages.
+        messages: Vec<JobMessage>,
+    },
+    /// Waiting took longer than the poll policy allows.
+    #[error("job {job_id} still {status} after {seconds:.0} s")]
+    WaitTimeout {
+        /// Job id.
+        job_id: String,
+        /// Last status.
+        status: JobStatus,
+        /// Seconds waited.
+        seconds: f64,
+    },
+    /// A value could not be decoded.
+    #[error(transparent)]
+    Model(#[from] gp_model::Error),
+    /// A local feature file could not be read.
+    #[error(transparent)]
+    Features(#[from] gp_features::Error),
+    /// A raster or image could not be written or read.
+    #[error(transparent)]
+    Raster(#[from] gp_raster::Error),
+}
+
+fn details_text(d: &[String]) -> String {
+    if d.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", d.join("; "))
+    }
+}
+
+fn suggestion(s: &Option<String>) -> String {
+    s.as_ref()
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+fn messages_text(m: &[JobMessage]) -> String {
+    let errors: Vec<&str> = m
+        .iter()
+        .filter(|x| x.severity() >= gp_model::Severity::Error)
+        .map(|x| x.description.as_str())
+        .collect();
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", errors.join(" | "))
+    }
+}
+
+/// The closest candidate by edit distance (case-insensitive), if close enough.
+pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    let n = name.to_ascii_lowercase();
+    candidates
+        .map(|c| (levenshtein(&n, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.len().max(3) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_string())
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean() {
+        let c = ["Input_Features", "Distance", "Dissolve"];
+        assert_eq!(
+            closest("Distanse", c.iter().copied()).as_deref(),
+            Some("Distance")
+        );
+        assert_eq!(
+            closest("input_feature", c.iter().copied()).as_deref(),
+            Some("Input_Features")
+        );
+        assert_eq!(closest("zzz", c.iter().copied()), None);
+    }
+}

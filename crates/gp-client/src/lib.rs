@@ -1,0 +1,44 @@
+//! A typed ArcGIS geoprocessing client: what arcpy does with `ImportToolbox`,
+//! `GetParameterValue`, `IsSynchronous` and the `Result` object, as an async Rust API.
+//!
+//! ```no_run
+//! use gp_client::{Client, MapImageOptions, Params};
+//! # async fn demo() -> Result<(), gp_client::Error> {
+//! let client = Client::http()?;
+//! let tb = client.import("http://127.0.0.1:8080/arcgis/rest/services/GP/BufferByVal/GPServer").await?;
+//! let tool = tb.tool("buffer_points")?;
+//! assert!(!tool.is_synchronous());
+//! // GetParameterValue: the empty FeatureSet with the input schema.
+//! let schema = tool.parameter_value(0)?;
+//! let result = tool
+//!     .run(Params::new().set("Input_Features", "towers.shp").set("Distance", "5 feet"))
+//!     .await?;
+//! result.wait().await?;
+//! let polygons = result.output("Output_Polygons").await?;
+//! let png = result.map_image(0, &MapImageOptions::default()).await?;
+//! # let _ = (schema, polygons, png);
+//! # Ok(()) }
+//! ```
+//!
+//! Which crate does what: gp-transport sends requests (reqwest, retries, tokens);
+//! gp-model decodes every answer; gp-features loads local feature files into a
+//! parameter's schema; gp-raster writes downloads into the scratch workspace and
+//! reads map images; [futures] bounds the concurrent metadata fetches.
+
+mod error;
+mod params;
+mod result;
+mod target;
+mod toolbox;
+mod wire;
+
+pub use error::Error;
+pub use params::{Env, Input, Params};
+pub use result::{GpResult, MapImageOptions, PollPolicy, ProgressEvent};
+pub use toolbox::{Client, ParamRef, Tool, Toolbox, snake_case};
+
+/// The workspace README's Rust examples, compiled and run as doctests (gp-client
+/// depends on every crate they use).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

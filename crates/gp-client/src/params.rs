@@ -1,0 +1,363 @@
+//! Parameters: set by name or position from typed values, arcpy-style text or local
+//! files; validated against the task metadata before any request; encoded as the
+//! form fields of `execute`/`submitJob`.
+
+use std::path::{Path, PathBuf};
+
+use gp_model::Filter;
+use gp_model::geometry::Envelope;
+use gp_model::{DataRef, DataType, GpValue, ParameterInfo, SpatialReference};
+use gp_transport::TransportExt;
+
+use crate::error::Error;
+use crate::toolbox::{ParamRef, Tool};
+use crate::wire;
+
+/// One input as given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A typed value.
+    Value(Box<GpValue>),
+    /// Text as arcpy takes it (`"5 feet"`, `"true"`, `"2024-05-01"`, JSON, or a
+    /// path to a local file for feature, raster and file inputs).
+    Text(String),
+    /// A local file: feature files are loaded into the parameter's schema and sent
+    /// inline; rasters and other files are uploaded (the service needs `Uploads`).
+    File(PathBuf),
+}
+
+/// Output and processing settings, sent as `context` (or `env:` for servers older
+/// than 10.6.1) and `returnZ`/`returnM`/`returnTrueCurves`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Env {
+    /// Output spatial reference.
+    pub out_sr: Option<SpatialReference>,
+    /// Processing spatial reference.
+    pub process_sr: Option<SpatialReference>,
+    /// Processing extent.
+    pub extent: Option<Envelope>,
+    /// `returnZ`.
+    pub return_z: Option<bool>,
+    /// `returnM`.
+    pub return_m: Option<bool>,
+    /// `returnTrueCurves`.
+    pub return_true_curves: Option<bool>,
+}
+
+/// The inputs of one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    pub(crate) values: Vec<(ParamRef, Input)>,
+    /// Output and processing settings.
+    pub env: Env,
+}
+
+impl Params {
+    /// No inputs (the server's defaults apply).
+    pub fn new() -> Self {
+        Params::default()
+    }
+
+    /// Sets an input from text, arcpy style (`"5 feet"`, a file path, JSON).
+    pub fn set(mut self, p: impl Into<ParamRef>, text: impl Into<String>) -> Self {
+        self.values.push((p.into(), Input::Text(text.into())));
+        self
+    }
+
+    /// Sets an input to a typed value.
+    pub fn value(mut self, p: impl Into<ParamRef>, v: GpValue) -> Self {
+        self.values.push((p.into(), Input::Value(Box::new(v))));
+        self
+    }
+
+    /// Sets an input to a typed value (in place).
+    pub fn set_value(&mut self, p: impl Into<ParamRef>, v: GpValue) {
+        self.values.push((p.into(), Input::Value(Box::new(v))));
+    }
+
+    /// Sets an input to a local file.
+    pub fn file(mut self, p: impl Into<ParamRef>, path: impl Into<PathBuf>) -> Self {
+        self.values.push((p.into(), Input::File(path.into())));
+        self
+    }
+
+    /// Output spatial reference by wkid.
+    pub fn out_sr(mut self, wkid: i32) -> Self {
+        self.env.out_sr = Some(SpatialReference::from_wkid(wkid));
+        self
+    }
+
+    /// Processing spatial reference by wkid.
+    pub fn process_sr(mut self, wkid: i32) -> Self {
+        self.env.process_sr = Some(SpatialReference::from_wkid(wkid));
+        self
+    }
+
+    /// Processing extent.
+    pub fn extent(mut self, e: Envelope) -> Self {
+        self.env.extent = Some(e);
+        self
+    }
+
+    /// `returnZ`.
+    pub fn return_z(mut self, on: bool) -> Self {
+        self.env.return_z = Some(on);
+        self
+    }
+
+    /// `returnM`.
+    pub fn return_m(mut self, on: bool) -> Self {
+        self.env.return_m = Some(on);
+        self
+    }
+}
+
+fn invalid(tool: &Tool, p: &ParameterInfo, m: impl Into<String>) -> Error {
+    Error::InvalidValue {
+        tool: tool.name().to_string(),
+        param: p.name.to_string(),
+        message: m.into(),
+    }
+}
+
+fn is_feature(dt: &DataType) -> bool {
+    matches!(dt, DataType::FeatureRecordSetLayer | DataType::RecordSet)
+}
+
+fn is_file(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::RasterDataLayer | DataType::RasterData | DataType::DataFile
+    )
+}
+
+async fn from_file(tool: &Tool, p: &ParameterInfo, path: &Path) -> Result<GpValue, Error> {
+    if is_feature(&p.data_type) {
+        let schema = match p.default_gp_value() {
+            Ok(Some(GpValue::FeatureSet(fs) | GpValue::RecordSet(fs))) => fs,
+            _ => gp_model::FeatureSet::default(),
+        };
+        let fs =
+            gp_features::load_into(path, &schema).map_err(|e| invalid(tool, p, e.to_string()))?;
+        return Ok(if p.data_type == DataType::RecordSet {
+            GpValue::RecordSet(fs)
+        } else {
+            GpValue::FeatureSet(fs)
+        });
+    }
+    if !is_file(&p.data_type) {
+        return Err(invalid(
+            tool,
+            p,
+            format!("a {} cannot come from a file", p.data_type),
+        ));
+    }
+    if let Some(Filter::File { list }) = &p.filter {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if !list.is_empty() && !list.iter().any(|x| x.eq_ignore_ascii_case(&ext)) {
+            return Err(invalid(
+                tool,
+                p,
+                format!(
+                    "`.{ext}` files are not accepted (accepted: {})",
+                    list.join(", ")
+                ),
+            ));
+        }
+    }
+    if !tool.service.supports_uploads() {
+        return Err(invalid(
+            tool,
+            p,
+            "the service has no Uploads capability, so a local file cannot be sent; give the URL of a file the server can read",
+        ));
+    }
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| invalid(tool, p, format!("reading {}: {e}", path.display())))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("upload.bin");
+    let url = format!("{}/uploads/upload", tool.service_url);
+    let r = tool
+        .client
+        .transport
+        .post_multipart(&url, &[("f", "json")], "file", name, &bytes)
+        .await?;
+    let body = wire::check(&url, r)?;
+    let up: gp_model::UploadResponse = wire::decode("upload response", &url, &body)?;
+    if !up.success {
+        return Err(invalid(tool, p, "the server did not accept the upload"));
+    }
+    Ok(GpValue::DataRef(DataRef::item(up.item.item_id)))
+}
+
+fn check_filters(tool: &Tool, p: &ParameterInfo, v: &mut GpValue) -> Result<(), Error> {
+    if let (Some(choices), GpValue::String(s)) = (p.choices(), &*v) {
+        match choices.iter().find(|c| c.eq_ignore_ascii_case(s)) {
+            Some(c) => *v = GpValue::String(c.clone()),
+            None => {
+                return Err(invalid(
+                    tool,
+                    p,
+                    format!("`{s}` is not one of {}", choices.join(", ")),
+                ));
+            }
+        }
+    }
+    match (&p.filter, &*v) {
+        (Some(Filter::Range { minimum, maximum }), GpValue::Long(_) | GpValue::Double(_)) => {
+            let x = match v {
+                GpValue::Long(i) => *i as f64,
+                GpValue::Double(d) => *d,
+                _ => 0.0,
+            };
+            if minimum.is_some_and(|m| x < m) || maximum.is_some_and(|m| x > m) {
+                return Err(invalid(
+                    tool,
+                    p,
+                    format!("{x} is outside the range {:?}..{:?}", minimum, maximum),
+                ));
+            }
+        }
+        (Some(Filter::FeatureClass { list }), GpValue::FeatureSet(fs)) if !list.is_empty() => {
+            let gt = fs.geometry_type.clone().or_else(|| {
+                fs.features
+                    .iter()
+                    .find_map(|f| f.geometry.as_ref().map(|g| g.geometry_type()))
+            });
+            if let Some(gt) = gt
+                && !list.contains(&gt)
+            {
+                let names: Vec<String> = list.iter().map(|g| g.to_string()).collect();
+                return Err(invalid(
+                    tool,
+                    p,
+                    format!(
+                        "the features are {gt}; this input takes {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+        (Some(Filter::Field { list }), GpValue::Field(f))
+            if !list.is_empty() && !list.contains(&f.field_type) =>
+        {
+            return Err(invalid(
+                tool,
+                p,
+                format!("field type {} is not accepted", f.field_type),
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn sr_text(sr: &SpatialReference) -> String {
+    serde_json::to_string(sr).unwrap_or_default()
+}
+
+/// Validates and encodes `params` for `tool` into form fields.
+pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, String)>, Error> {
+    let mut set: Vec<(&ParameterInfo, GpValue)> = Vec::new();
+    for (r, input) in &params.values {
+        let p = tool.parameter(r.clone())?;
+        if !p.is_input() {
+            return Err(invalid(tool, p, "is an output; it cannot be set"));
+        }
+        let mut v = match input {
+            Input::Value(v) => (**v).clone(),
+            Input::File(path) => from_file(tool, p, path).await?,
+            Input::Text(t) => {
+                let looks_path = (is_feature(&p.data_type) || is_file(&p.data_type))
+                    && !t.trim_start().starts_with(['{', '['])
+                    && Path::new(t).is_file();
+                if looks_path {
+                    from_file(tool, p, Path::new(t)).await?
+                } else {
+                    GpValue::parse_text(&p.data_type, t)
+                        .map_err(|e| invalid(tool, p, e.to_string()))?
+                }
+            }
+        };
+        v.validate().map_err(|e| invalid(tool, p, e.to_string()))?;
+        check_filters(tool, p, &mut v)?;
+        set.retain(|(q, _)| q.name != p.name);
+        set.push((p, v));
+    }
+    for p in tool.info.inputs().filter(|p| p.is_required()) {
+        let given = set
+            .iter()
+            .any(|(q, v)| q.name == p.name && !matches!(v, GpValue::Null));
+        let usable_default = match p.default_gp_value() {
+            Ok(Some(GpValue::FeatureSet(fs) | GpValue::RecordSet(fs))) => !fs.features.is_empty(),
+            Ok(Some(GpValue::Null) | None) | Err(_) => false,
+            Ok(Some(_)) => true,
+        };
+        if !given && !usable_default {
+            return Err(invalid(tool, p, "a value is required"));
+        }
+    }
+    let mut form: Vec<(String, String)> = set
+        .into_iter()
+        .map(|(p, v)| (p.name.to_string(), v.to_form_text()))
+        .collect();
+    let env = &params.env;
+    // `context` since 10.6.1; `env:` before (and on servers that do not say).
+    let modern = tool.service.current_version.is_some_and(|v| v >= 10.61);
+    if modern {
+        let mut ctx = serde_json::Map::new();
+        if let Some(sr) = &env.out_sr {
+            ctx.insert("outSR".into(), serde_json::to_value(sr).unwrap_or_default());
+        }
+        if let Some(sr) = &env.process_sr {
+            ctx.insert(
+                "processSR".into(),
+                serde_json::to_value(sr).unwrap_or_default(),
+            );
+        }
+        if let Some(e) = &env.extent {
+            ctx.insert(
+                "extent".into(),
+                serde_json::to_value(gp_model::geometry::Geometry::Envelope(e.clone()))
+                    .unwrap_or_default(),
+            );
+        }
+        if !ctx.is_empty() {
+            form.push(("context".into(), serde_json::Value::Object(ctx).to_string()));
+        }
+    } else {
+        if let Some(sr) = &env.out_sr {
+            form.push((
+                "env:outSR".into(),
+                sr.wkid
+                    .map(|w| w.to_string())
+                    .unwrap_or_else(|| sr_text(sr)),
+            ));
+        }
+        if let Some(sr) = &env.process_sr {
+            form.push((
+                "env:processSR".into(),
+                sr.wkid
+                    .map(|w| w.to_string())
+                    .unwrap_or_else(|| sr_text(sr)),
+            ));
+        }
+    }
+    for (k, v) in [
+        ("returnZ", env.return_z),
+        ("returnM", env.return_m),
+        ("returnTrueCurves", env.return_true_curves),
+    ] {
+        if let Some(b) = v {
+            form.push((k.into(), b.to_string()));
+        }
+    }
+    Ok(form)
+}

@@ -1,0 +1,540 @@
+//! `GpResult`: the arcpy Result. Status, waiting with a poll policy, outputs by
+//! position or name, inputs, messages, cancel, rasters into the scratch workspace,
+//! map images of the result map service, and a progress stream.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::{Stream, StreamExt};
+use gp_model::{
+    ExecuteResponse, GpValue, JobInfo, JobMessage, JobStatus, ParameterInfo, Progress,
+    ResultParameter, Severity, SubmitJobResponse,
+};
+use gp_raster::ScratchWorkspace;
+use gp_transport::{Idempotency, TransportExt};
+use indexmap::IndexMap;
+
+use crate::error::Error;
+use crate::params::{Params, encode};
+use crate::toolbox::{ParamRef, Tool, encode_segment};
+use crate::wire;
+
+/// How to poll a job: exponential backoff between `initial` and `max`, giving up
+/// after `timeout` (none by default).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollPolicy {
+    /// First wait. Default 200 ms.
+    pub initial: Duration,
+    /// Longest wait. Default 5 s.
+    pub max: Duration,
+    /// Growth per poll. Default 1.5.
+    pub factor: f64,
+    /// Give up after this long.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(5),
+            factor: 1.5,
+            timeout: None,
+        }
+    }
+}
+
+/// Options of a map image (`results/<param>` with image parameters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapImageOptions {
+    /// Width and height in pixels. Default 400×400.
+    pub size: (u32, u32),
+    /// `xmin,ymin,xmax,ymax` (in `bbox_sr`); default: the result's extent.
+    pub bbox: Option<[f64; 4]>,
+    /// wkid of `bbox`.
+    pub bbox_sr: Option<i32>,
+    /// wkid of the image.
+    pub image_sr: Option<i32>,
+    /// Resolution. Default 96.
+    pub dpi: u32,
+    /// `png`, `png32`, `jpg`. Default `png`.
+    pub format: String,
+    /// Transparent background (PNG).
+    pub transparent: bool,
+}
+
+impl Default for MapImageOptions {
+    fn default() -> Self {
+        MapImageOptions {
+            size: (400, 400),
+            bbox: None,
+            bbox_sr: None,
+            image_sr: None,
+            dpi: 96,
+            format: "png".into(),
+            transparent: false,
+        }
+    }
+}
+
+/// One observation of a running job, for progress displays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressEvent {
+    /// Status.
+    pub status: JobStatus,
+    /// The server's progress (percent and message), while executing.
+    pub progress: Option<Progress>,
+    /// Messages that arrived since the previous event.
+    pub new_messages: Vec<JobMessage>,
+}
+
+#[derive(Debug)]
+struct State {
+    status: JobStatus,
+    messages: Vec<JobMessage>,
+    progress: Option<Progress>,
+    outputs: IndexMap<String, GpValue>,
+}
+
+/// The result of running a tool (arcpy's `Result`).
+#[derive(Debug)]
+pub struct GpResult {
+    tool: Tool,
+    job_id: Option<String>,
+    job_url: Option<String>,
+    state: Mutex<State>,
+}
+
+pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> {
+    let form = encode(tool, &params).await?;
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if tool.synchronous {
+        let url = format!("{}/execute", tool.url);
+        let body = wire::post(
+            &tool.client.transport,
+            &url,
+            &pairs,
+            Idempotency::NotIdempotent,
+        )
+        .await?;
+        let r: ExecuteResponse = wire::decode("execute response", &url, &body)?;
+        let outputs = r
+            .results
+            .into_iter()
+            .map(|p| (p.param_name.to_string(), p.value))
+            .collect();
+        return Ok(GpResult {
+            tool: tool.clone(),
+            job_id: None,
+            job_url: None,
+            state: Mutex::new(State {
+                status: JobStatus::Succeeded,
+                messages: r.messages,
+                progress: None,
+                outputs,
+            }),
+        });
+    }
+    let url = format!("{}/submitJob", tool.url);
+    let body = wire::post(
+        &tool.client.transport,
+        &url,
+        &pairs,
+        Idempotency::NotIdempotent,
+    )
+    .await?;
+    let r: SubmitJobResponse = wire::decode("submitJob response", &url, &body)?;
+    let id = r.job_id.to_string();
+    Ok(GpResult {
+        tool: tool.clone(),
+        job_url: Some(format!("{}/jobs/{}", tool.url, encode_segment(&id))),
+        job_id: Some(id),
+        state: Mutex::new(State {
+            status: r.job_status,
+            messages: Vec::new(),
+            progress: None,
+            outputs: IndexMap::new(),
+        }),
+    })
+}
+
+impl GpResult {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tool that ran.
+    pub fn tool(&self) -> &Tool {
+        &self.tool
+    }
+
+    /// The job id (arcpy `resultID`); `None` for a synchronous execute.
+    pub fn result_id(&self) -> Option<&str> {
+        self.job_id.as_deref()
+    }
+
+    /// The job URL (`<task>/jobs/<id>`); `None` for a synchronous execute.
+    pub fn job_url(&self) -> Option<&str> {
+        self.job_url.as_deref()
+    }
+
+    /// The last known status (use [`GpResult::refresh`] to ask the server).
+    pub fn status(&self) -> JobStatus {
+        self.lock().status.clone()
+    }
+
+    /// The last known progress.
+    pub fn progress(&self) -> Option<Progress> {
+        self.lock().progress.clone()
+    }
+
+    /// The messages so far.
+    pub fn messages(&self) -> Vec<JobMessage> {
+        self.lock().messages.clone()
+    }
+
+    /// Messages of at least `severity` (arcpy `getMessages(severity)`).
+    pub fn messages_with(&self, severity: Severity) -> Vec<JobMessage> {
+        self.lock()
+            .messages
+            .iter()
+            .filter(|m| m.severity() >= severity)
+            .cloned()
+            .collect()
+    }
+
+    /// The highest message severity (arcpy `maxSeverity`).
+    pub fn max_severity(&self) -> Severity {
+        gp_model::max_severity(&self.lock().messages)
+    }
+
+    /// Asks the server for the job's status and messages.
+    pub async fn refresh(&self) -> Result<JobStatus, Error> {
+        let Some(url) = &self.job_url else {
+            return Ok(self.status());
+        };
+        let body = wire::get(
+            &self.tool.client.transport,
+            url,
+            &[("returnMessages", "true")],
+        )
+        .await?;
+        let info: JobInfo = wire::decode("job status", url, &body)?;
+        let mut s = self.lock();
+        s.status = info.job_status.clone();
+        s.progress = info.progress;
+        s.messages = info.messages;
+        Ok(info.job_status)
+    }
+
+    /// Waits until the job ends with the default [`PollPolicy`]; an error when it
+    /// failed, was cancelled or timed out (with the server's messages).
+    pub async fn wait(&self) -> Result<JobStatus, Error> {
+        self.wait_with(PollPolicy::default()).await
+    }
+
+    fn ended(&self, status: JobStatus) -> Result<JobStatus, Error> {
+        if status.is_success() {
+            Ok(status)
+        } else {
+            Err(Error::JobFailed {
+                tool: self.tool.name().to_string(),
+                job_id: self.job_id.clone().unwrap_or_default(),
+                status,
+                messages: self.messages(),
+            })
+        }
+    }
+
+    /// Waits with `policy`.
+    pub async fn wait_with(&self, policy: PollPolicy) -> Result<JobStatus, Error> {
+        let start = Instant::now();
+        let mut delay = policy.initial;
+        loop {
+            let status = self.refresh().await?;
+            if status.is_terminal() {
+                return self.ended(status);
+            }
+            if let Some(t) = policy.timeout
+                && start.elapsed() >= t
+            {
+                return Err(Error::WaitTimeout {
+                    job_id: self.job_id.clone().unwrap_or_default(),
+                    status,
+                    seconds: start.elapsed().as_secs_f64(),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = delay.mul_f64(policy.factor.max(1.0)).min(policy.max);
+        }
+    }
+
+    /// Status, progress and new messages at every poll until the job ends.
+    pub fn progress_stream(
+        &self,
+        policy: PollPolicy,
+    ) -> impl Stream<Item = Result<ProgressEvent, Error>> + '_ {
+        futures::stream::unfold(
+            (0usize, policy.initial, false),
+            move |(seen, delay, done)| async move {
+                if done {
+                    return None;
+                }
+                if seen > 0 || delay != policy.initial {
+                    tokio::time::sleep(delay).await;
+                }
+                match self.refresh().await {
+                    Ok(status) => {
+                        let (progress, msgs) = {
+                            let s = self.lock();
+                            (s.progress.clone(), s.messages.clone())
+                        };
+                        let new_messages = msgs
+                            .get(seen..)
+                            .map(<[JobMessage]>::to_vec)
+                            .unwrap_or_default();
+                        let next = (
+                            msgs.len(),
+                            delay.mul_f64(policy.factor.max(1.0)).min(policy.max),
+                            status.is_terminal(),
+                        );
+                        Some((
+                            Ok(ProgressEvent {
+                                status,
+                                progress,
+                                new_messages,
+                            }),
+                            next,
+                        ))
+                    }
+                    Err(e) => Some((Err(e), (seen, delay, true))),
+                }
+            },
+        )
+        .boxed()
+    }
+
+    /// Cancels the job; returns the status the server reports.
+    pub async fn cancel(&self) -> Result<JobStatus, Error> {
+        let Some(url) = &self.job_url else {
+            return Ok(self.status());
+        };
+        let url = format!("{url}/cancel");
+        let body = wire::get(&self.tool.client.transport, &url, &[]).await?;
+        let r: SubmitJobResponse = wire::decode("cancel response", &url, &body)?;
+        self.lock().status = r.job_status.clone();
+        Ok(r.job_status)
+    }
+
+    /// The number of outputs.
+    pub fn output_count(&self) -> usize {
+        self.tool.info.outputs().count()
+    }
+
+    fn output_param(&self, p: ParamRef) -> Result<&ParameterInfo, Error> {
+        let outputs: Vec<&ParameterInfo> = self.tool.info.outputs().collect();
+        let found = match &p {
+            ParamRef::Index(i) => outputs.get(*i).copied(),
+            ParamRef::Name(n) => outputs
+                .iter()
+                .find(|x| {
+                    x.name.as_str() == n
+                        || x.name.as_str().eq_ignore_ascii_case(n)
+                        || crate::snake_case(x.name.as_str()) == *n
+                })
+                .copied(),
+        };
+        found.ok_or_else(|| Error::UnknownParameter {
+            tool: self.tool.name().to_string(),
+            name: match &p {
+                ParamRef::Index(i) => format!("output #{i} (it has {})", outputs.len()),
+                ParamRef::Name(n) => n.clone(),
+            },
+            did_you_mean: match &p {
+                ParamRef::Name(n) => {
+                    crate::error::closest(n, outputs.iter().map(|x| x.name.as_str()))
+                }
+                ParamRef::Index(_) => None,
+            },
+        })
+    }
+
+    fn require_success(&self) -> Result<(), Error> {
+        let s = self.status();
+        if s.is_success() {
+            Ok(())
+        } else {
+            Err(Error::JobFailed {
+                tool: self.tool.name().to_string(),
+                job_id: self.job_id.clone().unwrap_or_default(),
+                status: s,
+                messages: self.messages(),
+            })
+        }
+    }
+
+    /// An output by position (among outputs, as arcpy `getOutput(i)`) or name,
+    /// decoded by its data type (`returnType=data`).
+    pub async fn output(&self, p: impl Into<ParamRef>) -> Result<GpValue, Error> {
+        let param = self.output_param(p.into())?;
+        let name = param.name.to_string();
+        if let Some(v) = self.lock().outputs.get(&name) {
+            return Ok(v.clone());
+        }
+        self.require_success()?;
+        let Some(job) = &self.job_url else {
+            return Err(Error::Protocol {
+                url: self.tool.url.clone(),
+                status: 200,
+                message: format!("execute returned no {name}"),
+            });
+        };
+        let url = format!("{job}/results/{}", encode_segment(&name));
+        let body = wire::get(&self.tool.client.transport, &url, &[("returnType", "data")]).await?;
+        let r: ResultParameter = wire::decode("result parameter", &url, &body)?;
+        self.lock().outputs.insert(name, r.value.clone());
+        Ok(r.value)
+    }
+
+    /// An input as the server recorded it (arcpy `getInput(i)`; position among inputs).
+    pub async fn input(&self, p: impl Into<ParamRef>) -> Result<GpValue, Error> {
+        let p = p.into();
+        let inputs: Vec<&ParameterInfo> = self.tool.info.inputs().collect();
+        let param = match &p {
+            ParamRef::Index(i) => inputs.get(*i).copied(),
+            ParamRef::Name(n) => inputs
+                .iter()
+                .find(|x| x.name.as_str().eq_ignore_ascii_case(n))
+                .copied(),
+        }
+        .ok_or_else(|| Error::UnknownParameter {
+            tool: self.tool.name().to_string(),
+            name: format!("{p:?}"),
+            did_you_mean: None,
+        })?;
+        let Some(job) = &self.job_url else {
+            return Err(Error::Protocol {
+                url: self.tool.url.clone(),
+                status: 200,
+                message: "a synchronous execute has no job inputs".into(),
+            });
+        };
+        let url = format!("{job}/inputs/{}", encode_segment(param.name.as_str()));
+        let body = wire::get(&self.tool.client.transport, &url, &[]).await?;
+        let r: ResultParameter = wire::decode("input parameter", &url, &body)?;
+        Ok(r.value)
+    }
+
+    /// Downloads a raster or file output into `scratch` (written to a temporary file,
+    /// size-checked, renamed into place). Returns the path.
+    pub async fn download(
+        &self,
+        p: impl Into<ParamRef>,
+        scratch: &ScratchWorkspace,
+    ) -> Result<PathBuf, Error> {
+        let v = self.output(p).await?;
+        let GpValue::DataRef(r) = &v else {
+            return Err(Error::Protocol {
+                url: self.tool.url.clone(),
+                status: 200,
+                message: "the output is not a file or raster reference".into(),
+            });
+        };
+        let Some(url) = &r.url else {
+            return Err(Error::Protocol {
+                url: self.tool.url.clone(),
+                status: 200,
+                message: "the output has no url".into(),
+            });
+        };
+        let name = gp_raster::file_name_from_url(url)?;
+        let resp = self.tool.client.transport.get_streaming(url, &[]).await?;
+        if !resp.status().is_success() {
+            return Err(Error::Protocol {
+                url: url.clone(),
+                status: resp.status().as_u16(),
+                message: "download failed".into(),
+            });
+        }
+        let expected = resp
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        scratch.ensure()?;
+        let mut file = scratch.create(&name, true)?;
+        let mut body = resp.into_body();
+        while let Some(chunk) = body.next().await {
+            file.write_chunk(&chunk?)?;
+        }
+        Ok(file.finish(expected)?)
+    }
+
+    /// The URL of a map image of output `p` from the result map service (arcpy
+    /// `getMapImageURL`).
+    pub async fn map_image_url(
+        &self,
+        p: impl Into<ParamRef>,
+        opts: &MapImageOptions,
+    ) -> Result<String, Error> {
+        let param = self.output_param(p.into())?;
+        self.require_success()?;
+        let (Some(job), Some(_)) = (&self.job_url, self.tool.service.result_map_server()) else {
+            return Err(Error::Protocol {
+                url: self.tool.service_url.clone(),
+                status: 200,
+                message: "the service has no result map service (resultMapServerName is empty)"
+                    .into(),
+            });
+        };
+        let url = format!("{job}/results/{}", encode_segment(param.name.as_str()));
+        let size = format!("{},{}", opts.size.0, opts.size.1);
+        let dpi = opts.dpi.to_string();
+        let transparent = opts.transparent.to_string();
+        let bbox = opts
+            .bbox
+            .map(|b| format!("{},{},{},{}", b[0], b[1], b[2], b[3]));
+        let bbox_sr = opts.bbox_sr.map(|w| w.to_string());
+        let image_sr = opts.image_sr.map(|w| w.to_string());
+        let mut q: Vec<(&str, &str)> = vec![
+            ("size", &size),
+            ("dpi", &dpi),
+            ("format", &opts.format),
+            ("transparent", &transparent),
+        ];
+        if let Some(b) = &bbox {
+            q.push(("bbox", b));
+        }
+        if let Some(s) = &bbox_sr {
+            q.push(("bboxSR", s));
+        }
+        if let Some(s) = &image_sr {
+            q.push(("imageSR", s));
+        }
+        let body = wire::get(&self.tool.client.transport, &url, &q).await?;
+        let r: ResultParameter = wire::decode("map image result", &url, &body)?;
+        match r.value {
+            GpValue::MapImage(m) => Ok(m.href),
+            _ => Err(Error::Protocol {
+                url,
+                status: 200,
+                message: "the answer has no mapImage".into(),
+            }),
+        }
+    }
+
+    /// The map image of output `p`, downloaded.
+    pub async fn map_image(
+        &self,
+        p: impl Into<ParamRef>,
+        opts: &MapImageOptions,
+    ) -> Result<gp_raster::MapImage, Error> {
+        let href = self.map_image_url(p, opts).await?;
+        let r = self.tool.client.transport.get(&href, &[]).await?;
+        let body = wire::check(&href, r)?;
+        let name =
+            gp_raster::file_name_from_url(&href).unwrap_or_else(|_| format!("map.{}", opts.format));
+        Ok(gp_raster::MapImage::from_bytes(body.to_vec(), &name)?)
+    }
+}

@@ -1,0 +1,339 @@
+//! `Toolbox::import` and `Tool`: the arcpy `ImportToolbox`, `IsSynchronous` and
+//! `GetParameterValue`.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use gp_model::{GpServiceInfo, GpValue, ParameterInfo, TaskInfo};
+use gp_transport::{AuthTransport, FixedToken, HttpTransport, Token, Transport, UserPassword};
+
+use crate::error::{Error, closest};
+use crate::params::Params;
+use crate::result::GpResult;
+use crate::target::{Creds, parse};
+use crate::wire;
+
+/// A client: a transport and settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub(crate) transport: Arc<dyn Transport>,
+    /// How many task metadata requests run at once during `import`.
+    pub(crate) concurrency: usize,
+}
+
+impl Client {
+    /// A client over `transport` (an `HttpTransport`, an `AuthTransport`, a mock, a replay).
+    pub fn new(transport: Arc<dyn Transport>) -> Self {
+        Client {
+            transport,
+            concurrency: 8,
+        }
+    }
+
+    /// A client over HTTP with default settings.
+    pub fn http() -> Result<Self, Error> {
+        Ok(Client::new(Arc::new(HttpTransport::new(
+            Default::default(),
+        )?)))
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
+    /// Imports a toolbox (see [`Toolbox::import`]).
+    pub async fn import(&self, url: &str) -> Result<Toolbox, Error> {
+        Toolbox::import(self, url).await
+    }
+}
+
+/// Converts a task name to the snake_case alias (`BufferPoints` → `buffer_points`).
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_alphanumeric() {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1);
+            let boundary = c.is_uppercase()
+                && prev.is_some_and(|p| {
+                    p.is_lowercase()
+                        || p.is_ascii_digit()
+                        || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
+                });
+            if boundary && !out.ends_with('_') && !out.is_empty() {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// A GP service with its tools, fetched once.
+#[derive(Debug, Clone)]
+pub struct Toolbox {
+    pub(crate) client: Client,
+    pub(crate) url: String,
+    pub(crate) info: Arc<GpServiceInfo>,
+    tools: Vec<Tool>,
+}
+
+impl Toolbox {
+    /// Imports a toolbox: a GPServer URL, a task URL (the whole service is imported),
+    /// or arcpy's `"http://host/arcgis/services;GP/BufferByVal"` with optional
+    /// `;user;password` or `;token=T`. The service and every task's metadata are
+    /// fetched concurrently (bounded), once.
+    pub async fn import(client: &Client, url: &str) -> Result<Toolbox, Error> {
+        let target = parse(url)?;
+        let client = match &target.creds {
+            Creds::None => client.clone(),
+            Creds::Token(t) => Client {
+                transport: Arc::new(AuthTransport::new(
+                    client.transport.clone(),
+                    Arc::new(FixedToken(Token::new(t.clone()))),
+                )),
+                ..client.clone()
+            },
+            Creds::UserPassword(u, p) => Client {
+                transport: Arc::new(AuthTransport::new(
+                    client.transport.clone(),
+                    Arc::new(UserPassword::new(&target.server_root, u, p)),
+                )),
+                ..client.clone()
+            },
+        };
+        let body = wire::get(&client.transport, &target.service_url, &[]).await?;
+        let info: GpServiceInfo = wire::decode("GPServer metadata", &target.service_url, &body)?;
+        let info = Arc::new(info);
+        let names: Vec<String> = info.tasks.iter().map(|t| t.to_string()).collect();
+        let fetches = names.iter().map(|name| {
+            let client = client.clone();
+            let url = format!("{}/{}", target.service_url, encode_segment(name));
+            async move {
+                let body = wire::get(&client.transport, &url, &[]).await?;
+                let task: TaskInfo = wire::decode("task metadata", &url, &body)?;
+                Ok::<_, Error>((url, task))
+            }
+        });
+        let results: Vec<Result<(String, TaskInfo), Error>> = futures::stream::iter(fetches)
+            .buffered(client.concurrency.max(1))
+            .collect()
+            .await;
+        let mut tools = Vec::with_capacity(results.len());
+        let synchronous = info.is_synchronous();
+        for r in results {
+            let (url, task) = r?;
+            tools.push(Tool {
+                client: client.clone(),
+                service_url: target.service_url.clone(),
+                service: info.clone(),
+                synchronous: task.is_synchronous().unwrap_or(synchronous),
+                url,
+                info: Arc::new(task),
+            });
+        }
+        if let Some(t) = &target.task
+            && !tools.iter().any(|x| x.name().eq_ignore_ascii_case(t))
+        {
+            return Err(Error::UnknownTool {
+                service: target.service_url.clone(),
+                name: t.clone(),
+                did_you_mean: closest(t, tools.iter().map(|x| x.name())),
+            });
+        }
+        Ok(Toolbox {
+            client,
+            url: target.service_url,
+            info,
+            tools,
+        })
+    }
+
+    /// The GPServer URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The client, with the credentials of the import string when it had some.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The service metadata.
+    pub fn info(&self) -> &GpServiceInfo {
+        &self.info
+    }
+
+    /// True for a synchronous (execute) service.
+    pub fn is_synchronous(&self) -> bool {
+        self.info.is_synchronous()
+    }
+
+    /// The tools, in the service's order.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    /// The tool called `name`, or by its snake_case alias (`buffer_points`).
+    pub fn tool(&self, name: &str) -> Result<&Tool, Error> {
+        self.tools
+            .iter()
+            .find(|t| t.name() == name)
+            .or_else(|| {
+                self.tools
+                    .iter()
+                    .find(|t| t.name().eq_ignore_ascii_case(name) || snake_case(t.name()) == name)
+            })
+            .ok_or_else(|| Error::UnknownTool {
+                service: self.url.clone(),
+                name: name.to_string(),
+                did_you_mean: closest(name, self.tools.iter().map(|t| t.name())),
+            })
+    }
+}
+
+pub(crate) fn encode_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// How a parameter is named: by position or name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamRef {
+    /// 0-based position among all parameters (inputs and outputs), as arcpy counts.
+    Index(usize),
+    /// Name (exact, case-insensitive, or snake_case).
+    Name(String),
+}
+
+impl From<usize> for ParamRef {
+    fn from(i: usize) -> Self {
+        ParamRef::Index(i)
+    }
+}
+
+impl From<&str> for ParamRef {
+    fn from(s: &str) -> Self {
+        ParamRef::Name(s.to_string())
+    }
+}
+
+impl From<String> for ParamRef {
+    fn from(s: String) -> Self {
+        ParamRef::Name(s)
+    }
+}
+
+/// One tool (task) of a toolbox.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    pub(crate) client: Client,
+    pub(crate) service_url: String,
+    pub(crate) service: Arc<GpServiceInfo>,
+    pub(crate) url: String,
+    pub(crate) info: Arc<TaskInfo>,
+    pub(crate) synchronous: bool,
+}
+
+impl Tool {
+    /// The task name.
+    pub fn name(&self) -> &str {
+        self.info.name.as_str()
+    }
+
+    /// The task URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The task metadata.
+    pub fn info(&self) -> &TaskInfo {
+        &self.info
+    }
+
+    /// arcpy `IsSynchronous`.
+    pub fn is_synchronous(&self) -> bool {
+        self.synchronous
+    }
+
+    /// All parameters, in order.
+    pub fn parameters(&self) -> &[ParameterInfo] {
+        &self.info.parameters
+    }
+
+    /// A parameter by position or name.
+    pub fn parameter(&self, p: impl Into<ParamRef>) -> Result<&ParameterInfo, Error> {
+        let p = p.into();
+        let found = match &p {
+            ParamRef::Index(i) => self.info.parameters.get(*i),
+            ParamRef::Name(n) => self.info.parameter(n).or_else(|| {
+                self.info
+                    .parameters
+                    .iter()
+                    .find(|x| snake_case(x.name.as_str()) == *n)
+            }),
+        };
+        found.ok_or_else(|| {
+            let name = match &p {
+                ParamRef::Index(i) => format!("#{i} (it has {})", self.info.parameters.len()),
+                ParamRef::Name(n) => n.clone(),
+            };
+            let did_you_mean = match &p {
+                ParamRef::Name(n) => {
+                    closest(n, self.info.parameters.iter().map(|x| x.name.as_str()))
+                }
+                ParamRef::Index(_) => None,
+            };
+            Error::UnknownParameter {
+                tool: self.name().to_string(),
+                name,
+                did_you_mean,
+            }
+        })
+    }
+
+    /// arcpy `GetParameterValue`: the default value, for a feature input the empty
+    /// FeatureSet that carries the schema. `None` when there is no default.
+    pub fn parameter_value(&self, p: impl Into<ParamRef>) -> Result<Option<GpValue>, Error> {
+        Ok(self.parameter(p)?.default_gp_value()?)
+    }
+
+    /// Parameters with every input pre-filled with its default, to change and run.
+    pub fn default_parameters(&self) -> Params {
+        let mut params = Params::new();
+        for p in self.info.inputs() {
+            if let Ok(Some(v)) = p.default_gp_value() {
+                params.set_value(p.name.as_str(), v);
+            }
+        }
+        params
+    }
+
+    /// Runs the tool: `execute` for synchronous services, `submitJob` otherwise.
+    /// Inputs are validated against the metadata before any request. For an
+    /// asynchronous tool the returned result is still running: call
+    /// [`GpResult::wait`].
+    pub async fn run(&self, params: Params) -> Result<GpResult, Error> {
+        crate::result::run(self, params).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_aliases() {
+        assert_eq!(snake_case("BufferPoints"), "buffer_points");
+        assert_eq!(snake_case("RunSlope"), "run_slope");
+        assert_eq!(snake_case("911 Calls Hotspot"), "911_calls_hotspot");
+        assert_eq!(snake_case("Input_DEM"), "input_dem");
+        assert_eq!(snake_case("EchoTypes"), "echo_types");
+        assert_eq!(snake_case("GPServerURL"), "gp_server_url");
+    }
+}
