@@ -25,6 +25,7 @@
 //! parameter's schema; gp-raster writes downloads into the scratch workspace and
 //! reads map images; [futures] bounds the concurrent metadata fetches.
 
+pub mod blocking;
 mod error;
 mod params;
 mod result;

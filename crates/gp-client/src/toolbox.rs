@@ -153,6 +153,23 @@ impl Toolbox {
         })
     }
 
+    /// Imports service `name` (`GP/BufferByVal`) of the services directory at
+    /// `directory_url` (`https://host/arcgis/rest/services`).
+    pub async fn import_from(
+        client: &Client,
+        directory_url: &str,
+        name: &str,
+    ) -> Result<Toolbox, Error> {
+        let dir = directory_url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        let name = name.trim().trim_matches('/');
+        let name = name.strip_suffix("/GPServer").unwrap_or(name);
+        Toolbox::import(client, &format!("{dir}/{name}/GPServer")).await
+    }
+
     /// The GPServer URL.
     pub fn url(&self) -> &str {
         &self.url

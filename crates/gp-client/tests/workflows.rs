@@ -325,3 +325,41 @@ async fn cancel_failure_progress_and_tokens() {
     assert!(matches!(e, Error::Server { code: 499, .. }), "{e}");
     s.shutdown().await;
 }
+
+#[test]
+fn the_blocking_facade_runs_the_same_workflow() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(server());
+    let url = s.url("/arcgis/rest/services");
+    let t = std::thread::spawn(move || {
+        let client = gp_client::blocking::Client::http().unwrap();
+        let tb = client
+            .import(&format!("{url}/GP/BufferByVal/GPServer"))
+            .unwrap();
+        let tool = tb.tool("BufferPoints").unwrap();
+        assert!(!tool.is_synchronous());
+        let input = r#"{"features":[{"geometry":{"x":10,"y":50},"attributes":{"Name":"a"}}]}"#;
+        let r = tool
+            .run(
+                Params::new()
+                    .set("Input_Features", input)
+                    .set("Distance", "5 feet"),
+            )
+            .unwrap();
+        assert_eq!(r.wait().unwrap(), JobStatus::Succeeded);
+        let GpValue::FeatureSet(fs) = r.output(0).unwrap() else {
+            panic!()
+        };
+        assert_eq!(fs.features.len(), 1);
+    });
+    t.join().unwrap();
+    // The directory + name form.
+    rt.block_on(async {
+        let client = Client::http().unwrap();
+        let tb = Toolbox::import_from(&client, &s.url("/arcgis/rest/services/"), "GP/Utilities")
+            .await
+            .unwrap();
+        assert_eq!(tb.tools().len(), 3);
+        s.shutdown().await;
+    });
+}
