@@ -35,7 +35,7 @@ mod wire;
 
 pub use error::Error;
 pub use params::{Env, Input, Params};
-pub use result::{GpResult, MapImageOptions, PollPolicy, ProgressEvent};
+pub use result::{GpResult, JobFile, MapImageOptions, PollPolicy, ProgressEvent};
 pub use toolbox::{Client, ParamRef, Tool, Toolbox, snake_case};
 
 /// The workspace README's Rust examples, compiled and run as doctests (gp-client

@@ -20,28 +20,50 @@ use crate::params::{Params, encode};
 use crate::toolbox::{ParamRef, Tool, encode_segment};
 use crate::wire;
 
-/// How to poll a job: exponential backoff between `initial` and `max`, giving up
-/// after `timeout` (none by default).
+/// How to poll a job. The wait between polls is a fraction of the time since the
+/// job was submitted (so a finished job is noticed within that fraction of its run
+/// time), never less than `min` nor more than `max`, with jitter below the bound.
+/// One request is in flight at a time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
-    /// First wait. Default 200 ms.
-    pub initial: Duration,
-    /// Longest wait. Default 5 s.
+    /// Shortest wait, also the wait before the first status request. Default 50 ms.
+    pub min: Duration,
+    /// Longest wait (the server's progress interval). Default 5 s.
     pub max: Duration,
-    /// Growth per poll. Default 1.5.
-    pub factor: f64,
-    /// Give up after this long.
+    /// Wait as a fraction of the time since submission. Default 0.12.
+    pub fraction: f64,
+    /// Random reduction of each wait, up to this fraction. Default 0.2.
+    pub jitter: f64,
+    /// Give up after this long (none by default).
     pub timeout: Option<Duration>,
+    /// Polls in a row with a status this crate does not know before giving up. Default 30.
+    pub max_unknown: u32,
 }
 
 impl Default for PollPolicy {
     fn default() -> Self {
         PollPolicy {
-            initial: Duration::from_millis(200),
+            min: Duration::from_millis(50),
             max: Duration::from_secs(5),
-            factor: 1.5,
+            fraction: 0.12,
+            jitter: 0.2,
             timeout: None,
+            max_unknown: 30,
         }
+    }
+}
+
+impl PollPolicy {
+    /// The wait after `elapsed` since submission.
+    pub fn delay(&self, elapsed: Duration) -> Duration {
+        let mut b = [0u8; 8];
+        let r = if getrandom::fill(&mut b).is_ok() {
+            (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+        } else {
+            0.5
+        };
+        let d = elapsed.mul_f64((self.fraction * (1.0 - self.jitter.clamp(0.0, 1.0) * r)).max(0.0));
+        d.clamp(self.min, self.max.max(self.min))
     }
 }
 
@@ -103,6 +125,7 @@ pub struct GpResult {
     tool: Tool,
     job_id: Option<String>,
     job_url: Option<String>,
+    started: Instant,
     state: Mutex<State>,
 }
 
@@ -128,6 +151,7 @@ pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> 
             tool: tool.clone(),
             job_id: None,
             job_url: None,
+            started: Instant::now(),
             state: Mutex::new(State {
                 status: JobStatus::Succeeded,
                 messages: r.messages,
@@ -150,6 +174,7 @@ pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> 
         tool: tool.clone(),
         job_url: Some(format!("{}/jobs/{}", tool.url, encode_segment(&id))),
         job_id: Some(id),
+        started: Instant::now(),
         state: Mutex::new(State {
             status: r.job_status,
             messages: Vec::new(),
@@ -159,7 +184,130 @@ pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> 
     })
 }
 
+/// What is needed to reopen a job after a restart: no credentials.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JobFile {
+    /// `…/GPServer/<task>/jobs/<jobId>`.
+    pub job_url: String,
+    /// The job id.
+    pub job_id: String,
+    /// The GPServer URL.
+    pub service_url: String,
+    /// The task name.
+    pub task: String,
+}
+
+impl JobFile {
+    /// Writes the job file (to a temporary file renamed into place).
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let io = |e: std::io::Error| Error::Protocol {
+            url: path.display().to_string(),
+            status: 0,
+            message: format!("writing the job file: {e}"),
+        };
+        let text = serde_json::to_string_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+        let tmp = path.with_extension("tmp-gpjob");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })
+    }
+
+    /// Reads a job file.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<JobFile, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Protocol {
+            url: path.display().to_string(),
+            status: 0,
+            message: format!("reading the job file: {e}"),
+        })?;
+        wire::decode("job file", &path.display().to_string(), text.as_bytes())
+    }
+}
+
 impl GpResult {
+    /// Reopens a job from its URL (`…/GPServer/<task>/jobs/<jobId>`), e.g. after the
+    /// process restarted: imports the toolbox and reads the job's status.
+    pub async fn reopen(client: &crate::Client, job_url: &str) -> Result<GpResult, Error> {
+        let clean = job_url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        let bad = |m: &str| Error::BadUrl {
+            input: clean.to_string(),
+            message: m.to_string(),
+        };
+        let (task_url, id) = clean
+            .rsplit_once("/jobs/")
+            .ok_or_else(|| bad("a job URL ends in /<task>/jobs/<jobId>"))?;
+        let (service_url, task) = task_url
+            .rsplit_once('/')
+            .ok_or_else(|| bad("no task in the job URL"))?;
+        if task.eq_ignore_ascii_case("GPServer") {
+            return Err(bad(
+                "give the job URL under its task (…/GPServer/<task>/jobs/<jobId>)",
+            ));
+        }
+        let task =
+            url::form_urlencoded::parse(format!("t={}", task.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_else(|| task.to_string());
+        GpResult::reopen_parts(client, service_url, &task, id).await
+    }
+
+    /// Reopens job `job_id` of `task` on the service at `service_url`.
+    pub async fn reopen_parts(
+        client: &crate::Client,
+        service_url: &str,
+        task: &str,
+        job_id: &str,
+    ) -> Result<GpResult, Error> {
+        let tb = crate::Toolbox::import(client, service_url).await?;
+        let tool = tb.tool(task)?.clone();
+        let r = GpResult {
+            job_url: Some(format!("{}/jobs/{}", tool.url, encode_segment(job_id))),
+            job_id: Some(job_id.to_string()),
+            tool,
+            started: Instant::now(),
+            state: Mutex::new(State {
+                status: JobStatus::Submitted,
+                messages: Vec::new(),
+                progress: None,
+                outputs: IndexMap::new(),
+            }),
+        };
+        r.refresh().await?;
+        Ok(r)
+    }
+
+    /// Reopens the job of a job file.
+    pub async fn reopen_file(client: &crate::Client, file: &JobFile) -> Result<GpResult, Error> {
+        GpResult::reopen_parts(client, &file.service_url, &file.task, &file.job_id).await
+    }
+
+    /// The job file of this job (`None` for a synchronous execute).
+    pub fn job_file(&self) -> Option<JobFile> {
+        Some(JobFile {
+            job_url: self.job_url.clone()?,
+            job_id: self.job_id.clone()?,
+            service_url: self.tool.service_url.clone(),
+            task: self.tool.name().to_string(),
+        })
+    }
+
+    /// The names of the outputs, in order.
+    pub fn output_names(&self) -> Vec<String> {
+        self.tool
+            .info
+            .outputs()
+            .map(|p| p.name.to_string())
+            .collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -250,11 +398,25 @@ impl GpResult {
     /// Waits with `policy`.
     pub async fn wait_with(&self, policy: PollPolicy) -> Result<JobStatus, Error> {
         let start = Instant::now();
-        let mut delay = policy.initial;
+        let mut unknown = 0u32;
         loop {
             let status = self.refresh().await?;
             if status.is_terminal() {
                 return self.ended(status);
+            }
+            if let JobStatus::Unknown(s) = &status {
+                unknown += 1;
+                if unknown >= policy.max_unknown {
+                    return Err(Error::Protocol {
+                        url: self.job_url.clone().unwrap_or_default(),
+                        status: 200,
+                        message: format!(
+                            "the job status `{s}` is not one of the 11 ArcGIS job statuses ({unknown} polls in a row)"
+                        ),
+                    });
+                }
+            } else {
+                unknown = 0;
             }
             if let Some(t) = policy.timeout
                 && start.elapsed() >= t
@@ -265,8 +427,7 @@ impl GpResult {
                     seconds: start.elapsed().as_secs_f64(),
                 });
             }
-            tokio::time::sleep(delay).await;
-            delay = delay.mul_f64(policy.factor.max(1.0)).min(policy.max);
+            tokio::time::sleep(policy.delay(self.started.elapsed())).await;
         }
     }
 
@@ -276,13 +437,13 @@ impl GpResult {
         policy: PollPolicy,
     ) -> impl Stream<Item = Result<ProgressEvent, Error>> + '_ {
         futures::stream::unfold(
-            (0usize, policy.initial, false),
-            move |(seen, delay, done)| async move {
+            (0usize, true, false),
+            move |(seen, first, done)| async move {
                 if done {
                     return None;
                 }
-                if seen > 0 || delay != policy.initial {
-                    tokio::time::sleep(delay).await;
+                if !first {
+                    tokio::time::sleep(policy.delay(self.started.elapsed())).await;
                 }
                 match self.refresh().await {
                     Ok(status) => {
@@ -294,11 +455,7 @@ impl GpResult {
                             .get(seen..)
                             .map(<[JobMessage]>::to_vec)
                             .unwrap_or_default();
-                        let next = (
-                            msgs.len(),
-                            delay.mul_f64(policy.factor.max(1.0)).min(policy.max),
-                            status.is_terminal(),
-                        );
+                        let next = (msgs.len(), false, status.is_terminal());
                         Some((
                             Ok(ProgressEvent {
                                 status,
@@ -308,7 +465,7 @@ impl GpResult {
                             next,
                         ))
                     }
-                    Err(e) => Some((Err(e), (seen, delay, true))),
+                    Err(e) => Some((Err(e), (seen, false, true))),
                 }
             },
         )
@@ -393,7 +550,16 @@ impl GpResult {
         let url = format!("{job}/results/{}", encode_segment(&name));
         let body = wire::get(&self.tool.client.transport, &url, &[("returnType", "data")]).await?;
         let r: ResultParameter = wire::decode("result parameter", &url, &body)?;
-        self.lock().outputs.insert(name, r.value.clone());
+        let mut s = self.lock();
+        if let GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) = &r.value
+            && fs.exceeded_transfer_limit == Some(true)
+        {
+            s.messages.push(JobMessage::new(
+                gp_model::MessageType::Warning,
+                format!("{name}: the server's transfer limit (maximumRecords) was exceeded; {} feature(s) came back", fs.features.len()),
+            ));
+        }
+        s.outputs.insert(name, r.value.clone());
         Ok(r.value)
     }
 

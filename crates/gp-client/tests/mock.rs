@@ -51,7 +51,7 @@ async fn wait_polls_until_the_end_and_submits_once() {
     let r = tb.tool("T").unwrap().run(Params::new()).await.unwrap();
     let st = r
         .wait_with(PollPolicy {
-            initial: Duration::from_millis(1),
+            min: Duration::from_millis(1),
             max: Duration::from_millis(2),
             ..Default::default()
         })

@@ -94,7 +94,7 @@ async fn load_features_run_async_wait_save_and_map_image() {
     );
     let status = result
         .wait_with(PollPolicy {
-            initial: Duration::from_millis(20),
+            min: Duration::from_millis(20),
             ..Default::default()
         })
         .await
@@ -277,7 +277,7 @@ async fn cancel_failure_progress_and_tokens() {
     let r = wait.run(Params::new().set("Seconds", "30")).await.unwrap();
     // Progress events until it runs.
     let mut events = Box::pin(r.progress_stream(PollPolicy {
-        initial: Duration::from_millis(20),
+        min: Duration::from_millis(20),
         max: Duration::from_millis(50),
         ..Default::default()
     }));
@@ -296,7 +296,7 @@ async fn cancel_failure_progress_and_tokens() {
     );
     let e = r
         .wait_with(PollPolicy {
-            initial: Duration::from_millis(20),
+            min: Duration::from_millis(20),
             ..Default::default()
         })
         .await
@@ -362,4 +362,48 @@ fn the_blocking_facade_runs_the_same_workflow() {
         assert_eq!(tb.tools().len(), 3);
         s.shutdown().await;
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_reopened_from_its_job_file() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("job.json");
+    {
+        let client = Client::http().unwrap();
+        let tb = client
+            .import(&s.url("/arcgis/rest/services/GP/Utilities/GPServer"))
+            .await
+            .unwrap();
+        let r = tb
+            .tool("Wait")
+            .unwrap()
+            .run(Params::new().set("Seconds", "0.5"))
+            .await
+            .unwrap();
+        let jf = r.job_file().unwrap();
+        assert!(!serde_json::to_string(&jf).unwrap().contains("token"));
+        jf.save(&file).unwrap();
+    }
+    // A new client, as after a restart.
+    let client = Client::http().unwrap();
+    let jf = JobFile::load(&file).unwrap();
+    let r = GpResult::reopen_file(&client, &jf).await.unwrap();
+    assert_eq!(r.wait().await.unwrap(), JobStatus::Succeeded);
+    assert_eq!(r.output_names(), ["Elapsed"]);
+    let GpValue::Double(e) = r.output("Elapsed").await.unwrap() else {
+        panic!()
+    };
+    assert!(e >= 0.5);
+    let again = GpResult::reopen(&client, &jf.job_url).await.unwrap();
+    assert_eq!(again.status(), JobStatus::Succeeded);
+    assert!(
+        GpResult::reopen(
+            &client,
+            &s.url("/arcgis/rest/services/GP/Utilities/GPServer")
+        )
+        .await
+        .is_err()
+    );
+    s.shutdown().await;
 }
