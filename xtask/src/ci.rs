@@ -126,6 +126,34 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "doctests",
         Command::new(cargo()).args(["test", "--workspace", "--all-features", "--doc"]),
     )?;
+    // The seed's three scripts as gp-client examples, against the embedded server.
+    let out = crate::project_root().join("target").join("examples-out");
+    let _ = std::fs::remove_dir_all(&out);
+    for example in ["buffer_points", "slope_raster", "map_image"] {
+        step(
+            &format!("example {example}"),
+            Command::new(cargo())
+                .args([
+                    "run",
+                    "--quiet",
+                    "-p",
+                    "gp-client",
+                    "--example",
+                    example,
+                    "--",
+                ])
+                .arg(&out),
+        )?;
+    }
+    for file in [
+        "base.gpkg",
+        "rasteroutput/Output_Slope.tif",
+        "road_buffer.jpg",
+    ] {
+        if !out.join(file).is_file() {
+            bail!("the examples did not write {}", out.join(file).display());
+        }
+    }
     step(
         "docs",
         Command::new(cargo())
