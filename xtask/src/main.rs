@@ -54,6 +54,8 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Job polling: gp-client's `wait()` against a fixed 0.2 s loop on the local server.
+    Poll,
     /// Feature conversions: gp-features against `ogr2ogr` (needs gdal-bin).
     Features {
         /// Points in the generated point file.
@@ -86,6 +88,21 @@ fn main() -> anyhow::Result<()> {
                     runs,
                 },
         } => bench_features::features(points, polygons, runs),
+        Task::Bench { what: Bench::Poll } => {
+            let status = std::process::Command::new(cargo())
+                .args([
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    "gp-client",
+                    "--example",
+                    "poll_bench",
+                ])
+                .status()?;
+            anyhow::ensure!(status.success(), "the polling benchmark failed ({status})");
+            Ok(())
+        }
     }
 }
 

@@ -26,13 +26,14 @@ use crate::wire;
 /// One request is in flight at a time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
-    /// Shortest wait, also the wait before the first status request. Default 50 ms.
+    /// Shortest wait, also the time from submission to the first status request.
+    /// Default 100 ms.
     pub min: Duration,
     /// Longest wait (the server's progress interval). Default 5 s.
     pub max: Duration,
-    /// Wait as a fraction of the time since submission. Default 0.12.
+    /// Wait as a fraction of the time since submission. Default 0.14.
     pub fraction: f64,
-    /// Random reduction of each wait, up to this fraction. Default 0.2.
+    /// Random reduction of each wait, up to this fraction. Default 0.1.
     pub jitter: f64,
     /// Give up after this long (none by default).
     pub timeout: Option<Duration>,
@@ -43,10 +44,10 @@ pub struct PollPolicy {
 impl Default for PollPolicy {
     fn default() -> Self {
         PollPolicy {
-            min: Duration::from_millis(50),
+            min: Duration::from_millis(100),
             max: Duration::from_secs(5),
-            fraction: 0.12,
-            jitter: 0.2,
+            fraction: 0.14,
+            jitter: 0.1,
             timeout: None,
             max_unknown: 30,
         }
@@ -399,6 +400,10 @@ impl GpResult {
     pub async fn wait_with(&self, policy: PollPolicy) -> Result<JobStatus, Error> {
         let start = Instant::now();
         let mut unknown = 0u32;
+        // A job just submitted is not done: the first look is `min` after submission.
+        if self.job_url.is_some() && !self.status().is_terminal() {
+            tokio::time::sleep(policy.min.saturating_sub(self.started.elapsed())).await;
+        }
         loop {
             let status = self.refresh().await?;
             if status.is_terminal() {
