@@ -1,0 +1,167 @@
+//! The `gp` binary end to end: demo, info, run, job, features, raster, completions,
+//! and exit codes (0 ok, 1 tool failed, 2 input error, 3 network/server error).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
+
+use std::process::{Command, Output};
+
+fn gp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gp"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn demo_writes_the_three_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let o = gp(&["demo", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.join("base.gpkg").is_file());
+    assert!(out.join("rasteroutput/Output_Slope.tif").is_file());
+    assert!(out.join("road_buffer.jpg").is_file());
+    let fs = gp_features_load(&out.join("base.gpkg/towers_buffer"));
+    assert_eq!(fs, 243);
+    let t = text(&o);
+    assert!(
+        t.contains("100 kilometers") && t.contains("slope in degrees"),
+        "{t}"
+    );
+}
+
+/// Features in a GeoPackage layer, counted through `gp features convert` to GeoJSON.
+fn gp_features_load(layer: &std::path::Path) -> usize {
+    let geojson = layer.parent().unwrap().parent().unwrap().join("x.geojson");
+    let o = gp(&["features", "convert", layer.to_str().unwrap(), geojson.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(geojson).unwrap()).unwrap();
+    v["features"].as_array().unwrap().len()
+}
+
+#[test]
+fn info_run_job_and_exit_codes_against_a_server() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(gp_server::Server::start(Default::default()))
+        .unwrap();
+    let b = server.url("/arcgis/rest/services");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+
+    let o = gp(&["services", &format!("{b}/GP")]);
+    assert!(
+        o.status.success() && text(&o).contains("GP/BufferByVal  (GPServer)"),
+        "{}",
+        text(&o)
+    );
+    let o = gp(&["info", &format!("{b}/GP/BufferByVal/GPServer/BufferPoints")]);
+    let t = text(&o);
+    assert!(
+        o.status.success()
+            && t.contains("Distance")
+            && t.contains("GPLinearUnit")
+            && t.contains("NONE|ALL"),
+        "{t}"
+    );
+
+    // Sync run: outputs saved as GeoPackage layers, JSON report.
+    let pts =
+        r#"Input_Features={"features":[{"geometry":{"x":10,"y":50},"attributes":{"Name":"a"}}]}"#;
+    let o = gp(&[
+        "run",
+        &format!("{b}/GP/BufferSync/GPServer/BufferPoints"),
+        pts,
+        "Distance=5 feet",
+        "--out",
+        out,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outputs"][0]["features"], 1);
+    assert!(dir.path().join("outputs.gpkg").is_file());
+
+    // Async run with a raster output and a map image.
+    let o = gp(&[
+        "run",
+        &format!("{b}/SlopeByVal/GPServer/RunSlope"),
+        "Input_DEM=sample_dem",
+        "--out",
+        out,
+        "--map-image",
+        dir.path().join("slope.png").to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        dir.path().join("Output_Slope.tif").is_file() && dir.path().join("slope.png").is_file()
+    );
+    let o = gp(&[
+        "raster",
+        "info",
+        dir.path().join("Output_Slope.tif").to_str().unwrap(),
+        "--stats",
+    ]);
+    assert!(
+        o.status.success() && text(&o).contains("band 1: min"),
+        "{}",
+        text(&o)
+    );
+
+    // --no-wait writes a job file that `gp job wait` picks up.
+    let o = gp(&[
+        "run",
+        &format!("{b}/GP/Utilities/GPServer/Wait"),
+        "Seconds=0.3",
+        "--no-wait",
+        "--out",
+        out,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let file = v["job_file"].as_str().unwrap();
+    let o = gp(&["job", "wait", file, "-q"]);
+    assert!(
+        o.status.success() && text(&o).contains("esriJobSucceeded"),
+        "{}",
+        text(&o)
+    );
+    let o = gp(&["job", "results", v["job_url"].as_str().unwrap()]);
+    assert!(
+        o.status.success() && text(&o).contains("Elapsed"),
+        "{}",
+        text(&o)
+    );
+
+    // Exit codes.
+    let o = gp(&["run", &format!("{b}/GP/Utilities/GPServer/Fail"), "-q"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("failed on purpose"));
+    let o = gp(&[
+        "run",
+        &format!("{b}/GP/BufferSync/GPServer/BufferPoints"),
+        "Distanse=5 feet",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("did you mean `Distance`"));
+    let o = gp(&[
+        "run",
+        &format!("{b}/GP/BufferSync/GPServer/BufferPoints"),
+        "Distance",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    rt.block_on(server.shutdown());
+    let o = gp(&["info", &format!("{b}/GP/BufferByVal/GPServer")]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = gp(&["completions", "bash"]);
+    assert!(o.status.success() && text(&o).contains("gp"));
+}
