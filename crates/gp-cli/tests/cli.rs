@@ -40,7 +40,12 @@ fn demo_writes_the_three_outputs() {
 /// Features in a GeoPackage layer, counted through `gp features convert` to GeoJSON.
 fn gp_features_load(layer: &std::path::Path) -> usize {
     let geojson = layer.parent().unwrap().parent().unwrap().join("x.geojson");
-    let o = gp(&["features", "convert", layer.to_str().unwrap(), geojson.to_str().unwrap()]);
+    let o = gp(&[
+        "features",
+        "convert",
+        layer.to_str().unwrap(),
+        geojson.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(geojson).unwrap()).unwrap();
     v["features"].as_array().unwrap().len()
