@@ -23,7 +23,7 @@ impl std::error::Error for Cancelled {}
 /// `gp run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The task URL (…/GPServer/<Task>).
+    /// The task URL (`…/GPServer/<Task>`).
     task_url: String,
     /// Inputs as NAME=VALUE ("Distance=5 feet", "Input_Features=roads.shp", JSON, or @file.json).
     params: Vec<String>,

@@ -32,7 +32,7 @@ struct Args {
     /// Largest request body in MiB.
     #[arg(long, default_value_t = 64)]
     max_body_mb: usize,
-    /// Serve HTTPS with a self-signed certificate (written to <data dir>/tls/cert.pem).
+    /// Serve HTTPS with a self-signed certificate (written to `<data dir>/tls/cert.pem`).
     #[arg(long)]
     tls: bool,
     /// Cap every task's execution timeout, in seconds.
