@@ -142,10 +142,14 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
                 } else {
                     F::Json
                 };
-                return ApiError::bad_request(format!(
+                let mut r = ApiError::bad_request(format!(
                     "the request body is larger than this server's limit of {limit} bytes"
                 ))
                 .respond(f);
+                // The rest of the body is unread: the connection cannot be reused.
+                r.headers_mut()
+                    .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+                return r;
             }
         }
     }
