@@ -147,8 +147,10 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
                 ))
                 .respond(f);
                 // The rest of the body is unread: the connection cannot be reused.
-                r.headers_mut()
-                    .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+                r.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
                 return r;
             }
         }
