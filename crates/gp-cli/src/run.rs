@@ -119,44 +119,66 @@ fn import_string(task_url: &str, args: &RunArgs) -> anyhow::Result<String> {
     Ok(task_url.to_string())
 }
 
+/// A progress display on stderr: only when stderr is a terminal and not `--quiet`.
+fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(100);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos:>3}% {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    pb.set_style(style);
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(pb)
+}
+
 async fn wait_or_cancel(result: &GpResult, detach: bool, quiet: bool) -> anyhow::Result<JobStatus> {
     use futures::StreamExt;
     let job = result.result_id().unwrap_or("-").to_string();
+    let pb = progress_bar(quiet);
     let mut events = Box::pin(result.progress_stream(Default::default()));
-    let mut last = String::new();
     loop {
         tokio::select! {
             ev = events.next() => {
                 let Some(ev) = ev else { break };
                 let ev = ev?;
-                if !quiet {
+                if let Some(pb) = &pb {
                     for m in &ev.new_messages {
-                        eprintln!("  {}", m.description);
+                        pb.println(format!("  {}", m.description));
                     }
-                    let line = match &ev.progress {
-                        Some(p) => format!("{} {}{}", ev.status, p.percent.map(|x| format!("{x:.0}% ")).unwrap_or_default(), p.message),
-                        None => ev.status.to_string(),
+                    let (pct, text) = match &ev.progress {
+                        Some(p) => (p.percent, p.message.clone()),
+                        None => (None, String::new()),
                     };
-                    if line != last {
-                        eprintln!("[{job}] {line}");
-                        last = line;
+                    if let Some(x) = pct {
+                        pb.set_position(x.clamp(0.0, 100.0) as u64);
                     }
+                    pb.set_message(format!("{job} {} {text}", ev.status));
                 }
                 if ev.status.is_terminal() {
                     break;
                 }
             }
             _ = tokio::signal::ctrl_c() => {
+                if let Some(pb) = &pb {
+                    pb.finish_and_clear();
+                }
                 if detach {
                     let url = result.job_url().unwrap_or_default();
                     anyhow::bail!(Cancelled(format!("job {job} keeps running; reattach with: gp job wait {url}")));
                 }
                 let st = result.cancel().await?;
-                anyhow::bail!(Cancelled(format!("job {job} cancelled ({st})")));
+                anyhow::bail!(Cancelled(format!("job {job} cancelled on the server ({st})")));
             }
         }
     }
     drop(events);
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
     Ok(result.wait().await?)
 }
 

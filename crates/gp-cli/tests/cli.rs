@@ -170,3 +170,62 @@ fn info_run_job_and_exit_codes_against_a_server() {
     let o = gp(&["completions", "bash"]);
     assert!(o.status.success() && text(&o).contains("gp"));
 }
+
+#[test]
+fn ctrl_c_cancels_the_server_job_and_a_terminal_shows_progress() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(gp_server::Server::start(Default::default()))
+        .unwrap();
+    let task = server.url("/arcgis/rest/services/GP/Utilities/GPServer/Wait");
+    // SIGINT to a running `gp run`: the server job is cancelled.
+    let child = Command::new(env!("CARGO_BIN_EXE_gp"))
+        .args(["run", &task, "Seconds=30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    let id = t
+        .split("job ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(t.contains("cancelled on the server"), "{t}");
+    let job = format!("{task}/jobs/{id}");
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = text(&gp(&["job", "status", &job]));
+        if status.trim() == "esriJobCancelled" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(status.trim(), "esriJobCancelled");
+    // Under a pseudo-terminal (util-linux `script`), the progress bar appears.
+    let cmd = format!("{} run {task} Seconds=1.5", env!("CARGO_BIN_EXE_gp"));
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("esriJobExecuting") && t.contains('%'), "{t}");
+    // Without a terminal: no progress output at all.
+    let o = gp(&["run", &task, "Seconds=0.3"]);
+    assert!(o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).trim().is_empty(),
+        "{}",
+        text(&o)
+    );
+    rt.block_on(server.shutdown());
+}
