@@ -296,7 +296,7 @@ async fn info(url: &str, json: bool) -> anyhow::Result<()> {
                 });
                 println!(
                     "{:<20} {:<26} {:<6} {:<8} {:<28} {}",
-                    p.name,
+                    p.name.as_str(),
                     p.data_type.to_string(),
                     if p.is_input() { "in" } else { "out" },
                     if p.is_required() { "yes" } else { "" },
