@@ -189,11 +189,28 @@ fn feature_path(out: &Path, name: &str, format: &str) -> PathBuf {
     }
 }
 
+/// A download bar with bytes and rate, on a terminal only.
+fn download_bar(quiet: bool, name: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    b.set_style(style);
+    b.set_message(format!("downloading {name}"));
+    Some(b)
+}
+
 async fn save_outputs(
     result: &GpResult,
     out: &Path,
     scratch: &ScratchWorkspace,
     format: &str,
+    quiet: bool,
 ) -> anyhow::Result<Vec<serde_json::Value>> {
     let mut written = Vec::new();
     for name in result.output_names() {
@@ -214,7 +231,20 @@ async fn save_outputs(
                 );
             }
             GpValue::DataRef(d) if d.url.is_some() => {
-                let p = result.download(name.as_str(), scratch).await?;
+                let bar = download_bar(quiet, &name);
+                let p = result
+                    .download_with(name.as_str(), scratch, &mut |done, total| {
+                        if let Some(b) = &bar {
+                            if let Some(t) = total {
+                                b.set_length(t);
+                            }
+                            b.set_position(done);
+                        }
+                    })
+                    .await?;
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
                 written.push(serde_json::json!({"param": name, "file": p}));
             }
             other => written.push(serde_json::json!({"param": name, "value": other.to_json()})),
@@ -284,7 +314,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&out)?;
     let scratch = ScratchWorkspace::at(args.scratch.clone().unwrap_or_else(|| out.clone()));
-    let written = save_outputs(&result, &out, &scratch, &args.format).await?;
+    let written = save_outputs(&result, &out, &scratch, &args.format, quiet || args.json).await?;
     let mut map = None;
     if let Some(p) = &args.map_image {
         let img = result.map_image(0, &MapImageOptions::default()).await?;

@@ -219,6 +219,23 @@ fn ctrl_c_cancels_the_server_job_and_a_terminal_shows_progress() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("esriJobExecuting") && t.contains('%'), "{t}");
+    // And a download bar with bytes and rate for a raster output.
+    let dir = tempfile::tempdir().unwrap();
+    let slope = server.url("/arcgis/rest/services/SlopeByVal/GPServer/RunSlope");
+    let cmd = format!(
+        "{} run {slope} Input_DEM=sample_dem --out {}",
+        env!("CARGO_BIN_EXE_gp"),
+        dir.path().display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(
+        o.status.success() && t.contains("downloading Output_Slope") && t.contains("KiB"),
+        "{t}"
+    );
     // Without a terminal: no progress output at all.
     let o = gp(&["run", &task, "Seconds=0.3"]);
     assert!(o.status.success());

@@ -604,6 +604,17 @@ impl GpResult {
         p: impl Into<ParamRef>,
         scratch: &ScratchWorkspace,
     ) -> Result<PathBuf, Error> {
+        self.download_with(p, scratch, &mut |_, _| {}).await
+    }
+
+    /// Like [`GpResult::download`], calling `progress(bytes_written, total)` after
+    /// every chunk (`total` from `Content-Length`, when the server sent it).
+    pub async fn download_with(
+        &self,
+        p: impl Into<ParamRef>,
+        scratch: &ScratchWorkspace,
+        progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
+    ) -> Result<PathBuf, Error> {
         let v = self.output(p).await?;
         let GpValue::DataRef(r) = &v else {
             return Err(Error::Protocol {
@@ -638,6 +649,7 @@ impl GpResult {
         let mut body = resp.into_body();
         while let Some(chunk) = body.next().await {
             file.write_chunk(&chunk?)?;
+            progress(file.written(), expected);
         }
         Ok(file.finish(expected)?)
     }
