@@ -41,10 +41,12 @@ fn has(cmd: &str, arg: &str) -> bool {
 
 /// Installs the independent checkers the tests use (GDAL) when they are missing.
 fn install_tools() -> anyhow::Result<()> {
-    if has("gdalinfo", "--version") {
+    if has("gdalinfo", "--version") && has("curl", "--version") {
         return Ok(());
     }
-    eprintln!("\n==> installing gdal-bin (GDAL is the independent checker of the raster tests)");
+    eprintln!(
+        "\n==> installing gdal-bin (GDAL is the independent checker of the raster tests) and curl (the README's curl session is run by a test)"
+    );
     let sudo: &[&str] = if Command::new("id")
         .arg("-u")
         .output()
@@ -72,6 +74,7 @@ fn install_tools() -> anyhow::Result<()> {
         "-qq",
         "--no-install-recommends",
         "gdal-bin",
+        "curl",
     ])?;
     if !has("gdalinfo", "--version") {
         bail!("gdal-bin was installed but gdalinfo still does not run");

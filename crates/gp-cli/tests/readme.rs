@@ -77,3 +77,95 @@ fn the_cli_tour_runs() {
     assert!(dir.path().join("out/buffer.png").is_file());
     rt.block_on(server.shutdown());
 }
+
+#[test]
+fn gp_serve_answers_and_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gp"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("gp serve: ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let t = gp_transport::HttpTransport::new(Default::default()).unwrap();
+    let r = rt
+        .block_on(gp_transport::TransportExt::get(&t, &url, &[("f", "json")]))
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(r.body()).contains("GP/BufferByVal")
+            || String::from_utf8_lossy(r.body()).contains("\"GP\"")
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn the_readme_curl_session_runs() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let block = readme
+        .split("A session with curl:")
+        .nth(1)
+        .unwrap()
+        .split("```sh")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(gp_server::Server::start(Default::default()))
+        .unwrap();
+    let base = server.url("");
+    // A real job id for the lines that name `<jobId>`.
+    let t = gp_transport::HttpTransport::new(Default::default()).unwrap();
+    let submit = format!("{base}/arcgis/rest/services/SlopeByVal/GPServer/RunSlope/submitJob");
+    let r = rt
+        .block_on(gp_transport::TransportExt::post_form(
+            &t,
+            &submit,
+            &[("f", "json"), ("Input_DEM", "sample_dem")],
+            gp_transport::Idempotency::NotIdempotent,
+        ))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+    let id = v["jobId"].as_str().unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let script = block
+        .replace("http://127.0.0.1:8080", &base)
+        .replace("<jobId>", &id)
+        .replace("curl ", "curl -sf ");
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new("bash")
+        .args(["-ec", &script])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("Output_Polygons")
+            && text.contains("esriJobSubmitted")
+            && text.contains("Output_Slope.tif"),
+        "{text}"
+    );
+    assert!(dir.path().join("slope.png").is_file());
+    rt.block_on(server.shutdown());
+}
