@@ -187,11 +187,20 @@ async fn serve(
         ..Default::default()
     })
     .await?;
-    println!("gp serve: {}", server.url("/arcgis/rest/services"));
-    if let Some(pem) = server.cert_pem() {
-        println!("certificate: {}", pem.display());
+    {
+        // A server keeps serving when whoever started it stops reading its stdout.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "gp serve: {}", server.url("/arcgis/rest/services"));
+        if let Some(pem) = server.cert_pem() {
+            let _ = writeln!(out, "certificate: {}", pem.display());
+        }
+        let _ = writeln!(
+            out,
+            "services: GP/BufferByVal, GP/BufferSync, GP/Utilities, SlopeByVal (Ctrl-C stops)"
+        );
+        let _ = out.flush();
     }
-    println!("services: GP/BufferByVal, GP/BufferSync, GP/Utilities, SlopeByVal (Ctrl-C stops)");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
