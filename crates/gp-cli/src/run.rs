@@ -88,35 +88,30 @@ pub(crate) struct JobTarget {
 }
 
 fn import_string(task_url: &str, args: &RunArgs) -> anyhow::Result<String> {
+    if args.token.is_none() && args.user.is_none() {
+        return Ok(task_url.to_string());
+    }
+    // Credentials travel in arcpy's form: `<root>/services;<Folder/Service>;…`.
+    let (svc, _) = task_url
+        .rsplit_once('/')
+        .context("the task URL has no task")?;
+    let (root, name) = svc
+        .split_once("/rest/services/")
+        .context("the task URL has no /rest/services/")?;
+    let base = format!("{root}/services;{}", name.trim_end_matches("/GPServer"));
     if let Some(t) = &args.token {
-        let (svc, _) = task_url
-            .rsplit_once('/')
-            .context("the task URL has no task")?;
-        let (root, name) = svc
-            .split_once("/rest/services/")
-            .context("the task URL has no /rest/services/")?;
-        let name = name.trim_end_matches("/GPServer");
-        return Ok(format!("{root}/services;{name};token={t}"));
+        return Ok(format!("{base};token={t}"));
     }
-    if let Some(u) = &args.user {
-        anyhow::ensure!(args.password_stdin, "--user needs --password-stdin");
-        let mut pass = String::new();
-        std::io::stdin()
-            .read_line(&mut pass)
-            .context("reading the password from stdin")?;
-        let (svc, _) = task_url
-            .rsplit_once('/')
-            .context("the task URL has no task")?;
-        let (root, name) = svc
-            .split_once("/rest/services/")
-            .context("the task URL has no /rest/services/")?;
-        let name = name.trim_end_matches("/GPServer");
-        return Ok(format!(
-            "{root}/services;{name};{u};{}",
-            pass.trim_end_matches(['\r', '\n'])
-        ));
-    }
-    Ok(task_url.to_string())
+    anyhow::ensure!(args.password_stdin, "--user needs --password-stdin");
+    let mut pass = String::new();
+    std::io::stdin()
+        .read_line(&mut pass)
+        .context("reading the password from stdin")?;
+    let user = args.user.as_deref().unwrap_or_default();
+    Ok(format!(
+        "{base};{user};{}",
+        pass.trim_end_matches(['\r', '\n'])
+    ))
 }
 
 /// A progress display on stderr: only when stderr is a terminal and not `--quiet`.

@@ -246,3 +246,48 @@ fn ctrl_c_cancels_the_server_job_and_a_terminal_shows_progress() {
     );
     rt.block_on(server.shutdown());
 }
+
+#[test]
+fn credentials_from_stdin_and_a_token() {
+    use std::io::Write;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(gp_server::Server::start(gp_server::ServerConfig {
+            users: vec![("alice".into(), "wonder".into())],
+            ..Default::default()
+        }))
+        .unwrap();
+    let task = server.url("/arcgis/rest/services/GP/Utilities/GPServer/Wait");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gp"))
+        .args([
+            "run",
+            &task,
+            "Seconds=0",
+            "--user",
+            "alice",
+            "--password-stdin",
+            "--json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"wonder\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "esriJobSucceeded");
+    assert!(!text(&o).contains("wonder"));
+    // Without credentials: a server error, exit 3; a bad token: exit 3 too.
+    let o = gp(&["run", &task, "Seconds=0"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_gp"))
+        .args(["run", &task, "Seconds=0"])
+        .env("GP_TOKEN", "bogus")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(!text(&o).contains("bogus"), "{}", text(&o));
+    rt.block_on(server.shutdown());
+}

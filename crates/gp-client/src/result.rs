@@ -523,17 +523,7 @@ impl GpResult {
     }
 
     fn require_success(&self) -> Result<(), Error> {
-        let s = self.status();
-        if s.is_success() {
-            Ok(())
-        } else {
-            Err(Error::JobFailed {
-                tool: self.tool.name().to_string(),
-                job_id: self.job_id.clone().unwrap_or_default(),
-                status: s,
-                messages: self.messages(),
-            })
-        }
+        self.ended(self.status()).map(|_| ())
     }
 
     /// An output by position (among outputs, as arcpy `getOutput(i)`) or name,
