@@ -342,11 +342,7 @@ async fn execute(
             svc.qualified_name()
         )));
     }
-    let new = prepare_job(app, ctx, svc, task)?;
-    let job = app
-        .jobs
-        .submit(new)
-        .map_err(|e| ApiError::internal(format!("creating the job folder: {e}")))?;
+    let job = start_job(app, ctx, svc, task)?;
     job.wait_finished().await;
     let rec = job.snapshot();
     let messages = messages_json(&rec);
@@ -373,6 +369,14 @@ async fn execute(
     ))
 }
 
+/// Checks the inputs and starts a job (queued behind the worker pool).
+fn start_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result<Arc<Job>, ApiError> {
+    let new = prepare_job(app, ctx, svc, task)?;
+    app.jobs
+        .submit(new)
+        .map_err(|e| ApiError::internal(format!("creating the job folder: {e}")))
+}
+
 fn submit_job(
     app: &Arc<App>,
     ctx: &Ctx,
@@ -385,11 +389,7 @@ fn submit_job(
             svc.qualified_name()
         )));
     }
-    let new = prepare_job(app, ctx, svc, task)?;
-    let job = app
-        .jobs
-        .submit(new)
-        .map_err(|e| ApiError::internal(format!("creating the job folder: {e}")))?;
+    let job = start_job(app, ctx, svc, task)?;
     let rec = job.snapshot();
     let v = json!({"jobId": rec.job_id, "jobStatus": JobStatus::Submitted});
     Ok(value_response(

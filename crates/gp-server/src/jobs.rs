@@ -482,26 +482,20 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
         p = pool.acquire_owned() => p.ok(),
         () = job.cancel_notify.notified() => None,
     };
-    let Some(permit) = permit else {
-        finish(
-            &job,
-            cancelled_status(&job),
-            IndexMap::new(),
-            None,
-            &new.task,
-        );
-        return;
+    // Cancelled while waiting in the queue (or just as the permit came).
+    let permit = match permit {
+        Some(p) if !job.cancel.load(Ordering::SeqCst) => p,
+        _ => {
+            finish(
+                &job,
+                cancelled_status(&job),
+                IndexMap::new(),
+                None,
+                &new.task,
+            );
+            return;
+        }
     };
-    if job.cancel.load(Ordering::SeqCst) {
-        finish(
-            &job,
-            cancelled_status(&job),
-            IndexMap::new(),
-            None,
-            &new.task,
-        );
-        return;
-    }
     {
         let mut r = job.lock();
         if r.status == JobStatus::Waiting {
