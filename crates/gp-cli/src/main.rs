@@ -178,6 +178,11 @@ async fn serve(
             .with_context(|| format!("--token-auth expects USER:PASS, got `{u}`"))?;
         users.push((user.to_string(), pass.to_string()));
     }
+    // Listen for Ctrl-C before saying we are ready, so an early interrupt still
+    // stops the server cleanly.
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("listening for Ctrl-C")?;
     let server = gp_server::Server::start(gp_server::ServerConfig {
         addr,
         data_dir,
@@ -201,6 +206,9 @@ async fn serve(
         );
         let _ = out.flush();
     }
+    #[cfg(unix)]
+    interrupt.recv().await;
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
