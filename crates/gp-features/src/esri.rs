@@ -54,6 +54,10 @@ impl EsriSink {
 }
 
 impl crate::sink::FeatureSink for EsriSink {
+    fn needs_trailing_keys(&self) -> bool {
+        true
+    }
+
     fn start(&mut self, fs: &FeatureSet) -> Result<()> {
         let schema = FeatureSet {
             features: Vec::new(),

@@ -5,13 +5,15 @@ use std::path::Path;
 
 use geozero::GeozeroDatasource;
 use geozero::geojson::{GeoJsonLineReader, GeoJsonReader};
-use std::collections::HashMap;
 
-use gp_model::esrijson::{FeatureSetBuilder, group_rings};
-use gp_model::geometry::DEFAULT_DENSIFY_ANGLE;
-use gp_model::{AttrValue, Coord, Feature, FeatureSet, FieldType, Geometry, SpatialReference};
+use std::sync::Arc;
+
+use gp_model::esrijson::FeatureSetBuilder;
+use gp_model::{AttrValue, Coord, Feature, FeatureSet, FieldType, SpatialReference};
 
 use crate::error::{Result, fmt_err, io};
+use crate::flat::{FlatBatch, FlatGeom, FlatSchema, Kind};
+use crate::sink::{Encoded, Encoder};
 
 /// The legacy `crs` member (`"name": "EPSG:3857"` or `urn:ogc:def:crs:EPSG::3857`),
 /// else WGS 84 as RFC 7946 says.
@@ -90,7 +92,7 @@ fn positions<'a>(
 }
 
 /// A polygon's rings in RFC 7946 orientation: exterior counter-clockwise, holes clockwise.
-fn polygon(out: &mut Vec<u8>, rings: &[&Vec<Coord>], z: bool, buf: &mut ryu::Buffer) {
+fn polygon(out: &mut Vec<u8>, rings: &[&[Coord]], z: bool, buf: &mut ryu::Buffer) {
     out.push(b'[');
     for (i, r) in rings.iter().enumerate() {
         if i > 0 {
@@ -106,119 +108,141 @@ fn polygon(out: &mut Vec<u8>, rings: &[&Vec<Coord>], z: bool, buf: &mut ryu::Buf
     out.push(b']');
 }
 
-/// A geometry as GeoJSON, written straight into `out` (curves densified, Esri rings
-/// grouped into polygons; M is not part of GeoJSON).
-fn geometry_json(out: &mut Vec<u8>, g: &Geometry) {
-    let mut buf = ryu::Buffer::new();
-    let z = g.dims().has_z;
-    match g {
-        Geometry::Point(p) => {
+/// A geometry as GeoJSON, written straight into `out` (Esri rings grouped into
+/// polygons; M is not part of GeoJSON; empty geometries are `null`).
+fn geometry_json(out: &mut Vec<u8>, g: &FlatGeom<'_>, buf: &mut ryu::Buffer) {
+    if g.is_empty() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    let z = g.has_z;
+    match g.kind {
+        Kind::Point => {
             out.extend_from_slice(b"{\"type\":\"Point\",\"coordinates\":");
-            position(
-                out,
-                p.coord.as_ref().unwrap_or(&Coord::default()),
-                z,
-                &mut buf,
-            );
+            position(out, &g.coords()[0], z, buf);
         }
-        Geometry::Multipoint(mp) => {
+        Kind::Multipoint => {
             out.extend_from_slice(b"{\"type\":\"MultiPoint\",\"coordinates\":");
-            positions(out, mp.points.iter(), z, &mut buf);
+            positions(out, g.coords().iter(), z, buf);
         }
-        Geometry::Polyline(pl) => {
-            let paths = pl.linear_paths(DEFAULT_DENSIFY_ANGLE);
-            if paths.len() == 1 {
+        Kind::Polyline => {
+            if g.parts().len() == 1 {
                 out.extend_from_slice(b"{\"type\":\"LineString\",\"coordinates\":");
-                positions(out, paths[0].iter(), z, &mut buf);
+                positions(out, g.coords().iter(), z, buf);
             } else {
                 out.extend_from_slice(b"{\"type\":\"MultiLineString\",\"coordinates\":[");
-                for (i, p) in paths.iter().enumerate() {
+                for (i, p) in g.parts().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    positions(out, p.iter(), z, &mut buf);
+                    positions(out, p.iter(), z, buf);
                 }
                 out.push(b']');
             }
         }
-        Geometry::Polygon(pg) => {
-            let rings = pg.linear_rings(DEFAULT_DENSIFY_ANGLE);
-            let polys = group_rings(&rings);
+        Kind::Polygon => {
+            let polys = g.polygons();
             if polys.len() == 1 {
                 out.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":");
-                polygon(out, &polys[0], z, &mut buf);
+                polygon(out, &polys[0], z, buf);
             } else {
                 out.extend_from_slice(b"{\"type\":\"MultiPolygon\",\"coordinates\":[");
                 for (i, p) in polys.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    polygon(out, p, z, &mut buf);
+                    polygon(out, p, z, buf);
                 }
                 out.push(b']');
             }
-        }
-        Geometry::Envelope(e) => {
-            let [x0, y0, x1, y1] = e.bounds().unwrap_or_default();
-            let ring = vec![
-                Coord::xy(x0, y0),
-                Coord::xy(x1, y0),
-                Coord::xy(x1, y1),
-                Coord::xy(x0, y1),
-                Coord::xy(x0, y0),
-            ];
-            out.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":");
-            polygon(out, &[&ring], false, &mut buf);
-        }
-        _ => {
-            out.extend_from_slice(b"null");
-            return;
         }
     }
     out.push(b'}');
 }
 
-/// Writes one feature as a GeoJSON object: properties (nulls kept, dates as RFC 3339
-/// text) and the geometry (`null` when absent or empty).
-fn write_feature<W: Write>(
-    out: &mut W,
-    f: &Feature,
-    types: &HashMap<String, FieldType>,
-    geom: &mut Vec<u8>,
-) -> std::result::Result<(), String> {
-    let e = |x: std::io::Error| x.to_string();
-    out.write_all(b"{\"type\":\"Feature\",\"properties\":{")
-        .map_err(e)?;
-    for (i, (k, v)) in f.attributes.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",").map_err(e)?;
+/// One property value: dates (epoch milliseconds in a date field) as RFC 3339 text.
+fn property(out: &mut Vec<u8>, v: &AttrValue, date: bool, buf: &mut ryu::Buffer) {
+    match v {
+        AttrValue::Int(ms) if date => match chrono::DateTime::from_timestamp_millis(*ms) {
+            Some(d) => {
+                out.push(b'"');
+                out.extend_from_slice(
+                    d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        .as_bytes(),
+                );
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(ms.to_string().as_bytes()),
+        },
+        AttrValue::Null => out.extend_from_slice(b"null"),
+        AttrValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        AttrValue::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        AttrValue::Float(f) => num(out, *f, buf),
+        AttrValue::String(s) => {
+            // Text only needs escaping when it has quotes, backslashes or controls.
+            if s.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\') {
+                serde_json::to_writer(&mut *out, s).unwrap_or_default();
+            } else {
+                out.push(b'"');
+                out.extend_from_slice(s.as_bytes());
+                out.push(b'"');
+            }
         }
-        serde_json::to_writer(&mut *out, k).map_err(|x| x.to_string())?;
-        out.write_all(b":").map_err(e)?;
-        match (types.get(k.as_str()), v) {
-            (Some(FieldType::Date), AttrValue::Int(ms)) => {
-                match chrono::DateTime::from_timestamp_millis(*ms) {
-                    Some(d) => serde_json::to_writer(
-                        &mut *out,
-                        &d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    ),
-                    None => serde_json::to_writer(&mut *out, ms),
+        // Writing JSON values into memory cannot fail.
+        other => serde_json::to_writer(&mut *out, other).unwrap_or_default(),
+    }
+}
+
+/// The per-feature half of the GeoJSON writer.
+struct GeoJsonEncoder {
+    /// Each field's `"name":`, already escaped.
+    keys: Vec<Vec<u8>>,
+    dates: Vec<bool>,
+    lines: bool,
+}
+
+impl Encoder for GeoJsonEncoder {
+    fn encode(&self, batch: &FlatBatch, enc: &mut Encoded) -> Result<()> {
+        let mut buf = ryu::Buffer::new();
+        let out = &mut enc.bytes;
+        for i in 0..batch.len() {
+            let f = batch.get(i);
+            if !self.lines && batch.first + i > 0 {
+                out.extend_from_slice(b",\n");
+            }
+            out.extend_from_slice(b"{\"type\":\"Feature\",\"properties\":{");
+            let mut sep = false;
+            for (k, v) in f.attrs.iter().enumerate() {
+                if let Some(v) = v {
+                    if sep {
+                        out.push(b',');
+                    }
+                    sep = true;
+                    out.extend_from_slice(&self.keys[k]);
+                    property(out, v, self.dates[k], &mut buf);
                 }
             }
-            _ => serde_json::to_writer(&mut *out, v),
+            for (k, v) in batch.extras(i) {
+                if sep {
+                    out.push(b',');
+                }
+                sep = true;
+                serde_json::to_writer(&mut *out, k).unwrap_or_default();
+                out.push(b':');
+                property(out, v, false, &mut buf);
+            }
+            out.extend_from_slice(b"},\"geometry\":");
+            match &f.geometry {
+                Some(g) => geometry_json(out, g, &mut buf),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.push(b'}');
+            if self.lines {
+                out.push(b'\n');
+            }
         }
-        .map_err(|x| x.to_string())?;
+        Ok(())
     }
-    out.write_all(b"},\"geometry\":").map_err(e)?;
-    match &f.geometry {
-        Some(g) if !g.is_empty() => {
-            geom.clear();
-            geometry_json(geom, g);
-            out.write_all(geom).map_err(e)?;
-        }
-        _ => out.write_all(b"null").map_err(e)?,
-    }
-    out.write_all(b"}").map_err(e)
 }
 
 /// GeoJSON (or GeoJSON sequence) written feature by feature.
@@ -226,9 +250,9 @@ pub(crate) struct GeoJsonSink {
     path: std::path::PathBuf,
     out: BufWriter<std::fs::File>,
     lines: bool,
-    types: HashMap<String, FieldType>,
+    encoder: Option<Arc<GeoJsonEncoder>>,
+    schema: FlatSchema,
     count: usize,
-    geom: Vec<u8>,
 }
 
 impl GeoJsonSink {
@@ -238,22 +262,32 @@ impl GeoJsonSink {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 20, f),
             lines,
-            types: HashMap::new(),
+            encoder: None,
+            schema: FlatSchema::default(),
             count: 0,
-            geom: Vec::new(),
         })
     }
 }
 
 impl crate::sink::FeatureSink for GeoJsonSink {
     fn start(&mut self, fs: &FeatureSet) -> Result<()> {
-        self.types = fs
-            .fields
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(|f| (f.name.clone(), f.field_type.clone()))
-            .collect();
+        let fields = fs.fields.as_deref().unwrap_or_default();
+        self.encoder = Some(Arc::new(GeoJsonEncoder {
+            keys: fields
+                .iter()
+                .map(|f| {
+                    let mut k = serde_json::to_vec(&f.name).unwrap_or_default();
+                    k.push(b':');
+                    k
+                })
+                .collect(),
+            dates: fields
+                .iter()
+                .map(|f| f.field_type == FieldType::Date)
+                .collect(),
+            lines: self.lines,
+        }));
+        self.schema = FlatSchema::new(fs);
         if !self.lines {
             let w = |x: std::io::Error| io("writing", &self.path)(x);
             let mut head = String::from("{\"type\":\"FeatureCollection\",");
@@ -276,17 +310,24 @@ impl crate::sink::FeatureSink for GeoJsonSink {
     }
 
     fn feature(&mut self, f: &Feature) -> Result<()> {
-        let path = self.path.clone();
-        let w = |x: std::io::Error| io("writing", &path)(x);
-        if self.count > 0 && !self.lines {
-            self.out.write_all(b",\n").map_err(w)?;
+        let mut b = FlatBatch::new(&self.schema, self.count);
+        b.push(&self.schema, f);
+        let mut e = Encoded::default();
+        if let Some(enc) = &self.encoder {
+            enc.encode(&b, &mut e)?;
         }
-        write_feature(&mut self.out, f, &self.types, &mut self.geom)
-            .map_err(|x| fmt_err(&path, "GeoJSON")(format!("feature {}: {x}", self.count)))?;
-        if self.lines {
-            self.out.write_all(b"\n").map_err(w)?;
-        }
-        self.count += 1;
+        self.encoded(&b, e)
+    }
+
+    fn encoder(&self) -> Option<Arc<dyn Encoder>> {
+        self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
+    }
+
+    fn encoded(&mut self, batch: &FlatBatch, enc: Encoded) -> Result<()> {
+        self.out
+            .write_all(&enc.bytes)
+            .map_err(|x| io("writing", &self.path)(x))?;
+        self.count += batch.len();
         Ok(())
     }
 

@@ -61,6 +61,7 @@ mod error;
 mod esri;
 mod fgb;
 mod filegdb;
+mod flat;
 mod geojson;
 mod gpkg;
 mod rtree;
@@ -348,26 +349,30 @@ pub fn convert(
         && let Some(mut out) = output_for(&tout, opts)?
     {
         let layer = out.layer.clone();
-        let (n, schema) = stream::read_esri_json(&tin.path, out.sink.as_mut())
+        let streamed = stream::read_esri_json(&tin.path, out.sink.as_mut())
             .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
-        out.sink
-            .finish()
-            .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
-        out.files.commit()?;
-        return Ok(ConvertReport {
-            output: SaveReport {
-                path: tout.path.clone(),
-                format: tout.format,
-                layer,
-                features: n,
-                renamed_fields: if tout.format == Format::Shapefile {
-                    shp::renames(&schema)
-                } else {
-                    Vec::new()
+        // Not streamable (schema keys after the features): the temporary output is
+        // dropped unused and the file is converted whole below.
+        if let Some((n, schema)) = streamed {
+            out.sink
+                .finish()
+                .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
+            out.files.commit()?;
+            return Ok(ConvertReport {
+                output: SaveReport {
+                    path: tout.path.clone(),
+                    format: tout.format,
+                    layer,
+                    features: n,
+                    renamed_fields: if tout.format == Format::Shapefile {
+                        shp::renames(&schema)
+                    } else {
+                        Vec::new()
+                    },
                 },
-            },
-            streamed: true,
-        });
+                streamed: true,
+            });
+        }
     }
     let fs = load(input)?;
     Ok(ConvertReport {

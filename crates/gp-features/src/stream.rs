@@ -10,6 +10,8 @@ use gp_model::{Dims, Feature, FeatureSet, feature_from_slice};
 use rayon::prelude::*;
 
 use crate::error::{Result, fmt_err, io};
+use crate::flat::{FlatBatch, FlatSchema};
+use crate::sink::{Encoded, Encoder, FeatureSink};
 
 /// An incremental scanner for the end of one JSON value. Objects count braces and
 /// arrays count brackets (the other pair cannot be unbalanced outside strings), so
@@ -99,6 +101,9 @@ struct Buf<R: Read> {
 }
 
 const CHUNK: usize = 4 << 20;
+/// A batch of feature texts ends after this many features or bytes.
+const BATCH_FEATURES: usize = 16384;
+const BATCH_BYTES: usize = 4 << 20;
 
 impl<R: Read> Buf<R> {
     fn fill(&mut self) -> std::io::Result<bool> {
@@ -184,14 +189,17 @@ impl<R: Read> Buf<R> {
 }
 
 /// Streams an Esri JSON feature set from `path` into `sink`: its schema first, then
-/// each feature in order. Returns the number of features and the schema. Reading and parsing run on
-/// a second thread (parsing batches in parallel), overlapping with the writing.
+/// each feature in order. Returns the number of features and the schema. Reading and
+/// parsing run on a second thread (parsing batches in parallel), overlapping with the
+/// writing. A sink with an [`Encoder`] gets flat batches, parsed and encoded together
+/// in parallel; others get features. `None` when the file cannot be streamed: a
+/// schema key (`hasZ`, `fields`, ...) stands after the features array.
 pub(crate) fn read_esri_json(
     path: &Path,
-    sink: &mut dyn crate::sink::FeatureSink,
-) -> Result<(usize, FeatureSet)> {
+    sink: &mut dyn FeatureSink,
+) -> Result<Option<(usize, FeatureSet)>> {
     let err = fmt_err(path, "Esri JSON");
-    let header = match read_header(path)? {
+    let (header, tail_checked) = match read_header(path, sink.needs_trailing_keys())? {
         Some(h) => h,
         None => return Err(err("no `features` array".into())),
     };
@@ -200,16 +208,111 @@ pub(crate) fn read_esri_json(
         has_z: header.has_z,
         has_m: header.has_m,
     };
+    let n = match sink.encoder() {
+        Some(enc) => {
+            let schema = FlatSchema::new(&header);
+            let enc: &dyn Encoder = enc.as_ref();
+            let parse = |data: &[u8], ranges: &[(usize, usize)], index: usize| {
+                parse_flat(data, ranges, index, &schema, dims, enc, path)
+            };
+            pipeline(path, tail_checked, parse, |batches: Vec<(FlatBatch, Encoded)>| {
+                let mut n = 0;
+                for (b, e) in batches {
+                    n += b.len();
+                    sink.encoded(&b, e)?;
+                }
+                Ok(n)
+            })?
+        }
+        None => {
+            let parse = |data: &[u8], ranges: &[(usize, usize)], index: usize| {
+                ranges
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, &(s, e))| {
+                        feature_from_slice(&data[s..e], dims, index + k)
+                            .map_err(|x| err(x.to_string()))
+                    })
+                    .collect::<Result<Vec<Feature>>>()
+            };
+            pipeline(path, tail_checked, parse, |b: Vec<Feature>| {
+                b.iter().try_for_each(|f| sink.feature(f))?;
+                Ok(b.len())
+            })?
+        }
+    };
+    Ok(n.map(|n| (n, header)))
+}
+
+/// Parses and encodes the features `ranges` of `data` (the first being feature
+/// `index`) in parallel, in slices of consecutive features, keeping their order.
+fn parse_flat(
+    data: &[u8],
+    ranges: &[(usize, usize)],
+    index: usize,
+    schema: &FlatSchema,
+    dims: Dims,
+    enc: &dyn Encoder,
+    path: &Path,
+) -> Result<Vec<(FlatBatch, Encoded)>> {
+    let per = ranges
+        .len()
+        .div_ceil(rayon::current_num_threads() * 4)
+        .max(64);
+    ranges
+        .par_chunks(per)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let first = index + c * per;
+            let mut b = FlatBatch::new(schema, first);
+            for (k, &(s, e)) in chunk.iter().enumerate() {
+                b.parse(schema, &data[s..e], dims, first + k, path)?;
+            }
+            let mut out = Encoded::default();
+            enc.encode(&b, &mut out)?;
+            Ok((b, out))
+        })
+        .collect()
+}
+
+/// Feature texts cut from the input: `data[ranges[k]]` is feature `index + k`.
+struct Raw {
+    data: Vec<u8>,
+    ranges: Vec<(usize, usize)>,
+    index: usize,
+}
+
+/// Runs three stages at once: a reading thread cuts the features array into batches
+/// of feature texts; a parsing thread turns each into a `T` with `parse` (in parallel
+/// inside); this thread hands each `T` to `take`, in order. Returns the sum of what
+/// `take` returns, or `None` when a schema key follows the features array.
+fn pipeline<T: Send>(
+    path: &Path,
+    tail_checked: bool,
+    parse: impl Fn(&[u8], &[(usize, usize)], usize) -> Result<T> + Sync,
+    mut take: impl FnMut(T) -> Result<usize>,
+) -> Result<Option<usize>> {
+    let failed = || fmt_err(path, "Esri JSON")("the reading thread failed".into());
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Feature>>>(1);
-        let producer = scope.spawn(move || produce(path, dims, &tx));
+        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Raw>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T>>(1);
+        let parse = &parse;
+        let reader = scope.spawn(move || produce(path, &raw_tx, tail_checked));
+        let parser = scope.spawn(move || {
+            for raw in raw_rx {
+                let parsed = parse(&raw.data, &raw.ranges, raw.index);
+                let bad = parsed.is_err();
+                // A closed channel means the writer stopped: stop too (which stops
+                // the reader at its next send).
+                if tx.send(parsed).is_err() || bad {
+                    return;
+                }
+            }
+        });
         let mut n = 0usize;
         let mut failure = None;
         for batch in rx {
-            match batch.and_then(|b| {
-                b.iter().try_for_each(|f| sink.feature(f))?;
-                Ok(b.len())
-            }) {
+            match batch.and_then(&mut take) {
                 Ok(k) => n += k,
                 Err(e) => {
                     failure = Some(e);
@@ -217,22 +320,131 @@ pub(crate) fn read_esri_json(
                 }
             }
         }
-        // Dropping the receiver (on error) makes the producer stop at its next send.
-        let produced = producer.join();
-        match (failure, produced) {
-            (Some(e), _) => Err(e),
-            (None, Ok(r)) => r.map(|()| (n, header.clone())),
-            (None, Err(_)) => Err(err("the reading thread failed".into())),
+        // The receiver is gone with the loop: a parser waiting to send stops.
+        let parsed = parser.join();
+        let read = reader.join();
+        match (failure, parsed, read) {
+            (Some(e), _, _) => Err(e),
+            (None, Ok(()), Ok(r)) => r.map(|ok| ok.then_some(n)),
+            _ => Err(failed()),
         }
     })
 }
 
-/// Reads the features array and sends parsed batches, in order.
+/// Where the cutter stands in the features array, across reads.
+#[derive(Debug, Default)]
+struct Cut {
+    /// Next byte to look at.
+    pos: usize,
+    /// Start of the feature being cut (when `depth > 0`).
+    start: usize,
+    depth: u32,
+    in_str: bool,
+    esc: bool,
+    /// A feature just ended: `,` or `]` must follow.
+    after_value: bool,
+    /// A `,` was read: a feature must follow.
+    need_value: bool,
+}
+
+impl Cut {
+    /// Cuts the complete features in `b` from `pos` into `ranges`; returns the
+    /// position after the array's `]` when it is reached. `index` is the number of
+    /// features before `b`, for messages.
+    fn run(
+        &mut self,
+        b: &[u8],
+        ranges: &mut Vec<(usize, usize)>,
+        index: usize,
+        path: &Path,
+    ) -> Result<Option<usize>> {
+        let mut i = self.pos;
+        while i < b.len() {
+            let c = b[i];
+            if self.depth == 0 {
+                match c {
+                    b' ' | b'\n' | b'\r' | b'\t' => {}
+                    b']' if !self.need_value => {
+                        self.pos = i + 1;
+                        return Ok(Some(i + 1));
+                    }
+                    b',' if self.after_value => {
+                        self.after_value = false;
+                        self.need_value = true;
+                    }
+                    b'{' if !self.after_value => {
+                        self.start = i;
+                        self.depth = 1;
+                        self.need_value = false;
+                    }
+                    _ => {
+                        let n = index + ranges.len();
+                        return Err(fmt_err(path, "Esri JSON")(if self.after_value {
+                            format!(
+                                "expected `,` or `]` after feature {}, found `{}`",
+                                n - 1,
+                                c as char
+                            )
+                        } else {
+                            format!("feature {n} is not a JSON object (found `{}`)", c as char)
+                        }));
+                    }
+                }
+            } else if self.in_str {
+                if self.esc {
+                    self.esc = false;
+                } else if c == b'\\' {
+                    self.esc = true;
+                } else if c == b'"' {
+                    self.in_str = false;
+                }
+            } else {
+                match c {
+                    b'"' => self.in_str = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            ranges.push((self.start, i + 1));
+                            self.after_value = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        self.pos = i;
+        Ok(None)
+    }
+
+    /// Where the bytes still needed start (the unfinished feature, or the end).
+    fn keep_from(&self) -> usize {
+        if self.depth > 0 { self.start } else { self.pos }
+    }
+
+    /// The buffer lost its first `k` bytes.
+    fn rebase(&mut self, k: usize) {
+        self.pos -= k;
+        if self.depth > 0 {
+            self.start -= k;
+        }
+    }
+}
+
+/// Keys that shape how features are read and written: when one stands after the
+/// features array, the file cannot be streamed.
+const SCHEMA_KEYS: [&str; 5] = ["geometryType", "fields", "spatialReference", "hasZ", "hasM"];
+
+/// Reads the features array and sends batches of feature texts, in order. The read
+/// buffer itself is sent (only an unfinished feature at its end is copied into the
+/// next one). Returns false when a schema key follows the array and `tail_checked`
+/// (the header was read without looking past the array).
 fn produce(
     path: &Path,
-    dims: Dims,
-    tx: &std::sync::mpsc::SyncSender<Result<Vec<Feature>>>,
-) -> Result<()> {
+    tx: &std::sync::mpsc::SyncSender<Raw>,
+    tail_checked: bool,
+) -> Result<bool> {
     let err = fmt_err(path, "Esri JSON");
     let f = std::fs::File::open(path).map_err(io("opening", path))?;
     let mut b = Buf {
@@ -255,65 +467,105 @@ fn produce(
         }
     }
     expect(&mut b, b'[', path)?;
+    let Buf {
+        r: mut file,
+        buf,
+        pos,
+        mut eof,
+    } = b;
+    let mut buf = buf[pos..].to_vec();
+    let mut cut = Cut::default();
     let mut index = 0usize;
-    // Feature texts are copied into a batch buffer (bounded), then parsed in parallel.
-    let mut data: Vec<u8> = Vec::new();
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    let flush = |data: &mut Vec<u8>, ranges: &mut Vec<(usize, usize)>, index: &mut usize| -> bool {
-        let parsed: Result<Vec<Feature>> = ranges
-            .par_iter()
-            .enumerate()
-            .map(|(k, &(s, e))| {
-                feature_from_slice(&data[s..e], dims, *index + k).map_err(|x| err(x.to_string()))
-            })
-            .collect();
-        *index += ranges.len();
-        ranges.clear();
-        data.clear();
-        let failed = parsed.is_err();
-        // A closed channel means the writer stopped: stop too.
-        tx.send(parsed).is_ok() && !failed
+    loop {
+        let mut ranges = Vec::new();
+        let end = cut.run(&buf, &mut ranges, index, path)?;
+        let keep = cut.keep_from();
+        let tail = match end {
+            Some(e) => buf[e..].to_vec(),
+            None => buf[keep..].to_vec(),
+        };
+        if !ranges.is_empty() {
+            let n = ranges.len();
+            let data = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + tail.len()));
+            // A closed channel means a later stage stopped: stop too.
+            if tx
+                .send(Raw {
+                    data,
+                    ranges,
+                    index,
+                })
+                .is_err()
+            {
+                return Ok(true);
+            }
+            index += n;
+        } else {
+            buf.clear();
+        }
+        buf.extend_from_slice(&tail);
+        if end.is_some() {
+            return if tail_checked {
+                Ok(true)
+            } else {
+                schema_keys_before(file, buf, eof, path)
+            };
+        }
+        cut.rebase(keep);
+        if eof {
+            return Err(err(if cut.depth > 0 {
+                format!("feature {index} is cut off (the file ends inside it)")
+            } else {
+                format!("the file is cut off after {index} features (no `]` ends the features array)")
+            }));
+        }
+        // Read on (at least one chunk, so a large feature grows the buffer).
+        let old = buf.len();
+        buf.resize(old + CHUNK, 0);
+        let mut got = 0;
+        while got < CHUNK {
+            match file.read(&mut buf[old + got..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io("reading", path)(e)),
+            }
+        }
+        buf.truncate(old + got);
+    }
+}
+
+/// After the features array: true when none of [`SCHEMA_KEYS`] follows it.
+fn schema_keys_before(
+    file: std::fs::File,
+    buf: Vec<u8>,
+    eof: bool,
+    path: &Path,
+) -> Result<bool> {
+    let mut b = Buf {
+        r: file,
+        buf,
+        pos: 0,
+        eof,
     };
-    let mut first = true;
     loop {
         match b.peek().map_err(io("reading", path))? {
-            Some(b']') => {
-                b.pos += 1;
-                break;
-            }
-            Some(b',') if !first => b.pos += 1,
-            None => {
-                return Err(err(format!(
-                    "the features array ends early, after {} features",
-                    index + ranges.len()
-                )));
-            }
-            _ if first => {}
-            Some(c) => {
-                return Err(err(format!(
-                    "expected `,` or `]` after feature {}, found `{}`",
-                    index + ranges.len(),
-                    c as char
-                )));
+            Some(b',') => b.pos += 1,
+            Some(b'}') => return Ok(true),
+            _ => {
+                return Err(fmt_err(path, "Esri JSON")(
+                    "the top-level object is malformed after the features array".into(),
+                ));
             }
         }
-        first = false;
-        let (s, e) = b
-            .value()
-            .map_err(io("reading", path))?
-            .ok_or_else(|| err(format!("feature {} is cut off", index + ranges.len())))?;
-        let at = data.len();
-        data.extend_from_slice(&b.buf[s..e]);
-        ranges.push((at, data.len()));
-        b.pos = e;
-        if (ranges.len() >= 4096 || data.len() >= 4 << 20)
-            && !flush(&mut data, &mut ranges, &mut index)
-        {
-            return Ok(());
+        let k = key(&mut b, path)?;
+        if SCHEMA_KEYS.contains(&k.as_str()) {
+            return Ok(false);
         }
+        skip_value(&mut b, path)?;
     }
-    flush(&mut data, &mut ranges, &mut index);
-    Ok(())
 }
 
 fn expect<R: Read>(b: &mut Buf<R>, c: u8, path: &Path) -> Result<()> {
@@ -353,10 +605,12 @@ fn skip_value<R: Read>(b: &mut Buf<R>, path: &Path) -> Result<()> {
     }
 }
 
-/// The feature set's keys other than `features`, wherever they stand in the file.
-/// Keys before the array are read directly; when the schema keys come after it (rare),
-/// the array is skipped by the scanner to find them.
-fn read_header(path: &Path) -> Result<Option<FeatureSet>> {
+/// The feature set's keys other than `features`. Keys before the array are read
+/// directly; when `geometryType` and `fields` both come before it, reading stops there
+/// (and the second value is false: the keys after the array are not checked yet).
+/// Otherwise, or when `whole`, the array is skipped by the scanner to read the keys
+/// after it.
+fn read_header(path: &Path, whole: bool) -> Result<Option<(FeatureSet, bool)>> {
     let err = fmt_err(path, "Esri JSON");
     let f = std::fs::File::open(path).map_err(io("opening", path))?;
     let mut b = Buf {
@@ -368,6 +622,7 @@ fn read_header(path: &Path) -> Result<Option<FeatureSet>> {
     expect(&mut b, b'{', path)?;
     let mut obj = String::from("{");
     let mut found = false;
+    let mut seen = std::collections::HashSet::new();
     loop {
         if b.peek().map_err(io("reading", path))? == Some(b'}') {
             break;
@@ -375,8 +630,14 @@ fn read_header(path: &Path) -> Result<Option<FeatureSet>> {
         let k = key(&mut b, path)?;
         if k == "features" {
             found = true;
+            if seen.len() == 2 && !whole {
+                break;
+            }
             skip_value(&mut b, path)?;
         } else {
+            if k == "geometryType" || k == "fields" {
+                seen.insert(k.clone());
+            }
             let (s, e) = b
                 .value()
                 .map_err(io("reading", path))?
@@ -399,7 +660,6 @@ fn read_header(path: &Path) -> Result<Option<FeatureSet>> {
         return Ok(None);
     }
     obj.push('}');
-    Ok(Some(
-        FeatureSet::from_json(&obj).map_err(|e| err(e.to_string()))?,
-    ))
+    let fs = FeatureSet::from_json(&obj).map_err(|e| err(e.to_string()))?;
+    Ok(Some((fs, whole || seen.len() < 2)))
 }

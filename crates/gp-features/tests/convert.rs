@@ -126,7 +126,7 @@ fn bad_input_is_named_and_leaves_nothing() {
             "{HEAD} \"features\": [{}, {{\"geometry\": {{\"paths\": [[[1, 2]]]}}}} {{}}]}}",
             features(2)
         ),
-        &["expected `,` or `]` after feature 3"],
+        &["expected `,` or `]` after feature 2"],
     );
     check_bad(
         r#"{"geometryType": "esriGeometryPoint"}"#,

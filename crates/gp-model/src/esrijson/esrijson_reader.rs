@@ -203,17 +203,21 @@ fn ring_contains(ring: &[Coord], x: f64, y: f64) -> bool {
 /// other rings is a hole of the smallest ring around it. For valid Esri data (exterior
 /// rings clockwise, holes counter-clockwise) this is the same as Esri's orientation
 /// rule; it also reads data whose writers ignored orientation.
-pub fn group_rings(rings: &[Vec<Coord>]) -> Vec<Vec<&Vec<Coord>>> {
-    let rings: Vec<(&Vec<Coord>, f64)> = rings
+pub fn group_rings<R: AsRef<[Coord]>>(rings: &[R]) -> Vec<Vec<&R>> {
+    let rings: Vec<(&R, f64)> = rings
         .iter()
-        .filter(|r| !r.is_empty())
-        .map(|r| (r, ring_signed_area(r)))
+        .filter(|r| !r.as_ref().is_empty())
+        .map(|r| (r, ring_signed_area(r.as_ref())))
         .collect();
     if rings.len() == 1 {
         return vec![vec![rings[0].0]];
     }
-    let contains = |outer: &Vec<Coord>, inner: &Vec<Coord>| {
-        inner.iter().any(|c| ring_contains(outer, c.x, c.y))
+    let contains = |outer: &R, inner: &R| {
+        let outer = outer.as_ref();
+        inner
+            .as_ref()
+            .iter()
+            .any(|c| ring_contains(outer, c.x, c.y))
     };
     let is_hole: Vec<bool> = rings
         .iter()
@@ -227,7 +231,7 @@ pub fn group_rings(rings: &[Vec<Coord>]) -> Vec<Vec<&Vec<Coord>>> {
             depth % 2 == 1
         })
         .collect();
-    let mut polys: Vec<Vec<&Vec<Coord>>> = Vec::new();
+    let mut polys: Vec<Vec<&R>> = Vec::new();
     let mut shell_area = Vec::new();
     for ((r, a), hole) in rings.iter().zip(&is_hole) {
         if !hole {

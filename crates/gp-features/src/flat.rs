@@ -1,0 +1,799 @@
+//! Flat feature batches: the features of a conversion laid out in a few shared
+//! vectors (attribute slots in schema order, one coordinate array, part ends) instead of
+//! one `Feature` with its own maps and vectors each.
+//!
+//! A batch is filled by a byte-level parser for the plain Esri JSON features that make
+//! up nearly all real data (2-D points, multipoints, paths and rings of numbers;
+//! attributes that are strings, numbers, booleans or null). Anything else (Z/M,
+//! curves, `NaN` coordinates, escaped keys, nested attribute values, unknown keys...) is
+//! parsed by gp-model's complete serde reader and flattened here, so both paths give the
+//! same result and the same errors. The writers of the formats that a conversion
+//! benchmarks against GDAL (GeoJSON, FlatGeobuf, GeoPackage) encode these batches in
+//! parallel.
+
+use std::collections::HashMap;
+
+use gp_model::geometry::DEFAULT_DENSIFY_ANGLE;
+use gp_model::{AttrValue, Coord, Dims, Feature, FeatureSet, Geometry};
+
+use crate::error::{Result, fmt_err};
+
+/// The attribute layout of a batch: the feature set's field names, in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FlatSchema {
+    names: Vec<String>,
+    lookup: HashMap<String, usize>,
+}
+
+impl FlatSchema {
+    pub(crate) fn new(fs: &FeatureSet) -> Self {
+        let names: Vec<String> = fs
+            .fields
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.name.clone())
+            .collect();
+        let mut lookup = HashMap::new();
+        for (i, n) in names.iter().enumerate() {
+            // The first of duplicate names wins, as a lookup by name in a map would.
+            lookup.entry(n.clone()).or_insert(i);
+        }
+        FlatSchema { names, lookup }
+    }
+
+    /// The slot of an attribute name.
+    pub(crate) fn slot(&self, name: &str) -> Option<usize> {
+        if self.names.len() <= 16 {
+            self.names.iter().position(|n| n == name)
+        } else {
+            self.lookup.get(name).copied()
+        }
+    }
+
+    fn slot_bytes(&self, name: &[u8]) -> Option<usize> {
+        if self.names.len() <= 16 {
+            self.names.iter().position(|n| n.as_bytes() == name)
+        } else {
+            std::str::from_utf8(name)
+                .ok()
+                .and_then(|s| self.lookup.get(s).copied())
+        }
+    }
+
+    /// Number of slots per feature.
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// The geometry kinds a flat batch holds (envelopes become polygons, curves are
+/// densified).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Point,
+    Multipoint,
+    Polyline,
+    Polygon,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Point => "point",
+            Kind::Multipoint => "multipoint",
+            Kind::Polyline => "polyline",
+            Kind::Polygon => "polygon",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    kind: Option<Kind>,
+    z: bool,
+    m: bool,
+    /// Range in `parts`.
+    p0: usize,
+    p1: usize,
+}
+
+/// One feature's geometry in a batch: parts of coordinates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlatGeom<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) has_z: bool,
+    pub(crate) has_m: bool,
+    coords: &'a [Coord],
+    /// Absolute end of each part in `coords`; the first part starts at `start`.
+    ends: &'a [usize],
+    start: usize,
+}
+
+impl<'a> FlatGeom<'a> {
+    /// The parts (one for a point or multipoint; paths; rings), never empty ones.
+    pub(crate) fn parts(&self) -> impl ExactSizeIterator<Item = &'a [Coord]> + Clone + 'a {
+        let (coords, ends, start) = (self.coords, self.ends, self.start);
+        (0..ends.len()).map(move |i| {
+            let s = if i == 0 { start } else { ends[i - 1] };
+            &coords[s..ends[i]]
+        })
+    }
+
+    /// All coordinates.
+    pub(crate) fn coords(&self) -> &'a [Coord] {
+        &self.coords[self.start..self.ends.last().copied().unwrap_or(self.start)]
+    }
+
+    /// True when there are no coordinates.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// `[minx, miny, maxx, maxy]` (infinite when empty).
+    pub(crate) fn bbox(&self) -> [f64; 4] {
+        let mut b = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for c in self.coords() {
+            b[0] = b[0].min(c.x);
+            b[1] = b[1].min(c.y);
+            b[2] = b[2].max(c.x);
+            b[3] = b[3].max(c.y);
+        }
+        b
+    }
+
+    /// A polygon's rings grouped into polygons (exterior first), as Esri's rings are.
+    pub(crate) fn polygons(&self) -> Vec<Vec<&'a [Coord]>> {
+        let rings: Vec<&'a [Coord]> = self.parts().collect();
+        if rings.len() == 1 {
+            return vec![rings];
+        }
+        gp_model::esrijson::group_rings(&rings)
+            .into_iter()
+            .map(|p| p.into_iter().copied().collect())
+            .collect()
+    }
+}
+
+/// Features laid out flat; see the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct FlatBatch {
+    /// Index of the first feature in the whole input.
+    pub(crate) first: usize,
+    width: usize,
+    /// `width` slots per feature; `None` where the feature has no such key.
+    attrs: Vec<Option<AttrValue>>,
+    /// Attributes whose names are not in the schema: (feature in batch, name, value).
+    extras: Vec<(usize, String, AttrValue)>,
+    slots: Vec<Slot>,
+    coords: Vec<Coord>,
+    ends: Vec<usize>,
+}
+
+/// One feature of a batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlatFeature<'a> {
+    /// Attribute slots in schema order.
+    pub(crate) attrs: &'a [Option<AttrValue>],
+    /// The geometry, `None` when null.
+    pub(crate) geometry: Option<FlatGeom<'a>>,
+}
+
+/// The fast parser met something it leaves to the complete reader.
+struct Fallback;
+
+type Fast<T> = std::result::Result<T, Fallback>;
+
+impl FlatBatch {
+    pub(crate) fn new(schema: &FlatSchema, first: usize) -> Self {
+        FlatBatch {
+            first,
+            width: schema.len(),
+            ..Default::default()
+        }
+    }
+
+    /// Number of features.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Feature `i` of the batch.
+    pub(crate) fn get(&self, i: usize) -> FlatFeature<'_> {
+        let s = self.slots[i];
+        FlatFeature {
+            attrs: &self.attrs[i * self.width..(i + 1) * self.width],
+            geometry: s.kind.map(|kind| FlatGeom {
+                kind,
+                has_z: s.z,
+                has_m: s.m,
+                coords: &self.coords,
+                ends: &self.ends[s.p0..s.p1],
+                start: if s.p0 == 0 { 0 } else { self.ends[s.p0 - 1] },
+            }),
+        }
+    }
+
+    /// Attributes of feature `i` whose names are not in the schema.
+    pub(crate) fn extras(&self, i: usize) -> impl Iterator<Item = (&str, &AttrValue)> {
+        let from = self.extras.partition_point(|e| e.0 < i);
+        self.extras[from..]
+            .iter()
+            .take_while(move |e| e.0 == i)
+            .map(|e| (e.1.as_str(), &e.2))
+    }
+
+    fn begin(&mut self) -> usize {
+        let i = self.slots.len();
+        self.attrs.resize(self.attrs.len() + self.width, None);
+        i
+    }
+
+    fn set_attr(&mut self, schema: &FlatSchema, i: usize, name: &str, v: AttrValue) {
+        match schema.slot(name) {
+            Some(k) => self.attrs[i * self.width + k] = Some(v),
+            None => self.extras.push((i, name.to_string(), v)),
+        }
+    }
+
+    /// Adds a feature of the full model.
+    pub(crate) fn push(&mut self, schema: &FlatSchema, f: &Feature) {
+        let i = self.begin();
+        for (k, v) in &f.attributes {
+            self.set_attr(schema, i, k, v.clone());
+        }
+        let p0 = self.ends.len();
+        let dims = f.geometry.as_ref().map(Geometry::dims).unwrap_or_default();
+        let kind = f.geometry.as_ref().and_then(|g| self.push_geometry(g));
+        self.slots.push(Slot {
+            kind,
+            z: dims.has_z,
+            m: dims.has_m,
+            p0,
+            p1: self.ends.len(),
+        });
+    }
+
+    fn push_part<'c>(&mut self, cs: impl IntoIterator<Item = &'c Coord>) {
+        let before = self.coords.len();
+        self.coords.extend(cs);
+        if self.coords.len() > before {
+            self.ends.push(self.coords.len());
+        }
+    }
+
+    fn push_geometry(&mut self, g: &Geometry) -> Option<Kind> {
+        match g {
+            Geometry::Point(p) => {
+                self.push_part(p.coord.as_ref());
+                Some(Kind::Point)
+            }
+            Geometry::Multipoint(mp) => {
+                self.push_part(&mp.points);
+                Some(Kind::Multipoint)
+            }
+            Geometry::Polyline(pl) => {
+                for p in pl.linear_paths(DEFAULT_DENSIFY_ANGLE).iter() {
+                    self.push_part(p);
+                }
+                Some(Kind::Polyline)
+            }
+            Geometry::Polygon(pg) => {
+                for r in pg.linear_rings(DEFAULT_DENSIFY_ANGLE).iter() {
+                    self.push_part(r);
+                }
+                Some(Kind::Polygon)
+            }
+            Geometry::Envelope(e) => {
+                if let Some([x0, y0, x1, y1]) = e.bounds() {
+                    // Clockwise, as an Esri exterior ring.
+                    let c = Coord::xy;
+                    self.push_part(&[c(x0, y0), c(x0, y1), c(x1, y1), c(x1, y0), c(x0, y0)]);
+                }
+                Some(Kind::Polygon)
+            }
+            // A geometry type this crate does not know yet: null.
+            _ => None,
+        }
+    }
+
+    /// Adds the Esri JSON feature in `bytes` (feature `index` of the input): by the
+    /// fast parser when it can, else by gp-model's reader.
+    pub(crate) fn parse(
+        &mut self,
+        schema: &FlatSchema,
+        bytes: &[u8],
+        dims: Dims,
+        index: usize,
+        path: &std::path::Path,
+    ) -> Result<()> {
+        let mark = (
+            self.attrs.len(),
+            self.extras.len(),
+            self.coords.len(),
+            self.ends.len(),
+            self.slots.len(),
+        );
+        if !dims.has_z && !dims.has_m {
+            let mut p = Parser { b: bytes, i: 0 };
+            if p.feature(self, schema).is_ok() && p.end() {
+                return Ok(());
+            }
+        }
+        self.attrs.truncate(mark.0);
+        self.extras.truncate(mark.1);
+        self.coords.truncate(mark.2);
+        self.ends.truncate(mark.3);
+        self.slots.truncate(mark.4);
+        let f = gp_model::feature_from_slice(bytes, dims, index)
+            .map_err(|e| fmt_err(path, "Esri JSON")(e.to_string()))?;
+        self.push(schema, &f);
+        Ok(())
+    }
+}
+
+/// A finite float from JSON number bytes (ASCII, checked by the caller).
+fn parse_f64(t: &[u8]) -> Fast<f64> {
+    let t = std::str::from_utf8(t).map_err(|_| Fallback)?;
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(Fallback),
+    }
+}
+
+/// An integer from JSON number bytes: `Int`, else `UInt` above `i64::MAX`, else left
+/// to the complete reader (which reads it as a float).
+fn parse_int(t: &[u8]) -> Fast<AttrValue> {
+    let (neg, digits) = match t.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, t),
+    };
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .ok_or(Fallback)?;
+    }
+    if neg {
+        // -(i64::MAX + 1) fits; below it the complete reader decides.
+        match i64::try_from(v) {
+            Ok(x) => Ok(AttrValue::Int(-x)),
+            Err(_) if v == 1 << 63 => Ok(AttrValue::Int(i64::MIN)),
+            Err(_) => Err(Fallback),
+        }
+    } else {
+        Ok(i64::try_from(v).map_or(AttrValue::UInt(v), AttrValue::Int))
+    }
+}
+
+/// A strict reader of the common subset of Esri JSON features.
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\n' | b'\r' | b'\t') {
+            self.i += 1;
+        }
+    }
+
+    fn end(&mut self) -> bool {
+        self.ws();
+        self.i == self.b.len()
+    }
+
+    fn peek(&mut self) -> Fast<u8> {
+        self.ws();
+        self.b.get(self.i).copied().ok_or(Fallback)
+    }
+
+    fn eat(&mut self, c: u8) -> Fast<()> {
+        if self.peek()? == c {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(Fallback)
+        }
+    }
+
+    /// `,` (true) or the closing byte (false).
+    fn next(&mut self, close: u8) -> Fast<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Ok(true)
+            }
+            c if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(Fallback),
+        }
+    }
+
+    /// A string without escapes, as raw bytes (valid UTF-8 is checked by the caller
+    /// where the text is kept).
+    fn raw_str(&mut self) -> Fast<&'a [u8]> {
+        self.eat(b'"')?;
+        let rest = &self.b[self.i..];
+        let k = memchr::memchr2(b'"', b'\\', rest).ok_or(Fallback)?;
+        if rest[k] == b'\\' || rest[..k].iter().any(|&c| c < 0x20) {
+            return Err(Fallback);
+        }
+        self.i += k + 1;
+        Ok(&rest[..k])
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Fast<()> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(Fallback)
+        }
+    }
+
+    /// A number, strictly as JSON writes it: its bytes and whether it has a
+    /// fraction or exponent.
+    fn number(&mut self) -> Fast<(&'a [u8], bool)> {
+        self.ws();
+        let b = self.b;
+        let s = self.i;
+        let mut i = s;
+        let digits = |mut i: usize| {
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            i
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => i = digits(i),
+            _ => return Err(Fallback),
+        }
+        let mut float = false;
+        if b.get(i) == Some(&b'.') {
+            let d = i + 1;
+            i = digits(d);
+            if i == d {
+                return Err(Fallback);
+            }
+            float = true;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let d = i;
+            i = digits(d);
+            if i == d {
+                return Err(Fallback);
+            }
+            float = true;
+        }
+        self.i = i;
+        Ok((&b[s..i], float))
+    }
+
+    fn f64(&mut self) -> Fast<f64> {
+        let (t, _) = self.number()?;
+        parse_f64(t)
+    }
+
+    fn attr_value(&mut self) -> Fast<AttrValue> {
+        match self.peek()? {
+            b'"' => {
+                let s = self.raw_str()?;
+                let s = std::str::from_utf8(s).map_err(|_| Fallback)?;
+                Ok(AttrValue::String(s.to_string()))
+            }
+            b'n' => self.literal(b"null").map(|()| AttrValue::Null),
+            b't' => self.literal(b"true").map(|()| AttrValue::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| AttrValue::Bool(false)),
+            _ => {
+                let (t, float) = self.number()?;
+                if float {
+                    parse_f64(t).map(AttrValue::Float)
+                } else {
+                    parse_int(t)
+                }
+            }
+        }
+    }
+
+    fn attributes(&mut self, batch: &mut FlatBatch, schema: &FlatSchema, i: usize) -> Fast<()> {
+        if self.peek()? == b'n' {
+            return self.literal(b"null");
+        }
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let k = self.raw_str()?;
+            self.eat(b':')?;
+            let v = self.attr_value()?;
+            match schema.slot_bytes(k) {
+                Some(s) => batch.attrs[i * batch.width + s] = Some(v),
+                None => {
+                    let k = std::str::from_utf8(k).map_err(|_| Fallback)?;
+                    batch.extras.push((i, k.to_string(), v));
+                }
+            }
+            if !self.next(b'}')? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `[x, y]`
+    fn coord(&mut self, out: &mut Vec<Coord>) -> Fast<()> {
+        self.eat(b'[')?;
+        let x = self.f64()?;
+        self.eat(b',')?;
+        let y = self.f64()?;
+        self.eat(b']')?;
+        out.push(Coord::xy(x, y));
+        Ok(())
+    }
+
+    /// `[[x, y], ...]`, not empty.
+    fn part(&mut self, batch: &mut FlatBatch) -> Fast<()> {
+        self.eat(b'[')?;
+        loop {
+            self.coord(&mut batch.coords)?;
+            if !self.next(b']')? {
+                break;
+            }
+        }
+        batch.ends.push(batch.coords.len());
+        Ok(())
+    }
+
+    /// `[part, ...]`, possibly empty.
+    fn parts(&mut self, batch: &mut FlatBatch) -> Fast<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.part(batch)?;
+            if !self.next(b']')? {
+                return Ok(());
+            }
+        }
+    }
+
+    fn geometry(&mut self, batch: &mut FlatBatch) -> Fast<Option<Kind>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Ok(None);
+        }
+        self.eat(b'{')?;
+        let (mut x, mut y, mut kind) = (None, None, None);
+        loop {
+            let k = self.raw_str()?;
+            self.eat(b':')?;
+            let found = match k {
+                b"x" => {
+                    x = Some(self.f64()?);
+                    Kind::Point
+                }
+                b"y" => {
+                    y = Some(self.f64()?);
+                    Kind::Point
+                }
+                b"points" => {
+                    let before = batch.ends.len();
+                    self.parts_of_points(batch)?;
+                    debug_assert!(batch.ends.len() <= before + 1);
+                    Kind::Multipoint
+                }
+                b"paths" => {
+                    self.parts(batch)?;
+                    Kind::Polyline
+                }
+                b"rings" => {
+                    self.parts(batch)?;
+                    Kind::Polygon
+                }
+                _ => return Err(Fallback),
+            };
+            match kind {
+                None => kind = Some(found),
+                Some(k) if k == found && k == Kind::Point => {}
+                Some(_) => return Err(Fallback),
+            }
+            if !self.next(b'}')? {
+                break;
+            }
+        }
+        match (kind, x, y) {
+            (Some(Kind::Point), Some(x), Some(y)) => {
+                batch.coords.push(Coord::xy(x, y));
+                batch.ends.push(batch.coords.len());
+                Ok(Some(Kind::Point))
+            }
+            (Some(Kind::Point), _, _) | (None, _, _) => Err(Fallback),
+            (k, _, _) => Ok(k),
+        }
+    }
+
+    /// A multipoint's `[[x, y], ...]` as one part (none when empty).
+    fn parts_of_points(&mut self, batch: &mut FlatBatch) -> Fast<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.coord(&mut batch.coords)?;
+            if !self.next(b']')? {
+                break;
+            }
+        }
+        batch.ends.push(batch.coords.len());
+        Ok(())
+    }
+
+    fn feature(&mut self, batch: &mut FlatBatch, schema: &FlatSchema) -> Fast<()> {
+        let i = batch.begin();
+        let p0 = batch.ends.len();
+        self.eat(b'{')?;
+        let mut kind = None;
+        let (mut seen_a, mut seen_g) = (false, false);
+        if self.peek()? != b'}' {
+            loop {
+                let k = self.raw_str()?;
+                self.eat(b':')?;
+                match k {
+                    b"attributes" if !seen_a => {
+                        seen_a = true;
+                        self.attributes(batch, schema, i)?;
+                    }
+                    b"geometry" if !seen_g => {
+                        seen_g = true;
+                        kind = self.geometry(batch)?;
+                    }
+                    _ => return Err(Fallback),
+                }
+                if !self.next(b'}')? {
+                    break;
+                }
+            }
+        } else {
+            self.i += 1;
+        }
+        batch.slots.push(Slot {
+            kind,
+            z: false,
+            m: false,
+            p0,
+            p1: batch.ends.len(),
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> FlatSchema {
+        let fs = FeatureSet::from_json(
+            r#"{"geometryType":"esriGeometryPolygon","fields":[{"name":"OBJECTID","type":"esriFieldTypeOID"},{"name":"name","type":"esriFieldTypeString"},{"name":"v","type":"esriFieldTypeDouble"}],"features":[]}"#,
+        )
+        .unwrap();
+        FlatSchema::new(&fs)
+    }
+
+    /// Parses `text` with the fast path (when it applies) and by flattening the
+    /// complete reader's feature, and checks both give the same batch.
+    fn same(text: &str, dims: Dims) {
+        let s = schema();
+        let p = std::path::Path::new("t.json");
+        let mut fast = FlatBatch::new(&s, 0);
+        fast.parse(&s, text.as_bytes(), dims, 0, p).unwrap();
+        let mut full = FlatBatch::new(&s, 0);
+        let f = gp_model::feature_from_slice(text.as_bytes(), dims, 0).unwrap();
+        full.push(&s, &f);
+        assert_eq!(fast.attrs, full.attrs, "{text}");
+        let mut fe: Vec<_> = fast.extras.clone();
+        let mut ue: Vec<_> = full.extras.clone();
+        fe.sort_by(|a, b| a.1.cmp(&b.1));
+        ue.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(fe, ue, "{text}");
+        let (a, b) = (fast.get(0), full.get(0));
+        assert_eq!(
+            a.geometry.map(|g| (g.kind, g.parts().map(<[Coord]>::to_vec).collect::<Vec<_>>())),
+            b.geometry.map(|g| (g.kind, g.parts().map(<[Coord]>::to_vec).collect::<Vec<_>>())),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fast_and_complete_readers_agree() {
+        let d2 = Dims::default();
+        for t in [
+            r#"{"attributes":{"OBJECTID":1,"name":"a","v":1.5},"geometry":{"x":1,"y":2}}"#,
+            r#"{"geometry":{"y":-2.5e3,"x":1E2},"attributes":{"name":null,"extra":true}}"#,
+            r#"{"attributes":{"name":"\u00e9\"q","v":-0},"geometry":null}"#,
+            r#"{"attributes":{"OBJECTID":18446744073709551615,"v":12345678901234567890}}"#,
+            r#"{"attributes":{"name":[1,2]},"geometry":{"points":[[1,2],[3,4]]}}"#,
+            r#"{"geometry":{"points":[]}}"#,
+            r#"{"geometry":{"paths":[[[0,0],[1,1]],[[2,2],[3,3],[4,4]]]}}"#,
+            r#"{"geometry":{"rings":[[[0,0],[0,10],[10,10],[10,0],[0,0]],[[2,2],[4,2],[4,4],[2,2]]]}}"#,
+            r#"{"geometry":{"rings":[]}}"#,
+            r#"{"geometry":{"rings":[[]]}}"#,
+            r#"{"geometry":{"x":"NaN","y":null}}"#,
+            r#"{"geometry":{"x":1,"y":2,"z":3}}"#,
+            r#"{"geometry":{"xmin":0,"ymin":0,"xmax":2,"ymax":1}}"#,
+            r#"{"geometry":{}}"#,
+            r#"{"geometry":{"curvePaths":[[[0,0],{"c":[[2,0],[1,1]]}]]}}"#,
+            r#"{"geometry":{"paths":[[[0,0,5],[1,1,6]]],"hasZ":true}}"#,
+            r#" { "attributes" : { "name" : "x y" } , "geometry" : { "x" : 0.1 , "y" : 0.2 } } "#,
+            r#"{"attributes":{"v":0.30000000000000004,"name":"tab\tin"}}"#,
+            r#"{}"#,
+        ] {
+            same(t, d2);
+        }
+        same(
+            r#"{"geometry":{"x":1,"y":2,"z":3},"attributes":{"v":1}}"#,
+            Dims {
+                has_z: true,
+                has_m: false,
+            },
+        );
+    }
+
+    #[test]
+    fn plain_features_take_the_fast_path() {
+        let s = schema();
+        for t in [
+            r#"{"attributes":{"OBJECTID":1,"name":"a","v":1.5},"geometry":{"x":1,"y":2}}"#,
+            r#"{"attributes":{"other":-3e-2},"geometry":{"rings":[[[0,0],[0,1],[1,1],[0,0]]]}}"#,
+            r#"{"geometry":{"paths":[[[0,0],[1,1]]]},"attributes":null}"#,
+            r#"{"geometry":null}"#,
+        ] {
+            let mut b = FlatBatch::new(&s, 0);
+            let mut p = Parser {
+                b: t.as_bytes(),
+                i: 0,
+            };
+            assert!(p.feature(&mut b, &s).is_ok() && p.end(), "{t}");
+        }
+    }
+
+    #[test]
+    fn errors_come_from_the_complete_reader() {
+        let s = schema();
+        let p = std::path::Path::new("t.json");
+        for bad in [
+            r#"{"geometry":{"x":1e999,"y":2}}"#,
+            r#"{"geometry":{"paths":[[[0]]]}}"#,
+            r#"{"attributes":{"a":01}}"#,
+            r#"{"attributes":{"a":1},"geometry":{"x":1,"y":2}"#,
+            r#"{"attributes":{"a":+1}}"#,
+            "{\"attributes\":{\"name\":\"tab\tin\"}}",
+        ] {
+            let mut b = FlatBatch::new(&s, 0);
+            let e = b.parse(&s, bad.as_bytes(), Dims::default(), 0, p);
+            assert!(e.is_err(), "{bad} was accepted");
+            assert_eq!(b.len(), 0, "{bad}");
+        }
+    }
+}
