@@ -5,12 +5,14 @@ use std::path::Path;
 
 use flatgeobuf::packed_r_tree::{NodeItem, PackedRTree, calc_extent};
 use flatgeobuf::{ColumnType, FallibleStreamingIterator, FgbReader, GeometryType as FgbType};
-use gp_model::esrijson::group_rings;
 use gp_model::esrijson::{FeatureSetBuilder, column_value};
-use gp_model::geometry::DEFAULT_DENSIFY_ANGLE;
 use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
 
+use std::sync::Arc;
+
 use crate::error::{Result, fmt_err, io};
+use crate::flat::{FlatBatch, FlatGeom, FlatSchema, Kind};
+use crate::sink::{Encoded, Encoder};
 
 pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
     let err = fmt_err(path, "FlatGeobuf");
@@ -71,12 +73,12 @@ pub(crate) struct FgbSink {
     has_z: bool,
     has_m: bool,
     code: i32,
-    fbb: flatbuffers::FlatBufferBuilder<'static>,
+    encoder: Option<Arc<FgbEncoder>>,
+    schema: FlatSchema,
     spool: Option<BufWriter<std::fs::File>>,
     spool_len: u64,
     nodes: Vec<NodeItem>,
     chunks: Vec<(u64, u32)>,
-    props: Vec<u8>,
 }
 
 impl FgbSink {
@@ -89,12 +91,12 @@ impl FgbSink {
             has_z: false,
             has_m: false,
             code: 0,
-            fbb: flatbuffers::FlatBufferBuilder::with_capacity(4096),
+            encoder: None,
+            schema: FlatSchema::default(),
             spool: None,
             spool_len: 0,
             nodes: Vec::new(),
             chunks: Vec::new(),
-            props: Vec::new(),
         }
     }
 }
@@ -152,14 +154,18 @@ impl Arrays {
     }
 }
 
-fn put_props(out: &mut Vec<u8>, fields: &[gp_model::Field], feature: &gp_model::Feature) {
+fn put_props(
+    out: &mut Vec<u8>,
+    fields: &[(usize, gp_model::Field)],
+    attrs: &[Option<gp_model::AttrValue>],
+) {
     use geozero::ColumnValue as C;
     out.clear();
-    for (ci, field) in fields.iter().enumerate() {
-        let Some(v) = feature.attributes.get(&field.name) else {
+    let mut text = String::new();
+    for (ci, (slot, field)) in fields.iter().enumerate() {
+        let Some(v) = attrs[*slot].as_ref() else {
             continue;
         };
-        let mut text = String::new();
         let Some(cv) = column_value(v, Some(&field.field_type), &mut text) else {
             continue;
         };
@@ -192,6 +198,117 @@ fn put_props(out: &mut Vec<u8>, fields: &[gp_model::Field], feature: &gp_model::
                 out.extend_from_slice(x);
             }
         }
+    }
+}
+
+/// The per-feature half of the FlatGeobuf writer: one size-prefixed flatbuffer per
+/// feature.
+struct FgbEncoder {
+    path: std::path::PathBuf,
+    /// Each column's slot in the batch and field.
+    fields: Vec<(usize, gp_model::Field)>,
+    gt: FgbType,
+    has_z: bool,
+    has_m: bool,
+}
+
+impl FgbEncoder {
+    fn geometry<'b>(
+        &self,
+        fbb: &mut flatbuffers::FlatBufferBuilder<'b>,
+        g: &FlatGeom<'_>,
+        bbox: &mut [f64; 4],
+    ) -> Option<flatbuffers::WIPOffset<flatgeobuf::Geometry<'b>>> {
+        let (z, m) = (self.has_z, self.has_m);
+        Some(match (g.kind, self.gt) {
+            (Kind::Point, FgbType::Point) | (Kind::Multipoint, FgbType::MultiPoint) => {
+                let mut a = Arrays::default();
+                for c in g.coords() {
+                    a.push(c, z, m, bbox);
+                }
+                a.build(fbb, FgbType::Unknown, false)
+            }
+            (Kind::Polyline, FgbType::MultiLineString) => {
+                let mut a = Arrays::default();
+                for path in g.parts() {
+                    for c in path {
+                        a.push(c, z, m, bbox);
+                    }
+                    a.end();
+                }
+                a.build(fbb, FgbType::Unknown, true)
+            }
+            (Kind::Polygon, FgbType::MultiPolygon) => {
+                let mut parts = Vec::new();
+                for poly in g.polygons() {
+                    let mut a = Arrays::default();
+                    for (k, r) in poly.iter().enumerate() {
+                        // OGC orientation: exterior counter-clockwise, holes clockwise.
+                        let ccw = gp_model::geometry::ring_signed_area(r) > 0.0;
+                        if (k == 0) == ccw {
+                            r.iter().for_each(|c| a.push(c, z, m, bbox));
+                        } else {
+                            r.iter().rev().for_each(|c| a.push(c, z, m, bbox));
+                        }
+                        a.end();
+                    }
+                    parts.push(a.build(fbb, FgbType::Polygon, true));
+                }
+                let parts = Some(fbb.create_vector(&parts));
+                flatgeobuf::Geometry::create(
+                    fbb,
+                    &flatgeobuf::GeometryArgs {
+                        parts,
+                        ..Default::default()
+                    },
+                )
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Encoder for FgbEncoder {
+    fn encode(&self, batch: &FlatBatch, out: &mut Encoded) -> Result<()> {
+        let mut fbb = flatbuffers::FlatBufferBuilder::with_capacity(4096);
+        let mut props = Vec::new();
+        for i in 0..batch.len() {
+            let f = batch.get(i);
+            let n = batch.first + i;
+            let Some(g) = f.geometry.filter(|g| !g.is_empty()) else {
+                return Err(fmt_err(&self.path, "FlatGeobuf")(format!(
+                    "feature {n} has no geometry, which this FlatGeobuf writer does not \
+                     store; use GeoPackage, GeoJSON or Esri JSON for such data"
+                )));
+            };
+            let mut bbox = [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
+            let Some(geometry) = self.geometry(&mut fbb, &g, &mut bbox) else {
+                return Err(fmt_err(&self.path, "FlatGeobuf")(format!(
+                    "feature {n} is a {} in a layer of another geometry type",
+                    g.kind.name()
+                )));
+            };
+            put_props(&mut props, &self.fields, f.attrs);
+            let properties = Some(fbb.create_vector(&props));
+            let feature = flatgeobuf::Feature::create(
+                &mut fbb,
+                &flatgeobuf::FeatureArgs {
+                    geometry: Some(geometry),
+                    properties,
+                    columns: None,
+                },
+            );
+            fbb.finish_size_prefixed(feature, None);
+            out.bytes.extend_from_slice(fbb.finished_data());
+            out.close(bbox);
+            fbb.reset();
+        }
+        Ok(())
     }
 }
 
@@ -313,6 +430,18 @@ impl crate::sink::FeatureSink for FgbSink {
             .and_then(SpatialReference::epsg)
             .unwrap_or(0);
         self.fields = crate::schema::attribute_fields(fs);
+        self.schema = FlatSchema::new(fs);
+        self.encoder = Some(Arc::new(FgbEncoder {
+            path: self.path.clone(),
+            fields: self
+                .fields
+                .iter()
+                .filter_map(|f| Some((self.schema.slot(&f.name)?, f.clone())))
+                .collect(),
+            gt: self.gt,
+            has_z: self.has_z,
+            has_m: self.has_m,
+        }));
         let spool =
             tempfile::tempfile().map_err(io("creating a temporary file for", &self.path))?;
         self.spool = Some(BufWriter::with_capacity(1 << 20, spool));
@@ -320,121 +449,34 @@ impl crate::sink::FeatureSink for FgbSink {
     }
 
     fn feature(&mut self, feature: &gp_model::Feature) -> Result<()> {
-        let err = fmt_err(&self.path, "FlatGeobuf");
-        let i = self.nodes.len();
-        let Some(g) = feature.geometry.as_ref().filter(|g| !g.is_empty()) else {
-            return Err(err(format!(
-                "feature {i} has no geometry, which this FlatGeobuf writer does not store; \
-                 use GeoPackage, GeoJSON or Esri JSON for such data"
-            )));
-        };
-        let (z, m) = (self.has_z, self.has_m);
-        let mut bbox = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        let fbb = &mut self.fbb;
-        let geometry = match (g, self.gt) {
-            (gp_model::Geometry::Point(p), FgbType::Point) => {
-                let mut a = Arrays::default();
-                a.push(
-                    p.coord.as_ref().unwrap_or(&gp_model::Coord::default()),
-                    z,
-                    m,
-                    &mut bbox,
-                );
-                a.build(fbb, FgbType::Unknown, false)
-            }
-            (gp_model::Geometry::Multipoint(mp), FgbType::MultiPoint) => {
-                let mut a = Arrays::default();
-                for c in &mp.points {
-                    a.push(c, z, m, &mut bbox);
-                }
-                a.build(fbb, FgbType::Unknown, false)
-            }
-            (gp_model::Geometry::Polyline(pl), FgbType::MultiLineString) => {
-                let mut a = Arrays::default();
-                for path in pl.linear_paths(DEFAULT_DENSIFY_ANGLE).iter() {
-                    for c in path {
-                        a.push(c, z, m, &mut bbox);
-                    }
-                    a.end();
-                }
-                a.build(fbb, FgbType::Unknown, true)
-            }
-            (
-                gp_model::Geometry::Polygon(_) | gp_model::Geometry::Envelope(_),
-                FgbType::MultiPolygon,
-            ) => {
-                let rings = match g {
-                    gp_model::Geometry::Polygon(pg) => {
-                        pg.linear_rings(DEFAULT_DENSIFY_ANGLE).into_owned()
-                    }
-                    gp_model::Geometry::Envelope(e) => {
-                        let [x0, y0, x1, y1] = e.bounds().unwrap_or_default();
-                        let c = gp_model::Coord::xy;
-                        vec![vec![c(x0, y0), c(x0, y1), c(x1, y1), c(x1, y0), c(x0, y0)]]
-                    }
-                    _ => Vec::new(),
-                };
-                let mut parts = Vec::new();
-                for poly in group_rings(&rings) {
-                    let mut a = Arrays::default();
-                    for (k, r) in poly.iter().enumerate() {
-                        // OGC orientation: exterior counter-clockwise, holes clockwise.
-                        let ccw = gp_model::geometry::ring_signed_area(r) > 0.0;
-                        if (k == 0) == ccw {
-                            r.iter().for_each(|c| a.push(c, z, m, &mut bbox));
-                        } else {
-                            r.iter().rev().for_each(|c| a.push(c, z, m, &mut bbox));
-                        }
-                        a.end();
-                    }
-                    parts.push(a.build(fbb, FgbType::Polygon, true));
-                }
-                let parts = Some(fbb.create_vector(&parts));
-                flatgeobuf::Geometry::create(
-                    fbb,
-                    &flatgeobuf::GeometryArgs {
-                        parts,
-                        ..Default::default()
-                    },
-                )
-            }
-            (g, _) => {
-                return Err(err(format!(
-                    "feature {i} is a {} in a layer of another geometry type",
-                    g.geometry_type()
-                )));
-            }
-        };
-        put_props(&mut self.props, &self.fields, feature);
-        let properties = Some(fbb.create_vector(&self.props));
-        let f = flatgeobuf::Feature::create(
-            fbb,
-            &flatgeobuf::FeatureArgs {
-                geometry: Some(geometry),
-                properties,
-                columns: None,
-            },
-        );
-        fbb.finish_size_prefixed(f, None);
-        let bytes = fbb.finished_data();
-        let spool = self
-            .spool
-            .as_mut()
-            .ok_or_else(|| err("features before the schema".into()))?;
+        let mut b = FlatBatch::new(&self.schema, self.nodes.len());
+        b.push(&self.schema, feature);
+        let mut e = Encoded::default();
+        if let Some(enc) = &self.encoder {
+            enc.encode(&b, &mut e)?;
+        }
+        self.encoded(&b, e)
+    }
+
+    fn encoder(&self) -> Option<Arc<dyn Encoder>> {
+        self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
+    }
+
+    fn encoded(&mut self, _batch: &FlatBatch, enc: Encoded) -> Result<()> {
+        let spool = self.spool.as_mut().ok_or_else(|| {
+            fmt_err(&self.path, "FlatGeobuf")("features before the schema".into())
+        })?;
         spool
-            .write_all(bytes)
+            .write_all(&enc.bytes)
             .map_err(io("writing a temporary file for", &self.path))?;
-        self.chunks.push((self.spool_len, bytes.len() as u32));
-        self.spool_len += bytes.len() as u64;
-        let mut node = NodeItem::bounds(bbox[0], bbox[1], bbox[2], bbox[3]);
-        node.offset = i as u64;
-        self.nodes.push(node);
-        fbb.reset();
+        for (i, b) in enc.boxes.iter().enumerate() {
+            let len = enc.item(i).len() as u32;
+            self.chunks.push((self.spool_len, len));
+            self.spool_len += u64::from(len);
+            let mut node = NodeItem::bounds(b[0], b[1], b[2], b[3]);
+            node.offset = self.nodes.len() as u64;
+            self.nodes.push(node);
+        }
         Ok(())
     }
 

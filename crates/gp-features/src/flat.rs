@@ -719,8 +719,10 @@ mod tests {
         assert_eq!(fe, ue, "{text}");
         let (a, b) = (fast.get(0), full.get(0));
         assert_eq!(
-            a.geometry.map(|g| (g.kind, g.parts().map(<[Coord]>::to_vec).collect::<Vec<_>>())),
-            b.geometry.map(|g| (g.kind, g.parts().map(<[Coord]>::to_vec).collect::<Vec<_>>())),
+            a.geometry
+                .map(|g| (g.kind, g.parts().map(<[Coord]>::to_vec).collect::<Vec<_>>())),
+            b.geometry
+                .map(|g| (g.kind, g.parts().map(<[Coord]>::to_vec).collect::<Vec<_>>())),
             "{text}"
         );
     }

@@ -101,9 +101,6 @@ struct Buf<R: Read> {
 }
 
 const CHUNK: usize = 4 << 20;
-/// A batch of feature texts ends after this many features or bytes.
-const BATCH_FEATURES: usize = 16384;
-const BATCH_BYTES: usize = 4 << 20;
 
 impl<R: Read> Buf<R> {
     fn fill(&mut self) -> std::io::Result<bool> {
@@ -208,21 +205,56 @@ pub(crate) fn read_esri_json(
         has_z: header.has_z,
         has_m: header.has_m,
     };
-    let n = match sink.encoder() {
+    let n = match streamed(path, sink, &header, dims, tail_checked) {
+        // A feature can fail only because a schema key after the array was not known
+        // yet (`hasZ` for 3-value coordinates): then the file is read whole instead.
+        Err(e) if !tail_checked => match read_header(path, true)? {
+            Some((whole, _)) if !same_schema(&whole, &header) => return Ok(None),
+            _ => return Err(e),
+        },
+        other => other?,
+    };
+    Ok(n.map(|n| (n, header)))
+}
+
+/// True when the keys that shape reading and writing are the same.
+fn same_schema(a: &FeatureSet, b: &FeatureSet) -> bool {
+    a.geometry_type == b.geometry_type
+        && a.fields == b.fields
+        && a.spatial_reference == b.spatial_reference
+        && a.has_z == b.has_z
+        && a.has_m == b.has_m
+}
+
+/// The streaming run of [`read_esri_json`].
+fn streamed(
+    path: &Path,
+    sink: &mut dyn FeatureSink,
+    header: &FeatureSet,
+    dims: Dims,
+    tail_checked: bool,
+) -> Result<Option<usize>> {
+    let err = fmt_err(path, "Esri JSON");
+    Ok(match sink.encoder() {
         Some(enc) => {
-            let schema = FlatSchema::new(&header);
+            let schema = FlatSchema::new(header);
             let enc: &dyn Encoder = enc.as_ref();
             let parse = |data: &[u8], ranges: &[(usize, usize)], index: usize| {
                 parse_flat(data, ranges, index, &schema, dims, enc, path)
             };
-            pipeline(path, tail_checked, parse, |batches: Vec<(FlatBatch, Encoded)>| {
-                let mut n = 0;
-                for (b, e) in batches {
-                    n += b.len();
-                    sink.encoded(&b, e)?;
-                }
-                Ok(n)
-            })?
+            pipeline(
+                path,
+                tail_checked,
+                parse,
+                |batches: Vec<(FlatBatch, Encoded)>| {
+                    let mut n = 0;
+                    for (b, e) in batches {
+                        n += b.len();
+                        sink.encoded(&b, e)?;
+                    }
+                    Ok(n)
+                },
+            )?
         }
         None => {
             let parse = |data: &[u8], ranges: &[(usize, usize)], index: usize| {
@@ -240,8 +272,7 @@ pub(crate) fn read_esri_json(
                 Ok(b.len())
             })?
         }
-    };
-    Ok(n.map(|n| (n, header)))
+    })
 }
 
 /// Parses and encodes the features `ranges` of `data` (the first being feature
@@ -440,11 +471,7 @@ const SCHEMA_KEYS: [&str; 5] = ["geometryType", "fields", "spatialReference", "h
 /// buffer itself is sent (only an unfinished feature at its end is copied into the
 /// next one). Returns false when a schema key follows the array and `tail_checked`
 /// (the header was read without looking past the array).
-fn produce(
-    path: &Path,
-    tx: &std::sync::mpsc::SyncSender<Raw>,
-    tail_checked: bool,
-) -> Result<bool> {
+fn produce(path: &Path, tx: &std::sync::mpsc::SyncSender<Raw>, tail_checked: bool) -> Result<bool> {
     let err = fmt_err(path, "Esri JSON");
     let f = std::fs::File::open(path).map_err(io("opening", path))?;
     let mut b = Buf {
@@ -515,7 +542,9 @@ fn produce(
             return Err(err(if cut.depth > 0 {
                 format!("feature {index} is cut off (the file ends inside it)")
             } else {
-                format!("the file is cut off after {index} features (no `]` ends the features array)")
+                format!(
+                    "the file is cut off after {index} features (no `]` ends the features array)"
+                )
             }));
         }
         // Read on (at least one chunk, so a large feature grows the buffer).
@@ -538,12 +567,7 @@ fn produce(
 }
 
 /// After the features array: true when none of [`SCHEMA_KEYS`] follows it.
-fn schema_keys_before(
-    file: std::fs::File,
-    buf: Vec<u8>,
-    eof: bool,
-    path: &Path,
-) -> Result<bool> {
+fn schema_keys_before(file: std::fs::File, buf: Vec<u8>, eof: bool, path: &Path) -> Result<bool> {
     let mut b = Buf {
         r: file,
         buf,

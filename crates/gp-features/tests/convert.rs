@@ -134,3 +134,40 @@ fn bad_input_is_named_and_leaves_nothing() {
     );
     check_bad("[1, 2, 3]", &["expected `{`"]);
 }
+
+#[test]
+fn dimensions_after_the_features_are_not_missed() {
+    // geometryType and fields first (so reading starts at the features), hasZ and the
+    // spatial reference only after them: the conversion must still honour both.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("late_z.json");
+    std::fs::write(
+        &input,
+        format!(
+            r#"{{"geometryType": "esriGeometryPolyline", "fields": [{{"name": "OBJECTID", "type": "esriFieldTypeOID"}}, {{"name": "name", "type": "esriFieldTypeString"}}, {{"name": "when", "type": "esriFieldTypeDate"}}], "features": [{}], "hasZ": true, "spatialReference": {{"wkid": 3857}}}}"#,
+            features(4)
+        ),
+    )
+    .unwrap();
+    for ext in ["geojson", "fgb", "gpkg", "shp"] {
+        let out = dir.path().join(format!("late_z.{ext}"));
+        let r = convert(&input, &out, &SaveOptions::default()).unwrap();
+        assert!(!r.streamed, "{ext}: read whole, as it must be");
+        let back = load(&out).unwrap();
+        assert_eq!(back.features.len(), 4, "{ext}");
+        assert!(back.has_z, "{ext}: hasZ after the features applies");
+        let Some(Geometry::Polyline(pl)) = &back.features[3].geometry else {
+            panic!("{ext}: not a polyline");
+        };
+        assert_eq!(pl.paths[0][1].z, Some(2.0), "{ext}");
+        if ext != "geojson" {
+            assert_eq!(
+                back.spatial_reference
+                    .as_ref()
+                    .and_then(SpatialReference::epsg),
+                Some(3857),
+                "{ext}"
+            );
+        }
+    }
+}
