@@ -92,7 +92,6 @@ impl Kind {
 struct Slot {
     kind: Option<Kind>,
     z: bool,
-    m: bool,
     /// Range in `parts`.
     p0: usize,
     p1: usize,
@@ -103,7 +102,6 @@ struct Slot {
 pub(crate) struct FlatGeom<'a> {
     pub(crate) kind: Kind,
     pub(crate) has_z: bool,
-    pub(crate) has_m: bool,
     coords: &'a [Coord],
     /// Absolute end of each part in `coords`; the first part starts at `start`.
     ends: &'a [usize],
@@ -211,7 +209,6 @@ impl FlatBatch {
             geometry: s.kind.map(|kind| FlatGeom {
                 kind,
                 has_z: s.z,
-                has_m: s.m,
                 coords: &self.coords,
                 ends: &self.ends[s.p0..s.p1],
                 start: if s.p0 == 0 { 0 } else { self.ends[s.p0 - 1] },
@@ -253,7 +250,6 @@ impl FlatBatch {
         self.slots.push(Slot {
             kind,
             z: dims.has_z,
-            m: dims.has_m,
             p0,
             p1: self.ends.len(),
         });
@@ -681,7 +677,6 @@ impl<'a> Parser<'a> {
         batch.slots.push(Slot {
             kind,
             z: false,
-            m: false,
             p0,
             p1: batch.ends.len(),
         });

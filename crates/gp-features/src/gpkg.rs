@@ -6,15 +6,18 @@
 use std::path::Path;
 
 use geozero::wkb::GpkgWkb;
-use gp_model::esrijson::{geometry_from_geozero, group_rings};
-use gp_model::geometry::DEFAULT_DENSIFY_ANGLE;
+use gp_model::esrijson::geometry_from_geozero;
 use gp_model::{
     AttrValue, Coord, Feature, FeatureSet, Field, FieldType, Geometry, GeometryType,
     SpatialReference,
 };
 use rusqlite::{Connection, OpenFlags, params};
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result, fmt_err};
+use crate::flat::{FlatBatch, FlatGeom, FlatSchema, Kind};
+use crate::sink::{Encoded, Encoder};
 use crate::srs;
 
 fn q(ident: &str) -> String {
@@ -259,28 +262,12 @@ fn wkb_ring(out: &mut Vec<u8>, pts: &[Coord], z: bool, m: bool) {
     }
 }
 
-/// `[minx, maxx, miny, maxy]` of a geometry, in the GeoPackage envelope order.
-fn envelope(g: &Geometry) -> [f64; 4] {
-    let mut b = [
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    g.for_each_coord_pub(&mut |c| {
-        b[0] = b[0].min(c.x);
-        b[1] = b[1].max(c.x);
-        b[2] = b[2].min(c.y);
-        b[3] = b[3].max(c.y);
-    });
-    b
-}
-
-/// GeoPackage blob: header (magic, version, flags, srs_id, xy envelope) + ISO WKB.
-/// Polylines are written as MultiLineString and polygons as MultiPolygon, matching
-/// the declared column type.
-pub(crate) fn blob(g: &Geometry, srs_id: i32, z: bool, m: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
+/// A geometry's GeoPackage blob appended to `out`: header (magic, version, flags,
+/// srs_id, xy envelope) + ISO WKB. Polylines are written as MultiLineString and
+/// polygons as MultiPolygon, matching the declared column type. Returns the
+/// `[minx, miny, maxx, maxy]` box (infinite when empty).
+fn put_blob(out: &mut Vec<u8>, g: &FlatGeom<'_>, srs_id: i32, z: bool, m: bool) -> [f64; 4] {
+    let b = g.bbox();
     out.extend_from_slice(b"GP");
     out.push(0);
     if g.is_empty() {
@@ -289,81 +276,58 @@ pub(crate) fn blob(g: &Geometry, srs_id: i32, z: bool, m: bool) -> Vec<u8> {
     } else {
         out.push(0b0000_0011);
         out.extend_from_slice(&srs_id.to_le_bytes());
-        let b = envelope(g);
-        for v in b {
+        for v in [b[0], b[2], b[1], b[3]] {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
-    match g {
-        Geometry::Point(p) => {
-            wkb_type(&mut out, 1, z, m);
+    match g.kind {
+        Kind::Point => {
+            wkb_type(out, 1, z, m);
             let nan = Coord {
                 x: f64::NAN,
                 y: f64::NAN,
                 z: Some(f64::NAN),
                 m: Some(f64::NAN),
             };
-            wkb_coord(&mut out, p.coord.as_ref().unwrap_or(&nan), z, m);
+            wkb_coord(out, g.coords().first().unwrap_or(&nan), z, m);
         }
-        Geometry::Multipoint(mp) => {
-            wkb_type(&mut out, 4, z, m);
-            out.extend_from_slice(&(mp.points.len() as u32).to_le_bytes());
-            for c in &mp.points {
-                wkb_type(&mut out, 1, z, m);
-                wkb_coord(&mut out, c, z, m);
+        Kind::Multipoint => {
+            wkb_type(out, 4, z, m);
+            out.extend_from_slice(&(g.coords().len() as u32).to_le_bytes());
+            for c in g.coords() {
+                wkb_type(out, 1, z, m);
+                wkb_coord(out, c, z, m);
             }
         }
-        Geometry::Polyline(pl) => {
-            let paths = pl.linear_paths(DEFAULT_DENSIFY_ANGLE);
-            wkb_type(&mut out, 5, z, m);
-            out.extend_from_slice(&(paths.len() as u32).to_le_bytes());
-            for p in paths.iter() {
-                wkb_type(&mut out, 2, z, m);
-                wkb_ring(&mut out, p, z, m);
+        Kind::Polyline => {
+            wkb_type(out, 5, z, m);
+            out.extend_from_slice(&(g.parts().len() as u32).to_le_bytes());
+            for p in g.parts() {
+                wkb_type(out, 2, z, m);
+                wkb_ring(out, p, z, m);
             }
         }
-        Geometry::Polygon(pg) => {
-            let rings = pg.linear_rings(DEFAULT_DENSIFY_ANGLE);
-            let polys = group_rings(&rings);
-            wkb_type(&mut out, 6, z, m);
+        Kind::Polygon => {
+            let polys = g.polygons();
+            wkb_type(out, 6, z, m);
             out.extend_from_slice(&(polys.len() as u32).to_le_bytes());
             for poly in polys {
-                wkb_type(&mut out, 3, z, m);
+                wkb_type(out, 3, z, m);
                 out.extend_from_slice(&(poly.len() as u32).to_le_bytes());
                 for (i, r) in poly.iter().enumerate() {
+                    out.extend_from_slice(&(r.len() as u32).to_le_bytes());
                     // OGC orientation: exterior counter-clockwise, holes clockwise.
                     let ccw = gp_model::geometry::ring_signed_area(r) > 0.0;
                     if (i == 0) == ccw {
-                        wkb_ring(&mut out, r, z, m);
+                        r.iter().for_each(|c| wkb_coord(out, c, z, m));
                     } else {
-                        let rev: Vec<Coord> = r.iter().rev().copied().collect();
-                        wkb_ring(&mut out, &rev, z, m);
+                        r.iter().rev().for_each(|c| wkb_coord(out, c, z, m));
                     }
                 }
             }
         }
-        Geometry::Envelope(e) => {
-            let [x0, y0, x1, y1] = e.bounds().unwrap_or_default();
-            wkb_type(&mut out, 6, z, m);
-            out.extend_from_slice(&1u32.to_le_bytes());
-            wkb_type(&mut out, 3, z, m);
-            out.extend_from_slice(&1u32.to_le_bytes());
-            wkb_ring(
-                &mut out,
-                &[
-                    Coord::xy(x0, y0),
-                    Coord::xy(x1, y0),
-                    Coord::xy(x1, y1),
-                    Coord::xy(x0, y1),
-                    Coord::xy(x0, y0),
-                ],
-                z,
-                m,
-            );
-        }
-        _ => {}
     }
-    out
+    b
 }
 
 const INIT: &str = "
@@ -409,9 +373,40 @@ pub(crate) struct GpkgSink {
     fid: String,
     oid: Option<String>,
     attr_fields: Vec<Field>,
+    /// The batch slot of the OID field and of each attribute field.
+    oid_slot: Option<usize>,
+    attr_slots: Vec<Option<usize>>,
+    schema: FlatSchema,
+    encoder: Option<Arc<GpkgEncoder>>,
     insert_sql: String,
     boxes: Vec<(i64, [f64; 4])>,
     count: usize,
+}
+
+/// The per-feature half of the GeoPackage writer: geometry blobs (an empty item for
+/// a null geometry).
+struct GpkgEncoder {
+    srs_id: i32,
+    z: bool,
+    m: bool,
+}
+
+impl Encoder for GpkgEncoder {
+    fn encode(&self, batch: &FlatBatch, out: &mut Encoded) -> Result<()> {
+        for i in 0..batch.len() {
+            let bbox = match batch.get(i).geometry {
+                Some(g) => put_blob(&mut out.bytes, &g, self.srs_id, self.z, self.m),
+                None => [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ],
+            };
+            out.close(bbox);
+        }
+        Ok(())
+    }
 }
 
 impl GpkgSink {
@@ -431,16 +426,14 @@ impl GpkgSink {
             fid: "fid".into(),
             oid: None,
             attr_fields: Vec::new(),
+            oid_slot: None,
+            attr_slots: Vec::new(),
+            schema: FlatSchema::default(),
+            encoder: None,
             insert_sql: String::new(),
             boxes: Vec::new(),
             count: 0,
         }
-    }
-
-    fn conn(&self) -> Result<&Connection> {
-        self.conn
-            .as_ref()
-            .ok_or_else(|| fmt_err(&self.path, "GeoPackage")("features before the schema".into()))
     }
 }
 
@@ -561,57 +554,101 @@ impl crate::sink::FeatureSink for GpkgSink {
             names.join(", "),
             marks.join(", ")
         );
+        self.schema = FlatSchema::new(fs);
+        self.oid_slot = self.oid.as_ref().and_then(|o| self.schema.slot(o));
+        self.attr_slots = self
+            .attr_fields
+            .iter()
+            .map(|f| self.schema.slot(&f.name))
+            .collect();
+        self.encoder = Some(Arc::new(GpkgEncoder {
+            srs_id: self.srs_id,
+            z: self.z,
+            m: self.m,
+        }));
         self.conn = Some(c);
         Ok(())
     }
 
     fn feature(&mut self, feat: &Feature) -> Result<()> {
-        let i = self.count;
+        let mut b = FlatBatch::new(&self.schema, self.count);
+        b.push(&self.schema, feat);
+        let mut e = Encoded::default();
+        if let Some(enc) = &self.encoder {
+            enc.encode(&b, &mut e)?;
+        }
+        self.encoded(&b, e)
+    }
+
+    fn encoder(&self) -> Option<Arc<dyn Encoder>> {
+        self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
+    }
+
+    fn encoded(&mut self, batch: &FlatBatch, enc: Encoded) -> Result<()> {
+        use rusqlite::types::ToSqlOutput;
+        use rusqlite::types::Value as V;
+        use rusqlite::types::ValueRef as R;
         let err = fmt_err(&self.path, "GeoPackage");
-        let id: i64 = self
-            .oid
+        let c = self
+            .conn
             .as_ref()
-            .and_then(|o| feat.attributes.get(o))
-            .and_then(AttrValue::as_i64)
-            .unwrap_or(i as i64 + 1);
-        let mut values: Vec<rusqlite::types::Value> =
-            Vec::with_capacity(self.attr_fields.len() + 2);
-        values.push(id.into());
-        values.push(match &feat.geometry {
-            Some(g) => rusqlite::types::Value::Blob(blob(g, self.srs_id, self.z, self.m)),
-            None => rusqlite::types::Value::Null,
-        });
-        for f in &self.attr_fields {
-            use rusqlite::types::Value as V;
-            let v = feat.attributes.get(&f.name).unwrap_or(&AttrValue::Null);
-            values.push(match (v, &f.field_type) {
-                (AttrValue::Null, _) => V::Null,
-                (AttrValue::Int(ms), FieldType::Date | FieldType::DateOnly) => {
-                    match chrono::DateTime::from_timestamp_millis(*ms) {
-                        Some(d) if f.field_type == FieldType::DateOnly => {
-                            V::Text(d.format("%Y-%m-%d").to_string())
-                        }
-                        Some(d) => V::Text(d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                        None => V::Integer(*ms),
-                    }
+            .ok_or_else(|| err("features before the schema".into()))?;
+        let mut st = c
+            .prepare_cached(&self.insert_sql)
+            .map_err(|e| err(e.to_string()))?;
+        for i in 0..batch.len() {
+            let n = batch.first + i;
+            let f = batch.get(i);
+            let id: i64 = self
+                .oid_slot
+                .and_then(|k| f.attrs[k].as_ref())
+                .and_then(AttrValue::as_i64)
+                .unwrap_or(n as i64 + 1);
+            let blob = enc.item(i);
+            let bind = |st: &mut rusqlite::CachedStatement<'_>| -> rusqlite::Result<()> {
+                st.raw_bind_parameter(1, id)?;
+                if blob.is_empty() {
+                    st.raw_bind_parameter(2, rusqlite::types::Null)?;
+                } else {
+                    st.raw_bind_parameter(2, blob)?;
                 }
-                (AttrValue::Int(x), _) => V::Integer(*x),
-                (AttrValue::UInt(x), _) => V::Text(x.to_string()),
-                (AttrValue::Float(x), _) => V::Real(*x),
-                (AttrValue::Bool(b), _) => V::Integer(i64::from(*b)),
-                (AttrValue::String(s), _) => V::Text(s.clone()),
-                (AttrValue::Json(j), _) => V::Text(j.to_string()),
-                _ => V::Null,
-            });
+                for (k, (field, slot)) in self.attr_fields.iter().zip(&self.attr_slots).enumerate()
+                {
+                    let v = slot
+                        .and_then(|s| f.attrs[s].as_ref())
+                        .unwrap_or(&AttrValue::Null);
+                    let out: ToSqlOutput<'_> = match (v, &field.field_type) {
+                        (AttrValue::Null, _) => ToSqlOutput::Borrowed(R::Null),
+                        (AttrValue::Int(ms), FieldType::Date | FieldType::DateOnly) => {
+                            match chrono::DateTime::from_timestamp_millis(*ms) {
+                                Some(d) if field.field_type == FieldType::DateOnly => {
+                                    ToSqlOutput::Owned(V::Text(d.format("%Y-%m-%d").to_string()))
+                                }
+                                Some(d) => ToSqlOutput::Owned(V::Text(
+                                    d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                                )),
+                                None => ToSqlOutput::Borrowed(R::Integer(*ms)),
+                            }
+                        }
+                        (AttrValue::Int(x), _) => ToSqlOutput::Borrowed(R::Integer(*x)),
+                        (AttrValue::UInt(x), _) => ToSqlOutput::Owned(V::Text(x.to_string())),
+                        (AttrValue::Float(x), _) => ToSqlOutput::Borrowed(R::Real(*x)),
+                        (AttrValue::Bool(b), _) => ToSqlOutput::Borrowed(R::Integer(i64::from(*b))),
+                        (AttrValue::String(s), _) => ToSqlOutput::Borrowed(R::Text(s.as_bytes())),
+                        (AttrValue::Json(j), _) => ToSqlOutput::Owned(V::Text(j.to_string())),
+                        _ => ToSqlOutput::Borrowed(R::Null),
+                    };
+                    st.raw_bind_parameter(k + 3, out)?;
+                }
+                st.raw_execute().map(|_| ())
+            };
+            bind(&mut st).map_err(|e| err(format!("feature {n}: {e}")))?;
+            let b = enc.boxes[i];
+            if !blob.is_empty() && b[0] <= b[2] {
+                self.boxes.push((id, [b[0], b[2], b[1], b[3]]));
+            }
         }
-        let c = self.conn()?;
-        c.prepare_cached(&self.insert_sql)
-            .and_then(|mut st| st.execute(rusqlite::params_from_iter(values.iter())))
-            .map_err(|e| err(format!("feature {i}: {e}")))?;
-        if let Some(g) = feat.geometry.as_ref().filter(|g| !g.is_empty()) {
-            self.boxes.push((id, envelope(g)));
-        }
-        self.count += 1;
+        self.count += batch.len();
         Ok(())
     }
 

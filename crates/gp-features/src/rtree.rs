@@ -33,9 +33,10 @@ fn q(s: &str) -> String {
 }
 
 /// One node being built: its number and cells `(id, box)`.
-struct Node {
+struct Node<'a> {
     no: i64,
-    cells: Vec<(i64, [f64; 4])>,
+    /// Leaves borrow their cells from the sorted boxes; inner nodes own theirs.
+    cells: std::borrow::Cow<'a, [(i64, [f64; 4])]>,
 }
 
 fn blob(cells: &[(i64, [f64; 4])], depth: u16) -> Vec<u8> {
@@ -85,24 +86,28 @@ pub(crate) fn bulk_load(
     sort_spatially(boxes);
     // Leaves, then levels above, until one node remains: the root.
     let mut next_no = 2i64;
-    let mut level: Vec<Node> = boxes
+    let mut level: Vec<Node<'_>> = boxes
         .chunks(MAX_CELLS)
         .map(|ch| Node {
             no: 0,
-            cells: ch.to_vec(),
+            cells: ch.into(),
         })
         .collect();
-    let mut levels: Vec<Vec<Node>> = Vec::new();
+    let mut levels: Vec<Vec<Node<'_>>> = Vec::new();
     while level.len() > 1 {
         for n in &mut level {
             n.no = next_no;
             next_no += 1;
         }
-        let parents: Vec<Node> = level
+        let parents: Vec<Node<'_>> = level
             .chunks(MAX_CELLS)
             .map(|ch| Node {
                 no: 0,
-                cells: ch.iter().map(|n| (n.no, union(&n.cells))).collect(),
+                cells: ch
+                    .iter()
+                    .map(|n| (n.no, union(&n.cells)))
+                    .collect::<Vec<_>>()
+                    .into(),
             })
             .collect();
         levels.push(level);
@@ -110,7 +115,7 @@ pub(crate) fn bulk_load(
     }
     let mut root = level.pop().unwrap_or(Node {
         no: 1,
-        cells: Vec::new(),
+        cells: Vec::new().into(),
     });
     root.no = 1;
     let depth = levels.len() as u16;
@@ -132,25 +137,26 @@ pub(crate) fn bulk_load(
     // The nodes of each level, with their parent: the root's children, then theirs.
     let mut parents_of: Vec<(i64, i64)> = Vec::new();
     if levels.is_empty() {
-        for (id, _) in &root.cells {
+        for (id, _) in root.cells.iter() {
             put_rowid.execute(params![id, 1])?;
         }
         return Ok(());
     }
-    for (id, _) in &root.cells {
+    for (id, _) in root.cells.iter() {
         parents_of.push((*id, 1));
     }
+    // Rows of the rowid table in id order: appending to a B-tree is much cheaper than
+    // inserting at random places.
+    let mut rowids: Vec<(i64, i64)> = Vec::new();
     for (li, lvl) in levels.iter().enumerate().rev() {
         let leaf = li == 0;
         let mut next_parents = Vec::new();
         for n in lvl {
             put_node.execute(params![n.no, blob(&n.cells, 0)])?;
             if leaf {
-                for (id, _) in &n.cells {
-                    put_rowid.execute(params![id, n.no])?;
-                }
+                rowids.extend(n.cells.iter().map(|(id, _)| (*id, n.no)));
             } else {
-                for (id, _) in &n.cells {
+                for (id, _) in n.cells.iter() {
                     next_parents.push((*id, n.no));
                 }
             }
@@ -159,6 +165,10 @@ pub(crate) fn bulk_load(
             put_parent.execute(params![child, parent])?;
         }
         parents_of = next_parents;
+    }
+    rowids.sort_unstable();
+    for (id, no) in rowids {
+        put_rowid.execute(params![id, no])?;
     }
     Ok(())
 }

@@ -101,6 +101,9 @@ struct Buf<R: Read> {
 }
 
 const CHUNK: usize = 4 << 20;
+/// Bytes read at a time into the features array: a batch, so they bound the memory
+/// of the batches in flight (read, parsed and encoded, being written).
+const BATCH: usize = 1 << 20;
 
 impl<R: Read> Buf<R> {
     fn fill(&mut self) -> std::io::Result<bool> {
@@ -513,7 +516,7 @@ fn produce(path: &Path, tx: &std::sync::mpsc::SyncSender<Raw>, tail_checked: boo
         };
         if !ranges.is_empty() {
             let n = ranges.len();
-            let data = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + tail.len()));
+            let data = std::mem::replace(&mut buf, Vec::with_capacity(BATCH + tail.len()));
             // A closed channel means a later stage stopped: stop too.
             if tx
                 .send(Raw {
@@ -547,11 +550,11 @@ fn produce(path: &Path, tx: &std::sync::mpsc::SyncSender<Raw>, tail_checked: boo
                 )
             }));
         }
-        // Read on (at least one chunk, so a large feature grows the buffer).
+        // Read on (at least one batch, so a large feature grows the buffer).
         let old = buf.len();
-        buf.resize(old + CHUNK, 0);
+        buf.resize(old + BATCH, 0);
         let mut got = 0;
-        while got < CHUNK {
+        while got < BATCH {
             match file.read(&mut buf[old + got..]) {
                 Ok(0) => {
                     eof = true;
