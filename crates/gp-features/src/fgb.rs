@@ -313,16 +313,20 @@ impl Encoder for FgbEncoder {
 }
 
 /// Bytes of the output's data section assembled per pass.
-const WINDOW: u64 = 16 << 20;
+const WINDOW: u64 = 8 << 20;
+/// At most this many windows (bucket files): larger outputs get larger windows.
+const MAX_WINDOWS: u64 = 256;
 /// Bytes read from the spool at a time.
 const BLOCK: usize = 4 << 20;
 
 /// Copies the spooled features (`chunks[i]` = spool offset and size of feature `i`,
 /// in spool order) into `out` in the sorted order given by `final_at[i]` (the byte
 /// offset of feature `i` in the data section). The data section is assembled in
-/// windows ending at `window_ends` (on feature boundaries; see [`window_ends`]), each filled by one sequential pass over the
-/// spool: large sequential reads instead of one small random read per feature, and
-/// memory bounded by the window.
+/// windows ending at `window_ends` (on feature boundaries; see [`window_ends`]): one
+/// sequential pass over the spool deals each feature into its window's bucket file,
+/// then each bucket is read back whole and its features placed where they belong.
+/// Every byte is read and written twice, in large sequential blocks, and memory is
+/// bounded by one window.
 fn copy_sorted(
     spool: &mut std::fs::File,
     chunks: &[(u64, u32)],
@@ -332,47 +336,49 @@ fn copy_sorted(
     block_size: usize,
 ) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
+    let window_of = |at: u64| window_ends.partition_point(|&e| e <= at);
+    // Deal the features into buckets, in spool order.
+    let mut buckets = window_ends
+        .iter()
+        .map(|_| tempfile::tempfile().map(|f| BufWriter::with_capacity(64 << 10, f)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    spool.seek(SeekFrom::Start(0))?;
+    let mut reader = std::io::BufReader::with_capacity(block_size.max(1 << 16), &mut *spool);
+    let mut item = Vec::new();
+    for (i, &(_, len)) in chunks.iter().enumerate() {
+        item.resize(len as usize, 0);
+        reader.read_exact(&mut item)?;
+        buckets[window_of(final_at[i])].write_all(&item)?;
+    }
+    drop(reader);
+    // Assemble each window from its bucket.
     let mut window = Vec::new();
-    let mut block = vec![0u8; block_size];
+    let mut bytes = Vec::new();
     let mut ws = 0u64;
-    for &we in window_ends {
+    for (w, bucket) in buckets.into_iter().enumerate() {
+        let we = window_ends[w];
+        let mut f = bucket.into_inner().map_err(|e| e.into_error())?;
+        f.seek(SeekFrom::Start(0))?;
+        bytes.clear();
+        f.read_to_end(&mut bytes)?;
         window.clear();
         window.resize((we - ws) as usize, 0);
-        spool.seek(SeekFrom::Start(0))?;
-        // The spool bytes currently in `block`: [block_start, block_end).
-        let (mut block_start, mut block_end) = (0u64, 0u64);
-        for (i, &(off, len)) in chunks.iter().enumerate() {
-            let at = final_at[i];
-            let end = off + u64::from(len);
-            if at < ws || at >= we {
+        let mut at = 0usize;
+        for (i, &(_, len)) in chunks.iter().enumerate() {
+            let fa = final_at[i];
+            if fa < ws || fa >= we {
                 continue;
             }
-            if off < block_start || end > block_end {
-                // Refill from this feature's start (features are in spool order).
-                spool.seek(SeekFrom::Start(off))?;
-                let want = block_size.max(len as usize);
-                if block.len() < want {
-                    block.resize(want, 0);
-                }
-                let mut got = 0;
-                while got < want {
-                    match spool.read(&mut block[got..want])? {
-                        0 => break,
-                        k => got += k,
-                    }
-                }
-                block_start = off;
-                block_end = off + got as u64;
-                if end > block_end {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the spool file is shorter than written",
-                    ));
-                }
-            }
-            let src = &block[(off - block_start) as usize..(end - block_start) as usize];
-            let dst = (at - ws) as usize;
-            window[dst..dst + len as usize].copy_from_slice(src);
+            let len = len as usize;
+            let src = bytes.get(at..at + len).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "a bucket file is shorter than written",
+                )
+            })?;
+            let dst = (fa - ws) as usize;
+            window[dst..dst + len].copy_from_slice(src);
+            at += len;
         }
         out.write_all(&window)?;
         ws = we;
@@ -505,7 +511,7 @@ impl crate::sink::FeatureSink for FgbSink {
             self.nodes
                 .iter()
                 .map(|nd| self.chunks[nd.offset as usize].1),
-            WINDOW,
+            WINDOW.max(self.spool_len / MAX_WINDOWS),
         );
         let mut final_at = vec![0u64; n];
         let mut at = 0u64;

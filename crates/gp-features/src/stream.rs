@@ -365,6 +365,17 @@ fn pipeline<T: Send>(
     })
 }
 
+/// The bytes that open or close strings, objects and arrays.
+const STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t
+};
+
 /// Where the cutter stands in the features array, across reads.
 #[derive(Debug, Default)]
 struct Cut {
@@ -427,23 +438,33 @@ impl Cut {
             } else if self.in_str {
                 if self.esc {
                     self.esc = false;
-                } else if c == b'\\' {
-                    self.esc = true;
-                } else if c == b'"' {
-                    self.in_str = false;
+                    i += 1;
+                }
+                // Skip the string's ordinary bytes.
+                while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
+                    i += 1;
+                }
+                match b.get(i) {
+                    Some(b'\\') => self.esc = true,
+                    Some(_) => self.in_str = false,
+                    None => break,
                 }
             } else {
-                match c {
-                    b'"' => self.in_str = true,
-                    b'{' | b'[' => self.depth += 1,
-                    b'}' | b']' => {
+                // Skip to the next byte that matters.
+                while i < b.len() && !STRUCTURAL[b[i] as usize] {
+                    i += 1;
+                }
+                match b.get(i) {
+                    Some(b'"') => self.in_str = true,
+                    Some(b'{' | b'[') => self.depth += 1,
+                    Some(_) => {
                         self.depth -= 1;
                         if self.depth == 0 {
                             ranges.push((self.start, i + 1));
                             self.after_value = true;
                         }
                     }
-                    _ => {}
+                    None => break,
                 }
             }
             i += 1;
