@@ -7,6 +7,7 @@ use flatgeobuf::packed_r_tree::{NodeItem, PackedRTree, calc_extent};
 use flatgeobuf::{ColumnType, FallibleStreamingIterator, FgbReader, GeometryType as FgbType};
 use gp_model::esrijson::{FeatureSetBuilder, column_value};
 use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
+use rayon::slice::ParallelSliceMut;
 
 use std::sync::Arc;
 
@@ -412,7 +413,7 @@ fn sort_nodes(nodes: &mut [NodeItem], extent: &NodeItem) {
         (extent.max_x - extent.min_x).max(f64::MIN_POSITIVE),
         (extent.max_y - extent.min_y).max(f64::MIN_POSITIVE),
     );
-    nodes.sort_by_cached_key(|n| {
+    nodes.par_sort_by_cached_key(|n| {
         let x = (((n.min_x + n.max_x) / 2.0 - extent.min_x) / w * 65535.0) as u32;
         let y = (((n.min_y + n.max_y) / 2.0 - extent.min_y) / h * 65535.0) as u32;
         crate::rtree::hilbert(x, y)

@@ -333,8 +333,60 @@ impl FlatBatch {
     }
 }
 
+/// Powers of ten that f64 holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Clinger's fast path: a decimal whose digits fit in 2^53 and whose power of ten is
+/// at most 22 is one exactly rounded multiplication or division of two exact values,
+/// so the result is the correctly rounded one, as the standard parser gives. `None`
+/// for anything else (the standard parser then decides).
+fn clinger(t: &[u8]) -> Option<f64> {
+    let (neg, t) = match t.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, t),
+    };
+    let mut mant: u64 = 0;
+    let mut exp: i32 = 0;
+    let mut i = 0;
+    let mut frac = false;
+    while i < t.len() {
+        match t[i] {
+            d @ b'0'..=b'9' => {
+                mant = mant.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+                if frac {
+                    exp -= 1;
+                }
+            }
+            b'.' => frac = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if i < t.len() {
+        // An exponent: [eE][+-]?digits (its grammar was checked).
+        let e = std::str::from_utf8(&t[i + 1..]).ok()?.parse::<i32>().ok()?;
+        exp = exp.checked_add(e)?;
+    }
+    if mant > 1 << 53 {
+        return None;
+    }
+    let m = mant as f64;
+    let v = match exp {
+        0..=22 => m * POW10[exp as usize],
+        -22..=-1 => m / POW10[(-exp) as usize],
+        _ => return None,
+    };
+    Some(if neg { -v } else { v })
+}
+
 /// A finite float from JSON number bytes (ASCII, checked by the caller).
 fn parse_f64(t: &[u8]) -> Fast<f64> {
+    if let Some(v) = clinger(t) {
+        return Ok(v);
+    }
     let t = std::str::from_utf8(t).map_err(|_| Fallback)?;
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
@@ -755,6 +807,51 @@ mod tests {
                 has_m: false,
             },
         );
+    }
+
+    #[test]
+    fn fast_floats_are_the_correctly_rounded_ones() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "0.1",
+            "0.30000000000000004",
+            "129.545331",
+            "-17.968772",
+            "1e22",
+            "1e-22",
+            "9007199254740993",
+            "9007199254740992",
+            "123456789012345678",
+            "1.5e300",
+            "4.9e-324",
+            "2.2250738585072014e-308",
+            "0.000001",
+            "-180.000000",
+            "1E2",
+            "1e+2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..20000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let digits = (seed % 10_000_000_000_000_000) as f64;
+            let scale = (seed >> 59) as i32 - 8;
+            texts.push(format!("{}", digits * 10f64.powi(scale)));
+            texts.push(format!(
+                "{:.6}",
+                (seed >> 11) as f64 / (1u64 << 53) as f64 * 360.0 - 180.0
+            ));
+        }
+        for t in &texts {
+            let want: f64 = t.parse().unwrap();
+            let got = parse_f64(t.as_bytes()).unwrap_or(f64::NAN);
+            assert_eq!(got.to_bits(), want.to_bits(), "{t}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! 32-bit floats (minx, maxx, miny, maxy; minima rounded down, maxima up). SQLite's
 //! `rtreecheck()` validates the result in the tests.
 
+use rayon::slice::ParallelSliceMut;
 use rusqlite::{Connection, params};
 
 /// Cells per node, as SQLite sizes 2-D nodes (`RTREE_MAXCELLS`).
@@ -200,7 +201,7 @@ pub(crate) fn sort_spatially(boxes: &mut [(i64, [f64; 4])]) {
         let y = (((b[2] + b[3]) / 2.0 - y0) / h * 65535.0) as u32;
         hilbert(x, y)
     };
-    boxes.sort_by_cached_key(|(_, b)| key(b));
+    boxes.par_sort_by_cached_key(|(_, b)| key(b));
 }
 
 /// The Hilbert index of (x, y) on a 2^16 grid.
