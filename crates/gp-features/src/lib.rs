@@ -45,9 +45,16 @@
 //!   written here.
 //! - [csv]: CSV. [crs-definitions](crs_definitions): WKT for EPSG codes (`.prj`, GeoPackage).
 //! - [tempfile]: every file is written under a temporary name and renamed into place.
-//! - [memchr] (the scanner that cuts an Esri JSON features array into features),
-//!   [rayon] (features parsed in parallel batches) and [ryu] (numbers in GeoJSON):
-//!   the streaming [`convert`].
+//! - The streaming [`convert`] of Esri JSON is written here, in three stages on their
+//!   own threads: a cutter splits the features array into feature texts (whole read
+//!   buffers are handed on, not copied); [rayon] parses them in parallel, with a strict
+//!   byte-level reader for plain features (2-D coordinates, scalar attributes; floats
+//!   by Clinger's exact fast path, else the standard parser) and gp-model's complete
+//!   serde reader for everything else, into flat batches (attribute slots and one
+//!   coordinate array per batch); the GeoJSON, FlatGeobuf and GeoPackage writers
+//!   encode those batches on the same threads ([ryu] and [itoa] write GeoJSON
+//!   numbers), and the last stage only appends bytes or inserts rows. [memchr] finds
+//!   string ends.
 //!
 //! ## Features
 //! - `gdal`: Esri File Geodatabase (`out.gdb/layer`) through GDAL's OpenFileGDB
