@@ -3,7 +3,7 @@
 use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
-use flatgeobuf::packed_r_tree::{NodeItem, PackedRTree, calc_extent};
+use flatgeobuf::packed_r_tree::{NodeItem, calc_extent};
 use flatgeobuf::{ColumnType, FallibleStreamingIterator, FgbReader, GeometryType as FgbType};
 use gp_model::esrijson::{FeatureSetBuilder, column_value};
 use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
@@ -337,21 +337,65 @@ fn copy_sorted(
     block_size: usize,
 ) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
-    let window_of = |at: u64| window_ends.partition_point(|&e| e <= at);
-    // Deal the features into buckets, in spool order.
+    let short = || {
+        std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "a temporary file is shorter than written",
+        )
+    };
+    // The features of each window, in spool order (a counting sort by window).
+    let window_of: Vec<u32> = final_at
+        .iter()
+        .map(|&at| window_ends.partition_point(|&e| e <= at) as u32)
+        .collect();
+    let mut starts = vec![0usize; window_ends.len() + 1];
+    for &w in &window_of {
+        starts[w as usize + 1] += 1;
+    }
+    for w in 0..window_ends.len() {
+        starts[w + 1] += starts[w];
+    }
+    let mut members = vec![0u32; chunks.len()];
+    let mut fill = starts.clone();
+    for (i, &w) in window_of.iter().enumerate() {
+        members[fill[w as usize]] = i as u32;
+        fill[w as usize] += 1;
+    }
+    drop(window_of);
+    drop(fill);
+    // Deal the features into one bucket file per window: read the spool in large
+    // blocks, append each feature to its bucket's buffer.
     let mut buckets = window_ends
         .iter()
-        .map(|_| tempfile::tempfile().map(|f| BufWriter::with_capacity(64 << 10, f)))
+        .map(|_| tempfile::tempfile().map(|f| BufWriter::with_capacity(256 << 10, f)))
         .collect::<std::io::Result<Vec<_>>>()?;
     spool.seek(SeekFrom::Start(0))?;
-    let mut reader = std::io::BufReader::with_capacity(block_size.max(1 << 16), &mut *spool);
-    let mut item = Vec::new();
-    for (i, &(_, len)) in chunks.iter().enumerate() {
-        item.resize(len as usize, 0);
-        reader.read_exact(&mut item)?;
-        buckets[window_of(final_at[i])].write_all(&item)?;
+    let mut block = vec![0u8; block_size.max(1 << 16)];
+    let (mut block_start, mut block_end) = (0u64, 0u64);
+    for (i, &(off, len)) in chunks.iter().enumerate() {
+        let end = off + u64::from(len);
+        if end > block_end {
+            // Refill from this feature's start (features are in spool order).
+            let want = block.len().max(len as usize);
+            block.resize(want, 0);
+            spool.seek(SeekFrom::Start(off))?;
+            let mut got = 0;
+            while got < want {
+                match spool.read(&mut block[got..want])? {
+                    0 => break,
+                    k => got += k,
+                }
+            }
+            (block_start, block_end) = (off, off + got as u64);
+            if end > block_end {
+                return Err(short());
+            }
+        }
+        let src = &block[(off - block_start) as usize..(end - block_start) as usize];
+        let w = window_ends.partition_point(|&e| e <= final_at[i]);
+        buckets[w].write_all(src)?;
     }
-    drop(reader);
+    drop(block);
     // Assemble each window from its bucket.
     let mut window = Vec::new();
     let mut bytes = Vec::new();
@@ -362,22 +406,15 @@ fn copy_sorted(
         f.seek(SeekFrom::Start(0))?;
         bytes.clear();
         f.read_to_end(&mut bytes)?;
+        drop(f);
         window.clear();
         window.resize((we - ws) as usize, 0);
         let mut at = 0usize;
-        for (i, &(_, len)) in chunks.iter().enumerate() {
-            let fa = final_at[i];
-            if fa < ws || fa >= we {
-                continue;
-            }
-            let len = len as usize;
-            let src = bytes.get(at..at + len).ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "a bucket file is shorter than written",
-                )
-            })?;
-            let dst = (fa - ws) as usize;
+        for &i in &members[starts[w]..starts[w + 1]] {
+            let i = i as usize;
+            let len = chunks[i].1 as usize;
+            let src = bytes.get(at..at + len).ok_or_else(short)?;
+            let dst = (final_at[i] - ws) as usize;
             window[dst..dst + len].copy_from_slice(src);
             at += len;
         }
@@ -404,6 +441,71 @@ fn window_ends(sizes_in_order: impl Iterator<Item = u32>, window: u64) -> Vec<u6
         ends.push(at);
     }
     ends
+}
+
+/// Writes the packed R-tree over `leaves` (in data order, offsets set) exactly as the
+/// `flatgeobuf` crate's `PackedRTree` builds and writes it (levels of `node_size`
+/// children, root first, each node 4 little-endian f64 bounds and a u64 offset: the
+/// first child's node index, or the feature's byte offset for a leaf), without its copy
+/// of every leaf: only the levels above the leaves (a fifteenth of the nodes) are
+/// held.
+fn write_packed_rtree(
+    leaves: &[NodeItem],
+    node_size: usize,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let node_size = node_size.max(2);
+    // Nodes per level, leaves first; a tree always has a level above its leaves.
+    let mut sizes = vec![leaves.len()];
+    let mut n = leaves.len();
+    loop {
+        n = n.div_ceil(node_size);
+        sizes.push(n);
+        if n <= 1 {
+            break;
+        }
+    }
+    // Where each level starts in the stored node array (the root is node 0).
+    let mut starts = Vec::with_capacity(sizes.len());
+    let mut at: usize = sizes.iter().sum();
+    for s in &sizes {
+        at -= s;
+        starts.push(at);
+    }
+    let mut upper: Vec<Vec<NodeItem>> = Vec::new();
+    for level in 0..sizes.len() - 1 {
+        let parents: Vec<NodeItem> = {
+            let children: &[NodeItem] = match level {
+                0 => leaves,
+                _ => &upper[level - 1],
+            };
+            children
+                .chunks(node_size)
+                .enumerate()
+                .map(|(j, ch)| {
+                    let mut p = NodeItem::create((starts[level] + j * node_size) as u64);
+                    ch.iter().for_each(|c| p.expand(c));
+                    p
+                })
+                .collect()
+        };
+        upper.push(parents);
+    }
+    let mut put = |nd: &NodeItem| {
+        let mut b = [0u8; 40];
+        for (k, v) in [nd.min_x, nd.min_y, nd.max_x, nd.max_y]
+            .into_iter()
+            .enumerate()
+        {
+            b[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        b[32..].copy_from_slice(&nd.offset.to_le_bytes());
+        out.write_all(&b)
+    };
+    for level in upper.iter().rev() {
+        level.iter().try_for_each(&mut put)?;
+    }
+    leaves.iter().try_for_each(put)
 }
 
 /// Sorts index nodes along a Hilbert curve of their centres (the key computed once per
@@ -575,12 +677,9 @@ impl crate::sink::FeatureSink for FgbSink {
         out.write_all(&MAGIC).map_err(w)?;
         out.write_all(fbb.finished_data()).map_err(w)?;
         if n > 0 {
-            let tree = PackedRTree::build(&self.nodes, &extent, index_node_size)
-                .map_err(|e| err(e.to_string()))?;
-            // The index is written: its memory (and the nodes') is not needed for the copy.
+            write_packed_rtree(&self.nodes, usize::from(index_node_size), &mut out).map_err(w)?;
+            // The index is written: the nodes are not needed for the copy.
             self.nodes = Vec::new();
-            tree.stream_write(&mut out).map_err(w)?;
-            drop(tree);
             let mut spool = spool;
             copy_sorted(&mut spool, &self.chunks, &final_at, &ends, &mut out, BLOCK).map_err(w)?;
         }
@@ -591,6 +690,30 @@ impl crate::sink::FeatureSink for FgbSink {
 #[cfg(test)]
 mod tests {
     use std::io::{Seek, Write};
+
+    #[test]
+    fn packed_rtree_is_written_as_the_flatgeobuf_crate_writes_it() {
+        use flatgeobuf::packed_r_tree::{NodeItem, PackedRTree, calc_extent};
+        for n in [1usize, 2, 15, 16, 17, 255, 256, 257, 1000, 4097] {
+            let leaves: Vec<NodeItem> = (0..n)
+                .map(|i| {
+                    let x = ((i * 7919) % 1000) as f64;
+                    let y = ((i * 104_729) % 997) as f64;
+                    let mut nd = NodeItem::bounds(x, y, x + (i % 5) as f64, y + 1.0);
+                    nd.offset = (i * 100) as u64;
+                    nd
+                })
+                .collect();
+            let mut want = Vec::new();
+            PackedRTree::build(&leaves, &calc_extent(&leaves), 16)
+                .unwrap()
+                .stream_write(&mut want)
+                .unwrap();
+            let mut got = Vec::new();
+            super::write_packed_rtree(&leaves, 16, &mut got).unwrap();
+            assert_eq!(got, want, "{n} leaves");
+        }
+    }
 
     #[test]
     fn sorted_copy_in_small_windows_and_blocks() {
