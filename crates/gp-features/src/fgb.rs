@@ -76,7 +76,10 @@ pub(crate) struct FgbSink {
     code: i32,
     encoder: Option<Arc<FgbEncoder>>,
     schema: FlatSchema,
-    spool: Option<BufWriter<std::fs::File>>,
+    store: Option<Store>,
+    /// Encoded features are kept in memory while they and the index entries take
+    /// less than this many bytes, then spooled to a temporary file.
+    mem_limit: usize,
     spool_len: u64,
     nodes: Vec<NodeItem>,
     chunks: Vec<(u64, u32)>,
@@ -94,13 +97,25 @@ impl FgbSink {
             code: 0,
             encoder: None,
             schema: FlatSchema::default(),
-            spool: None,
+            store: None,
+            mem_limit: MEM_LIMIT,
             spool_len: 0,
             nodes: Vec::new(),
             chunks: Vec::new(),
         }
     }
 }
+
+/// Where encoded features wait for the end: memory, or a temporary file.
+enum Store {
+    Mem(Vec<u8>),
+    File(BufWriter<std::fs::File>),
+}
+
+/// See [`FgbSink::mem_limit`].
+const MEM_LIMIT: usize = 96 << 20;
+/// Memory per feature besides its bytes (index node, chunk, final offset, order).
+const PER_FEATURE: usize = 64;
 
 /// Coordinates of one geometry (or part) as FlatGeobuf arrays.
 #[derive(Default)]
@@ -551,9 +566,7 @@ impl crate::sink::FeatureSink for FgbSink {
             has_z: self.has_z,
             has_m: self.has_m,
         }));
-        let spool =
-            tempfile::tempfile().map_err(io("creating a temporary file for", &self.path))?;
-        self.spool = Some(BufWriter::with_capacity(1 << 20, spool));
+        self.store = Some(Store::Mem(Vec::new()));
         Ok(())
     }
 
@@ -572,12 +585,26 @@ impl crate::sink::FeatureSink for FgbSink {
     }
 
     fn encoded(&mut self, _batch: &FlatBatch, enc: Encoded) -> Result<()> {
-        let spool = self.spool.as_mut().ok_or_else(|| {
-            fmt_err(&self.path, "FlatGeobuf")("features before the schema".into())
-        })?;
-        spool
-            .write_all(&enc.bytes)
-            .map_err(io("writing a temporary file for", &self.path))?;
+        let full = self.nodes.len() * PER_FEATURE + enc.bytes.len();
+        let path = self.path.clone();
+        let tmp = |e: std::io::Error| io("writing a temporary file for", &path)(e);
+        match self.store.as_mut() {
+            Some(Store::Mem(m)) if m.len() + full > self.mem_limit => {
+                let f = tempfile::tempfile()
+                    .map_err(io("creating a temporary file for", &self.path))?;
+                let mut f = BufWriter::with_capacity(1 << 20, f);
+                f.write_all(m).map_err(&tmp)?;
+                f.write_all(&enc.bytes).map_err(&tmp)?;
+                self.store = Some(Store::File(f));
+            }
+            Some(Store::Mem(m)) => m.extend_from_slice(&enc.bytes),
+            Some(Store::File(f)) => f.write_all(&enc.bytes).map_err(&tmp)?,
+            None => {
+                return Err(fmt_err(&self.path, "FlatGeobuf")(
+                    "features before the schema".into(),
+                ));
+            }
+        }
         for (i, b) in enc.boxes.iter().enumerate() {
             let len = enc.item(i).len() as u32;
             self.chunks.push((self.spool_len, len));
@@ -591,12 +618,10 @@ impl crate::sink::FeatureSink for FgbSink {
 
     fn finish(mut self: Box<Self>) -> Result<()> {
         let err = fmt_err(&self.path, "FlatGeobuf");
-        let spool = self
-            .spool
+        let store = self
+            .store
             .take()
-            .ok_or_else(|| err("no schema was given".into()))?
-            .into_inner()
-            .map_err(|e| io("writing a temporary file for", &self.path)(e.into_error()))?;
+            .ok_or_else(|| err("no schema was given".into()))?;
         let n = self.nodes.len();
         let index_node_size: u16 = if n > 0 { 16 } else { 0 };
         let extent = if n > 0 {
@@ -617,9 +642,11 @@ impl crate::sink::FeatureSink for FgbSink {
             WINDOW.max(self.spool_len / MAX_WINDOWS),
         );
         let mut final_at = vec![0u64; n];
+        let mut order = Vec::with_capacity(n);
         let mut at = 0u64;
         for nd in &mut self.nodes {
             let idx = nd.offset as usize;
+            order.push(idx as u32);
             final_at[idx] = at;
             nd.offset = at;
             at += u64::from(self.chunks[idx].1);
@@ -680,8 +707,23 @@ impl crate::sink::FeatureSink for FgbSink {
             write_packed_rtree(&self.nodes, usize::from(index_node_size), &mut out).map_err(w)?;
             // The index is written: the nodes are not needed for the copy.
             self.nodes = Vec::new();
-            let mut spool = spool;
-            copy_sorted(&mut spool, &self.chunks, &final_at, &ends, &mut out, BLOCK).map_err(w)?;
+            match store {
+                Store::Mem(m) => {
+                    for i in order {
+                        let (off, len) = self.chunks[i as usize];
+                        out.write_all(&m[off as usize..off as usize + len as usize])
+                            .map_err(w)?;
+                    }
+                }
+                Store::File(f) => {
+                    let mut spool = f.into_inner().map_err(|e| {
+                        io("writing a temporary file for", &self.path)(e.into_error())
+                    })?;
+                    drop(order);
+                    copy_sorted(&mut spool, &self.chunks, &final_at, &ends, &mut out, BLOCK)
+                        .map_err(w)?;
+                }
+            }
         }
         out.flush().map_err(w)
     }
@@ -690,6 +732,38 @@ impl crate::sink::FeatureSink for FgbSink {
 #[cfg(test)]
 mod tests {
     use std::io::{Seek, Write};
+
+    #[test]
+    fn spooled_and_in_memory_writes_give_the_same_file() {
+        let features: Vec<String> = (0..3000)
+            .map(|i| {
+                let (x, y) = ((i * 37 % 1000) as f64 / 10.0, (i * 91 % 1000) as f64 / 10.0);
+                format!(
+                    r#"{{"attributes":{{"OBJECTID":{},"name":"f{i}"}},"geometry":{{"rings":[[[{x},{y}],[{x},{y1}],[{x1},{y1}],[{x1},{y}],[{x},{y}]]]}}}}"#,
+                    i + 1,
+                    x1 = x + 0.5,
+                    y1 = y + 0.5
+                )
+            })
+            .collect();
+        let fs = gp_model::FeatureSet::from_json(&format!(
+            r#"{{"geometryType":"esriGeometryPolygon","spatialReference":{{"wkid":4326}},"fields":[{{"name":"OBJECTID","type":"esriFieldTypeOID"}},{{"name":"name","type":"esriFieldTypeString"}}],"features":[{}]}}"#,
+            features.join(",")
+        ))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for limit in [super::MEM_LIMIT, 0, 100_000] {
+            let path = dir.path().join(format!("t{limit}.fgb"));
+            let mut sink = super::FgbSink::create(&path, "t");
+            sink.mem_limit = limit;
+            crate::sink::write_all(Box::new(sink), &fs).unwrap();
+            files.push(std::fs::read(&path).unwrap());
+        }
+        assert!(files[0].len() > 3000 * 40);
+        assert_eq!(files[0], files[1], "spooled from the start");
+        assert_eq!(files[0], files[2], "spooled half way");
+    }
 
     #[test]
     fn packed_rtree_is_written_as_the_flatgeobuf_crate_writes_it() {
