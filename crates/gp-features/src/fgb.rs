@@ -1,12 +1,13 @@
 //! FlatGeobuf, with its packed R-tree index, through the `flatgeobuf` crate.
 
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::Path;
 
 use flatgeobuf::packed_r_tree::{NodeItem, calc_extent};
 use flatgeobuf::{ColumnType, FallibleStreamingIterator, FgbReader, GeometryType as FgbType};
 use gp_model::esrijson::{FeatureSetBuilder, column_value};
 use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
+use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
 use std::sync::Arc;
@@ -59,13 +60,14 @@ fn column_type(t: &FieldType) -> ColumnType {
 /// The FlatGeobuf magic bytes, version 3.
 const MAGIC: [u8; 8] = [b'f', b'g', b'b', 3, b'f', b'g', b'b', 0];
 
-/// FlatGeobuf written feature by feature. Features are encoded with the `flatgeobuf`
-/// crate's flatbuffers types and spooled to a temporary file; at the end they are
-/// sorted along a Hilbert curve, the crate's packed R-tree is written, and the
-/// features are copied in that order with one positioned read each. (The crate's own
-/// `FgbWriter` re-reads each feature through a `BufReader` that it seeks, which throws
-/// its 8 KiB buffer away every time: for a million small features that costs more
-/// than everything else together.)
+/// FlatGeobuf written feature by feature. Features are encoded (in parallel, see
+/// [`FgbEncoder`]) with the `flatgeobuf` crate's flatbuffers types and kept in memory
+/// while small, else spooled to a temporary file; at the end they are sorted along a
+/// Hilbert curve, the packed R-tree is written (in the crate's layout, see
+/// [`write_packed_rtree`]), and the features are copied in that order (see
+/// [`copy_sorted`]). (The crate's own `FgbWriter` re-reads each feature through a
+/// `BufReader` that it seeks, which throws its 8 KiB buffer away every time: for a
+/// million small features that costs more than everything else together.)
 pub(crate) struct FgbSink {
     path: std::path::PathBuf,
     name: String,
@@ -109,13 +111,13 @@ impl FgbSink {
 /// Where encoded features wait for the end: memory, or a temporary file.
 enum Store {
     Mem(Vec<u8>),
-    File(BufWriter<std::fs::File>),
+    File(BufWriter<tempfile::NamedTempFile>),
 }
 
 /// See [`FgbSink::mem_limit`].
-const MEM_LIMIT: usize = 96 << 20;
+const MEM_LIMIT: usize = 80 << 20;
 /// Memory per feature besides its bytes (index node, chunk, final offset, order).
-const PER_FEATURE: usize = 64;
+const PER_FEATURE: usize = 160;
 
 /// Coordinates of one geometry (or part) as FlatGeobuf arrays.
 #[derive(Default)]
@@ -329,91 +331,135 @@ impl Encoder for FgbEncoder {
 }
 
 /// Bytes of the output's data section assembled per pass.
-const WINDOW: u64 = 8 << 20;
+const WINDOW: u64 = 16 << 20;
 /// At most this many windows (bucket files): larger outputs get larger windows.
 const MAX_WINDOWS: u64 = 256;
 /// Bytes read from the spool at a time.
 const BLOCK: usize = 4 << 20;
 
-/// Copies the spooled features (`chunks[i]` = spool offset and size of feature `i`,
-/// in spool order) into `out` in the sorted order given by `final_at[i]` (the byte
-/// offset of feature `i` in the data section). The data section is assembled in
-/// windows ending at `window_ends` (on feature boundaries; see [`window_ends`]): one
-/// sequential pass over the spool deals each feature into its window's bucket file,
-/// then each bucket is read back whole and its features placed where they belong.
-/// Every byte is read and written twice, in large sequential blocks, and memory is
-/// bounded by one window.
-fn copy_sorted(
+/// Reads the spooled features (`chunks[i]` = spool offset and size of feature `i`, in
+/// spool order) in large sequential blocks and calls `each(i, bytes)` for those where
+/// `want(i)`, in spool order.
+fn scan_spool(
     spool: &mut std::fs::File,
     chunks: &[(u64, u32)],
-    final_at: &[u64],
-    window_ends: &[u64],
-    out: &mut impl Write,
     block_size: usize,
+    want: impl Fn(usize) -> bool,
+    mut each: impl FnMut(usize, &[u8]) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
-    let short = || {
-        std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "a temporary file is shorter than written",
-        )
-    };
-    // The features of each window, in spool order (a counting sort by window).
-    let window_of: Vec<u32> = final_at
-        .iter()
-        .map(|&at| window_ends.partition_point(|&e| e <= at) as u32)
-        .collect();
-    let mut starts = vec![0usize; window_ends.len() + 1];
-    for &w in &window_of {
-        starts[w as usize + 1] += 1;
-    }
-    for w in 0..window_ends.len() {
-        starts[w + 1] += starts[w];
-    }
-    let mut members = vec![0u32; chunks.len()];
-    let mut fill = starts.clone();
-    for (i, &w) in window_of.iter().enumerate() {
-        members[fill[w as usize]] = i as u32;
-        fill[w as usize] += 1;
-    }
-    drop(window_of);
-    drop(fill);
-    // Deal the features into one bucket file per window: read the spool in large
-    // blocks, append each feature to its bucket's buffer.
-    let mut buckets = window_ends
-        .iter()
-        .map(|_| tempfile::tempfile().map(|f| BufWriter::with_capacity(256 << 10, f)))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    spool.seek(SeekFrom::Start(0))?;
-    let mut block = vec![0u8; block_size.max(1 << 16)];
+    let mut block = vec![0u8; block_size.max(1)];
+    // The spool bytes currently in `block`: [block_start, block_end).
     let (mut block_start, mut block_end) = (0u64, 0u64);
     for (i, &(off, len)) in chunks.iter().enumerate() {
+        if !want(i) {
+            continue;
+        }
         let end = off + u64::from(len);
-        if end > block_end {
+        if off < block_start || end > block_end {
             // Refill from this feature's start (features are in spool order).
-            let want = block.len().max(len as usize);
-            block.resize(want, 0);
             spool.seek(SeekFrom::Start(off))?;
+            let n = block_size.max(len as usize);
+            block.resize(n, 0);
             let mut got = 0;
-            while got < want {
-                match spool.read(&mut block[got..want])? {
+            while got < n {
+                match spool.read(&mut block[got..n])? {
                     0 => break,
                     k => got += k,
                 }
             }
             (block_start, block_end) = (off, off + got as u64);
             if end > block_end {
-                return Err(short());
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "a temporary file is shorter than written",
+                ));
             }
         }
-        let src = &block[(off - block_start) as usize..(end - block_start) as usize];
-        let w = window_ends.partition_point(|&e| e <= final_at[i]);
-        buckets[w].write_all(src)?;
+        each(
+            i,
+            &block[(off - block_start) as usize..(end - block_start) as usize],
+        )?;
     }
-    drop(block);
-    // Assemble each window from its bucket.
-    let mut window = Vec::new();
-    let mut bytes = Vec::new();
+    Ok(())
+}
+
+/// Windows up to which [`copy_sorted`] reads the spool once per window (in
+/// parallel); beyond, it deals features into bucket files in one pass.
+const DIRECT_WINDOWS: usize = 8;
+
+/// Copies the spooled features into the file at `out` from byte `start`, in the sorted
+/// order given by `final_at[i]` (the byte offset of feature `i` in the data section).
+/// The data section is assembled in windows ending at `window_ends` (on feature
+/// boundaries; see [`window_ends`]), so memory is bounded by a window per thread. With
+/// few windows, each thread reads the spool once per window (reads from the page cache
+/// are cheap) and writes its window at its place through its own file handles; with
+/// many, one pass deals each feature into its window's bucket file and each bucket is
+/// read back once, so the work stays linear in the size of the data.
+fn copy_sorted(
+    spool: &tempfile::NamedTempFile,
+    chunks: &[(u64, u32)],
+    final_at: &[u64],
+    window_ends: &[u64],
+    out: &Path,
+    start: u64,
+    block_size: usize,
+) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let window_of = |i: usize| window_ends.partition_point(|&e| e <= final_at[i]);
+    let open_out = |at: u64| -> std::io::Result<std::fs::File> {
+        let mut f = std::fs::OpenOptions::new().write(true).open(out)?;
+        f.seek(SeekFrom::Start(at))?;
+        Ok(f)
+    };
+    if window_ends.len() <= DIRECT_WINDOWS {
+        return window_ends.par_iter().enumerate().try_for_each(|(w, &we)| {
+            let ws = if w == 0 { 0 } else { window_ends[w - 1] };
+            let mut window = vec![0u8; (we - ws) as usize];
+            let mut spool = spool.reopen()?;
+            scan_spool(
+                &mut spool,
+                chunks,
+                block_size,
+                |i| window_of(i) == w,
+                |i, src| {
+                    let dst = (final_at[i] - ws) as usize;
+                    window[dst..dst + src.len()].copy_from_slice(src);
+                    Ok(())
+                },
+            )?;
+            open_out(start + ws)?.write_all(&window)
+        });
+    }
+    // The features of each window, in spool order (a counting sort by window).
+    let mut starts = vec![0usize; window_ends.len() + 1];
+    for i in 0..chunks.len() {
+        starts[window_of(i) + 1] += 1;
+    }
+    for w in 0..window_ends.len() {
+        starts[w + 1] += starts[w];
+    }
+    let mut members = vec![0u32; chunks.len()];
+    let mut fill = starts.clone();
+    for i in 0..chunks.len() {
+        let w = window_of(i);
+        members[fill[w]] = i as u32;
+        fill[w] += 1;
+    }
+    drop(fill);
+    let mut buckets = window_ends
+        .iter()
+        .map(|_| tempfile::tempfile().map(|f| BufWriter::with_capacity(256 << 10, f)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    scan_spool(
+        &mut spool.reopen()?,
+        chunks,
+        block_size,
+        |_| true,
+        |i, src| buckets[window_of(i)].write_all(src),
+    )?;
+    let mut dest = BufWriter::with_capacity(1 << 20, open_out(start)?);
+    let (mut bytes, mut window) = (Vec::new(), Vec::new());
     let mut ws = 0u64;
     for (w, bucket) in buckets.into_iter().enumerate() {
         let we = window_ends[w];
@@ -428,15 +474,20 @@ fn copy_sorted(
         for &i in &members[starts[w]..starts[w + 1]] {
             let i = i as usize;
             let len = chunks[i].1 as usize;
-            let src = bytes.get(at..at + len).ok_or_else(short)?;
+            let src = bytes.get(at..at + len).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "a temporary file is shorter than written",
+                )
+            })?;
             let dst = (final_at[i] - ws) as usize;
             window[dst..dst + len].copy_from_slice(src);
             at += len;
         }
-        out.write_all(&window)?;
+        dest.write_all(&window)?;
         ws = we;
     }
-    Ok(())
+    dest.flush()
 }
 
 /// Where the windows of [`copy_sorted`] end: after whole features (sizes in output
@@ -590,7 +641,8 @@ impl crate::sink::FeatureSink for FgbSink {
         let tmp = |e: std::io::Error| io("writing a temporary file for", &path)(e);
         match self.store.as_mut() {
             Some(Store::Mem(m)) if m.len() + full > self.mem_limit => {
-                let f = tempfile::tempfile()
+                // Named, so each thread of the sorted copy can open its own handle.
+                let f = tempfile::NamedTempFile::new()
                     .map_err(io("creating a temporary file for", &self.path))?;
                 let mut f = BufWriter::with_capacity(1 << 20, f);
                 f.write_all(m).map_err(&tmp)?;
@@ -716,12 +768,22 @@ impl crate::sink::FeatureSink for FgbSink {
                     }
                 }
                 Store::File(f) => {
-                    let mut spool = f.into_inner().map_err(|e| {
+                    let spool = f.into_inner().map_err(|e| {
                         io("writing a temporary file for", &self.path)(e.into_error())
                     })?;
                     drop(order);
-                    copy_sorted(&mut spool, &self.chunks, &final_at, &ends, &mut out, BLOCK)
-                        .map_err(w)?;
+                    out.flush().map_err(w)?;
+                    let start = out.get_mut().stream_position().map_err(w)?;
+                    copy_sorted(
+                        &spool,
+                        &self.chunks,
+                        &final_at,
+                        &ends,
+                        &self.path,
+                        start,
+                        BLOCK,
+                    )
+                    .map_err(w)?;
                 }
             }
         }
@@ -731,7 +793,7 @@ impl crate::sink::FeatureSink for FgbSink {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Seek, Write};
+    use std::io::Write;
 
     #[test]
     fn spooled_and_in_memory_writes_give_the_same_file() {
@@ -793,7 +855,7 @@ mod tests {
     fn sorted_copy_in_small_windows_and_blocks() {
         // Features of varied sizes, spooled in order, wanted in a shuffled order.
         let sizes: Vec<u32> = (0..500u32).map(|i| 1 + (i * 37) % 50).collect();
-        let mut spool = tempfile::tempfile().unwrap();
+        let mut spool = tempfile::NamedTempFile::new().unwrap();
         let mut chunks = Vec::new();
         let mut off = 0u64;
         for (i, &n) in sizes.iter().enumerate() {
@@ -801,7 +863,7 @@ mod tests {
             chunks.push((off, n));
             off += u64::from(n);
         }
-        spool.rewind().unwrap();
+        spool.flush().unwrap();
         let order: Vec<usize> = (0..sizes.len()).map(|k| (k * 211) % sizes.len()).collect();
         let mut final_at = vec![0u64; sizes.len()];
         let mut want = Vec::new();
@@ -814,9 +876,12 @@ mod tests {
         for (window, block) in [(1, 1), (7, 3), (100, 64), (1 << 20, 1 << 20)] {
             let ends = super::window_ends(order.iter().map(|&i| sizes[i]), window);
             assert_eq!(ends.last().copied(), Some(at));
-            let mut out = Vec::new();
-            super::copy_sorted(&mut spool, &chunks, &final_at, &ends, &mut out, block).unwrap();
-            assert_eq!(out, want, "window {window}, block {block}");
+            let out = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(out.path(), b"head").unwrap();
+            super::copy_sorted(&spool, &chunks, &final_at, &ends, out.path(), 4, block).unwrap();
+            let got = std::fs::read(out.path()).unwrap();
+            assert_eq!(&got[..4], b"head");
+            assert_eq!(&got[4..], &want[..], "window {window}, block {block}");
         }
     }
 }
