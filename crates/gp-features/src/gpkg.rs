@@ -41,7 +41,21 @@ pub(crate) fn layers(path: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// Loads a whole layer.
 pub(crate) fn read(path: &Path, layer: Option<&str>) -> Result<FeatureSet> {
+    let mut all = crate::sink::Collect::default();
+    read_each(path, layer, &mut all)?;
+    Ok(all.0)
+}
+
+/// Reads a layer row by row into `to`: its schema (from the table definition and
+/// `gpkg_geometry_columns`, whose `z`/`m` flags give the dimensions), then every
+/// feature, in table order. Memory does not grow with the layer.
+pub(crate) fn read_each(
+    path: &Path,
+    layer: Option<&str>,
+    to: &mut dyn crate::sink::Consumer,
+) -> Result<()> {
     let err = fmt_err(path, "GeoPackage");
     let all = layers(path)?;
     let layer = match layer {
@@ -69,11 +83,11 @@ pub(crate) fn read(path: &Path, layer: Option<&str>) -> Result<FeatureSet> {
     };
     let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| err(e.to_string()))?;
-    let (geom_col, gtype, srs_id): (String, String, i64) = c
+    let (geom_col, gtype, srs_id, z, m): (String, String, i64, i64, i64) = c
         .query_row(
-            "SELECT column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?1",
+            "SELECT column_name, geometry_type_name, srs_id, z, m FROM gpkg_geometry_columns WHERE table_name = ?1",
             [&layer],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .map_err(|e| err(format!("layer {layer}: no geometry column ({e})")))?;
     let sr = c
@@ -143,12 +157,55 @@ pub(crate) fn read(path: &Path, layer: Option<&str>) -> Result<FeatureSet> {
         .map(|f| q(&f.name))
         .chain([q(&geom_col)])
         .collect();
+    let decode = |b: &[u8], n: usize| -> Result<Option<Geometry>> {
+        if is_empty_blob(b) {
+            return Ok(None);
+        }
+        geometry_from_geozero(&GpkgWkb(b))
+            .map(Some)
+            .map_err(|e| err(format!("layer {layer}, row {n}: {e}")))
+    };
+    let geometry_type = match gtype.to_ascii_uppercase().as_str() {
+        "POINT" => Some(GeometryType::Point),
+        "MULTIPOINT" => Some(GeometryType::Multipoint),
+        "LINESTRING" | "MULTILINESTRING" => Some(GeometryType::Polyline),
+        "POLYGON" | "MULTIPOLYGON" => Some(GeometryType::Polygon),
+        // A generic column: the type of its first geometry.
+        _ => {
+            let first: Option<Vec<u8>> = c
+                .query_row(
+                    &format!(
+                        "SELECT {g} FROM {t} WHERE {g} IS NOT NULL LIMIT 1",
+                        g = q(&geom_col),
+                        t = q(&layer)
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .ok();
+            match first {
+                Some(b) => decode(&b, 0)?.map(|g| g.geometry_type()),
+                None => None,
+            }
+        }
+    };
+    let oid = fields
+        .iter()
+        .find(|f| f.field_type == FieldType::Oid)
+        .map(|f| f.name.clone());
+    to.schema(&FeatureSet {
+        object_id_field_name: oid,
+        geometry_type,
+        spatial_reference: sr,
+        has_z: z != 0,
+        has_m: m != 0,
+        fields: Some(fields.clone()),
+        ..Default::default()
+    })?;
     let mut st = c
         .prepare(&format!("SELECT {} FROM {}", select.join(", "), q(&layer)))
         .map_err(|e| err(e.to_string()))?;
     let mut rows = st.query([]).map_err(|e| err(e.to_string()))?;
-    let mut features = Vec::new();
-    let (mut has_z, mut has_m) = (false, false);
     let mut n = 0usize;
     while let Some(row) = rows.next().map_err(|e| err(e.to_string()))? {
         let mut attributes = gp_model::Attributes::new();
@@ -170,46 +227,16 @@ pub(crate) fn read(path: &Path, layer: Option<&str>) -> Result<FeatureSet> {
             attributes.insert(f.name.clone(), v);
         }
         let geometry = match row.get_ref(fields.len()).map_err(|e| err(e.to_string()))? {
-            rusqlite::types::ValueRef::Blob(b) if is_empty_blob(b) => None,
-            rusqlite::types::ValueRef::Blob(b) => {
-                let g = geometry_from_geozero(&GpkgWkb(b))
-                    .map_err(|e| err(format!("layer {layer}, row {n}: {e}")))?;
-                let d = g.dims();
-                has_z |= d.has_z;
-                has_m |= d.has_m;
-                Some(g)
-            }
+            rusqlite::types::ValueRef::Blob(b) => decode(b, n)?,
             _ => None,
         };
-        features.push(Feature {
+        to.feature(Feature {
             attributes,
             geometry,
-        });
+        })?;
         n += 1;
     }
-    let geometry_type = match gtype.to_ascii_uppercase().as_str() {
-        "POINT" => Some(GeometryType::Point),
-        "MULTIPOINT" => Some(GeometryType::Multipoint),
-        "LINESTRING" | "MULTILINESTRING" => Some(GeometryType::Polyline),
-        "POLYGON" | "MULTIPOLYGON" => Some(GeometryType::Polygon),
-        _ => features
-            .iter()
-            .find_map(|f| f.geometry.as_ref().map(Geometry::geometry_type)),
-    };
-    let oid = fields
-        .iter()
-        .find(|f| f.field_type == FieldType::Oid)
-        .map(|f| f.name.clone());
-    Ok(FeatureSet {
-        object_id_field_name: oid,
-        geometry_type,
-        spatial_reference: sr,
-        has_z,
-        has_m,
-        fields: Some(fields),
-        features,
-        ..Default::default()
-    })
+    Ok(())
 }
 
 fn parse_date(s: &str) -> Option<i64> {

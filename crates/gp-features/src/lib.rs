@@ -336,15 +336,16 @@ pub fn save_with(
 pub struct ConvertReport {
     /// The output written.
     pub output: SaveReport,
-    /// True when the features were streamed (Esri JSON input to a streaming output),
-    /// false when the input was loaded whole first.
+    /// True when the features were streamed (see [`convert`]), false when the input
+    /// was loaded whole first.
     pub streamed: bool,
 }
 
-/// Converts a feature file to another format. Esri JSON input to GeoJSON, GeoJSON
-/// sequence, Esri JSON, FlatGeobuf, GeoPackage or CSV streams: features are read,
-/// parsed (in parallel batches) and written one at a time, so memory stays bounded
-/// whatever the file size. Other pairs load the input whole, then save it.
+/// Converts a feature file to another format. Esri JSON and GeoPackage inputs stream
+/// into every output but the File Geodatabase: features are read (Esri JSON parsed in
+/// parallel batches) and written as they come, so memory stays bounded whatever the
+/// file size. Other inputs (Shapefile, GeoJSON, FlatGeobuf, CSV) are loaded whole,
+/// then saved.
 pub fn convert(
     input: impl AsRef<Path>,
     output: impl AsRef<Path>,
@@ -352,12 +353,19 @@ pub fn convert(
 ) -> Result<ConvertReport> {
     let tin = Target::parse(input.as_ref(), true)?;
     let tout = Target::parse(output.as_ref(), false)?;
-    if tin.format == Format::EsriJson
-        && let Some(mut out) = output_for(&tout, opts)?
-    {
+    let streams = matches!(tin.format, Format::EsriJson | Format::GeoPackage);
+    if streams && let Some(mut out) = output_for(&tout, opts)? {
         let layer = out.layer.clone();
-        let streamed = stream::read_esri_json(&tin.path, out.sink.as_mut())
-            .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
+        let streamed = match tin.format {
+            Format::EsriJson => stream::read_esri_json(&tin.path, out.sink.as_mut()),
+            _ => {
+                let mut feed = sink::Feed::new(out.sink.as_mut());
+                gpkg::read_each(&tin.path, tin.layer.as_deref(), &mut feed)
+                    .and_then(|()| feed.end())
+                    .map(Some)
+            }
+        }
+        .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
         // Not streamable (schema keys after the features): the temporary output is
         // dropped unused and the file is converted whole below.
         if let Some((n, schema)) = streamed {

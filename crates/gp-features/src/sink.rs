@@ -68,30 +68,115 @@ pub(crate) trait FeatureSink {
     }
 }
 
-/// Features per batch when a whole feature set is written through an encoder.
+/// Features per batch when features are written through an encoder.
 const BATCH: usize = 4096;
+
+/// What a streaming reader feeds: the schema once, then the features in order.
+pub(crate) trait Consumer {
+    /// The input's schema (no features).
+    fn schema(&mut self, fs: &FeatureSet) -> Result<()>;
+    /// One feature.
+    fn feature(&mut self, f: Feature) -> Result<()>;
+}
+
+/// A consumer that keeps everything: a whole feature set.
+#[derive(Debug, Default)]
+pub(crate) struct Collect(pub(crate) FeatureSet);
+
+impl Consumer for Collect {
+    fn schema(&mut self, fs: &FeatureSet) -> Result<()> {
+        self.0 = fs.clone();
+        Ok(())
+    }
+
+    fn feature(&mut self, f: Feature) -> Result<()> {
+        self.0.features.push(f);
+        Ok(())
+    }
+}
+
+/// A consumer that writes through a sink as features come: in flat batches through
+/// the sink's encoder when it has one, else one by one. Returns the count on `end`.
+pub(crate) struct Feed<'a> {
+    sink: &'a mut dyn FeatureSink,
+    fs: FeatureSet,
+    schema: FlatSchema,
+    enc: Option<Arc<dyn Encoder>>,
+    batch: Option<FlatBatch>,
+    count: usize,
+}
+
+impl<'a> Feed<'a> {
+    pub(crate) fn new(sink: &'a mut dyn FeatureSink) -> Self {
+        Feed {
+            sink,
+            fs: FeatureSet::default(),
+            schema: FlatSchema::default(),
+            enc: None,
+            batch: None,
+            count: 0,
+        }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if let (Some(enc), Some(b)) = (&self.enc, self.batch.take()) {
+            let mut e = Encoded::default();
+            enc.encode(&b, &mut e)?;
+            self.sink.encoded(&b, e)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending; returns the number of features written and the schema.
+    pub(crate) fn end(mut self) -> Result<(usize, FeatureSet)> {
+        self.flush()?;
+        Ok((self.count, self.fs))
+    }
+}
+
+impl Feed<'_> {
+    /// One feature, borrowed.
+    pub(crate) fn feature_ref(&mut self, f: &Feature) -> Result<()> {
+        self.count += 1;
+        if self.enc.is_none() {
+            return self.sink.feature(f);
+        }
+        let first = self.count - 1;
+        let b = self
+            .batch
+            .get_or_insert_with(|| FlatBatch::new(&self.schema, first));
+        b.push(&self.schema, f);
+        if b.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl Consumer for Feed<'_> {
+    fn schema(&mut self, fs: &FeatureSet) -> Result<()> {
+        self.sink.start(fs)?;
+        self.fs = FeatureSet {
+            features: Vec::new(),
+            ..fs.clone()
+        };
+        self.schema = FlatSchema::new(fs);
+        self.enc = self.sink.encoder();
+        Ok(())
+    }
+
+    fn feature(&mut self, f: Feature) -> Result<()> {
+        self.feature_ref(&f)
+    }
+}
 
 /// Writes a whole feature set through a sink.
 pub(crate) fn write_all(mut sink: Box<dyn FeatureSink>, fs: &FeatureSet) -> Result<()> {
-    sink.start(fs)?;
-    match sink.encoder() {
-        Some(enc) => {
-            let schema = FlatSchema::new(fs);
-            for (k, chunk) in fs.features.chunks(BATCH).enumerate() {
-                let mut b = FlatBatch::new(&schema, k * BATCH);
-                for f in chunk {
-                    b.push(&schema, f);
-                }
-                let mut e = Encoded::default();
-                enc.encode(&b, &mut e)?;
-                sink.encoded(&b, e)?;
-            }
-        }
-        None => {
-            for f in &fs.features {
-                sink.feature(f)?;
-            }
-        }
+    let mut feed = Feed::new(sink.as_mut());
+    feed.schema(fs)?;
+    for f in &fs.features {
+        feed.feature_ref(f)?;
     }
+    feed.end()?;
     sink.finish()
 }

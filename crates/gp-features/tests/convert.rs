@@ -171,3 +171,54 @@ fn dimensions_after_the_features_are_not_missed() {
         }
     }
 }
+
+#[test]
+fn geopackage_layers_stream_into_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(
+        &input,
+        format!(
+            "{HEAD} \"features\": [{}], \"exceededTransferLimit\": false}}",
+            features(5000)
+        ),
+    )
+    .unwrap();
+    // A GeoPackage with two layers; the second is the one converted.
+    let gpkg = dir.path().join("src.gpkg");
+    let whole = load(&input).unwrap();
+    gp_features::save(&whole, gpkg.join("first")).unwrap();
+    gp_features::save(&whole, gpkg.join("lines")).unwrap();
+    let from = gpkg.join("lines");
+    let src = load(&from).unwrap();
+    assert!(src.has_z);
+    for ext in ["json", "geojson", "fgb", "gpkg", "csv", "shp"] {
+        let streamed = dir.path().join(format!("streamed.{ext}"));
+        let r = convert(&from, &streamed, &SaveOptions::default())
+            .unwrap_or_else(|e| panic!("{ext}: {e}"));
+        assert!(r.streamed, "{ext}");
+        assert_eq!(r.output.features, 5000, "{ext}");
+        let saved = dir.path().join(format!("saved.{ext}"));
+        gp_features::save(&src, &saved).unwrap();
+        let (mut a, mut b) = (load(&streamed).unwrap(), load(&saved).unwrap());
+        if ext == "fgb" {
+            a.features
+                .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
+            b.features
+                .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
+        }
+        if ext == "shp" {
+            assert_eq!(a.features, b.features, "{ext}");
+        } else {
+            assert_eq!(a, b, "{ext}: streamed and whole conversions differ");
+        }
+    }
+    // A missing layer is named, with the layers there are, and nothing is written.
+    let out = dir.path().join("none.geojson");
+    let e = convert(gpkg.join("nope"), &out, &SaveOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("nope") && e.to_string().contains("lines"),
+        "{e}"
+    );
+    assert!(!out.exists());
+}
