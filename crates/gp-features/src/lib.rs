@@ -341,10 +341,10 @@ pub struct ConvertReport {
     pub streamed: bool,
 }
 
-/// Converts a feature file to another format. Esri JSON and GeoPackage inputs stream
-/// into every output but the File Geodatabase: features are read (Esri JSON parsed in
-/// parallel batches) and written as they come, so memory stays bounded whatever the
-/// file size. Other inputs (Shapefile, GeoJSON, FlatGeobuf, CSV) are loaded whole,
+/// Converts a feature file to another format. Esri JSON, GeoPackage and Shapefile
+/// inputs stream into every output but the File Geodatabase: features are read (Esri
+/// JSON parsed in parallel batches) and written as they come, so memory stays bounded
+/// whatever the file size. Other inputs (GeoJSON, FlatGeobuf, CSV) are loaded whole,
 /// then saved.
 pub fn convert(
     input: impl AsRef<Path>,
@@ -353,16 +353,22 @@ pub fn convert(
 ) -> Result<ConvertReport> {
     let tin = Target::parse(input.as_ref(), true)?;
     let tout = Target::parse(output.as_ref(), false)?;
-    let streams = matches!(tin.format, Format::EsriJson | Format::GeoPackage);
+    let streams = matches!(
+        tin.format,
+        Format::EsriJson | Format::GeoPackage | Format::Shapefile
+    );
     if streams && let Some(mut out) = output_for(&tout, opts)? {
         let layer = out.layer.clone();
         let streamed = match tin.format {
             Format::EsriJson => stream::read_esri_json(&tin.path, out.sink.as_mut()),
             _ => {
                 let mut feed = sink::Feed::new(out.sink.as_mut());
-                gpkg::read_each(&tin.path, tin.layer.as_deref(), &mut feed)
-                    .and_then(|()| feed.end())
-                    .map(Some)
+                match tin.format {
+                    Format::Shapefile => shp::read_each(&tin.path, &mut feed),
+                    _ => gpkg::read_each(&tin.path, tin.layer.as_deref(), &mut feed),
+                }
+                .and_then(|()| feed.end())
+                .map(Some)
             }
         }
         .map_err(|e| output_error(e, &tout, layer.as_deref()))?;

@@ -158,9 +158,40 @@ fn encoding_for(path: &Path) -> dbase::encoding::EncodingRs {
     dbase::encoding::EncodingRs::from(enc)
 }
 
+/// Loads a whole Shapefile.
 pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
+    let mut all = crate::sink::Collect::default();
+    read_each(path, &mut all)?;
+    Ok(all.0)
+}
+
+/// The decimal count of each `.dbf` field, from its header (the field descriptors
+/// after the 32-byte file header, 32 bytes each, up to the 0x0D terminator).
+fn dbf_decimals(dbf: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(dbf)?;
+    let mut head = [0u8; 32];
+    f.read_exact(&mut head)?;
+    let len = usize::from(u16::from_le_bytes([head[8], head[9]]));
+    let mut rest = Vec::new();
+    f.take(len.saturating_sub(32) as u64)
+        .read_to_end(&mut rest)?;
+    Ok(rest
+        .chunks_exact(32)
+        .take_while(|d| d[0] != 0x0D)
+        .map(|d| d[17])
+        .collect())
+}
+
+/// Reads a Shapefile record by record into `to`: its schema (fields from the `.dbf`
+/// header, numeric fields with no decimals as integers; the geometry type and Z from
+/// the `.shp` header; M from the header, or for Z shapes, whose M values are optional,
+/// from a first pass over the shapes), then every feature in order. Memory does not
+/// grow with the file.
+pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Result<()> {
+    use shapefile::ShapeType as S;
     let err = fmt_err(path, "Shapefile");
-    let shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
+    let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
     let dbf_path = sibling(path, "dbf");
     let mut table = dbase::ReaderBuilder::new()
         .with_encoding(encoding_for(path))
@@ -168,25 +199,13 @@ pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
             std::fs::File::open(&dbf_path).map_err(io("opening", &dbf_path))?,
         ))
         .map_err(|e| err(format!("{}: {e}", dbf_path.display())))?;
-    let infos: Vec<(String, dbase::FieldType, u8)> = table
-        .fields()
-        .iter()
-        .map(|f| (f.name().to_string(), f.field_type(), f.length()))
-        .collect();
-    let records: Vec<dbase::Record> = table
-        .read()
-        .map_err(|e| err(format!("{}: {e}", dbf_path.display())))?;
+    let decimals = dbf_decimals(&dbf_path).map_err(io("reading", &dbf_path))?;
     let mut fields = Vec::new();
-    for (name, ft, len) in &infos {
-        // dbase does not expose the decimal count: a numeric column whose values are
-        // all whole numbers is an integer column.
-        let whole = records.iter().all(|r| match r.get(name) {
-            Some(FieldValue::Numeric(Some(n))) => n.fract() == 0.0,
-            _ => true,
-        });
-        let t = match ft {
+    for (k, f) in table.fields().iter().enumerate() {
+        let len = f.length();
+        let t = match f.field_type() {
             dbase::FieldType::Character | dbase::FieldType::Memo => FieldType::String,
-            dbase::FieldType::Numeric if whole => match len {
+            dbase::FieldType::Numeric if decimals.get(k).copied().unwrap_or(0) == 0 => match len {
                 0..=4 => FieldType::SmallInteger,
                 5..=11 => FieldType::Integer,
                 _ => FieldType::BigInteger,
@@ -196,31 +215,64 @@ pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
             dbase::FieldType::Date | dbase::FieldType::DateTime => FieldType::Date,
             _ => FieldType::Double,
         };
-        let mut field = Field::new(name.clone(), t.clone());
+        let mut field = Field::new(f.name().to_string(), t.clone());
         if t == FieldType::String {
-            field.length = Some(u32::from(*len));
+            field.length = Some(u32::from(len));
         }
         fields.push(field);
     }
-    let geoms: Vec<Shape> = shapes.read().map_err(|e| err(e.to_string()))?;
-    if geoms.len() != records.len() {
-        return Err(err(format!(
-            "{} shapes but {} table records",
-            geoms.len(),
-            records.len()
-        )));
-    }
-    let mut gtype = None;
-    let (mut has_z, mut has_m) = (false, false);
-    let mut features = Vec::with_capacity(geoms.len());
-    for (i, (shape, rec)) in geoms.into_iter().zip(records).enumerate() {
-        let geometry = shape_to_geometry(shape).map_err(|e| err(format!("record {i}: {e}")))?;
-        if let Some(g) = &geometry {
-            gtype.get_or_insert_with(|| g.geometry_type());
-            let d = g.dims();
-            has_z |= d.has_z;
-            has_m |= d.has_m;
+    let st = shapes.header().shape_type;
+    let geometry_type = match st {
+        S::Point | S::PointM | S::PointZ => Some(GeometryType::Point),
+        S::Multipoint | S::MultipointM | S::MultipointZ => Some(GeometryType::Multipoint),
+        S::Polyline | S::PolylineM | S::PolylineZ => Some(GeometryType::Polyline),
+        S::Polygon | S::PolygonM | S::PolygonZ => Some(GeometryType::Polygon),
+        S::NullShape | S::Multipatch => None,
+    };
+    let has_z = st.has_z();
+    let has_m = if !st.has_m() {
+        false
+    } else if !has_z {
+        true
+    } else {
+        // Z shapes may carry M values or not: look.
+        let mut any = false;
+        let mut first = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
+        for (i, shape) in first.iter_shapes().enumerate() {
+            let shape = shape.map_err(|e| err(format!("record {i}: {e}")))?;
+            let g = shape_to_geometry(shape).map_err(|e| err(format!("record {i}: {e}")))?;
+            if g.is_some_and(|g| g.dims().has_m) {
+                any = true;
+                break;
+            }
         }
+        any
+    };
+    let sr = std::fs::read_to_string(sibling(path, "prj"))
+        .ok()
+        .map(|w| srs::sr_from_wkt(&w));
+    to.schema(&FeatureSet {
+        geometry_type,
+        spatial_reference: sr,
+        has_z,
+        has_m,
+        fields: Some(fields.clone()),
+        ..Default::default()
+    })?;
+    let mut records = table.iter_records();
+    let mut n = 0usize;
+    for shape in shapes.iter_shapes() {
+        let shape = shape.map_err(|e| err(format!("record {n}: {e}")))?;
+        let rec = match records.next() {
+            Some(r) => r.map_err(|e| err(format!("{}: record {n}: {e}", dbf_path.display())))?,
+            None => {
+                return Err(err(format!(
+                    "more shapes than the {n} records of {}",
+                    dbf_path.display()
+                )));
+            }
+        };
+        let geometry = shape_to_geometry(shape).map_err(|e| err(format!("record {n}: {e}")))?;
         let mut attributes = gp_model::Attributes::new();
         for f in &fields {
             let v = match rec.get(&f.name) {
@@ -229,23 +281,19 @@ pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
             };
             attributes.insert(f.name.clone(), v);
         }
-        features.push(Feature {
+        to.feature(Feature {
             attributes,
             geometry,
-        });
+        })?;
+        n += 1;
     }
-    let sr = std::fs::read_to_string(sibling(path, "prj"))
-        .ok()
-        .map(|w| srs::sr_from_wkt(&w));
-    Ok(FeatureSet {
-        geometry_type: gtype,
-        spatial_reference: sr,
-        has_z,
-        has_m,
-        fields: Some(fields),
-        features,
-        ..Default::default()
-    })
+    if records.next().is_some() {
+        return Err(err(format!(
+            "{} has more records than the {n} shapes",
+            dbf_path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn dbf_to_attr(v: &FieldValue, t: &FieldType) -> AttrValue {

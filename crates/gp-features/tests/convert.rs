@@ -172,6 +172,79 @@ fn dimensions_after_the_features_are_not_missed() {
     }
 }
 
+/// Converts `from` to every format, checking it streamed and gives what saving the
+/// whole loaded input gives.
+#[track_caller]
+fn streams_like_whole(from: &std::path::Path, dir: &std::path::Path, n: usize) {
+    let src = load(from).unwrap();
+    for ext in ["json", "geojson", "fgb", "gpkg", "csv", "shp"] {
+        let streamed = dir.join(format!("streamed.{ext}"));
+        let r = convert(from, &streamed, &SaveOptions::default())
+            .unwrap_or_else(|e| panic!("{ext}: {e}"));
+        assert!(r.streamed, "{ext}");
+        assert_eq!(r.output.features, n, "{ext}");
+        let saved = dir.join(format!("saved.{ext}"));
+        gp_features::save(&src, &saved).unwrap();
+        let (mut a, mut b) = (load(&streamed).unwrap(), load(&saved).unwrap());
+        if ext == "fgb" {
+            a.features
+                .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
+            b.features
+                .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
+        }
+        if ext == "shp" {
+            assert_eq!(a.features, b.features, "{ext}");
+        } else {
+            assert_eq!(a, b, "{ext}: streamed and whole conversions differ");
+        }
+        for p in [streamed, saved] {
+            for side in ["shp", "shx", "dbf", "prj", "cpg"] {
+                let _ = std::fs::remove_file(p.with_extension(side));
+            }
+        }
+    }
+}
+
+#[test]
+fn shapefiles_stream_into_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(
+        &input,
+        format!("{HEAD} \"features\": [{}]}}", features(3000)),
+    )
+    .unwrap();
+    let shp = dir.path().join("lines.shp");
+    gp_features::save(&load(&input).unwrap(), &shp).unwrap();
+    let back = load(&shp).unwrap();
+    assert!(back.has_z && !back.has_m, "PolylineZ without M values");
+    let types: Vec<_> = back
+        .fields
+        .as_deref()
+        .unwrap()
+        .iter()
+        .map(|f| f.field_type.clone())
+        .collect();
+    assert_eq!(
+        types,
+        [FieldType::BigInteger, FieldType::String, FieldType::Date],
+        "integer fields from the .dbf decimals"
+    );
+    let out = dir.path().join("conv");
+    std::fs::create_dir(&out).unwrap();
+    streams_like_whole(&shp, &out, 3000);
+    // A table shorter than the shapes is named, and nothing is written.
+    let dbf = std::fs::read(shp.with_extension("dbf")).unwrap();
+    let mut short = dbf.clone();
+    let count = u32::from_le_bytes(short[4..8].try_into().unwrap());
+    short[4..8].copy_from_slice(&(count - 1).to_le_bytes());
+    std::fs::write(shp.with_extension("dbf"), &short).unwrap();
+    let bad = dir.path().join("bad.geojson");
+    let e = convert(&shp, &bad, &SaveOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("records"), "{e}");
+    assert!(!bad.exists());
+}
+
 #[test]
 fn geopackage_layers_stream_into_every_format() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,29 +263,10 @@ fn geopackage_layers_stream_into_every_format() {
     gp_features::save(&whole, gpkg.join("first")).unwrap();
     gp_features::save(&whole, gpkg.join("lines")).unwrap();
     let from = gpkg.join("lines");
-    let src = load(&from).unwrap();
-    assert!(src.has_z);
-    for ext in ["json", "geojson", "fgb", "gpkg", "csv", "shp"] {
-        let streamed = dir.path().join(format!("streamed.{ext}"));
-        let r = convert(&from, &streamed, &SaveOptions::default())
-            .unwrap_or_else(|e| panic!("{ext}: {e}"));
-        assert!(r.streamed, "{ext}");
-        assert_eq!(r.output.features, 5000, "{ext}");
-        let saved = dir.path().join(format!("saved.{ext}"));
-        gp_features::save(&src, &saved).unwrap();
-        let (mut a, mut b) = (load(&streamed).unwrap(), load(&saved).unwrap());
-        if ext == "fgb" {
-            a.features
-                .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
-            b.features
-                .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
-        }
-        if ext == "shp" {
-            assert_eq!(a.features, b.features, "{ext}");
-        } else {
-            assert_eq!(a, b, "{ext}: streamed and whole conversions differ");
-        }
-    }
+    assert!(load(&from).unwrap().has_z);
+    let out = dir.path().join("conv");
+    std::fs::create_dir(&out).unwrap();
+    streams_like_whole(&from, &out, 5000);
     // A missing layer is named, with the layers there are, and nothing is written.
     let out = dir.path().join("none.geojson");
     let e = convert(gpkg.join("nope"), &out, &SaveOptions::default()).unwrap_err();
