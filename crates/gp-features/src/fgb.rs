@@ -16,33 +16,124 @@ use crate::error::{Result, fmt_err, io};
 use crate::flat::{FlatBatch, FlatGeom, FlatSchema, Kind};
 use crate::sink::{Encoded, Encoder};
 
+/// Loads a whole FlatGeobuf file.
 pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
+    let mut all = crate::sink::Collect::default();
+    read_each(path, &mut all)?;
+    Ok(all.0)
+}
+
+/// The field type of a FlatGeobuf column type.
+fn field_type(t: ColumnType) -> FieldType {
+    match t {
+        ColumnType::Byte
+        | ColumnType::UByte
+        | ColumnType::Bool
+        | ColumnType::Short
+        | ColumnType::UShort => FieldType::SmallInteger,
+        ColumnType::Int | ColumnType::UInt => FieldType::Integer,
+        ColumnType::Long | ColumnType::ULong => FieldType::BigInteger,
+        ColumnType::Float => FieldType::Single,
+        ColumnType::Double => FieldType::Double,
+        ColumnType::DateTime => FieldType::Date,
+        ColumnType::Binary => FieldType::Blob,
+        _ => FieldType::String,
+    }
+}
+
+/// Features read per batch by [`read_each`].
+const READ_BATCH: usize = 4096;
+
+/// Reads a FlatGeobuf file feature by feature into `to`: its schema (columns, geometry
+/// type, dimensions and CRS from the header; a generic geometry type from the first
+/// feature), then every feature in file order, in batches. Memory does not grow with
+/// the file.
+pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Result<()> {
     let err = fmt_err(path, "FlatGeobuf");
     let f = BufReader::new(std::fs::File::open(path).map_err(io("opening", path))?);
     let reader = FgbReader::open(f).map_err(|e| err(e.to_string()))?;
-    let code = reader.header().crs().map(|c| c.code()).filter(|c| *c > 0);
+    let header = reader.header();
+    let fields: Vec<gp_model::Field> = header
+        .columns()
+        .map(|cols| {
+            cols.iter()
+                .map(|c| gp_model::Field::new(c.name().to_string(), field_type(c.type_())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let declared = match header.geometry_type() {
+        FgbType::Point => Some(GeometryType::Point),
+        FgbType::MultiPoint => Some(GeometryType::Multipoint),
+        FgbType::LineString | FgbType::MultiLineString => Some(GeometryType::Polyline),
+        FgbType::Polygon | FgbType::MultiPolygon => Some(GeometryType::Polygon),
+        _ => None,
+    };
+    let (has_z, has_m) = (header.has_z(), header.has_m());
+    let sr = header
+        .crs()
+        .map(|c| c.code())
+        .filter(|c| *c > 0)
+        .map(SpatialReference::from_wkid);
     let mut iter = reader.select_all_seq().map_err(|e| err(e.to_string()))?;
-    let mut b = FeatureSetBuilder::new();
-    // The flatgeobuf reader indexes its buffers without checking them, so a malformed
-    // file can panic inside it: contain that and report it as the error it is.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        iter.process_features(&mut b).map(|_| iter.get().is_some())
-    }));
-    match outcome {
-        Ok(r) => {
-            r.map_err(|e| err(e.to_string()))?;
+    // One batch through gp-model's geozero builder. The flatgeobuf reader indexes its
+    // buffers without checking them, so a malformed file can panic inside it: contain
+    // that and report it as the error it is.
+    let mut index = 0u64;
+    let mut next_batch = || -> Result<FeatureSet> {
+        let mut b = FeatureSetBuilder::new();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            use geozero::FeatureAccess;
+            for _ in 0..READ_BATCH {
+                let Some(f) = iter
+                    .next()
+                    .map_err(|e| geozero::error::GeozeroError::Feature(e.to_string()))?
+                else {
+                    break;
+                };
+                f.process(&mut b, index)?;
+                index += 1;
+            }
+            Ok::<(), geozero::error::GeozeroError>(())
+        }));
+        match outcome {
+            Ok(r) => r.map_err(|e| err(e.to_string()))?,
+            Err(_) => {
+                return Err(err(
+                    "the file is malformed (the FlatGeobuf reader failed on it)".into(),
+                ));
+            }
         }
-        Err(_) => {
-            return Err(err(
-                "the file is malformed (the FlatGeobuf reader failed on it)".into(),
-            ));
+        Ok(b.finish()?)
+    };
+    let mut batch = next_batch()?;
+    to.schema(&FeatureSet {
+        geometry_type: declared.or_else(|| batch.geometry_type.clone()),
+        spatial_reference: sr,
+        has_z,
+        has_m,
+        fields: Some(fields.clone()),
+        ..Default::default()
+    })?;
+    loop {
+        let n = batch.features.len();
+        for mut f in batch.features {
+            // Every column, in column order (absent values null).
+            let mut attrs = gp_model::Attributes::with_capacity(fields.len());
+            for field in &fields {
+                let v = f
+                    .attributes
+                    .swap_remove(&field.name)
+                    .unwrap_or(gp_model::AttrValue::Null);
+                attrs.insert(field.name.clone(), v);
+            }
+            f.attributes = attrs;
+            to.feature(f)?;
         }
+        if n < READ_BATCH {
+            return Ok(());
+        }
+        batch = next_batch()?;
     }
-    let mut fs = b.finish()?;
-    if let Some(code) = code {
-        fs.spatial_reference = Some(SpatialReference::from_wkid(code));
-    }
-    Ok(fs)
 }
 
 fn column_type(t: &FieldType) -> ColumnType {

@@ -341,11 +341,11 @@ pub struct ConvertReport {
     pub streamed: bool,
 }
 
-/// Converts a feature file to another format. Esri JSON, GeoPackage and Shapefile
-/// inputs stream into every output but the File Geodatabase: features are read (Esri
-/// JSON parsed in parallel batches) and written as they come, so memory stays bounded
-/// whatever the file size. Other inputs (GeoJSON, FlatGeobuf, CSV) are loaded whole,
-/// then saved.
+/// Converts a feature file to another format. Esri JSON, GeoPackage, Shapefile and
+/// FlatGeobuf inputs stream into every output but the File Geodatabase: features are
+/// read (Esri JSON parsed in parallel batches) and written as they come, so memory
+/// stays bounded whatever the file size. GeoJSON and CSV inputs, whose field types are
+/// only known after every feature, are loaded whole, then saved.
 pub fn convert(
     input: impl AsRef<Path>,
     output: impl AsRef<Path>,
@@ -355,7 +355,7 @@ pub fn convert(
     let tout = Target::parse(output.as_ref(), false)?;
     let streams = matches!(
         tin.format,
-        Format::EsriJson | Format::GeoPackage | Format::Shapefile
+        Format::EsriJson | Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf
     );
     if streams && let Some(mut out) = output_for(&tout, opts)? {
         let layer = out.layer.clone();
@@ -365,6 +365,7 @@ pub fn convert(
                 let mut feed = sink::Feed::new(out.sink.as_mut());
                 match tin.format {
                     Format::Shapefile => shp::read_each(&tin.path, &mut feed),
+                    Format::FlatGeobuf => fgb::read_each(&tin.path, &mut feed),
                     _ => gpkg::read_each(&tin.path, tin.layer.as_deref(), &mut feed),
                 }
                 .and_then(|()| feed.end())

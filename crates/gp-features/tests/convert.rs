@@ -246,6 +246,26 @@ fn shapefiles_stream_into_every_format() {
 }
 
 #[test]
+fn flatgeobuf_streams_into_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    // More features than one read batch.
+    std::fs::write(
+        &input,
+        format!("{HEAD} \"features\": [{}]}}", features(9000)),
+    )
+    .unwrap();
+    let fgb = dir.path().join("lines.fgb");
+    gp_features::save(&load(&input).unwrap(), &fgb).unwrap();
+    let back = load(&fgb).unwrap();
+    assert!(back.has_z);
+    assert_eq!(back.geometry_type, Some(GeometryType::Polyline));
+    let out = dir.path().join("conv");
+    std::fs::create_dir(&out).unwrap();
+    streams_like_whole(&fgb, &out, 9000);
+}
+
+#[test]
 fn geopackage_layers_stream_into_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.json");
