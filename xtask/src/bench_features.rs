@@ -17,6 +17,56 @@ fn clear(p: &Path) {
     }
 }
 
+/// Converts `input` to `ext` with gp-features and with `ogr2ogr -f driver`, `runs`
+/// times each, alternating; returns the table row.
+fn compare(
+    bin: &Path,
+    dir: &Path,
+    input: &Path,
+    label: &str,
+    ext: &str,
+    driver: &str,
+    runs: usize,
+) -> anyhow::Result<String> {
+    let mb = std::fs::metadata(input)?.len() as f64 / 1e6;
+    let ours_out = dir.join(format!("ours.{ext}"));
+    let gdal_out = dir.join(format!("gdal.{ext}"));
+    let (mut ours, mut gdal, mut rss) = (Vec::new(), Vec::new(), 0u64);
+    for i in 0..runs {
+        clear(&ours_out);
+        clear(&gdal_out);
+        let (o, log) = run(Command::new(bin).arg("convert").arg(input).arg(&ours_out))?;
+        rss = rss.max(
+            log.split("peak_rss_kib=")
+                .nth(1)
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0),
+        );
+        let (g, _) = run(Command::new("ogr2ogr")
+            .args(["-f", driver])
+            .arg(&gdal_out)
+            .arg(input))?;
+        eprintln!(
+            "{label} -> {ext} run {}: gp-features {:.2}s, ogr2ogr {:.2}s",
+            i + 1,
+            o.as_secs_f64(),
+            g.as_secs_f64()
+        );
+        ours.push(o);
+        gdal.push(g);
+    }
+    clear(&ours_out);
+    clear(&gdal_out);
+    let (o, g) = (median(ours), median(gdal));
+    Ok(format!(
+        "| {label} ({mb:.0} MB) | {ext} | {:.2} s | {:.2} s | {:.1}x | {:.0} MB |",
+        o.as_secs_f64(),
+        g.as_secs_f64(),
+        g.as_secs_f64() / o.as_secs_f64(),
+        rss as f64 / 1024.0
+    ))
+}
+
 pub(crate) fn features(points: usize, polygons: usize, runs: usize) -> anyhow::Result<()> {
     if Command::new("ogr2ogr").arg("--version").output().is_err() {
         bail!(
@@ -48,52 +98,34 @@ pub(crate) fn features(points: usize, polygons: usize, runs: usize) -> anyhow::R
             eprintln!("generating {} ({n} {kind}, Esri JSON)", input.display());
             run(Command::new(bin).arg(kind).arg(&input).arg(n.to_string()))?;
         }
-        let mb = std::fs::metadata(&input)?.len() as f64 / 1e6;
+        let label = format!("{n} {kind}, Esri JSON");
         for (ext, driver) in [
             ("geojson", "GeoJSON"),
             ("fgb", "FlatGeobuf"),
             ("gpkg", "GPKG"),
         ] {
-            let ours_out = dir.join(format!("ours.{ext}"));
-            let gdal_out = dir.join(format!("gdal.{ext}"));
-            let (mut ours, mut gdal, mut rss) = (Vec::new(), Vec::new(), 0u64);
-            for i in 0..runs {
-                clear(&ours_out);
-                clear(&gdal_out);
-                let (o, log) = run(Command::new(bin).arg("convert").arg(&input).arg(&ours_out))?;
-                rss = rss.max(
-                    log.split("peak_rss_kib=")
-                        .nth(1)
-                        .and_then(|s| s.trim().parse().ok())
-                        .unwrap_or(0),
-                );
-                let (g, _) = run(Command::new("ogr2ogr")
-                    .args(["-f", driver])
-                    .arg(&gdal_out)
-                    .arg(&input))?;
-                eprintln!(
-                    "{kind} -> {ext} run {}: gp-features {:.2}s, ogr2ogr {:.2}s",
-                    i + 1,
-                    o.as_secs_f64(),
-                    g.as_secs_f64()
-                );
-                ours.push(o);
-                gdal.push(g);
-            }
-            clear(&ours_out);
-            clear(&gdal_out);
-            let (o, g) = (median(ours), median(gdal));
-            rows.push(format!(
-                "| {n} {kind} ({mb:.0} MB) | {ext} | {:.2} s | {:.2} s | {:.1}x | {:.0} MB |",
-                o.as_secs_f64(),
-                g.as_secs_f64(),
-                g.as_secs_f64() / o.as_secs_f64(),
-                rss as f64 / 1024.0
-            ));
+            rows.push(compare(bin, dir, &input, &label, ext, driver, runs)?);
         }
     }
+    // The other streamed inputs: the points as GeoPackage, Shapefile and FlatGeobuf
+    // (written once by gp-features), to GeoJSON.
+    let points_json = dir.join(format!("points-{points}.json"));
+    for ext in ["gpkg", "shp", "fgb"] {
+        let input = dir.join(format!("points-{points}.{ext}"));
+        if !input.exists() {
+            eprintln!("writing {}", input.display());
+            run(Command::new(bin)
+                .arg("convert")
+                .arg(&points_json)
+                .arg(&input))?;
+        }
+        let label = format!("{points} points, {ext}");
+        rows.push(compare(
+            bin, dir, &input, &label, "geojson", "GeoJSON", runs,
+        )?);
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("Esri JSON conversions, medians of {runs} alternating runs each, {threads} cores");
+    println!("Conversions, medians of {runs} alternating runs each, {threads} cores");
     println!("| input | to | gp-features | ogr2ogr | speed-up | gp-features peak memory |");
     println!("|---|---|---|---|---|---|");
     for r in rows {
