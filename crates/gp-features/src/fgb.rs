@@ -168,7 +168,6 @@ pub(crate) struct FgbSink {
     has_m: bool,
     code: i32,
     encoder: Option<Arc<FgbEncoder>>,
-    schema: FlatSchema,
     store: Option<Store>,
     /// Encoded features are kept in memory while they and the index entries take
     /// less than this many bytes, then spooled to a temporary file.
@@ -189,7 +188,6 @@ impl FgbSink {
             has_m: false,
             code: 0,
             encoder: None,
-            schema: FlatSchema::default(),
             store: None,
             mem_limit: MEM_LIMIT,
             spool_len: 0,
@@ -696,13 +694,13 @@ impl crate::sink::FeatureSink for FgbSink {
             .and_then(SpatialReference::epsg)
             .unwrap_or(0);
         self.fields = crate::schema::attribute_fields(fs);
-        self.schema = FlatSchema::new(fs);
+        let schema = FlatSchema::new(fs);
         self.encoder = Some(Arc::new(FgbEncoder {
             path: self.path.clone(),
             fields: self
                 .fields
                 .iter()
-                .filter_map(|f| Some((self.schema.slot(&f.name)?, f.clone())))
+                .filter_map(|f| Some((schema.slot(&f.name)?, f.clone())))
                 .collect(),
             gt: self.gt,
             has_z: self.has_z,
@@ -710,16 +708,6 @@ impl crate::sink::FeatureSink for FgbSink {
         }));
         self.store = Some(Store::Mem(Vec::new()));
         Ok(())
-    }
-
-    fn feature(&mut self, feature: &gp_model::Feature) -> Result<()> {
-        let mut b = FlatBatch::new(&self.schema, self.nodes.len());
-        b.push(&self.schema, feature);
-        let mut e = Encoded::default();
-        if let Some(enc) = &self.encoder {
-            enc.encode(&b, &mut e)?;
-        }
-        self.encoded(&b, e)
     }
 
     fn encoder(&self) -> Option<Arc<dyn Encoder>> {

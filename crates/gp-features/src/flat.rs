@@ -598,9 +598,14 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// `[[x, y], ...]`, not empty.
-    fn part(&mut self, batch: &mut FlatBatch) -> Fast<()> {
+    /// `[[x, y], ...]` as one part: not empty, unless `may_be_empty` (then an empty
+    /// array adds no part).
+    fn part(&mut self, batch: &mut FlatBatch, may_be_empty: bool) -> Fast<()> {
         self.eat(b'[')?;
+        if may_be_empty && self.peek()? == b']' {
+            self.i += 1;
+            return Ok(());
+        }
         loop {
             self.coord(&mut batch.coords)?;
             if !self.next(b']')? {
@@ -619,7 +624,7 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         loop {
-            self.part(batch)?;
+            self.part(batch, false)?;
             if !self.next(b']')? {
                 return Ok(());
             }
@@ -647,7 +652,7 @@ impl<'a> Parser<'a> {
                 }
                 b"points" => {
                     let before = batch.ends.len();
-                    self.parts_of_points(batch)?;
+                    self.part(batch, true)?;
                     debug_assert!(batch.ends.len() <= before + 1);
                     Kind::Multipoint
                 }
@@ -679,23 +684,6 @@ impl<'a> Parser<'a> {
             (Some(Kind::Point), _, _) | (None, _, _) => Err(Fallback),
             (k, _, _) => Ok(k),
         }
-    }
-
-    /// A multipoint's `[[x, y], ...]` as one part (none when empty).
-    fn parts_of_points(&mut self, batch: &mut FlatBatch) -> Fast<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Ok(());
-        }
-        loop {
-            self.coord(&mut batch.coords)?;
-            if !self.next(b']')? {
-                break;
-            }
-        }
-        batch.ends.push(batch.coords.len());
-        Ok(())
     }
 
     fn feature(&mut self, batch: &mut FlatBatch, schema: &FlatSchema) -> Fast<()> {

@@ -9,10 +9,10 @@ use geozero::geojson::{GeoJsonLineReader, GeoJsonReader};
 use std::sync::Arc;
 
 use gp_model::esrijson::FeatureSetBuilder;
-use gp_model::{AttrValue, Coord, Feature, FeatureSet, FieldType, SpatialReference};
+use gp_model::{AttrValue, Coord, FeatureSet, FieldType, SpatialReference};
 
 use crate::error::{Result, fmt_err, io};
-use crate::flat::{FlatBatch, FlatGeom, FlatSchema, Kind};
+use crate::flat::{FlatBatch, FlatGeom, Kind};
 use crate::sink::{Encoded, Encoder};
 
 /// The legacy `crs` member (`"name": "EPSG:3857"` or `urn:ogc:def:crs:EPSG::3857`),
@@ -251,7 +251,6 @@ pub(crate) struct GeoJsonSink {
     out: BufWriter<std::fs::File>,
     lines: bool,
     encoder: Option<Arc<GeoJsonEncoder>>,
-    schema: FlatSchema,
     count: usize,
 }
 
@@ -263,7 +262,6 @@ impl GeoJsonSink {
             out: BufWriter::with_capacity(1 << 20, f),
             lines,
             encoder: None,
-            schema: FlatSchema::default(),
             count: 0,
         })
     }
@@ -287,7 +285,6 @@ impl crate::sink::FeatureSink for GeoJsonSink {
                 .collect(),
             lines: self.lines,
         }));
-        self.schema = FlatSchema::new(fs);
         if !self.lines {
             let w = |x: std::io::Error| io("writing", &self.path)(x);
             let mut head = String::from("{\"type\":\"FeatureCollection\",");
@@ -307,16 +304,6 @@ impl crate::sink::FeatureSink for GeoJsonSink {
             self.out.write_all(head.as_bytes()).map_err(w)?;
         }
         Ok(())
-    }
-
-    fn feature(&mut self, f: &Feature) -> Result<()> {
-        let mut b = FlatBatch::new(&self.schema, self.count);
-        b.push(&self.schema, f);
-        let mut e = Encoded::default();
-        if let Some(enc) = &self.encoder {
-            enc.encode(&b, &mut e)?;
-        }
-        self.encoded(&b, e)
     }
 
     fn encoder(&self) -> Option<Arc<dyn Encoder>> {

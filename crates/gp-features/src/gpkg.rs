@@ -403,7 +403,6 @@ pub(crate) struct GpkgSink {
     /// The batch slot of the OID field and of each attribute field.
     oid_slot: Option<usize>,
     attr_slots: Vec<Option<usize>>,
-    schema: FlatSchema,
     encoder: Option<Arc<GpkgEncoder>>,
     insert_sql: String,
     boxes: Vec<(i64, [f64; 4])>,
@@ -455,7 +454,6 @@ impl GpkgSink {
             attr_fields: Vec::new(),
             oid_slot: None,
             attr_slots: Vec::new(),
-            schema: FlatSchema::default(),
             encoder: None,
             insert_sql: String::new(),
             boxes: Vec::new(),
@@ -581,12 +579,12 @@ impl crate::sink::FeatureSink for GpkgSink {
             names.join(", "),
             marks.join(", ")
         );
-        self.schema = FlatSchema::new(fs);
-        self.oid_slot = self.oid.as_ref().and_then(|o| self.schema.slot(o));
+        let schema = FlatSchema::new(fs);
+        self.oid_slot = self.oid.as_ref().and_then(|o| schema.slot(o));
         self.attr_slots = self
             .attr_fields
             .iter()
-            .map(|f| self.schema.slot(&f.name))
+            .map(|f| schema.slot(&f.name))
             .collect();
         self.encoder = Some(Arc::new(GpkgEncoder {
             srs_id: self.srs_id,
@@ -595,16 +593,6 @@ impl crate::sink::FeatureSink for GpkgSink {
         }));
         self.conn = Some(c);
         Ok(())
-    }
-
-    fn feature(&mut self, feat: &Feature) -> Result<()> {
-        let mut b = FlatBatch::new(&self.schema, self.count);
-        b.push(&self.schema, feat);
-        let mut e = Encoded::default();
-        if let Some(enc) = &self.encoder {
-            enc.encode(&b, &mut e)?;
-        }
-        self.encoded(&b, e)
     }
 
     fn encoder(&self) -> Option<Arc<dyn Encoder>> {

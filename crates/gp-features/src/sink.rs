@@ -46,8 +46,12 @@ pub(crate) trait Encoder: Send + Sync {
 pub(crate) trait FeatureSink {
     /// Called once with the feature set's schema (its features are ignored).
     fn start(&mut self, schema: &FeatureSet) -> Result<()>;
-    /// Called for each feature, in order (when the sink has no [`Encoder`]).
-    fn feature(&mut self, f: &Feature) -> Result<()>;
+    /// Called for each feature, in order, when the sink has no [`Encoder`].
+    fn feature(&mut self, _f: &Feature) -> Result<()> {
+        Err(crate::error::Error::Schema {
+            message: "internal error: this writer takes encoded batches".into(),
+        })
+    }
     /// Completes the output.
     fn finish(self: Box<Self>) -> Result<()>;
     /// True when the sink writes the feature set's keys that may follow the features

@@ -205,18 +205,20 @@ fn streams_like_whole(from: &std::path::Path, dir: &std::path::Path, n: usize) {
     }
 }
 
+/// `n` of the test features saved as `dir/name`, and read back.
+fn saved_as(dir: &std::path::Path, name: &str, n: usize) -> (std::path::PathBuf, FeatureSet) {
+    let input = dir.join("in.json");
+    std::fs::write(&input, format!("{HEAD} \"features\": [{}]}}", features(n))).unwrap();
+    let path = dir.join(name);
+    gp_features::save(&load(&input).unwrap(), &path).unwrap();
+    let back = load(&path).unwrap();
+    (path, back)
+}
+
 #[test]
 fn shapefiles_stream_into_every_format() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.json");
-    std::fs::write(
-        &input,
-        format!("{HEAD} \"features\": [{}]}}", features(3000)),
-    )
-    .unwrap();
-    let shp = dir.path().join("lines.shp");
-    gp_features::save(&load(&input).unwrap(), &shp).unwrap();
-    let back = load(&shp).unwrap();
+    let (shp, back) = saved_as(dir.path(), "lines.shp", 3000);
     assert!(back.has_z && !back.has_m, "PolylineZ without M values");
     let types: Vec<_> = back
         .fields
@@ -248,16 +250,8 @@ fn shapefiles_stream_into_every_format() {
 #[test]
 fn flatgeobuf_streams_into_every_format() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.json");
     // More features than one read batch.
-    std::fs::write(
-        &input,
-        format!("{HEAD} \"features\": [{}]}}", features(9000)),
-    )
-    .unwrap();
-    let fgb = dir.path().join("lines.fgb");
-    gp_features::save(&load(&input).unwrap(), &fgb).unwrap();
-    let back = load(&fgb).unwrap();
+    let (fgb, back) = saved_as(dir.path(), "lines.fgb", 9000);
     assert!(back.has_z);
     assert_eq!(back.geometry_type, Some(GeometryType::Polyline));
     let out = dir.path().join("conv");
