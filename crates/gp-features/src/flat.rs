@@ -860,6 +860,88 @@ mod tests {
         }
     }
 
+    /// The fast reader never accepts what the complete reader refuses, and never reads
+    /// it differently: random features, and random one-byte edits of them.
+    #[test]
+    fn fast_reader_agrees_with_the_complete_one_on_mutations() {
+        let s = schema();
+        let p = std::path::Path::new("t.json");
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let alphabet = b" \t\n{}[]:,\"\\-+.eE0123456789xyatrnulfsNa";
+        let (mut accepted, mut refused) = (0, 0);
+        for k in 0..4000 {
+            let num = |r: u64| match r % 4 {
+                0 => format!("{}", r as i64 - 50),
+                1 => format!("{:.3}", r as f64 / 7.0),
+                2 => format!("{}e{}", r % 9, r % 5),
+                _ => format!("-{}.{}", r % 100, r % 7),
+            };
+            let geometry = match next(5) {
+                0 => format!(r#"{{"x":{},"y":{}}}"#, num(next(1000)), num(next(1000))),
+                1 => format!(
+                    r#"{{"points":[[{},{}],[1,2]]}}"#,
+                    num(next(99)),
+                    num(next(99))
+                ),
+                2 => format!(
+                    r#"{{"paths":[[[0,0],[{},{}]]]}}"#,
+                    num(next(99)),
+                    num(next(99))
+                ),
+                3 => {
+                    r#"{"rings":[[[0,0],[0,1],[1,1],[0,0]],[[5,5],[6,5],[5,6],[5,5]]]}"#.to_string()
+                }
+                _ => "null".to_string(),
+            };
+            let text = format!(
+                r#"{{"attributes":{{"OBJECTID":{k},"name":"n{k}","v":{},"other":{}}},"geometry":{geometry}}}"#,
+                num(next(1000)),
+                ["true", "null", "\"s\"", "1.5"][next(4) as usize]
+            );
+            let mut bytes = text.into_bytes();
+            if k % 4 != 0 {
+                let at = next(bytes.len() as u64) as usize;
+                match next(3) {
+                    0 => bytes[at] = alphabet[next(alphabet.len() as u64) as usize],
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.insert(at, alphabet[next(alphabet.len() as u64) as usize]),
+                }
+            }
+            let mut fast = FlatBatch::new(&s, 0);
+            let got = fast.parse(&s, &bytes, Dims::default(), 0, p);
+            let full = gp_model::feature_from_slice(&bytes, Dims::default(), 0);
+            let text = String::from_utf8_lossy(&bytes);
+            match (got, full) {
+                (Ok(()), Ok(f)) => {
+                    accepted += 1;
+                    let mut whole = FlatBatch::new(&s, 0);
+                    whole.push(&s, &f);
+                    assert_eq!(fast.attrs, whole.attrs, "{text}");
+                    let parts = |b: &FlatBatch| {
+                        b.get(0)
+                            .geometry
+                            .map(|g| (g.kind, g.parts().map(<[Coord]>::to_vec).collect::<Vec<_>>()))
+                    };
+                    assert_eq!(parts(&fast), parts(&whole), "{text}");
+                }
+                (Err(_), Err(_)) => refused += 1,
+                (a, b) => panic!("{text}: fast {a:?}, complete {:?}", b.map(|_| ())),
+            }
+        }
+        assert!(
+            accepted > 1000 && refused > 300,
+            "{accepted} accepted, {refused} refused"
+        );
+    }
+
     #[test]
     fn errors_come_from_the_complete_reader() {
         let s = schema();
