@@ -5,6 +5,7 @@ use std::path::Path;
 
 use geozero::GeozeroDatasource;
 use geozero::geojson::{GeoJsonLineReader, GeoJsonReader};
+use std::collections::HashMap;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use gp_model::{AttrValue, Coord, FeatureSet, FieldType, SpatialReference};
 
 use crate::error::{Result, fmt_err, io};
 use crate::flat::{FlatBatch, FlatGeom, Kind};
+use crate::schema::{DateLook, to_date};
 use crate::sink::{Encoded, Encoder};
 
 /// The legacy `crs` member (`"name": "EPSG:3857"` or `urn:ogc:def:crs:EPSG::3857`),
@@ -34,13 +36,90 @@ fn crs_of(head: &str) -> SpatialReference {
     SpatialReference::from_wkid(4326)
 }
 
-pub(crate) fn read(path: &Path, lines: bool) -> Result<FeatureSet> {
+/// The first 8 KiB of a file, as text.
+fn head_of(path: &Path) -> Result<String> {
     let mut head = vec![0u8; 8192];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .map_err(io("reading", path))?;
     head.truncate(n);
-    let sr = crs_of(&String::from_utf8_lossy(&head));
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// True when the file starts as a FeatureCollection, which [`read_each`] streams.
+pub(crate) fn streamable(path: &Path) -> Result<bool> {
+    let head = head_of(path)?;
+    Ok(head.contains("\"FeatureCollection\"") && head.contains("\"features\""))
+}
+
+/// Reads a GeoJSON FeatureCollection into `to` in two passes over the file, so memory
+/// does not grow with it: the first settles the schema (each property's type widened
+/// over every value, date-time text columns as dates, as [`read`] does), the second
+/// reads the features again and hands them over shaped to it. Features are cut from
+/// the `features` array by the Esri JSON cutter and each is read by geozero.
+pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Result<()> {
+    let err = fmt_err(path, "GeoJSON");
+    let sr = crs_of(&head_of(path)?);
+    let mut b = FeatureSetBuilder::new();
+    let feed = |b: &mut FeatureSetBuilder, data: &[u8], ranges: &[(usize, usize)], first| {
+        for (k, &(s, e)) in ranges.iter().enumerate() {
+            let n = first + k;
+            let text = std::str::from_utf8(&data[s..e])
+                .map_err(|_| err(format!("feature {n} is not UTF-8 text")))?;
+            geozero::geojson::GeoJson(text).process(b).map_err(|e| {
+                let e = e.to_string();
+                err(format!(
+                    "feature {n}: {}",
+                    e.strip_prefix("feature 0: ").unwrap_or(&e)
+                ))
+            })?;
+        }
+        Ok::<(), crate::Error>(())
+    };
+    // First pass: the schema, and which text columns hold dates.
+    let mut looks: HashMap<String, DateLook> = HashMap::new();
+    crate::stream::for_each_batch(path, |data, ranges, first| {
+        feed(&mut b, data, ranges, first)?;
+        for f in b.take_features() {
+            for (k, v) in &f.attributes {
+                looks.entry(k.clone()).or_default().see(Some(v));
+            }
+        }
+        Ok(())
+    })?;
+    let mut schema = b.schema();
+    schema.spatial_reference = Some(sr);
+    let mut dates = Vec::new();
+    for f in schema.fields.iter_mut().flatten() {
+        if f.field_type == FieldType::String && looks.get(&f.name).is_some_and(DateLook::dates) {
+            f.field_type = FieldType::Date;
+            f.length = None;
+            dates.push(f.name.clone());
+        }
+    }
+    to.schema(&schema)?;
+    // Second pass: the features, shaped to the schema.
+    crate::stream::for_each_batch(path, |data, ranges, first| {
+        feed(&mut b, data, ranges, first)?;
+        for mut f in b.take_features() {
+            for name in &dates {
+                if let Some(v) = f.attributes.get_mut(name) {
+                    to_date(v);
+                }
+            }
+            to.feature(f)?;
+        }
+        Ok(())
+    })
+}
+
+pub(crate) fn read(path: &Path, lines: bool) -> Result<FeatureSet> {
+    if !lines && streamable(path)? {
+        let mut all = crate::sink::Collect::default();
+        read_each(path, &mut all)?;
+        return Ok(all.0);
+    }
+    let sr = crs_of(&head_of(path)?);
     let f = BufReader::new(std::fs::File::open(path).map_err(io("opening", path))?);
     let mut b = FeatureSetBuilder::new();
     let res = if lines {

@@ -341,11 +341,12 @@ pub struct ConvertReport {
     pub streamed: bool,
 }
 
-/// Converts a feature file to another format. Esri JSON, GeoPackage, Shapefile and
-/// FlatGeobuf inputs stream into every output but the File Geodatabase: features are
-/// read (Esri JSON parsed in parallel batches) and written as they come, so memory
-/// stays bounded whatever the file size. GeoJSON and CSV inputs, whose field types are
-/// only known after every feature, are loaded whole, then saved.
+/// Converts a feature file to another format. Esri JSON, GeoPackage, Shapefile,
+/// FlatGeobuf and GeoJSON FeatureCollection inputs stream into every output but the
+/// File Geodatabase: features are read (Esri JSON parsed in parallel batches) and
+/// written as they come, so memory stays bounded whatever the file size (GeoJSON is
+/// read twice: its field types are known only after the last feature). GeoJSON
+/// sequences, single GeoJSON features and CSV are loaded whole, then saved.
 pub fn convert(
     input: impl AsRef<Path>,
     output: impl AsRef<Path>,
@@ -353,10 +354,11 @@ pub fn convert(
 ) -> Result<ConvertReport> {
     let tin = Target::parse(input.as_ref(), true)?;
     let tout = Target::parse(output.as_ref(), false)?;
-    let streams = matches!(
-        tin.format,
-        Format::EsriJson | Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf
-    );
+    let streams = match tin.format {
+        Format::EsriJson | Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf => true,
+        Format::GeoJson => geojson::streamable(&tin.path)?,
+        _ => false,
+    };
     if streams && let Some(mut out) = output_for(&tout, opts)? {
         let layer = out.layer.clone();
         let streamed = match tin.format {
@@ -366,6 +368,7 @@ pub fn convert(
                 match tin.format {
                     Format::Shapefile => shp::read_each(&tin.path, &mut feed),
                     Format::FlatGeobuf => fgb::read_each(&tin.path, &mut feed),
+                    Format::GeoJson => geojson::read_each(&tin.path, &mut feed),
                     _ => gpkg::read_each(&tin.path, tin.layer.as_deref(), &mut feed),
                 }
                 .and_then(|()| feed.end())

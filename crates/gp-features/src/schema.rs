@@ -180,33 +180,67 @@ pub(crate) fn promote_dates(fs: &mut FeatureSet) {
         .iter_mut()
         .filter(|f| f.field_type == FieldType::String)
     {
-        let mut seen = false;
-        let all = fs
-            .features
-            .iter()
-            .all(|feat| match feat.attributes.get(&f.name) {
-                None | Some(AttrValue::Null) => true,
-                Some(AttrValue::String(s)) => {
-                    seen = true;
-                    s.len() >= 20
-                        && s.as_bytes().get(10) == Some(&b'T')
-                        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
-                }
-                Some(_) => false,
-            });
-        if !(all && seen) {
+        let mut look = DateLook::default();
+        for feat in &fs.features {
+            look.see(feat.attributes.get(&f.name));
+        }
+        if !look.dates() {
             continue;
         }
         f.field_type = FieldType::Date;
         f.length = None;
         for feat in &mut fs.features {
-            if let Some(v) = feat.attributes.get_mut(&f.name)
-                && let AttrValue::String(s) = v
-                && let Ok(d) = chrono::DateTime::parse_from_rfc3339(s)
-            {
-                *v = AttrValue::Int(d.timestamp_millis());
+            if let Some(v) = feat.attributes.get_mut(&f.name) {
+                to_date(v);
             }
         }
+    }
+}
+
+/// Whether a text column holds dates: every value seen is null or RFC 3339 date-time
+/// text, and at least one is not null.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DateLook {
+    all: bool,
+    seen: bool,
+}
+
+impl Default for DateLook {
+    fn default() -> Self {
+        DateLook {
+            all: true,
+            seen: false,
+        }
+    }
+}
+
+impl DateLook {
+    /// Takes one value into account.
+    pub(crate) fn see(&mut self, v: Option<&AttrValue>) {
+        match v {
+            None | Some(AttrValue::Null) => {}
+            Some(AttrValue::String(s)) => {
+                self.seen = true;
+                self.all &= s.len() >= 20
+                    && s.as_bytes().get(10) == Some(&b'T')
+                    && chrono::DateTime::parse_from_rfc3339(s).is_ok();
+            }
+            Some(_) => self.all = false,
+        }
+    }
+
+    /// True when the column is a date column.
+    pub(crate) fn dates(&self) -> bool {
+        self.all && self.seen
+    }
+}
+
+/// A date-time text value as epoch milliseconds (other values are left alone).
+pub(crate) fn to_date(v: &mut AttrValue) {
+    if let AttrValue::String(s) = v
+        && let Ok(d) = chrono::DateTime::parse_from_rfc3339(s)
+    {
+        *v = AttrValue::Int(d.timestamp_millis());
     }
 }
 

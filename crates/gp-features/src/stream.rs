@@ -229,6 +229,26 @@ fn same_schema(a: &FeatureSet, b: &FeatureSet) -> bool {
         && a.has_m == b.has_m
 }
 
+/// Cuts the `features` array of the JSON object in `path` (Esri JSON, or a GeoJSON
+/// FeatureCollection) into feature texts on a reading thread and calls
+/// `each(data, ranges, first)` for each batch on this one: `data[ranges[k]]` is feature
+/// `first + k`.
+pub(crate) fn for_each_batch(
+    path: &Path,
+    mut each: impl FnMut(&[u8], &[(usize, usize)], usize) -> Result<()>,
+) -> Result<()> {
+    pipeline(
+        path,
+        true,
+        |data, ranges, index| Ok((data.to_vec(), ranges.to_vec(), index)),
+        |(data, ranges, index): (Vec<u8>, Vec<(usize, usize)>, usize)| {
+            each(&data, &ranges, index)?;
+            Ok(ranges.len())
+        },
+    )
+    .map(|_| ())
+}
+
 /// The streaming run of [`read_esri_json`].
 fn streamed(
     path: &Path,

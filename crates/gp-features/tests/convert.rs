@@ -290,3 +290,94 @@ fn geopackage_layers_stream_into_every_format() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn geojson_streams_with_types_settled_over_every_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    // `a` is a small integer, then a string (late, in another read batch): text.
+    // `big` grows past 32 bits late. `when` is date-time text or null: a date.
+    // One multipoint, late: every point becomes a multipoint.
+    let n = 12000;
+    let feats: Vec<String> = (0..n)
+        .map(|i| {
+            let a = if i == 11000 { "\"x\"".to_string() } else { i.to_string() };
+            let big = if i == 9000 { 5_000_000_000i64 } else { i as i64 };
+            let when = if i % 7 == 0 {
+                "null".to_string()
+            } else {
+                format!("\"2024-05-01T10:{:02}:00.000Z\"", i % 60)
+            };
+            let geom = if i == 10000 {
+                r#"{"type":"MultiPoint","coordinates":[[1,2],[3,4]]}"#.to_string()
+            } else {
+                format!(r#"{{"type":"Point","coordinates":[{},{}]}}"#, i % 180, i % 90)
+            };
+            format!(
+                r#"{{"type":"Feature","properties":{{"a":{a},"big":{big},"when":{when}}},"geometry":{geom}}}"#
+            )
+        })
+        .collect();
+    let input = dir.path().join("in.geojson");
+    std::fs::write(
+        &input,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            feats.join(",\n")
+        ),
+    )
+    .unwrap();
+    let fs = load(&input).unwrap();
+    assert_eq!(fs.features.len(), n);
+    assert_eq!(fs.geometry_type, Some(GeometryType::Multipoint));
+    let types: Vec<_> = fs
+        .fields
+        .as_deref()
+        .unwrap()
+        .iter()
+        .map(|f| (f.name.as_str(), f.field_type.clone()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("a", FieldType::String),
+            ("big", FieldType::BigInteger),
+            ("when", FieldType::Date)
+        ]
+    );
+    let f1 = &fs.features[1];
+    assert_eq!(f1.attributes["a"], AttrValue::String("1".into()));
+    assert_eq!(f1.attributes["when"], AttrValue::Int(1_714_557_660_000));
+    assert_eq!(fs.features[0].attributes["when"], AttrValue::Null);
+    assert!(matches!(
+        fs.features[0].geometry,
+        Some(Geometry::Multipoint(_))
+    ));
+    let out = dir.path().join("conv");
+    std::fs::create_dir(&out).unwrap();
+    // The output formats that take multipoints with these fields.
+    for ext in ["json", "geojson", "fgb", "gpkg"] {
+        let streamed = out.join(format!("streamed.{ext}"));
+        let r = convert(&input, &streamed, &SaveOptions::default()).unwrap();
+        assert!(r.streamed, "{ext}");
+        let saved = out.join(format!("saved.{ext}"));
+        gp_features::save(&fs, &saved).unwrap();
+        let (mut a, mut b) = (load(&streamed).unwrap(), load(&saved).unwrap());
+        if ext == "fgb" {
+            for x in [&mut a, &mut b] {
+                x.features.sort_by_key(|f| f.attributes["big"].as_i64());
+            }
+        }
+        assert_eq!(a, b, "{ext}");
+    }
+    // A bad feature is named by its place in the file; nothing is written.
+    let bad = dir.path().join("bad.geojson");
+    std::fs::write(
+        &bad,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1,2]}},{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]}}]}"#,
+    )
+    .unwrap();
+    let out_bad = dir.path().join("bad.gpkg");
+    let e = convert(&bad, &out_bad, &SaveOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("feature 1"), "{e}");
+    assert!(!out_bad.exists());
+}

@@ -97,6 +97,8 @@ pub struct FeatureSetBuilder {
     parts: Vec<Vec<Coord>>,
     feature_index: u64,
     srid: Option<i32>,
+    /// A multipoint was built: points become multipoints.
+    saw_multi: bool,
 }
 
 impl Default for FeatureSetBuilder {
@@ -124,30 +126,23 @@ impl FeatureSetBuilder {
             parts: Vec::new(),
             feature_index: 0,
             srid: None,
+            saw_multi: false,
         }
     }
 
     /// The finished feature set.
     pub fn finish(mut self) -> crate::Result<FeatureSet> {
-        // Points mixed with multipoints: everything becomes a multipoint.
-        let has_multi = self
-            .fs
-            .features
-            .iter()
-            .any(|f| matches!(f.geometry, Some(Geometry::Multipoint(_))));
-        if has_multi {
-            for f in &mut self.fs.features {
-                if let Some(Geometry::Point(p)) = &f.geometry {
-                    f.geometry = Some(Geometry::Multipoint(Multipoint {
-                        has_z: self.fs.has_z,
-                        has_m: self.fs.has_m,
-                        points: p.coord.into_iter().collect(),
-                        spatial_reference: None,
-                    }));
-                }
-            }
-            self.fs.geometry_type = Some(GeometryType::Multipoint);
-        }
+        let features = self.take_features();
+        let mut fs = self.schema();
+        fs.features = features;
+        Ok(fs)
+    }
+
+    /// The schema of everything processed so far: fields (each column's type widened
+    /// over every value seen), geometry type, dimensions and spatial reference; no
+    /// features. (It copies the features not taken yet: call it after
+    /// [`take_features`](FeatureSetBuilder::take_features).)
+    pub fn schema(&self) -> FeatureSet {
         let mut fields = Vec::with_capacity(self.columns.len());
         for (name, (kind, len)) in &self.columns {
             let mut f = Field::new(name.clone(), kind.field_type()).with_alias(name.clone());
@@ -156,7 +151,45 @@ impl FeatureSetBuilder {
             }
             fields.push(f);
         }
-        for feature in &mut self.fs.features {
+        let mut fs = FeatureSet {
+            features: Vec::new(),
+            fields: Some(fields),
+            ..self.fs.clone()
+        };
+        // Points mixed with multipoints: everything becomes a multipoint.
+        if self.saw_multi {
+            fs.geometry_type = Some(GeometryType::Multipoint);
+        }
+        if fs.spatial_reference.is_none() {
+            fs.spatial_reference = self.srid.map(SpatialReference::from_wkid);
+        }
+        fs
+    }
+
+    /// Removes and returns the features built so far, shaped as [`finish`] shapes
+    /// them with the columns seen so far: every column in column order (absent values
+    /// null), values converted to their column's type, points as multipoints once a
+    /// multipoint was seen.
+    ///
+    /// This streams a source whose schema needs every feature: a first pass over the
+    /// whole source (taking and dropping the features as it goes, so memory stays
+    /// bounded) settles the columns; a second pass over the same source, through the
+    /// same builder, then takes features exactly as `finish` would give them.
+    ///
+    /// [`finish`]: FeatureSetBuilder::finish
+    pub fn take_features(&mut self) -> Vec<Feature> {
+        let mut features = std::mem::take(&mut self.fs.features);
+        for feature in &mut features {
+            if self.saw_multi
+                && let Some(Geometry::Point(p)) = &feature.geometry
+            {
+                feature.geometry = Some(Geometry::Multipoint(Multipoint {
+                    has_z: self.fs.has_z,
+                    has_m: self.fs.has_m,
+                    points: p.coord.into_iter().collect(),
+                    spatial_reference: None,
+                }));
+            }
             // A rectangular table: every column in column order, absent values null.
             if feature.attributes.len() != self.columns.len()
                 || feature
@@ -193,11 +226,7 @@ impl FeatureSetBuilder {
                 }
             }
         }
-        self.fs.fields = Some(fields);
-        if self.fs.spatial_reference.is_none() {
-            self.fs.spatial_reference = self.srid.map(SpatialReference::from_wkid);
-        }
-        Ok(self.fs)
+        features
     }
 
     fn push_coord(&mut self, c: Coord) -> GzResult<()> {
@@ -569,6 +598,7 @@ impl FeatureProcessor for FeatureSetBuilder {
     }
 
     fn feature_end(&mut self, _idx: u64) -> GzResult<()> {
+        self.saw_multi |= matches!(self.geometry, Some(Geometry::Multipoint(_)));
         let f = Feature {
             attributes: std::mem::take(&mut self.attrs),
             geometry: self.geometry.take(),
