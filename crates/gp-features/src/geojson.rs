@@ -4,7 +4,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use geozero::GeozeroDatasource;
-use geozero::geojson::{GeoJsonLineReader, GeoJsonReader};
+use geozero::geojson::GeoJsonReader;
 use std::collections::HashMap;
 
 use std::sync::Arc;
@@ -46,7 +46,8 @@ fn head_of(path: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
-/// True when the file starts as a FeatureCollection, which [`read_each`] streams.
+/// True when the file starts as a FeatureCollection, which [`read_each`] streams
+/// (a single feature or a bare geometry is read whole).
 pub(crate) fn streamable(path: &Path) -> Result<bool> {
     let head = head_of(path)?;
     Ok(head.contains("\"FeatureCollection\"") && head.contains("\"features\""))
@@ -57,7 +58,21 @@ pub(crate) fn streamable(path: &Path) -> Result<bool> {
 /// over every value, date-time text columns as dates, as [`read`] does), the second
 /// reads the features again and hands them over shaped to it. Features are cut from
 /// the `features` array by the Esri JSON cutter and each is read by geozero.
-pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Result<()> {
+///
+/// With `lines`, the file is a GeoJSON sequence: each non-blank line (RFC 8142 record
+/// separators allowed) is a feature.
+pub(crate) fn read_each(
+    path: &Path,
+    lines: bool,
+    to: &mut dyn crate::sink::Consumer,
+) -> Result<()> {
+    let batches = |each: &mut dyn FnMut(&[u8], &[(usize, usize)], usize) -> Result<()>| {
+        if lines {
+            line_batches(path, each)
+        } else {
+            crate::stream::for_each_batch(path, each)
+        }
+    };
     let err = fmt_err(path, "GeoJSON");
     let sr = crs_of(&head_of(path)?);
     let mut b = FeatureSetBuilder::new();
@@ -78,7 +93,7 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
     };
     // First pass: the schema, and which text columns hold dates.
     let mut looks: HashMap<String, DateLook> = HashMap::new();
-    crate::stream::for_each_batch(path, |data, ranges, first| {
+    batches(&mut |data, ranges, first| {
         feed(&mut b, data, ranges, first)?;
         for f in b.take_features() {
             for (k, v) in &f.attributes {
@@ -99,7 +114,7 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
     }
     to.schema(&schema)?;
     // Second pass: the features, shaped to the schema.
-    crate::stream::for_each_batch(path, |data, ranges, first| {
+    batches(&mut |data, ranges, first| {
         feed(&mut b, data, ranges, first)?;
         for mut f in b.take_features() {
             for name in &dates {
@@ -113,21 +128,65 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
     })
 }
 
+/// Features per batch of a GeoJSON sequence.
+const LINES: usize = 4096;
+
+/// Calls `each(data, ranges, first)` for batches of the non-blank lines of `path`
+/// (leading RFC 8142 record separators removed): `data[ranges[k]]` is feature
+/// `first + k`.
+fn line_batches(
+    path: &Path,
+    each: &mut dyn FnMut(&[u8], &[(usize, usize)], usize) -> Result<()>,
+) -> Result<()> {
+    use std::io::BufRead;
+    let mut r = BufReader::with_capacity(
+        1 << 20,
+        std::fs::File::open(path).map_err(io("opening", path))?,
+    );
+    let (mut data, mut ranges, mut first) = (Vec::new(), Vec::new(), 0);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)
+            .map_err(io("reading", path))?
+            == 0
+        {
+            break;
+        }
+        let t = line.trim_ascii();
+        let t = t.strip_prefix(&[0x1e]).unwrap_or(t).trim_ascii();
+        if t.is_empty() {
+            continue;
+        }
+        let at = data.len();
+        data.extend_from_slice(t);
+        ranges.push((at, data.len()));
+        if ranges.len() >= LINES {
+            each(&data, &ranges, first)?;
+            first += ranges.len();
+            data.clear();
+            ranges.clear();
+        }
+    }
+    if !ranges.is_empty() {
+        each(&data, &ranges, first)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn read(path: &Path, lines: bool) -> Result<FeatureSet> {
-    if !lines && streamable(path)? {
+    if lines || streamable(path)? {
         let mut all = crate::sink::Collect::default();
-        read_each(path, &mut all)?;
+        read_each(path, lines, &mut all)?;
         return Ok(all.0);
     }
+    // A single feature or a bare geometry.
     let sr = crs_of(&head_of(path)?);
     let f = BufReader::new(std::fs::File::open(path).map_err(io("opening", path))?);
     let mut b = FeatureSetBuilder::new();
-    let res = if lines {
-        GeoJsonLineReader::new(f).process(&mut b)
-    } else {
-        GeoJsonReader(f).process(&mut b)
-    };
-    res.map_err(|e| fmt_err(path, "GeoJSON")(e.to_string()))?;
+    GeoJsonReader(f)
+        .process(&mut b)
+        .map_err(|e| fmt_err(path, "GeoJSON")(e.to_string()))?;
     let mut fs = b.finish()?;
     fs.spatial_reference = Some(sr);
     crate::schema::promote_dates(&mut fs);

@@ -342,11 +342,11 @@ pub struct ConvertReport {
 }
 
 /// Converts a feature file to another format. Esri JSON, GeoPackage, Shapefile,
-/// FlatGeobuf and GeoJSON FeatureCollection inputs stream into every output but the
-/// File Geodatabase: features are read (Esri JSON parsed in parallel batches) and
-/// written as they come, so memory stays bounded whatever the file size (GeoJSON is
-/// read twice: its field types are known only after the last feature). GeoJSON
-/// sequences, single GeoJSON features and CSV are loaded whole, then saved.
+/// FlatGeobuf, GeoJSON FeatureCollection and GeoJSON sequence inputs stream into every
+/// output but the File Geodatabase: features are read (Esri JSON parsed in parallel
+/// batches) and written as they come, so memory stays bounded whatever the file size
+/// (GeoJSON is read twice: its field types are known only after the last feature).
+/// Single GeoJSON features and CSV are loaded whole, then saved.
 pub fn convert(
     input: impl AsRef<Path>,
     output: impl AsRef<Path>,
@@ -357,6 +357,7 @@ pub fn convert(
     let streams = match tin.format {
         Format::EsriJson | Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf => true,
         Format::GeoJson => geojson::streamable(&tin.path)?,
+        Format::GeoJsonSeq => true,
         _ => false,
     };
     if streams && let Some(mut out) = output_for(&tout, opts)? {
@@ -368,7 +369,8 @@ pub fn convert(
                 match tin.format {
                     Format::Shapefile => shp::read_each(&tin.path, &mut feed),
                     Format::FlatGeobuf => fgb::read_each(&tin.path, &mut feed),
-                    Format::GeoJson => geojson::read_each(&tin.path, &mut feed),
+                    Format::GeoJson => geojson::read_each(&tin.path, false, &mut feed),
+                    Format::GeoJsonSeq => geojson::read_each(&tin.path, true, &mut feed),
                     _ => gpkg::read_each(&tin.path, tin.layer.as_deref(), &mut feed),
                 }
                 .and_then(|()| feed.end())

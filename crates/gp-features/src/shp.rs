@@ -611,8 +611,9 @@ impl crate::sink::FeatureSink for ShpSink {
                 FieldType::Single | FieldType::Double => b.add_numeric_field(name, 24, 15),
                 FieldType::Date | FieldType::DateOnly => b.add_date_field(name),
                 _ => {
-                    // The longest value when the features are at hand, else the schema's
-                    // length, else the DBF maximum.
+                    // The longest value (in bytes) when the features are at hand, else
+                    // room for the schema's length in characters (up to 4 bytes each in
+                    // UTF-8), else the DBF maximum.
                     let longest = fs
                         .features
                         .iter()
@@ -622,7 +623,7 @@ impl crate::sink::FeatureSink for ShpSink {
                     let len = match (longest, f.length) {
                         (Some(l), Some(s)) => l.max(s as usize),
                         (Some(l), None) => l,
-                        (None, Some(s)) => s as usize,
+                        (None, Some(s)) => (s as usize).saturating_mul(4),
                         (None, None) => 254,
                     };
                     let len = len.clamp(1, 254);

@@ -381,3 +381,21 @@ fn geojson_streams_with_types_settled_over_every_feature() {
     assert!(e.to_string().contains("feature 1"), "{e}");
     assert!(!out_bad.exists());
 }
+
+#[test]
+fn geojson_sequences_stream_into_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (seq, back) = saved_as(dir.path(), "lines.geojsonl", 5000);
+    assert_eq!(back.features.len(), 5000);
+    let when = back
+        .fields
+        .as_deref()
+        .unwrap()
+        .iter()
+        .find(|f| f.name == "when")
+        .map(|f| f.field_type.clone());
+    assert_eq!(when, Some(FieldType::Date), "dates come back as dates");
+    let out = dir.path().join("conv");
+    std::fs::create_dir(&out).unwrap();
+    streams_like_whole(&seq, &out, 5000);
+}
