@@ -66,7 +66,7 @@ pub(crate) fn read_each(
     lines: bool,
     to: &mut dyn crate::sink::Consumer,
 ) -> Result<()> {
-    let batches = |each: &mut dyn FnMut(&[u8], &[(usize, usize)], usize) -> Result<()>| {
+    let batches = |each: &mut BatchFn<'_>| {
         if lines {
             line_batches(path, each)
         } else {
@@ -128,16 +128,16 @@ pub(crate) fn read_each(
     })
 }
 
+/// Takes a batch of feature texts: `data[ranges[k]]` is feature `first + k`.
+type BatchFn<'a> = dyn FnMut(&[u8], &[(usize, usize)], usize) -> Result<()> + 'a;
+
 /// Features per batch of a GeoJSON sequence.
 const LINES: usize = 4096;
 
 /// Calls `each(data, ranges, first)` for batches of the non-blank lines of `path`
 /// (leading RFC 8142 record separators removed): `data[ranges[k]]` is feature
 /// `first + k`.
-fn line_batches(
-    path: &Path,
-    each: &mut dyn FnMut(&[u8], &[(usize, usize)], usize) -> Result<()>,
-) -> Result<()> {
+fn line_batches(path: &Path, each: &mut BatchFn<'_>) -> Result<()> {
     use std::io::BufRead;
     let mut r = BufReader::with_capacity(
         1 << 20,
