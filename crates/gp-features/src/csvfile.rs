@@ -11,6 +11,7 @@ use gp_model::{
 };
 
 use crate::error::{Result, fmt_err};
+use crate::schema::{DateLook, to_date};
 
 const WKT_NAMES: [&str; 6] = ["wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom"];
 const X_NAMES: [&str; 6] = ["x", "lon", "lng", "long", "longitude", "easting"];
@@ -22,118 +23,123 @@ fn find(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
         .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
 }
 
+/// Loads a whole CSV file.
 pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
+    let mut all = crate::sink::Collect::default();
+    read_each(path, &mut all)?;
+    Ok(all.0)
+}
+
+/// What the first pass learns of one attribute column.
+struct ColumnLook {
+    int: bool,
+    real: bool,
+    big: bool,
+    max_len: usize,
+    dates: DateLook,
+}
+
+/// Reads a CSV file into `to` in two passes over the file, so memory does not grow
+/// with it: the first settles each column's type from every value (integer, then
+/// real, else text; date-time text as dates) and the geometry type from the first
+/// geometry; the second reads the rows again and hands them over as features.
+pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Result<()> {
     let err = fmt_err(path, "CSV");
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(path)
-        .map_err(|e| err(e.to_string()))?;
+    let open = || {
+        csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_path(path)
+            .map_err(|e| err(e.to_string()))
+    };
+    let mut r = open()?;
     let headers = r.headers().map_err(|e| err(e.to_string()))?.clone();
     let wkt_col = find(&headers, &WKT_NAMES);
     let xy = match wkt_col {
         Some(_) => None,
         None => find(&headers, &X_NAMES).zip(find(&headers, &Y_NAMES)),
     };
-    let rows: Vec<csv::StringRecord> = r
-        .records()
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| err(e.to_string()))?;
     let attr_cols: Vec<usize> = (0..headers.len())
         .filter(|i| Some(*i) != wkt_col && xy.is_none_or(|(x, y)| *i != x && *i != y))
         .collect();
-    // Column types from every value: integer, then real, else text.
-    let mut fields = Vec::new();
-    for &c in &attr_cols {
-        let vals = rows
-            .iter()
-            .map(|r| r.get(c).unwrap_or("").trim())
-            .filter(|v| !v.is_empty());
-        let (mut int, mut real, mut max_len, mut big) = (true, true, 1usize, false);
-        for v in vals {
-            max_len = max_len.max(v.chars().count());
+    let geometry_of = |row: &csv::StringRecord, line: usize| -> Result<Option<Geometry>> {
+        if let Some(c) = wkt_col {
+            let text = row.get(c).unwrap_or("").trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            return geometry_from_geozero(&Wkt(text))
+                .map(Some)
+                .map_err(|e| err(format!("line {line}: {e}")));
+        }
+        let Some((x, y)) = xy else {
+            return Ok(None);
+        };
+        let num = |i: usize, what: &str| -> Result<Option<f64>> {
+            let t = row.get(i).unwrap_or("").trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            t.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(Some)
+                .ok_or_else(|| err(format!("line {line}: {what} `{t}` is not a number")))
+        };
+        Ok(match (num(x, "x")?, num(y, "y")?) {
+            (Some(x), Some(y)) => Some(Geometry::Point(Point::new(x, y))),
+            _ => None,
+        })
+    };
+    // First pass: column types from every value, the geometry type from the first.
+    let mut looks: Vec<ColumnLook> = attr_cols
+        .iter()
+        .map(|_| ColumnLook {
+            int: true,
+            real: true,
+            big: false,
+            max_len: 1,
+            dates: DateLook::default(),
+        })
+        .collect();
+    let mut gtype: Option<GeometryType> = None;
+    for (n, row) in r.records().enumerate() {
+        let row = row.map_err(|e| err(e.to_string()))?;
+        for (look, &c) in looks.iter_mut().zip(&attr_cols) {
+            let raw = row.get(c).unwrap_or("");
+            let v = raw.trim();
+            if v.is_empty() {
+                continue;
+            }
+            look.max_len = look.max_len.max(v.chars().count());
             match v.parse::<i64>() {
-                Ok(i) => big |= i32::try_from(i).is_err(),
+                Ok(i) => look.big |= i32::try_from(i).is_err(),
                 Err(_) => {
-                    int = false;
-                    real &= v.parse::<f64>().is_ok_and(f64::is_finite);
+                    look.int = false;
+                    look.real &= v.parse::<f64>().is_ok_and(f64::is_finite);
                 }
             }
+            look.dates.see(Some(&AttrValue::String(raw.to_string())));
         }
-        let t = match (int, real, big) {
+        if gtype.is_none() {
+            gtype = geometry_of(&row, n + 2)?.map(|g| g.geometry_type());
+        }
+    }
+    let mut fields = Vec::new();
+    let mut dates = Vec::new();
+    for (look, &c) in looks.iter().zip(&attr_cols) {
+        let t = match (look.int, look.real, look.big) {
             (true, _, false) => FieldType::Integer,
             (true, _, true) => FieldType::BigInteger,
             (false, true, _) => FieldType::Double,
+            _ if look.dates.dates() => FieldType::Date,
             _ => FieldType::String,
         };
+        dates.push(t == FieldType::Date);
         let mut f = Field::new(headers.get(c).unwrap_or("").trim(), t.clone());
         if t == FieldType::String {
-            f.length = Some(max_len as u32);
+            f.length = Some(look.max_len as u32);
         }
         fields.push(f);
-    }
-    let mut features = Vec::with_capacity(rows.len());
-    let mut gtype: Option<GeometryType> = None;
-    for (n, row) in rows.iter().enumerate() {
-        let line = n + 2;
-        let geometry = if let Some(c) = wkt_col {
-            let text = row.get(c).unwrap_or("").trim();
-            if text.is_empty() {
-                None
-            } else {
-                Some(
-                    geometry_from_geozero(&Wkt(text))
-                        .map_err(|e| err(format!("line {line}: {e}")))?,
-                )
-            }
-        } else if let Some((x, y)) = xy {
-            let num = |i: usize, what: &str| -> Result<Option<f64>> {
-                let t = row.get(i).unwrap_or("").trim();
-                if t.is_empty() {
-                    return Ok(None);
-                }
-                t.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .map(Some)
-                    .ok_or_else(|| err(format!("line {line}: {what} `{t}` is not a number")))
-            };
-            match (num(x, "x")?, num(y, "y")?) {
-                (Some(x), Some(y)) => Some(Geometry::Point(Point::new(x, y))),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        if let Some(g) = &geometry {
-            let t = g.geometry_type();
-            match &gtype {
-                None => gtype = Some(t),
-                Some(old) if *old == t => {}
-                Some(old) => {
-                    return Err(err(format!("line {line}: a {t} among {old} geometries")));
-                }
-            }
-        }
-        let mut attributes = gp_model::Attributes::new();
-        for (f, &c) in fields.iter().zip(&attr_cols) {
-            let t = row.get(c).unwrap_or("").trim();
-            let v = if t.is_empty() {
-                AttrValue::Null
-            } else {
-                match f.field_type {
-                    FieldType::Integer | FieldType::BigInteger => {
-                        t.parse().map_or(AttrValue::Null, AttrValue::Int)
-                    }
-                    FieldType::Double => t.parse().map_or(AttrValue::Null, AttrValue::Float),
-                    _ => AttrValue::String(row.get(c).unwrap_or("").to_string()),
-                }
-            };
-            attributes.insert(f.name.clone(), v);
-        }
-        features.push(Feature {
-            attributes,
-            geometry,
-        });
     }
     let lonlat = xy.is_some_and(|(x, _)| {
         matches!(
@@ -144,15 +150,53 @@ pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
             Some("lon" | "lng" | "long" | "longitude")
         )
     });
-    let mut fs = FeatureSet {
-        geometry_type: gtype.or_else(|| xy.map(|_| GeometryType::Point)),
+    to.schema(&FeatureSet {
+        geometry_type: gtype.clone().or_else(|| xy.map(|_| GeometryType::Point)),
         spatial_reference: lonlat.then(|| SpatialReference::from_wkid(4326)),
-        fields: Some(fields),
-        features,
+        fields: Some(fields.clone()),
         ..Default::default()
-    };
-    crate::schema::promote_dates(&mut fs);
-    Ok(fs)
+    })?;
+    // Second pass: the features.
+    let mut r = open()?;
+    for (n, row) in r.records().enumerate() {
+        let row = row.map_err(|e| err(e.to_string()))?;
+        let line = n + 2;
+        let geometry = geometry_of(&row, line)?;
+        if let (Some(g), Some(old)) = (&geometry, &gtype) {
+            let t = g.geometry_type();
+            if t != *old {
+                return Err(err(format!("line {line}: a {t} among {old} geometries")));
+            }
+        }
+        let mut attributes = gp_model::Attributes::new();
+        for ((f, &c), date) in fields.iter().zip(&attr_cols).zip(&dates) {
+            let raw = row.get(c).unwrap_or("");
+            let t = raw.trim();
+            let v = if t.is_empty() {
+                AttrValue::Null
+            } else {
+                match f.field_type {
+                    FieldType::Integer | FieldType::BigInteger => {
+                        t.parse().map_or(AttrValue::Null, AttrValue::Int)
+                    }
+                    FieldType::Double => t.parse().map_or(AttrValue::Null, AttrValue::Float),
+                    _ => {
+                        let mut v = AttrValue::String(raw.to_string());
+                        if *date {
+                            to_date(&mut v);
+                        }
+                        v
+                    }
+                }
+            };
+            attributes.insert(f.name.clone(), v);
+        }
+        to.feature(Feature {
+            attributes,
+            geometry,
+        })?;
+    }
+    Ok(())
 }
 
 /// geozero writes `POINT(1 2 3)`; WKT readers (geozero's among them) want the

@@ -341,12 +341,11 @@ pub struct ConvertReport {
     pub streamed: bool,
 }
 
-/// Converts a feature file to another format. Esri JSON, GeoPackage, Shapefile,
-/// FlatGeobuf, GeoJSON FeatureCollection and GeoJSON sequence inputs stream into every
-/// output but the File Geodatabase: features are read (Esri JSON parsed in parallel
-/// batches) and written as they come, so memory stays bounded whatever the file size
-/// (GeoJSON is read twice: its field types are known only after the last feature).
-/// Single GeoJSON features and CSV are loaded whole, then saved.
+/// Converts a feature file to another format. Every input but the File Geodatabase
+/// and a single GeoJSON feature streams into every output but the File Geodatabase:
+/// features are read (Esri JSON parsed in parallel batches) and written as they come,
+/// so memory stays bounded whatever the file size. GeoJSON and CSV are read twice:
+/// their field types are known only after the last feature.
 pub fn convert(
     input: impl AsRef<Path>,
     output: impl AsRef<Path>,
@@ -357,7 +356,7 @@ pub fn convert(
     let streams = match tin.format {
         Format::EsriJson | Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf => true,
         Format::GeoJson => geojson::streamable(&tin.path)?,
-        Format::GeoJsonSeq => true,
+        Format::GeoJsonSeq | Format::Csv => true,
         _ => false,
     };
     if streams && let Some(mut out) = output_for(&tout, opts)? {
@@ -371,6 +370,7 @@ pub fn convert(
                     Format::FlatGeobuf => fgb::read_each(&tin.path, &mut feed),
                     Format::GeoJson => geojson::read_each(&tin.path, false, &mut feed),
                     Format::GeoJsonSeq => geojson::read_each(&tin.path, true, &mut feed),
+                    Format::Csv => csvfile::read_each(&tin.path, &mut feed),
                     _ => gpkg::read_each(&tin.path, tin.layer.as_deref(), &mut feed),
                 }
                 .and_then(|()| feed.end())

@@ -399,3 +399,25 @@ fn geojson_sequences_stream_into_every_format() {
     std::fs::create_dir(&out).unwrap();
     streams_like_whole(&seq, &out, 5000);
 }
+
+#[test]
+fn csv_streams_into_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, back) = saved_as(dir.path(), "lines.csv", 3000);
+    assert_eq!(back.features.len(), 3000);
+    let types: Vec<_> = back
+        .fields
+        .as_deref()
+        .unwrap()
+        .iter()
+        .map(|f| f.field_type.clone())
+        .collect();
+    assert_eq!(
+        types,
+        [FieldType::Integer, FieldType::String, FieldType::Date],
+        "types from every value; date-time text as dates"
+    );
+    let out = dir.path().join("conv");
+    std::fs::create_dir(&out).unwrap();
+    streams_like_whole(&csv, &out, 3000);
+}
