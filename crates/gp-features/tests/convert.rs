@@ -172,10 +172,13 @@ fn dimensions_after_the_features_are_not_missed() {
     }
 }
 
-/// Converts `from` to every format, checking it streamed and gives what saving the
-/// whole loaded input gives.
+/// Converts `from` to every format (in a new folder `conv` in `tmp`), checking it
+/// streamed and gives what saving the whole loaded input gives.
 #[track_caller]
-fn streams_like_whole(from: &std::path::Path, dir: &std::path::Path, n: usize) {
+fn streams_like_whole(from: &std::path::Path, tmp: &std::path::Path, n: usize) {
+    let dir = tmp.join("conv");
+    std::fs::create_dir(&dir).unwrap();
+    let dir = dir.as_path();
     let src = load(from).unwrap();
     for ext in ["json", "geojson", "fgb", "gpkg", "csv", "shp"] {
         let streamed = dir.join(format!("streamed.{ext}"));
@@ -205,6 +208,16 @@ fn streams_like_whole(from: &std::path::Path, dir: &std::path::Path, n: usize) {
     }
 }
 
+/// The field types of a feature set, in order.
+fn field_types(fs: &FeatureSet) -> Vec<FieldType> {
+    fs.fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| f.field_type.clone())
+        .collect()
+}
+
 /// `n` of the test features saved as `dir/name`, and read back.
 fn saved_as(dir: &std::path::Path, name: &str, n: usize) -> (std::path::PathBuf, FeatureSet) {
     let input = dir.join("in.json");
@@ -220,21 +233,12 @@ fn shapefiles_stream_into_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let (shp, back) = saved_as(dir.path(), "lines.shp", 3000);
     assert!(back.has_z && !back.has_m, "PolylineZ without M values");
-    let types: Vec<_> = back
-        .fields
-        .as_deref()
-        .unwrap()
-        .iter()
-        .map(|f| f.field_type.clone())
-        .collect();
     assert_eq!(
-        types,
+        field_types(&back),
         [FieldType::BigInteger, FieldType::String, FieldType::Date],
         "integer fields from the .dbf decimals"
     );
-    let out = dir.path().join("conv");
-    std::fs::create_dir(&out).unwrap();
-    streams_like_whole(&shp, &out, 3000);
+    streams_like_whole(&shp, dir.path(), 3000);
     // A table shorter than the shapes is named, and nothing is written.
     let dbf = std::fs::read(shp.with_extension("dbf")).unwrap();
     let mut short = dbf.clone();
@@ -254,9 +258,7 @@ fn flatgeobuf_streams_into_every_format() {
     let (fgb, back) = saved_as(dir.path(), "lines.fgb", 9000);
     assert!(back.has_z);
     assert_eq!(back.geometry_type, Some(GeometryType::Polyline));
-    let out = dir.path().join("conv");
-    std::fs::create_dir(&out).unwrap();
-    streams_like_whole(&fgb, &out, 9000);
+    streams_like_whole(&fgb, dir.path(), 9000);
 }
 
 #[test]
@@ -278,9 +280,7 @@ fn geopackage_layers_stream_into_every_format() {
     gp_features::save(&whole, gpkg.join("lines")).unwrap();
     let from = gpkg.join("lines");
     assert!(load(&from).unwrap().has_z);
-    let out = dir.path().join("conv");
-    std::fs::create_dir(&out).unwrap();
-    streams_like_whole(&from, &out, 5000);
+    streams_like_whole(&from, dir.path(), 5000);
     // A missing layer is named, with the layers there are, and nothing is written.
     let out = dir.path().join("none.geojson");
     let e = convert(gpkg.join("nope"), &out, &SaveOptions::default()).unwrap_err();
@@ -395,9 +395,7 @@ fn geojson_sequences_stream_into_every_format() {
         .find(|f| f.name == "when")
         .map(|f| f.field_type.clone());
     assert_eq!(when, Some(FieldType::Date), "dates come back as dates");
-    let out = dir.path().join("conv");
-    std::fs::create_dir(&out).unwrap();
-    streams_like_whole(&seq, &out, 5000);
+    streams_like_whole(&seq, dir.path(), 5000);
 }
 
 #[test]
@@ -405,19 +403,10 @@ fn csv_streams_into_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, back) = saved_as(dir.path(), "lines.csv", 3000);
     assert_eq!(back.features.len(), 3000);
-    let types: Vec<_> = back
-        .fields
-        .as_deref()
-        .unwrap()
-        .iter()
-        .map(|f| f.field_type.clone())
-        .collect();
     assert_eq!(
-        types,
+        field_types(&back),
         [FieldType::Integer, FieldType::String, FieldType::Date],
         "types from every value; date-time text as dates"
     );
-    let out = dir.path().join("conv");
-    std::fs::create_dir(&out).unwrap();
-    streams_like_whole(&csv, &out, 3000);
+    streams_like_whole(&csv, dir.path(), 3000);
 }
