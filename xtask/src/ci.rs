@@ -25,8 +25,16 @@ fn step(name: &str, cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A cargo command for a CI step. Incremental compilation is off: CI builds
+/// once, and the incremental caches would take gigabytes of disk.
+pub(crate) fn cargo_ci() -> Command {
+    let mut cmd = Command::new(cargo());
+    cmd.env("CARGO_INCREMENTAL", "0");
+    cmd
+}
+
 fn has_nextest() -> bool {
-    Command::new(cargo())
+    cargo_ci()
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
@@ -86,13 +94,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let t = Instant::now();
     install_tools()
         .context("installing the test tools (run as root, or install gdal-bin yourself)")?;
-    step(
-        "fmt",
-        Command::new(cargo()).args(["fmt", "--all", "--check"]),
-    )?;
+    step("fmt", cargo_ci().args(["fmt", "--all", "--check"]))?;
     step(
         "clippy",
-        Command::new(cargo()).args([
+        cargo_ci().args([
             "clippy",
             "--workspace",
             "--all-targets",
@@ -107,7 +112,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     if has_nextest() {
         step(
             "tests (nextest)",
-            Command::new(cargo())
+            cargo_ci()
                 .args([
                     "nextest",
                     "run",
@@ -120,32 +125,28 @@ pub(crate) fn run() -> anyhow::Result<()> {
     } else {
         step(
             "tests",
-            Command::new(cargo())
+            cargo_ci()
                 .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
                 .env("GP_REQUIRE_GDAL", "1"),
         )?;
     }
     step(
         "doctests",
-        Command::new(cargo()).args(["test", "--workspace", "--all-features", "--doc"]),
+        cargo_ci().args(["test", "--workspace", "--all-features", "--doc"]),
     )?;
     // The seed's three scripts as gp-client examples, against the embedded server.
     let out = crate::project_root().join("target").join("examples-out");
     let _ = std::fs::remove_dir_all(&out);
+    // Built with the workspace's feature set, so the test build is reused.
+    step(
+        "build examples",
+        cargo_ci().args(["build", "--workspace", "--all-features", "--examples"]),
+    )?;
+    let examples = crate::target_dir().join("debug").join("examples");
     for example in ["buffer_points", "slope_raster", "map_image"] {
         step(
             &format!("example {example}"),
-            Command::new(cargo())
-                .args([
-                    "run",
-                    "--quiet",
-                    "-p",
-                    "gp-client",
-                    "--example",
-                    example,
-                    "--",
-                ])
-                .arg(&out),
+            Command::new(examples.join(example)).arg(&out),
         )?;
     }
     for file in [
@@ -159,7 +160,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     }
     step(
         "docs",
-        Command::new(cargo())
+        cargo_ci()
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;

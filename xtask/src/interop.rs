@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use crate::{cargo, project_root};
+use crate::project_root;
 
 const ARCGIS: &str = "arcgis==2.4.4";
 
@@ -82,17 +82,22 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let work = root.join("target").join("interop");
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
     let py = ensure_venv(&work.join("venv"))?;
-    let status = Command::new(cargo())
-        .args(["build", "--quiet", "-p", "gp-server", "--bin", "gp-server"])
+    let status = crate::ci::cargo_ci()
+        // The workspace's feature set, so `cargo xtask ci` reuses the build of its tests.
+        .args([
+            "build",
+            "--quiet",
+            "--workspace",
+            "--all-features",
+            "--bin",
+            "gp-server",
+        ])
         .status()
         .context("building gp-server")?;
     if !status.success() {
         bail!("building gp-server failed ({status})");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug").join("gp-server");
+    let bin = crate::target_dir().join("debug").join("gp-server");
     let data = work.join(format!("data-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let t0 = Instant::now();
