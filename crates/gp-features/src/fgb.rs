@@ -1,9 +1,9 @@
 //! FlatGeobuf, with its packed R-tree index, through the `flatgeobuf` crate.
 
-use std::io::{BufReader, BufWriter, Seek, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
-use flatgeobuf::packed_r_tree::{NodeItem, calc_extent};
+use flatgeobuf::packed_r_tree::NodeItem;
 use flatgeobuf::{ColumnType, FallibleStreamingIterator, FgbReader, GeometryType as FgbType};
 use gp_model::esrijson::{FeatureSetBuilder, column_value};
 use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
@@ -153,9 +153,10 @@ const MAGIC: [u8; 8] = [b'f', b'g', b'b', 3, b'f', b'g', b'b', 0];
 
 /// FlatGeobuf written feature by feature. Features are encoded (in parallel, see
 /// [`FgbEncoder`]) with the `flatgeobuf` crate's flatbuffers types and kept in memory
-/// while small, else spooled to a temporary file; at the end they are sorted along a
-/// Hilbert curve, the packed R-tree is written (in the crate's layout, see
-/// [`write_packed_rtree`]), and the features are copied in that order (see
+/// while small, the rest spilled to a temporary file; at the end they are sorted along
+/// a Hilbert curve, the packed R-tree is written (in the crate's layout, see
+/// [`write_packed_rtree`]), and the features are copied in that order: from memory in
+/// parallel (see [`gather_sorted`]) when they fit, else from the temporary file (see
 /// [`copy_sorted`]). (The crate's own `FgbWriter` re-reads each feature through a
 /// `BufReader` that it seeks, which throws its 8 KiB buffer away every time: for a
 /// million small features that costs more than everything else together.)
@@ -168,13 +169,26 @@ pub(crate) struct FgbSink {
     has_m: bool,
     code: i32,
     encoder: Option<Arc<FgbEncoder>>,
-    store: Option<Store>,
-    /// Encoded features are kept in memory while they and the index entries take
-    /// less than this many bytes, then spooled to a temporary file.
+    started: bool,
+    /// The first encoded features, in arrival order. One buffer owned here (not the
+    /// encoders' buffers, which come from the parsing threads' allocator arenas and
+    /// would keep their neighbours' freed memory resident).
+    mem: Vec<u8>,
+    /// The features past the memory limit: a temporary file holding the data from
+    /// offset `mem.len()` on, at their own offsets (the room before is filled with
+    /// `mem` only if the end copies from the file).
+    spill: Option<BufWriter<tempfile::NamedTempFile>>,
+    /// Feature `i` is bytes `starts[i]..starts[i + 1]` of the data in arrival order.
+    starts: Vec<u64>,
+    /// Each feature's bounds: min x, min y, max x, max y.
+    boxes: Vec<[f64; 4]>,
+    extent: [f64; 4],
+    /// Encoded features are kept in memory while they and the per-feature entries
+    /// ([`PER_FEATURE`]) take at most this many bytes; the rest is spilled.
     mem_limit: usize,
-    spool_len: u64,
-    nodes: Vec<NodeItem>,
-    chunks: Vec<(u64, u32)>,
+    /// At the end, spilled features are read back for an in-memory copy when all the
+    /// data and [`END_PER_FEATURE`] per feature take at most this many bytes.
+    end_limit: usize,
 }
 
 impl FgbSink {
@@ -188,25 +202,31 @@ impl FgbSink {
             has_m: false,
             code: 0,
             encoder: None,
-            store: None,
+            started: false,
+            mem: Vec::new(),
+            spill: None,
+            starts: vec![0],
+            boxes: Vec::new(),
+            extent: [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ],
             mem_limit: MEM_LIMIT,
-            spool_len: 0,
-            nodes: Vec::new(),
-            chunks: Vec::new(),
+            end_limit: END_LIMIT,
         }
     }
 }
 
-/// Where encoded features wait for the end: memory, or a temporary file.
-enum Store {
-    Mem(Vec<u8>),
-    File(BufWriter<tempfile::NamedTempFile>),
-}
-
 /// See [`FgbSink::mem_limit`].
 const MEM_LIMIT: usize = 80 << 20;
-/// Memory per feature besides its bytes (index node, chunk, final offset, order).
-const PER_FEATURE: usize = 160;
+/// Memory per feature while reading: its bounds and start.
+const PER_FEATURE: usize = 40;
+/// See [`FgbSink::end_limit`].
+const END_LIMIT: usize = 128 << 20;
+/// Memory per feature in the in-memory copy: its start and place in the order.
+const END_PER_FEATURE: usize = 12;
 
 /// Coordinates of one geometry (or part) as FlatGeobuf arrays.
 #[derive(Default)]
@@ -425,13 +445,46 @@ const WINDOW: u64 = 16 << 20;
 const MAX_WINDOWS: u64 = 256;
 /// Bytes read from the spool at a time.
 const BLOCK: usize = 4 << 20;
+/// Bytes of the data section each task of [`gather_sorted`] assembles and writes.
+const SEGMENT: u64 = 1 << 20;
 
-/// Reads the spooled features (`chunks[i]` = spool offset and size of feature `i`, in
-/// spool order) in large sequential blocks and calls `each(i, bytes)` for those where
-/// `want(i)`, in spool order.
+/// An error for a temporary file that holds fewer bytes than were written to it.
+fn short_spool() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "a temporary file is shorter than written",
+    )
+}
+
+/// Writes all of `buf` at byte `at` of `file`, without moving a shared cursor, so
+/// threads can write their own parts of one file.
+#[cfg(unix)]
+fn write_at(file: &std::fs::File, buf: &[u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, at)
+}
+
+/// Writes all of `buf` at byte `at` of `file` (see the Unix version).
+#[cfg(windows)]
+fn write_at(file: &std::fs::File, mut buf: &[u8], mut at: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_write(buf, at)? {
+            0 => return Err(std::io::ErrorKind::WriteZero.into()),
+            n => {
+                buf = &buf[n..];
+                at += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the spooled features (feature `i` = spool bytes `starts[i]..starts[i + 1]`,
+/// in spool order) in large sequential blocks and calls `each(i, bytes)` for those
+/// where `want(i)`, in spool order.
 fn scan_spool(
     spool: &mut std::fs::File,
-    chunks: &[(u64, u32)],
+    starts: &[u64],
     block_size: usize,
     want: impl Fn(usize) -> bool,
     mut each: impl FnMut(usize, &[u8]) -> std::io::Result<()>,
@@ -440,15 +493,15 @@ fn scan_spool(
     let mut block = vec![0u8; block_size.max(1)];
     // The spool bytes currently in `block`: [block_start, block_end).
     let (mut block_start, mut block_end) = (0u64, 0u64);
-    for (i, &(off, len)) in chunks.iter().enumerate() {
+    for (i, w) in starts.windows(2).enumerate() {
         if !want(i) {
             continue;
         }
-        let end = off + u64::from(len);
+        let (off, end) = (w[0], w[1]);
         if off < block_start || end > block_end {
             // Refill from this feature's start (features are in spool order).
             spool.seek(SeekFrom::Start(off))?;
-            let n = block_size.max(len as usize);
+            let n = block_size.max((end - off) as usize);
             block.resize(n, 0);
             let mut got = 0;
             while got < n {
@@ -459,10 +512,7 @@ fn scan_spool(
             }
             (block_start, block_end) = (off, off + got as u64);
             if end > block_end {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "a temporary file is shorter than written",
-                ));
+                return Err(short_spool());
             }
         }
         each(
@@ -477,30 +527,25 @@ fn scan_spool(
 /// parallel); beyond, it deals features into bucket files in one pass.
 const DIRECT_WINDOWS: usize = 8;
 
-/// Copies the spooled features into the file at `out` from byte `start`, in the sorted
-/// order given by `final_at[i]` (the byte offset of feature `i` in the data section).
-/// The data section is assembled in windows ending at `window_ends` (on feature
-/// boundaries; see [`window_ends`]), so memory is bounded by a window per thread. With
-/// few windows, each thread reads the spool once per window (reads from the page cache
-/// are cheap) and writes its window at its place through its own file handles; with
-/// many, one pass deals each feature into its window's bucket file and each bucket is
-/// read back once, so the work stays linear in the size of the data.
+/// Copies the spooled features (see [`scan_spool`] for `starts`) into the file at
+/// `out` from byte `start`, in the sorted order given by `final_at[i]` (the byte offset
+/// of feature `i` in the data section). The data section is assembled in windows
+/// ending at `window_ends` (on feature boundaries; see [`window_ends`]), so memory is
+/// bounded by a window per thread. With few windows, each thread reads the spool once
+/// per window (reads from the page cache are cheap) and writes its window at its place;
+/// with many, one pass deals each feature into its window's bucket file and each bucket
+/// is read back once, so the work stays linear in the size of the data.
 fn copy_sorted(
     spool: &tempfile::NamedTempFile,
-    chunks: &[(u64, u32)],
+    starts: &[u64],
     final_at: &[u64],
     window_ends: &[u64],
-    out: &Path,
+    out: &std::fs::File,
     start: u64,
     block_size: usize,
 ) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     let window_of = |i: usize| window_ends.partition_point(|&e| e <= final_at[i]);
-    let open_out = |at: u64| -> std::io::Result<std::fs::File> {
-        let mut f = std::fs::OpenOptions::new().write(true).open(out)?;
-        f.seek(SeekFrom::Start(at))?;
-        Ok(f)
-    };
     if window_ends.len() <= DIRECT_WINDOWS {
         return window_ends.par_iter().enumerate().try_for_each(|(w, &we)| {
             let ws = if w == 0 { 0 } else { window_ends[w - 1] };
@@ -508,7 +553,7 @@ fn copy_sorted(
             let mut spool = spool.reopen()?;
             scan_spool(
                 &mut spool,
-                chunks,
+                starts,
                 block_size,
                 |i| window_of(i) == w,
                 |i, src| {
@@ -517,20 +562,21 @@ fn copy_sorted(
                     Ok(())
                 },
             )?;
-            open_out(start + ws)?.write_all(&window)
+            write_at(out, &window, start + ws)
         });
     }
+    let n = starts.len().saturating_sub(1);
     // The features of each window, in spool order (a counting sort by window).
-    let mut starts = vec![0usize; window_ends.len() + 1];
-    for i in 0..chunks.len() {
-        starts[window_of(i) + 1] += 1;
+    let mut first = vec![0usize; window_ends.len() + 1];
+    for i in 0..n {
+        first[window_of(i) + 1] += 1;
     }
     for w in 0..window_ends.len() {
-        starts[w + 1] += starts[w];
+        first[w + 1] += first[w];
     }
-    let mut members = vec![0u32; chunks.len()];
-    let mut fill = starts.clone();
-    for i in 0..chunks.len() {
+    let mut members = vec![0u32; n];
+    let mut fill = first.clone();
+    for i in 0..n {
         let w = window_of(i);
         members[fill[w]] = i as u32;
         fill[w] += 1;
@@ -542,12 +588,11 @@ fn copy_sorted(
         .collect::<std::io::Result<Vec<_>>>()?;
     scan_spool(
         &mut spool.reopen()?,
-        chunks,
+        starts,
         block_size,
         |_| true,
         |i, src| buckets[window_of(i)].write_all(src),
     )?;
-    let mut dest = BufWriter::with_capacity(1 << 20, open_out(start)?);
     let (mut bytes, mut window) = (Vec::new(), Vec::new());
     let mut ws = 0u64;
     for (w, bucket) in buckets.into_iter().enumerate() {
@@ -560,32 +605,65 @@ fn copy_sorted(
         window.clear();
         window.resize((we - ws) as usize, 0);
         let mut at = 0usize;
-        for &i in &members[starts[w]..starts[w + 1]] {
+        for &i in &members[first[w]..first[w + 1]] {
             let i = i as usize;
-            let len = chunks[i].1 as usize;
-            let src = bytes.get(at..at + len).ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "a temporary file is shorter than written",
-                )
-            })?;
+            let len = (starts[i + 1] - starts[i]) as usize;
+            let src = bytes.get(at..at + len).ok_or_else(short_spool)?;
             let dst = (final_at[i] - ws) as usize;
             window[dst..dst + len].copy_from_slice(src);
             at += len;
         }
-        dest.write_all(&window)?;
+        write_at(out, &window, start + ws)?;
         ws = we;
     }
-    dest.flush()
+    Ok(())
+}
+
+/// Copies the features, all in memory (feature `i` being bytes
+/// `data[starts[i]..starts[i + 1]]`), into `out` from byte `start` in `order`: segments
+/// of about `segment` bytes are assembled and written in parallel, each at its place.
+fn gather_sorted(
+    data: &[u8],
+    starts: &[u64],
+    order: &[u32],
+    out: &std::fs::File,
+    start: u64,
+    segment: u64,
+) -> std::io::Result<()> {
+    // Segments of the order: (first, end, byte offset in the data section).
+    let mut segments = Vec::new();
+    let (mut first, mut seg_at, mut at) = (0usize, 0u64, 0u64);
+    for (k, &i) in order.iter().enumerate() {
+        let i = i as usize;
+        let len = starts[i + 1] - starts[i];
+        if at > seg_at && at + len - seg_at > segment {
+            segments.push((first, k, seg_at));
+            (first, seg_at) = (k, at);
+        }
+        at += len;
+    }
+    if first < order.len() {
+        segments.push((first, order.len(), seg_at));
+    }
+    segments
+        .par_iter()
+        .try_for_each_init(Vec::new, |buf: &mut Vec<u8>, &(a, b, seg_at)| {
+            buf.clear();
+            for &i in &order[a..b] {
+                let (s, e) = (starts[i as usize], starts[i as usize + 1]);
+                let bytes = data.get(s as usize..e as usize).ok_or_else(short_spool)?;
+                buf.extend_from_slice(bytes);
+            }
+            write_at(out, buf, start + seg_at)
+        })
 }
 
 /// Where the windows of [`copy_sorted`] end: after whole features (sizes in output
 /// order), each window at most `window` bytes unless one feature is larger.
-fn window_ends(sizes_in_order: impl Iterator<Item = u32>, window: u64) -> Vec<u64> {
+fn window_ends(sizes_in_order: impl Iterator<Item = u64>, window: u64) -> Vec<u64> {
     let mut ends = Vec::new();
     let (mut start, mut at) = (0u64, 0u64);
     for n in sizes_in_order {
-        let n = u64::from(n);
         if at > start && at + n - start > window {
             ends.push(at);
             start = at;
@@ -598,25 +676,27 @@ fn window_ends(sizes_in_order: impl Iterator<Item = u32>, window: u64) -> Vec<u6
     ends
 }
 
-/// Writes the packed R-tree over `leaves` (in data order, offsets set) exactly as the
-/// `flatgeobuf` crate's `PackedRTree` builds and writes it (levels of `node_size`
-/// children, root first, each node 4 little-endian f64 bounds and a u64 offset: the
-/// first child's node index, or the feature's byte offset for a leaf), without its copy
-/// of every leaf: only the levels above the leaves (a fifteenth of the nodes) are
-/// held.
+/// Writes the packed R-tree over `n` leaves (in data order: leaf `k` has bounds
+/// `bounds(k)` and the `k`th of `offsets`) exactly as the `flatgeobuf` crate's
+/// `PackedRTree` builds and writes it (levels of `node_size` children, root first, each
+/// node 4 little-endian f64 bounds and a u64 offset: the first child's node index, or
+/// the feature's byte offset for a leaf), without its copy of every leaf: only the
+/// levels above the leaves (a fifteenth of the nodes) are held.
 fn write_packed_rtree(
-    leaves: &[NodeItem],
+    n: usize,
+    bounds: impl Fn(usize) -> [f64; 4],
+    offsets: impl Iterator<Item = u64>,
     node_size: usize,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let node_size = node_size.max(2);
     // Nodes per level, leaves first; a tree always has a level above its leaves.
-    let mut sizes = vec![leaves.len()];
-    let mut n = leaves.len();
+    let mut sizes = vec![n];
+    let mut m = n;
     loop {
-        n = n.div_ceil(node_size);
-        sizes.push(n);
-        if n <= 1 {
+        m = m.div_ceil(node_size);
+        sizes.push(m);
+        if m <= 1 {
             break;
         }
     }
@@ -627,54 +707,111 @@ fn write_packed_rtree(
         at -= s;
         starts.push(at);
     }
+    let leaf = |k: usize| {
+        let b = bounds(k);
+        NodeItem::bounds(b[0], b[1], b[2], b[3])
+    };
     let mut upper: Vec<Vec<NodeItem>> = Vec::new();
     for level in 0..sizes.len() - 1 {
-        let parents: Vec<NodeItem> = {
-            let children: &[NodeItem] = match level {
-                0 => leaves,
-                _ => &upper[level - 1],
-            };
-            children
-                .chunks(node_size)
-                .enumerate()
-                .map(|(j, ch)| {
-                    let mut p = NodeItem::create((starts[level] + j * node_size) as u64);
-                    ch.iter().for_each(|c| p.expand(c));
-                    p
-                })
-                .collect()
-        };
+        let parents: Vec<NodeItem> = (0..sizes[level + 1])
+            .map(|j| {
+                let mut p = NodeItem::create((starts[level] + j * node_size) as u64);
+                let children = j * node_size..((j + 1) * node_size).min(sizes[level]);
+                match level {
+                    0 => children.for_each(|c| p.expand(&leaf(c))),
+                    _ => upper[level - 1][children].iter().for_each(|c| p.expand(c)),
+                }
+                p
+            })
+            .collect();
         upper.push(parents);
     }
-    let mut put = |nd: &NodeItem| {
-        let mut b = [0u8; 40];
-        for (k, v) in [nd.min_x, nd.min_y, nd.max_x, nd.max_y]
-            .into_iter()
-            .enumerate()
-        {
-            b[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    let mut put = |b: [f64; 4], offset: u64| {
+        let mut bytes = [0u8; 40];
+        for (k, v) in b.into_iter().enumerate() {
+            bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
         }
-        b[32..].copy_from_slice(&nd.offset.to_le_bytes());
-        out.write_all(&b)
+        bytes[32..].copy_from_slice(&offset.to_le_bytes());
+        out.write_all(&bytes)
     };
     for level in upper.iter().rev() {
-        level.iter().try_for_each(&mut put)?;
+        for nd in level {
+            put([nd.min_x, nd.min_y, nd.max_x, nd.max_y], nd.offset)?;
+        }
     }
-    leaves.iter().try_for_each(put)
+    for (k, offset) in offsets.take(n).enumerate() {
+        put(bounds(k), offset)?;
+    }
+    Ok(())
 }
 
-/// Sorts index nodes along a Hilbert curve of their centres (the key computed once per
-/// node; any order gives a correct index, this one a compact one).
-fn sort_nodes(nodes: &mut [NodeItem], extent: &NodeItem) {
+/// The features' order along a Hilbert curve of their boxes' centres over `extent`,
+/// ties in arrival order (any order gives a correct index, this one a compact one; it
+/// is the order of the `flatgeobuf` crate's `hilbert_sort`). Keys and indexes are
+/// sorted together as one integer, in parallel.
+fn hilbert_order(boxes: &[[f64; 4]], extent: &[f64; 4]) -> Vec<u32> {
     let (w, h) = (
-        (extent.max_x - extent.min_x).max(f64::MIN_POSITIVE),
-        (extent.max_y - extent.min_y).max(f64::MIN_POSITIVE),
+        (extent[2] - extent[0]).max(f64::MIN_POSITIVE),
+        (extent[3] - extent[1]).max(f64::MIN_POSITIVE),
     );
-    nodes.par_sort_by_cached_key(|n| {
-        let x = (((n.min_x + n.max_x) / 2.0 - extent.min_x) / w * 65535.0) as u32;
-        let y = (((n.min_y + n.max_y) / 2.0 - extent.min_y) / h * 65535.0) as u32;
-        crate::rtree::hilbert(x, y)
-    });
+    let mut keys: Vec<u64> = boxes
+        .par_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let x = (((b[0] + b[2]) / 2.0 - extent[0]) / w * 65535.0) as u32;
+            let y = (((b[1] + b[3]) / 2.0 - extent[1]) / h * 65535.0) as u32;
+            (crate::rtree::hilbert(x, y) << 32) | i as u64
+        })
+        .collect();
+    keys.par_sort_unstable();
+    keys.par_iter().map(|&k| k as u32).collect()
+}
+
+impl FgbSink {
+    /// Writes the data section into `out` from byte `start`, features in `order`.
+    fn write_data(&mut self, out: &std::fs::File, start: u64, order: &[u32]) -> Result<()> {
+        let path = self.path.clone();
+        let tmp = |e: std::io::Error| io("reading back a temporary file for", &path)(e);
+        let w = |e: std::io::Error| io("writing", &path)(e);
+        let total = self.starts.last().copied().unwrap_or(0);
+        if let Some(spill) = self.spill.take() {
+            let spill = spill.into_inner().map_err(|e| tmp(e.into_error()))?;
+            let fits = (total as usize).saturating_add(order.len().saturating_mul(END_PER_FEATURE))
+                <= self.end_limit;
+            if !fits {
+                // The whole spool on disk: the features kept in memory go into the room
+                // left for them, then the file is copied in order.
+                write_at(spill.as_file(), &self.mem, 0).map_err(tmp)?;
+                self.mem = Vec::new();
+                let size = |i: u32| self.starts[i as usize + 1] - self.starts[i as usize];
+                let ends = window_ends(
+                    order.iter().map(|&i| size(i)),
+                    WINDOW.max(total / MAX_WINDOWS),
+                );
+                let mut final_at = vec![0u64; order.len()];
+                let mut at = 0u64;
+                for &i in order {
+                    final_at[i as usize] = at;
+                    at += size(i);
+                }
+                return copy_sorted(&spill, &self.starts, &final_at, &ends, out, start, BLOCK)
+                    .map_err(w);
+            }
+            // Read the spilled features back, after those in memory.
+            use std::io::{Read, Seek, SeekFrom};
+            let kept = self.mem.len() as u64;
+            let mut f = spill.reopen().map_err(tmp)?;
+            f.seek(SeekFrom::Start(kept)).map_err(tmp)?;
+            self.mem.reserve_exact((total - kept) as usize);
+            f.take(total - kept)
+                .read_to_end(&mut self.mem)
+                .map_err(tmp)?;
+            if self.mem.len() as u64 != total {
+                return Err(tmp(short_spool()));
+            }
+        }
+        gather_sorted(&self.mem, &self.starts, order, out, start, SEGMENT).map_err(w)
+    }
 }
 
 impl crate::sink::FeatureSink for FgbSink {
@@ -706,7 +843,7 @@ impl crate::sink::FeatureSink for FgbSink {
             has_z: self.has_z,
             has_m: self.has_m,
         }));
-        self.store = Some(Store::Mem(Vec::new()));
+        self.started = true;
         Ok(())
     }
 
@@ -714,74 +851,68 @@ impl crate::sink::FeatureSink for FgbSink {
         self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
     }
 
+    fn reads_batches(&self) -> bool {
+        false
+    }
+
     fn encoded(&mut self, _batch: &FlatBatch, enc: Encoded) -> Result<()> {
-        let full = self.nodes.len() * PER_FEATURE + enc.bytes.len();
+        if !self.started {
+            return Err(fmt_err(&self.path, "FlatGeobuf")(
+                "features before the schema".into(),
+            ));
+        }
+        let first_at = self.starts.last().copied().unwrap_or(0);
+        for (b, &end) in enc.boxes.iter().zip(&enc.ends) {
+            self.starts.push(first_at + end as u64);
+            self.boxes.push(*b);
+            self.extent[0] = self.extent[0].min(b[0]);
+            self.extent[1] = self.extent[1].min(b[1]);
+            self.extent[2] = self.extent[2].max(b[2]);
+            self.extent[3] = self.extent[3].max(b[3]);
+        }
+        let bytes = enc.bytes;
+        let kept = self
+            .mem
+            .len()
+            .saturating_add(bytes.len())
+            .saturating_add(self.boxes.len().saturating_mul(PER_FEATURE));
+        if self.spill.is_none() && kept <= self.mem_limit {
+            self.mem.extend_from_slice(&bytes);
+            return Ok(());
+        }
         let path = self.path.clone();
         let tmp = |e: std::io::Error| io("writing a temporary file for", &path)(e);
-        match self.store.as_mut() {
-            Some(Store::Mem(m)) if m.len() + full > self.mem_limit => {
-                // Named, so each thread of the sorted copy can open its own handle.
-                let f = tempfile::NamedTempFile::new()
-                    .map_err(io("creating a temporary file for", &self.path))?;
-                let mut f = BufWriter::with_capacity(1 << 20, f);
-                f.write_all(m).map_err(&tmp)?;
-                f.write_all(&enc.bytes).map_err(&tmp)?;
-                self.store = Some(Store::File(f));
-            }
-            Some(Store::Mem(m)) => m.extend_from_slice(&enc.bytes),
-            Some(Store::File(f)) => f.write_all(&enc.bytes).map_err(&tmp)?,
+        let spill = match &mut self.spill {
+            Some(s) => s,
             None => {
-                return Err(fmt_err(&self.path, "FlatGeobuf")(
-                    "features before the schema".into(),
-                ));
+                use std::io::Seek;
+                // Named, so the copy at the end can open its own handles.
+                let mut f = tempfile::NamedTempFile::new()
+                    .map_err(io("creating a temporary file for", &self.path))?;
+                f.seek(std::io::SeekFrom::Start(self.mem.len() as u64))
+                    .map_err(&tmp)?;
+                self.spill.insert(BufWriter::with_capacity(1 << 20, f))
             }
-        }
-        for (i, b) in enc.boxes.iter().enumerate() {
-            let len = enc.item(i).len() as u32;
-            self.chunks.push((self.spool_len, len));
-            self.spool_len += u64::from(len);
-            let mut node = NodeItem::bounds(b[0], b[1], b[2], b[3]);
-            node.offset = self.nodes.len() as u64;
-            self.nodes.push(node);
-        }
-        Ok(())
+        };
+        spill.write_all(&bytes).map_err(tmp)
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
-        let err = fmt_err(&self.path, "FlatGeobuf");
-        let store = self
-            .store
-            .take()
-            .ok_or_else(|| err("no schema was given".into()))?;
-        let n = self.nodes.len();
+        let path = self.path.clone();
+        let err = fmt_err(&path, "FlatGeobuf");
+        if !self.started {
+            return Err(err("no schema was given".into()));
+        }
+        let n = self.boxes.len();
+        if u32::try_from(n).is_err() {
+            return Err(err(format!(
+                "{n} features are more than this writer indexes ({})",
+                u32::MAX
+            )));
+        }
         let index_node_size: u16 = if n > 0 { 16 } else { 0 };
-        let extent = if n > 0 {
-            calc_extent(&self.nodes)
-        } else {
-            NodeItem::bounds(0.0, 0.0, 0.0, 0.0)
-        };
-        if n > 0 {
-            sort_nodes(&mut self.nodes, &extent);
-        }
-        // Node offsets become the features' byte offsets in the sorted data section.
-        // Windows of the sorted copy, cut on feature boundaries (node offsets are still
-        // the features' original indexes here).
-        let ends = window_ends(
-            self.nodes
-                .iter()
-                .map(|nd| self.chunks[nd.offset as usize].1),
-            WINDOW.max(self.spool_len / MAX_WINDOWS),
-        );
-        let mut final_at = vec![0u64; n];
-        let mut order = Vec::with_capacity(n);
-        let mut at = 0u64;
-        for nd in &mut self.nodes {
-            let idx = nd.offset as usize;
-            order.push(idx as u32);
-            final_at[idx] = at;
-            nd.offset = at;
-            at += u64::from(self.chunks[idx].1);
-        }
+        let extent = if n > 0 { self.extent } else { [0.0; 4] };
+        let order = hilbert_order(&self.boxes, &extent);
         // The header.
         let mut fbb = flatbuffers::FlatBufferBuilder::new();
         let columns: Vec<_> = self
@@ -802,8 +933,7 @@ impl crate::sink::FeatureSink for FgbSink {
             .collect();
         let columns = Some(fbb.create_vector(&columns));
         let name = Some(fbb.create_string(&self.name));
-        let envelope = (n > 0)
-            .then(|| fbb.create_vector(&[extent.min_x, extent.min_y, extent.max_x, extent.max_y]));
+        let envelope = (n > 0).then(|| fbb.create_vector(&extent));
         let crs = (self.code > 0).then(|| {
             flatgeobuf::Crs::create(
                 &mut fbb,
@@ -829,44 +959,36 @@ impl crate::sink::FeatureSink for FgbSink {
             },
         );
         fbb.finish_size_prefixed(header, None);
-        let f = std::fs::File::create(&self.path).map_err(io("creating", &self.path))?;
-        let mut out = BufWriter::with_capacity(1 << 20, f);
-        let w = |e: std::io::Error| io("writing", &self.path)(e);
+        let file = std::fs::File::create(&path).map_err(io("creating", &path))?;
+        let w = |e: std::io::Error| io("writing", &path)(e);
+        let mut out = BufWriter::with_capacity(1 << 20, &file);
         out.write_all(&MAGIC).map_err(w)?;
         out.write_all(fbb.finished_data()).map_err(w)?;
         if n > 0 {
-            write_packed_rtree(&self.nodes, usize::from(index_node_size), &mut out).map_err(w)?;
-            // The index is written: the nodes are not needed for the copy.
-            self.nodes = Vec::new();
-            match store {
-                Store::Mem(m) => {
-                    for i in order {
-                        let (off, len) = self.chunks[i as usize];
-                        out.write_all(&m[off as usize..off as usize + len as usize])
-                            .map_err(w)?;
-                    }
-                }
-                Store::File(f) => {
-                    let spool = f.into_inner().map_err(|e| {
-                        io("writing a temporary file for", &self.path)(e.into_error())
-                    })?;
-                    drop(order);
-                    out.flush().map_err(w)?;
-                    let start = out.get_mut().stream_position().map_err(w)?;
-                    copy_sorted(
-                        &spool,
-                        &self.chunks,
-                        &final_at,
-                        &ends,
-                        &self.path,
-                        start,
-                        BLOCK,
-                    )
-                    .map_err(w)?;
-                }
-            }
+            let boxes = std::mem::take(&mut self.boxes);
+            let starts = &self.starts;
+            let offsets = order.iter().scan(0u64, |at, &i| {
+                let here = *at;
+                *at += starts[i as usize + 1] - starts[i as usize];
+                Some(here)
+            });
+            write_packed_rtree(
+                n,
+                |k| boxes[order[k] as usize],
+                offsets,
+                usize::from(index_node_size),
+                &mut out,
+            )
+            .map_err(w)?;
         }
-        out.flush().map_err(w)
+        out.flush().map_err(w)?;
+        drop(out);
+        if n > 0 {
+            use std::io::Seek;
+            let start = (&file).stream_position().map_err(w)?;
+            self.write_data(&file, start, &order)?;
+        }
+        Ok(())
     }
 }
 
@@ -894,16 +1016,47 @@ mod tests {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut files = Vec::new();
-        for limit in [super::MEM_LIMIT, 0, 100_000] {
-            let path = dir.path().join(format!("t{limit}.fgb"));
+        // (memory limit while reading, limit for reading the spill back at the end)
+        let limits = [
+            (super::MEM_LIMIT, super::END_LIMIT),
+            (0, super::END_LIMIT),
+            (0, 0),
+            (100_000, super::END_LIMIT),
+            (100_000, 0),
+        ];
+        for (mem, end) in limits {
+            let path = dir.path().join(format!("t{mem}-{end}.fgb"));
             let mut sink = super::FgbSink::create(&path, "t");
-            sink.mem_limit = limit;
+            sink.mem_limit = mem;
+            sink.end_limit = end;
             crate::sink::write_all(Box::new(sink), &fs).unwrap();
             files.push(std::fs::read(&path).unwrap());
         }
         assert!(files[0].len() > 3000 * 40);
-        assert_eq!(files[0], files[1], "spooled from the start");
-        assert_eq!(files[0], files[2], "spooled half way");
+        for (k, what) in [
+            "spilled from the start, read back",
+            "spilled from the start, copied from the file",
+            "spilled half way, read back",
+            "spilled half way, copied from the file",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_eq!(files[0], files[k + 1], "{what}");
+        }
+        // The reference is a valid file: the flatgeobuf crate reads every feature.
+        let mut r = flatgeobuf::FgbReader::open(std::io::Cursor::new(&files[0]))
+            .unwrap()
+            .select_all()
+            .unwrap();
+        let mut count = 0;
+        while flatgeobuf::FallibleStreamingIterator::next(&mut r)
+            .unwrap()
+            .is_some()
+        {
+            count += 1;
+        }
+        assert_eq!(count, 3000);
     }
 
     #[test]
@@ -925,7 +1078,17 @@ mod tests {
                 .stream_write(&mut want)
                 .unwrap();
             let mut got = Vec::new();
-            super::write_packed_rtree(&leaves, 16, &mut got).unwrap();
+            super::write_packed_rtree(
+                n,
+                |k| {
+                    let l = &leaves[k];
+                    [l.min_x, l.min_y, l.max_x, l.max_y]
+                },
+                leaves.iter().map(|l| l.offset),
+                16,
+                &mut got,
+            )
+            .unwrap();
             assert_eq!(got, want, "{n} leaves");
         }
     }
@@ -935,12 +1098,10 @@ mod tests {
         // Features of varied sizes, spooled in order, wanted in a shuffled order.
         let sizes: Vec<u32> = (0..500u32).map(|i| 1 + (i * 37) % 50).collect();
         let mut spool = tempfile::NamedTempFile::new().unwrap();
-        let mut chunks = Vec::new();
-        let mut off = 0u64;
+        let mut starts = vec![0u64];
         for (i, &n) in sizes.iter().enumerate() {
             spool.write_all(&vec![(i % 251) as u8; n as usize]).unwrap();
-            chunks.push((off, n));
-            off += u64::from(n);
+            starts.push(starts[i] + u64::from(n));
         }
         spool.flush().unwrap();
         let order: Vec<usize> = (0..sizes.len()).map(|k| (k * 211) % sizes.len()).collect();
@@ -953,14 +1114,33 @@ mod tests {
             want.extend(vec![(i % 251) as u8; sizes[i] as usize]);
         }
         for (window, block) in [(1, 1), (7, 3), (100, 64), (1 << 20, 1 << 20)] {
-            let ends = super::window_ends(order.iter().map(|&i| sizes[i]), window);
+            let ends = super::window_ends(order.iter().map(|&i| u64::from(sizes[i])), window);
             assert_eq!(ends.last().copied(), Some(at));
             let out = tempfile::NamedTempFile::new().unwrap();
             std::fs::write(out.path(), b"head").unwrap();
-            super::copy_sorted(&spool, &chunks, &final_at, &ends, out.path(), 4, block).unwrap();
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(out.path())
+                .unwrap();
+            super::copy_sorted(&spool, &starts, &final_at, &ends, &file, 4, block).unwrap();
             let got = std::fs::read(out.path()).unwrap();
             assert_eq!(&got[..4], b"head");
             assert_eq!(&got[4..], &want[..], "window {window}, block {block}");
+        }
+        // The same from memory.
+        let data = std::fs::read(spool.path()).unwrap();
+        let order: Vec<u32> = order.iter().map(|&i| i as u32).collect();
+        for segment in [1, 7, 100, 1 << 20] {
+            let out = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(out.path(), b"head").unwrap();
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(out.path())
+                .unwrap();
+            super::gather_sorted(&data, &starts, &order, &file, 4, segment).unwrap();
+            let got = std::fs::read(out.path()).unwrap();
+            assert_eq!(&got[..4], b"head");
+            assert_eq!(&got[4..], &want[..], "segment {segment}");
         }
     }
 }

@@ -342,7 +342,9 @@ struct GeoJsonEncoder {
 impl Encoder for GeoJsonEncoder {
     fn encode(&self, batch: &FlatBatch, enc: &mut Encoded) -> Result<()> {
         let mut buf = ryu::Buffer::new();
-        let out = &mut enc.bytes;
+        let Encoded {
+            bytes: out, ends, ..
+        } = enc;
         for i in 0..batch.len() {
             let f = batch.get(i);
             if !self.lines && batch.first + i > 0 {
@@ -378,6 +380,7 @@ impl Encoder for GeoJsonEncoder {
             if self.lines {
                 out.push(b'\n');
             }
+            ends.push(out.len());
         }
         Ok(())
     }
@@ -448,11 +451,15 @@ impl crate::sink::FeatureSink for GeoJsonSink {
         self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
     }
 
-    fn encoded(&mut self, batch: &FlatBatch, enc: Encoded) -> Result<()> {
+    fn reads_batches(&self) -> bool {
+        false
+    }
+
+    fn encoded(&mut self, _batch: &FlatBatch, enc: Encoded) -> Result<()> {
         self.out
             .write_all(&enc.bytes)
             .map_err(|x| io("writing", &self.path)(x))?;
-        self.count += batch.len();
+        self.count += enc.ends.len();
         Ok(())
     }
 

@@ -64,7 +64,15 @@ pub(crate) trait FeatureSink {
     fn encoder(&self) -> Option<Arc<dyn Encoder>> {
         None
     }
-    /// Appends a batch made by the sink's encoder, batches in input order.
+    /// True when [`FeatureSink::encoded`] reads the flat batch beside its encoding.
+    /// When false, the streaming reader frees each batch on the thread that parsed it
+    /// and hands over an empty one: freeing a batch's many small allocations on
+    /// another thread costs more than parsing them.
+    fn reads_batches(&self) -> bool {
+        true
+    }
+    /// Appends a batch made by the sink's encoder, batches in input order (an empty
+    /// batch when the sink does not [read them](FeatureSink::reads_batches)).
     fn encoded(&mut self, _batch: &FlatBatch, _enc: Encoded) -> Result<()> {
         Err(crate::error::Error::Schema {
             message: "internal error: this writer takes features one at a time".into(),

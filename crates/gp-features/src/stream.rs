@@ -100,10 +100,10 @@ struct Buf<R: Read> {
     eof: bool,
 }
 
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 256 << 10;
 /// Bytes read at a time into the features array: a batch, so they bound the memory
 /// of the batches in flight (read, parsed and encoded, being written).
-const BATCH: usize = 1 << 20;
+const BATCH: usize = 512 << 10;
 
 impl<R: Read> Buf<R> {
     fn fill(&mut self) -> std::io::Result<bool> {
@@ -262,8 +262,9 @@ fn streamed(
         Some(enc) => {
             let schema = FlatSchema::new(header);
             let enc: &dyn Encoder = enc.as_ref();
+            let keep = sink.reads_batches();
             let parse = |data: &[u8], ranges: &[(usize, usize)], index: usize| {
-                parse_flat(data, ranges, index, &schema, dims, enc, path)
+                parse_flat(data, ranges, index, &schema, dims, enc, keep, path)
             };
             pipeline(
                 path,
@@ -272,7 +273,7 @@ fn streamed(
                 |batches: Vec<(FlatBatch, Encoded)>| {
                     let mut n = 0;
                     for (b, e) in batches {
-                        n += b.len();
+                        n += e.ends.len();
                         sink.encoded(&b, e)?;
                     }
                     Ok(n)
@@ -300,6 +301,9 @@ fn streamed(
 
 /// Parses and encodes the features `ranges` of `data` (the first being feature
 /// `index`) in parallel, in slices of consecutive features, keeping their order.
+/// Unless `keep`, each slice's batch is freed where it was made and an empty one
+/// returned in its place (see [`FeatureSink::reads_batches`]).
+#[allow(clippy::too_many_arguments)] // reason: one private call site; a struct would only rename them
 fn parse_flat(
     data: &[u8],
     ranges: &[(usize, usize)],
@@ -307,6 +311,7 @@ fn parse_flat(
     schema: &FlatSchema,
     dims: Dims,
     enc: &dyn Encoder,
+    keep: bool,
     path: &Path,
 ) -> Result<Vec<(FlatBatch, Encoded)>> {
     let per = ranges
@@ -324,7 +329,12 @@ fn parse_flat(
             }
             let mut out = Encoded::default();
             enc.encode(&b, &mut out)?;
-            Ok((b, out))
+            if keep {
+                Ok((b, out))
+            } else {
+                drop(b);
+                Ok((FlatBatch::new(schema, first), out))
+            }
         })
         .collect()
 }
