@@ -7,7 +7,9 @@ use flatgeobuf::packed_r_tree::NodeItem;
 use flatgeobuf::{ColumnType, FallibleStreamingIterator, FgbReader, GeometryType as FgbType};
 use gp_model::esrijson::{FeatureSetBuilder, column_value};
 use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
-use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
+use rayon::iter::{
+    IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator,
+};
 use rayon::slice::ParallelSliceMut;
 
 use std::sync::Arc;
@@ -155,7 +157,7 @@ const MAGIC: [u8; 8] = [b'f', b'g', b'b', 3, b'f', b'g', b'b', 0];
 /// [`FgbEncoder`]) with the `flatgeobuf` crate's flatbuffers types and kept in memory
 /// while small, the rest spilled to a temporary file; at the end they are sorted along
 /// a Hilbert curve, the packed R-tree is written (in the crate's layout, see
-/// [`write_packed_rtree`]), and the features are copied in that order: from memory in
+/// [`write_index`]), and the features are copied in that order: from memory in
 /// parallel (see [`gather_sorted`]) when they fit, else from the temporary file (see
 /// [`copy_sorted`]). (The crate's own `FgbWriter` re-reads each feature through a
 /// `BufReader` that it seeks, which throws its 8 KiB buffer away every time: for a
@@ -446,7 +448,7 @@ const MAX_WINDOWS: u64 = 256;
 /// Bytes read from the spool at a time.
 const BLOCK: usize = 4 << 20;
 /// Bytes of the data section each task of [`gather_sorted`] assembles and writes.
-const SEGMENT: u64 = 1 << 20;
+const SEGMENT: usize = 1 << 20;
 
 /// An error for a temporary file that holds fewer bytes than were written to it.
 fn short_spool() -> std::io::Error {
@@ -620,41 +622,40 @@ fn copy_sorted(
 }
 
 /// Copies the features, all in memory (feature `i` being bytes
-/// `data[starts[i]..starts[i + 1]]`), into `out` from byte `start` in `order`: segments
-/// of about `segment` bytes are assembled and written in parallel, each at its place.
+/// `data[starts[i]..starts[i + 1]]`), into `out` from byte `start` in `order`, in
+/// parallel tasks of `chunk` features each (the first of task `c` going to data offset
+/// `chunk_at[c]`, see [`write_index`]), each writing its bytes at their place in pieces
+/// of about `segment` bytes.
+#[allow(clippy::too_many_arguments)] // reason: one call site and a test; a struct would only rename them
 fn gather_sorted(
     data: &[u8],
     starts: &[u64],
     order: &[u32],
+    chunk: usize,
+    chunk_at: &[u64],
     out: &std::fs::File,
     start: u64,
-    segment: u64,
+    segment: usize,
 ) -> std::io::Result<()> {
-    // Segments of the order: (first, end, byte offset in the data section).
-    let mut segments = Vec::new();
-    let (mut first, mut seg_at, mut at) = (0usize, 0u64, 0u64);
-    for (k, &i) in order.iter().enumerate() {
-        let i = i as usize;
-        let len = starts[i + 1] - starts[i];
-        if at > seg_at && at + len - seg_at > segment {
-            segments.push((first, k, seg_at));
-            (first, seg_at) = (k, at);
-        }
-        at += len;
-    }
-    if first < order.len() {
-        segments.push((first, order.len(), seg_at));
-    }
-    segments
+    let chunk = chunk.max(1);
+    chunk_at
         .par_iter()
-        .try_for_each_init(Vec::new, |buf: &mut Vec<u8>, &(a, b, seg_at)| {
+        .enumerate()
+        .try_for_each_init(Vec::new, |buf: &mut Vec<u8>, (c, &c_at)| {
             buf.clear();
-            for &i in &order[a..b] {
+            let mut at = start + c_at;
+            let end = ((c + 1) * chunk).min(order.len());
+            for &i in order.get(c * chunk..end).unwrap_or_default() {
                 let (s, e) = (starts[i as usize], starts[i as usize + 1]);
                 let bytes = data.get(s as usize..e as usize).ok_or_else(short_spool)?;
+                if !buf.is_empty() && buf.len() + bytes.len() > segment {
+                    write_at(out, buf, at)?;
+                    at += buf.len() as u64;
+                    buf.clear();
+                }
                 buf.extend_from_slice(bytes);
             }
-            write_at(out, buf, start + seg_at)
+            write_at(out, buf, at)
         })
 }
 
@@ -676,20 +677,38 @@ fn window_ends(sizes_in_order: impl Iterator<Item = u64>, window: u64) -> Vec<u6
     ends
 }
 
-/// Writes the packed R-tree over `n` leaves (in data order: leaf `k` has bounds
-/// `bounds(k)` and the `k`th of `offsets`) exactly as the `flatgeobuf` crate's
-/// `PackedRTree` builds and writes it (levels of `node_size` children, root first, each
-/// node 4 little-endian f64 bounds and a u64 offset: the first child's node index, or
-/// the feature's byte offset for a leaf), without its copy of every leaf: only the
-/// levels above the leaves (a fifteenth of the nodes) are held.
-fn write_packed_rtree(
+/// Leaves per task of [`write_index`] and features per task of [`gather_sorted`] (a
+/// multiple of the index node size).
+const CHUNK_LEAVES: usize = 16 * 512;
+
+/// Appends one index node: 4 little-endian f64 bounds and a u64 offset.
+fn put_node(out: &mut Vec<u8>, b: [f64; 4], offset: u64) {
+    for v in b {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&offset.to_le_bytes());
+}
+
+/// Writes the packed R-tree over `n` leaves into `out` at byte `at`, exactly as the
+/// `flatgeobuf` crate's `PackedRTree` builds and writes it: levels of `node_size`
+/// children, root first, each node 4 little-endian f64 bounds and a u64 offset (the
+/// first child's node index, or for a leaf the feature's byte offset in the data
+/// section). Leaf `k` (in data order) has bounds `bounds(k)` and a feature of `size(k)`
+/// bytes. The leaves and their parents are made in parallel tasks of `chunk` leaves
+/// (rounded to a multiple of `node_size`), each writing its leaves at their place;
+/// only the levels above the leaves (a fifteenth of the nodes) are held. Returns the
+/// data offset of each task's first feature and the index size in bytes.
+fn write_index(
     n: usize,
-    bounds: impl Fn(usize) -> [f64; 4],
-    offsets: impl Iterator<Item = u64>,
+    bounds: impl Fn(usize) -> [f64; 4] + Sync,
+    size: impl Fn(usize) -> u64 + Sync,
     node_size: usize,
-    out: &mut impl Write,
-) -> std::io::Result<()> {
+    chunk: usize,
+    out: &std::fs::File,
+    at: u64,
+) -> std::io::Result<(Vec<u64>, u64)> {
     let node_size = node_size.max(2);
+    let chunk = (chunk / node_size).max(1) * node_size;
     // Nodes per level, leaves first; a tree always has a level above its leaves.
     let mut sizes = vec![n];
     let mut m = n;
@@ -701,48 +720,73 @@ fn write_packed_rtree(
         }
     }
     // Where each level starts in the stored node array (the root is node 0).
+    let total: usize = sizes.iter().sum();
     let mut starts = Vec::with_capacity(sizes.len());
-    let mut at: usize = sizes.iter().sum();
+    let mut from = total;
     for s in &sizes {
-        at -= s;
-        starts.push(at);
+        from -= s;
+        starts.push(from);
     }
-    let leaf = |k: usize| {
-        let b = bounds(k);
-        NodeItem::bounds(b[0], b[1], b[2], b[3])
-    };
-    let mut upper: Vec<Vec<NodeItem>> = Vec::new();
-    for level in 0..sizes.len() - 1 {
-        let parents: Vec<NodeItem> = (0..sizes[level + 1])
-            .map(|j| {
-                let mut p = NodeItem::create((starts[level] + j * node_size) as u64);
-                let children = j * node_size..((j + 1) * node_size).min(sizes[level]);
-                match level {
-                    0 => children.for_each(|c| p.expand(&leaf(c))),
-                    _ => upper[level - 1][children].iter().for_each(|c| p.expand(c)),
+    let chunks = n.div_ceil(chunk);
+    let task = |c: usize| c * chunk..((c + 1) * chunk).min(n);
+    let sums: Vec<u64> = (0..chunks)
+        .into_par_iter()
+        .map(|c| task(c).map(&size).sum())
+        .collect();
+    let mut chunk_at = Vec::with_capacity(chunks);
+    let mut data_at = 0u64;
+    for s in sums {
+        chunk_at.push(data_at);
+        data_at += s;
+    }
+    let leaves_at = at + starts[0] as u64 * 40;
+    let level1: Vec<Vec<NodeItem>> = (0..chunks)
+        .into_par_iter()
+        .map_init(Vec::new, |buf: &mut Vec<u8>, c| {
+            buf.clear();
+            let leaves = task(c);
+            let mut parents = Vec::with_capacity(leaves.len().div_ceil(node_size));
+            let mut offset = chunk_at[c];
+            for k in leaves.clone() {
+                if (k - leaves.start) % node_size == 0 {
+                    parents.push(NodeItem::create((starts[0] + k) as u64));
                 }
+                let b = bounds(k);
+                if let Some(p) = parents.last_mut() {
+                    p.expand(&NodeItem::bounds(b[0], b[1], b[2], b[3]));
+                }
+                put_node(buf, b, offset);
+                offset += size(k);
+            }
+            write_at(out, buf, leaves_at + leaves.start as u64 * 40)?;
+            Ok(parents)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let mut upper: Vec<Vec<NodeItem>> = vec![level1.concat()];
+    for level in 1..sizes.len() - 1 {
+        let parents: Vec<NodeItem> = upper[level - 1]
+            .chunks(node_size)
+            .enumerate()
+            .map(|(j, children)| {
+                let mut p = NodeItem::create((starts[level] + j * node_size) as u64);
+                children.iter().for_each(|c| p.expand(c));
                 p
             })
             .collect();
         upper.push(parents);
     }
-    let mut put = |b: [f64; 4], offset: u64| {
-        let mut bytes = [0u8; 40];
-        for (k, v) in b.into_iter().enumerate() {
-            bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
-        }
-        bytes[32..].copy_from_slice(&offset.to_le_bytes());
-        out.write_all(&bytes)
-    };
+    let mut head = Vec::with_capacity(starts[0] * 40);
     for level in upper.iter().rev() {
         for nd in level {
-            put([nd.min_x, nd.min_y, nd.max_x, nd.max_y], nd.offset)?;
+            put_node(
+                &mut head,
+                [nd.min_x, nd.min_y, nd.max_x, nd.max_y],
+                nd.offset,
+            );
         }
     }
-    for (k, offset) in offsets.take(n).enumerate() {
-        put(bounds(k), offset)?;
-    }
-    Ok(())
+    write_at(out, &head, at)?;
+    Ok((chunk_at, total as u64 * 40))
 }
 
 /// The features' order along a Hilbert curve of their boxes' centres over `extent`,
@@ -768,8 +812,15 @@ fn hilbert_order(boxes: &[[f64; 4]], extent: &[f64; 4]) -> Vec<u32> {
 }
 
 impl FgbSink {
-    /// Writes the data section into `out` from byte `start`, features in `order`.
-    fn write_data(&mut self, out: &std::fs::File, start: u64, order: &[u32]) -> Result<()> {
+    /// Writes the data section into `out` from byte `start`, features in `order`
+    /// (`chunk_at` from [`write_index`]).
+    fn write_data(
+        &mut self,
+        out: &std::fs::File,
+        start: u64,
+        order: &[u32],
+        chunk_at: &[u64],
+    ) -> Result<()> {
         let path = self.path.clone();
         let tmp = |e: std::io::Error| io("reading back a temporary file for", &path)(e);
         let w = |e: std::io::Error| io("writing", &path)(e);
@@ -810,7 +861,17 @@ impl FgbSink {
                 return Err(tmp(short_spool()));
             }
         }
-        gather_sorted(&self.mem, &self.starts, order, out, start, SEGMENT).map_err(w)
+        gather_sorted(
+            &self.mem,
+            &self.starts,
+            order,
+            CHUNK_LEAVES,
+            chunk_at,
+            out,
+            start,
+            SEGMENT,
+        )
+        .map_err(w)
     }
 }
 
@@ -961,32 +1022,25 @@ impl crate::sink::FeatureSink for FgbSink {
         fbb.finish_size_prefixed(header, None);
         let file = std::fs::File::create(&path).map_err(io("creating", &path))?;
         let w = |e: std::io::Error| io("writing", &path)(e);
-        let mut out = BufWriter::with_capacity(1 << 20, &file);
-        out.write_all(&MAGIC).map_err(w)?;
-        out.write_all(fbb.finished_data()).map_err(w)?;
+        write_at(&file, &MAGIC, 0).map_err(w)?;
+        let head = fbb.finished_data();
+        write_at(&file, head, MAGIC.len() as u64).map_err(w)?;
         if n > 0 {
+            let at = (MAGIC.len() + head.len()) as u64;
             let boxes = std::mem::take(&mut self.boxes);
             let starts = &self.starts;
-            let offsets = order.iter().scan(0u64, |at, &i| {
-                let here = *at;
-                *at += starts[i as usize + 1] - starts[i as usize];
-                Some(here)
-            });
-            write_packed_rtree(
+            let (chunk_at, index_len) = write_index(
                 n,
                 |k| boxes[order[k] as usize],
-                offsets,
+                |k| starts[order[k] as usize + 1] - starts[order[k] as usize],
                 usize::from(index_node_size),
-                &mut out,
+                CHUNK_LEAVES,
+                &file,
+                at,
             )
             .map_err(w)?;
-        }
-        out.flush().map_err(w)?;
-        drop(out);
-        if n > 0 {
-            use std::io::Seek;
-            let start = (&file).stream_position().map_err(w)?;
-            self.write_data(&file, start, &order)?;
+            drop(boxes);
+            self.write_data(&file, at + index_len, &order, &chunk_at)?;
         }
         Ok(())
     }
@@ -1077,19 +1131,28 @@ mod tests {
                 .unwrap()
                 .stream_write(&mut want)
                 .unwrap();
-            let mut got = Vec::new();
-            super::write_packed_rtree(
-                n,
-                |k| {
-                    let l = &leaves[k];
-                    [l.min_x, l.min_y, l.max_x, l.max_y]
-                },
-                leaves.iter().map(|l| l.offset),
-                16,
-                &mut got,
-            )
-            .unwrap();
-            assert_eq!(got, want, "{n} leaves");
+            // In tasks of one node, three nodes and one task for all.
+            for chunk in [16, 48, 8192] {
+                let out = tempfile::NamedTempFile::new().unwrap();
+                let (chunk_at, len) = super::write_index(
+                    n,
+                    |k| {
+                        let l = &leaves[k];
+                        [l.min_x, l.min_y, l.max_x, l.max_y]
+                    },
+                    |_| 100,
+                    16,
+                    chunk,
+                    out.as_file(),
+                    3,
+                )
+                .unwrap();
+                let got = std::fs::read(out.path()).unwrap();
+                assert_eq!(got.len() as u64, 3 + len, "{n} leaves");
+                assert_eq!(&got[3..], &want[..], "{n} leaves, tasks of {chunk}");
+                let firsts: Vec<u64> = (0..n).step_by(chunk).map(|k| k as u64 * 100).collect();
+                assert_eq!(chunk_at, firsts);
+            }
         }
     }
 
@@ -1130,17 +1193,31 @@ mod tests {
         // The same from memory.
         let data = std::fs::read(spool.path()).unwrap();
         let order: Vec<u32> = order.iter().map(|&i| i as u32).collect();
-        for segment in [1, 7, 100, 1 << 20] {
+        for (chunk, segment) in [(1, 1), (7, 7), (16, 100), (1000, 100), (1000, 1 << 20)] {
+            let chunk_at: Vec<u64> = (0..order.len())
+                .step_by(chunk)
+                .map(|k| {
+                    order[..k]
+                        .iter()
+                        .map(|&i| u64::from(sizes[i as usize]))
+                        .sum()
+                })
+                .collect();
             let out = tempfile::NamedTempFile::new().unwrap();
             std::fs::write(out.path(), b"head").unwrap();
             let file = std::fs::OpenOptions::new()
                 .write(true)
                 .open(out.path())
                 .unwrap();
-            super::gather_sorted(&data, &starts, &order, &file, 4, segment).unwrap();
+            super::gather_sorted(&data, &starts, &order, chunk, &chunk_at, &file, 4, segment)
+                .unwrap();
             let got = std::fs::read(out.path()).unwrap();
             assert_eq!(&got[..4], b"head");
-            assert_eq!(&got[4..], &want[..], "segment {segment}");
+            assert_eq!(
+                &got[4..],
+                &want[..],
+                "tasks of {chunk}, pieces of {segment}"
+            );
         }
     }
 }
