@@ -10,7 +10,6 @@ use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
 use rayon::iter::{
     IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator,
 };
-use rayon::slice::ParallelSliceMut;
 
 use std::sync::Arc;
 
@@ -92,7 +91,17 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
                 else {
                     break;
                 };
-                f.process(&mut b, index)?;
+                if f.geometry().is_some() {
+                    f.process(&mut b, index)?;
+                } else {
+                    // No geometry (the crate's `process` refuses that): the properties.
+                    use geozero::{FeatureProcessor, FeatureProperties};
+                    b.feature_begin(index)?;
+                    b.properties_begin()?;
+                    f.process_properties(&mut b)?;
+                    b.properties_end()?;
+                    b.feature_end(index)?;
+                }
                 index += 1;
             }
             Ok::<(), geozero::error::GeozeroError>(())
@@ -182,9 +191,13 @@ pub(crate) struct FgbSink {
     spill: Option<BufWriter<tempfile::NamedTempFile>>,
     /// Feature `i` is bytes `starts[i]..starts[i + 1]` of the data in arrival order.
     starts: Vec<u64>,
-    /// Each feature's bounds: min x, min y, max x, max y.
+    /// Each feature's bounds: min x, min y, max x, max y (NaN for no geometry).
     boxes: Vec<[f64; 4]>,
     extent: [f64; 4],
+    /// A feature has no geometry (null or empty). A spatial index cannot hold it, so
+    /// the file is written without one, features in input order (as GDAL requires:
+    /// it refuses such features in an indexed file, and reads files without index).
+    unindexed: bool,
     /// Encoded features are kept in memory while they and the per-feature entries
     /// ([`PER_FEATURE`]) take at most this many bytes; the rest is spilled.
     mem_limit: usize,
@@ -209,6 +222,7 @@ impl FgbSink {
             spill: None,
             starts: vec![0],
             boxes: Vec::new(),
+            unindexed: false,
             extent: [
                 f64::INFINITY,
                 f64::INFINITY,
@@ -404,30 +418,32 @@ impl Encoder for FgbEncoder {
         for i in 0..batch.len() {
             let f = batch.get(i);
             let n = batch.first + i;
-            let Some(g) = f.geometry.filter(|g| !g.is_empty()) else {
-                return Err(fmt_err(&self.path, "FlatGeobuf")(format!(
-                    "feature {n} has no geometry, which this FlatGeobuf writer does not \
-                     store; use GeoPackage, GeoJSON or Esri JSON for such data"
-                )));
-            };
             let mut bbox = [
                 f64::INFINITY,
                 f64::INFINITY,
                 f64::NEG_INFINITY,
                 f64::NEG_INFINITY,
             ];
-            let Some(geometry) = self.geometry(&mut fbb, &g, &mut bbox) else {
-                return Err(fmt_err(&self.path, "FlatGeobuf")(format!(
-                    "feature {n} is a {} in a layer of another geometry type",
-                    g.kind.name()
-                )));
+            // A null or empty geometry is stored as none, its box marked NaN (see
+            // `FgbSink::unindexed`).
+            let geometry = match f.geometry.filter(|g| !g.is_empty()) {
+                None => {
+                    bbox = [f64::NAN; 4];
+                    None
+                }
+                Some(g) => Some(self.geometry(&mut fbb, &g, &mut bbox).ok_or_else(|| {
+                    fmt_err(&self.path, "FlatGeobuf")(format!(
+                        "feature {n} is a {} in a layer of another geometry type",
+                        g.kind.name()
+                    ))
+                })?),
             };
             put_props(&mut props, &self.fields, f.attrs);
             let properties = Some(fbb.create_vector(&props));
             let feature = flatgeobuf::Feature::create(
                 &mut fbb,
                 &flatgeobuf::FeatureArgs {
-                    geometry: Some(geometry),
+                    geometry,
                     properties,
                     columns: None,
                 },
@@ -791,14 +807,15 @@ fn write_index(
 
 /// The features' order along a Hilbert curve of their boxes' centres over `extent`,
 /// ties in arrival order (any order gives a correct index, this one a compact one; it
-/// is the order of the `flatgeobuf` crate's `hilbert_sort`). Keys and indexes are
-/// sorted together as one integer, in parallel.
+/// is the order of the `flatgeobuf` crate's `hilbert_sort`). The keys are computed in
+/// parallel, then sorted with their indexes by a stable radix sort on the key bytes.
 fn hilbert_order(boxes: &[[f64; 4]], extent: &[f64; 4]) -> Vec<u32> {
     let (w, h) = (
         (extent[2] - extent[0]).max(f64::MIN_POSITIVE),
         (extent[3] - extent[1]).max(f64::MIN_POSITIVE),
     );
-    let mut keys: Vec<u64> = boxes
+    // Key in the high half, index in the low half.
+    let mut keyed: Vec<u64> = boxes
         .par_iter()
         .enumerate()
         .map(|(i, b)| {
@@ -807,11 +824,69 @@ fn hilbert_order(boxes: &[[f64; 4]], extent: &[f64; 4]) -> Vec<u32> {
             (crate::rtree::hilbert(x, y) << 32) | i as u64
         })
         .collect();
-    keys.par_sort_unstable();
-    keys.par_iter().map(|&k| k as u32).collect()
+    radix_sort_high(&mut keyed);
+    keyed.par_iter().map(|&k| k as u32).collect()
+}
+
+/// Sorts by the high 32 bits, stably (least significant byte first, a counting pass
+/// per byte; a byte that is the same everywhere is skipped).
+fn radix_sort_high(v: &mut Vec<u64>) {
+    let mut other = vec![0u64; v.len()];
+    for shift in [32u32, 40, 48, 56] {
+        let mut count = [0usize; 256];
+        for &k in v.iter() {
+            count[((k >> shift) & 0xff) as usize] += 1;
+        }
+        if count.contains(&v.len()) {
+            continue;
+        }
+        let mut at = [0usize; 256];
+        let mut sum = 0;
+        for (a, c) in at.iter_mut().zip(count) {
+            *a = sum;
+            sum += c;
+        }
+        for &k in v.iter() {
+            let b = ((k >> shift) & 0xff) as usize;
+            other[at[b]] = k;
+            at[b] += 1;
+        }
+        std::mem::swap(v, &mut other);
+    }
 }
 
 impl FgbSink {
+    /// Writes the data section into `out` from byte `start`, features in input order
+    /// (for a file without spatial index).
+    fn write_in_input_order(&mut self, out: &std::fs::File, start: u64) -> Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = self.path.clone();
+        let tmp = |e: std::io::Error| io("reading back a temporary file for", &path)(e);
+        let w = |e: std::io::Error| io("writing", &path)(e);
+        write_at(out, &self.mem, start).map_err(w)?;
+        let Some(spill) = self.spill.take() else {
+            return Ok(());
+        };
+        let spill = spill.into_inner().map_err(|e| tmp(e.into_error()))?;
+        let mut f = spill.reopen().map_err(tmp)?;
+        let total = self.starts.last().copied().unwrap_or(0);
+        let mut at = self.mem.len() as u64;
+        f.seek(SeekFrom::Start(at)).map_err(tmp)?;
+        let mut block = vec![0u8; BLOCK];
+        while at < total {
+            let k = BLOCK.min((total - at) as usize);
+            f.read_exact(&mut block[..k]).map_err(|e| {
+                tmp(match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => short_spool(),
+                    _ => e,
+                })
+            })?;
+            write_at(out, &block[..k], start + at).map_err(w)?;
+            at += k as u64;
+        }
+        Ok(())
+    }
+
     /// Writes the data section into `out` from byte `start`, features in `order`
     /// (`chunk_at` from [`write_index`]).
     fn write_data(
@@ -926,6 +1001,8 @@ impl crate::sink::FeatureSink for FgbSink {
         for (b, &end) in enc.boxes.iter().zip(&enc.ends) {
             self.starts.push(first_at + end as u64);
             self.boxes.push(*b);
+            // (`min`/`max` pass over the NaN of a feature without geometry.)
+            self.unindexed |= b[0].is_nan();
             self.extent[0] = self.extent[0].min(b[0]);
             self.extent[1] = self.extent[1].min(b[1]);
             self.extent[2] = self.extent[2].max(b[2]);
@@ -971,9 +1048,10 @@ impl crate::sink::FeatureSink for FgbSink {
                 u32::MAX
             )));
         }
-        let index_node_size: u16 = if n > 0 { 16 } else { 0 };
-        let extent = if n > 0 { self.extent } else { [0.0; 4] };
-        let order = hilbert_order(&self.boxes, &extent);
+        let indexed = n > 0 && !self.unindexed;
+        let index_node_size: u16 = if indexed { 16 } else { 0 };
+        let known = self.extent[0] <= self.extent[2];
+        let extent = if known { self.extent } else { [0.0; 4] };
         // The header.
         let mut fbb = flatbuffers::FlatBufferBuilder::new();
         let columns: Vec<_> = self
@@ -994,7 +1072,7 @@ impl crate::sink::FeatureSink for FgbSink {
             .collect();
         let columns = Some(fbb.create_vector(&columns));
         let name = Some(fbb.create_string(&self.name));
-        let envelope = (n > 0).then(|| fbb.create_vector(&extent));
+        let envelope = known.then(|| fbb.create_vector(&extent));
         let crs = (self.code > 0).then(|| {
             flatgeobuf::Crs::create(
                 &mut fbb,
@@ -1025,8 +1103,12 @@ impl crate::sink::FeatureSink for FgbSink {
         write_at(&file, &MAGIC, 0).map_err(w)?;
         let head = fbb.finished_data();
         write_at(&file, head, MAGIC.len() as u64).map_err(w)?;
-        if n > 0 {
-            let at = (MAGIC.len() + head.len()) as u64;
+        let at = (MAGIC.len() + head.len()) as u64;
+        if n > 0 && !indexed {
+            self.boxes = Vec::new();
+            self.write_in_input_order(&file, at)?;
+        } else if n > 0 {
+            let order = hilbert_order(&self.boxes, &extent);
             let boxes = std::mem::take(&mut self.boxes);
             let starts = &self.starts;
             let (chunk_at, index_len) = write_index(
@@ -1052,14 +1134,29 @@ mod tests {
 
     #[test]
     fn spooled_and_in_memory_writes_give_the_same_file() {
+        // Without and with null geometries (every seventh feature; written without
+        // index, in input order).
+        for nulls in [false, true] {
+            same_file_whatever_the_memory(nulls);
+        }
+    }
+
+    fn same_file_whatever_the_memory(nulls: bool) {
         let features: Vec<String> = (0..3000)
             .map(|i| {
                 let (x, y) = ((i * 37 % 1000) as f64 / 10.0, (i * 91 % 1000) as f64 / 10.0);
+                let geometry = if nulls && i % 7 == 3 {
+                    "null".to_string()
+                } else {
+                    format!(
+                        r#"{{"rings":[[[{x},{y}],[{x},{y1}],[{x1},{y1}],[{x1},{y}],[{x},{y}]]]}}"#,
+                        x1 = x + 0.5,
+                        y1 = y + 0.5
+                    )
+                };
                 format!(
-                    r#"{{"attributes":{{"OBJECTID":{},"name":"f{i}"}},"geometry":{{"rings":[[[{x},{y}],[{x},{y1}],[{x1},{y1}],[{x1},{y}],[{x},{y}]]]}}}}"#,
+                    r#"{{"attributes":{{"OBJECTID":{},"name":"f{i}"}},"geometry":{geometry}}}"#,
                     i + 1,
-                    x1 = x + 0.5,
-                    y1 = y + 0.5
                 )
             })
             .collect();
@@ -1096,18 +1193,23 @@ mod tests {
         .iter()
         .enumerate()
         {
-            assert_eq!(files[0], files[k + 1], "{what}");
+            assert_eq!(files[0], files[k + 1], "{what}, nulls {nulls}");
         }
         // The reference is a valid file: the flatgeobuf crate reads every feature.
-        let mut r = flatgeobuf::FgbReader::open(std::io::Cursor::new(&files[0]))
-            .unwrap()
-            .select_all()
-            .unwrap();
+        let reader = flatgeobuf::FgbReader::open(std::io::Cursor::new(&files[0])).unwrap();
+        assert_eq!(
+            reader.header().index_node_size(),
+            if nulls { 0 } else { 16 }
+        );
+        let mut r = reader.select_all().unwrap();
         let mut count = 0;
-        while flatgeobuf::FallibleStreamingIterator::next(&mut r)
-            .unwrap()
-            .is_some()
-        {
+        while let Some(f) = flatgeobuf::FallibleStreamingIterator::next(&mut r).unwrap() {
+            if nulls {
+                // Input order.
+                let id: i64 = geozero::FeatureProperties::property(f, "OBJECTID").unwrap();
+                assert_eq!(id, count + 1);
+                assert_eq!(f.geometry().is_none(), count % 7 == 3, "feature {count}");
+            }
             count += 1;
         }
         assert_eq!(count, 3000);
@@ -1153,6 +1255,29 @@ mod tests {
                 let firsts: Vec<u64> = (0..n).step_by(chunk).map(|k| k as u64 * 100).collect();
                 assert_eq!(chunk_at, firsts);
             }
+        }
+    }
+
+    #[test]
+    fn radix_sort_is_a_stable_sort_by_the_high_half() {
+        let mut seed = 7u64;
+        for (n, spread) in [
+            (0usize, 1u64),
+            (1, 1),
+            (1000, 1),
+            (1000, 3),
+            (5000, 1 << 32),
+        ] {
+            let mut v: Vec<u64> = (0..n as u64)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    ((seed >> 20) % spread) << 32 | i
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_by_key(|k| k >> 32);
+            super::radix_sort_high(&mut v);
+            assert_eq!(v, want, "{n} keys below {spread}");
         }
     }
 

@@ -195,8 +195,8 @@ fn fixtures_convert_to_every_format() {
             .collect();
         for ext in ["json", "geojson", "gpkg", "fgb", "shp", "csv"] {
             let mut src = fs.clone();
-            if ext == "fgb" || ext == "shp" {
-                // Formats without null geometries: keep the features that have one.
+            if ext == "shp" {
+                // Shapefile has no empty geometries: keep the features that have one.
                 src.features
                     .retain(|f| f.geometry.as_ref().is_some_and(|g| !g.is_empty()));
                 if src.features.is_empty() {
@@ -217,7 +217,7 @@ fn fixtures_convert_to_every_format() {
                 .iter()
                 .filter(|f| f.geometry.as_ref().is_some_and(|g| !g.is_empty()))
                 .count();
-            let want = if ext == "fgb" || ext == "shp" {
+            let want = if ext == "shp" {
                 src.features.len()
             } else {
                 with_geometry.len()
@@ -297,6 +297,51 @@ fn gdal_answers_window_queries_from_our_spatial_indexes() {
             "{ext}: expected {want}: {text}"
         );
     }
+}
+
+#[test]
+fn flatgeobuf_with_null_geometries_is_read_whole_by_gdal() {
+    if !gdal() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let features: Vec<Feature> = (0..5)
+        .map(|i| Feature {
+            geometry: (i % 2 == 0).then(|| {
+                Geometry::Point(Point {
+                    coord: Some(Coord::xy(f64::from(i), 1.0)),
+                    ..Default::default()
+                })
+            }),
+            attributes: [("id".to_string(), AttrValue::Int(i64::from(i)))]
+                .into_iter()
+                .collect(),
+        })
+        .collect();
+    let fs = FeatureSet {
+        geometry_type: Some(GeometryType::Point),
+        spatial_reference: Some(SpatialReference::from_wkid(4326)),
+        fields: Some(vec![Field::new("id", FieldType::Integer)]),
+        features,
+        ..Default::default()
+    };
+    let p = dir.path().join("nulls.fgb");
+    gp_features::save(&fs, &p).unwrap();
+    let gj = gdal_features(&p);
+    let feats = gj["features"].as_array().unwrap();
+    assert_eq!(feats.len(), 5, "{gj}");
+    // Written without spatial index, in input order.
+    for (i, f) in feats.iter().enumerate() {
+        assert_eq!(f["properties"]["id"], i, "{gj}");
+        if i % 2 == 0 {
+            assert_eq!(f["geometry"]["coordinates"][0], i as f64, "{gj}");
+        } else {
+            assert!(f["geometry"].is_null(), "{gj}");
+        }
+    }
+    let back = gp_features::load(&p).unwrap();
+    assert_eq!(back.features.len(), 5);
+    assert!(back.features[1].geometry.is_none());
 }
 
 #[test]
