@@ -40,7 +40,9 @@
 //!   them), because the crate's own writer re-reads each feature from its spool with
 //!   a separate buffered read.
 //! - [shapefile]: reading `.shp`; [dbase] (with [encoding_rs] code pages): the `.dbf`
-//!   table. The `.shp`/`.shx` writer is here (null shapes, Z and M).
+//!   table. The `.shp`/`.shx` writer is here (null shapes, Z and M), and so are the
+//!   `.dbf` numbers `dbase` would round through `f64` (integers beyond 2^53, reals too
+//!   long for their field), read and written exactly.
 //! - [rusqlite] (SQLite bundled): GeoPackage; the GeoPackage geometry blobs are
 //!   written here.
 //! - [csv]: CSV. [crs-definitions](crs_definitions): WKT for EPSG codes (`.prj`, GeoPackage).

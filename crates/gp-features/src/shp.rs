@@ -1,6 +1,8 @@
 //! ESRI Shapefile. Reading: the `shapefile` crate for shapes and `dbase` for the
 //! table (code page from `.cpg`). Writing: `.shp`/`.shx` written here (null shapes,
-//! Z and M included), the table with `dbase`, plus `.prj` and `.cpg`.
+//! Z and M included), the table with `dbase`, plus `.prj` and `.cpg`. `dbase` takes
+//! every number through `f64` both ways: the cells where that loses digits (integers
+//! beyond 2^53, reals too long for their field) are read and written exactly here.
 
 use std::collections::HashSet;
 use std::io::{BufWriter, Write};
@@ -165,9 +167,17 @@ pub(crate) fn read(path: &Path) -> Result<FeatureSet> {
     Ok(all.0)
 }
 
-/// The decimal count of each `.dbf` field, from its header (the field descriptors
-/// after the 32-byte file header, 32 bytes each, up to the 0x0D terminator).
-fn dbf_decimals(dbf: &Path) -> std::io::Result<Vec<u8>> {
+/// The layout of a `.dbf` file from its header: where the records start, the record
+/// size, and each field's length and decimal count (the field descriptors after the
+/// 32-byte file header, 32 bytes each, up to the 0x0D terminator).
+struct DbfLayout {
+    header_len: u64,
+    record_len: usize,
+    /// (length, decimals) of each field, in order.
+    fields: Vec<(usize, u8)>,
+}
+
+fn dbf_layout(dbf: &Path) -> std::io::Result<DbfLayout> {
     use std::io::Read;
     let mut f = std::fs::File::open(dbf)?;
     let mut head = [0u8; 32];
@@ -176,11 +186,189 @@ fn dbf_decimals(dbf: &Path) -> std::io::Result<Vec<u8>> {
     let mut rest = Vec::new();
     f.take(len.saturating_sub(32) as u64)
         .read_to_end(&mut rest)?;
-    Ok(rest
-        .chunks_exact(32)
-        .take_while(|d| d[0] != 0x0D)
-        .map(|d| d[17])
-        .collect())
+    Ok(DbfLayout {
+        header_len: len as u64,
+        record_len: usize::from(u16::from_le_bytes([head[10], head[11]])),
+        fields: rest
+            .chunks_exact(32)
+            .take_while(|d| d[0] != 0x0D)
+            .map(|d| (usize::from(d[16]), d[17]))
+            .collect(),
+    })
+}
+
+/// Integer `.dbf` fields wider than 15 digits, read exactly. The `dbase` crate reads
+/// every number through `f64`, which holds integers exactly only up to 2^53 (16
+/// digits): those fields' cells are read again here, from the raw records, alongside.
+struct ExactInts {
+    records: std::io::BufReader<std::fs::File>,
+    record: Vec<u8>,
+    /// (field index, offset in the record, length).
+    cells: Vec<(usize, usize, usize)>,
+}
+
+impl ExactInts {
+    /// `None` when the table has no such field.
+    fn open(dbf: &Path, layout: &DbfLayout, integer: &[bool]) -> std::io::Result<Option<Self>> {
+        use std::io::{Seek, SeekFrom};
+        let mut cells = Vec::new();
+        let mut at = 1;
+        for (k, &(len, _)) in layout.fields.iter().enumerate() {
+            if integer.get(k).copied().unwrap_or(false) && len > 15 {
+                cells.push((k, at, len));
+            }
+            at += len;
+        }
+        if cells.is_empty() || at > layout.record_len {
+            return Ok(None);
+        }
+        let mut f = std::fs::File::open(dbf)?;
+        f.seek(SeekFrom::Start(layout.header_len))?;
+        Ok(Some(ExactInts {
+            records: std::io::BufReader::with_capacity(1 << 16, f),
+            record: vec![0; layout.record_len],
+            cells,
+        }))
+    }
+
+    /// The next record that is not deleted (as the `dbase` reader skips them): the
+    /// exact value of each wide integer cell that holds a plain integer.
+    fn next(&mut self) -> std::io::Result<Vec<(usize, i64)>> {
+        use std::io::Read;
+        loop {
+            self.records.read_exact(&mut self.record)?;
+            if self.record[0] != b'*' {
+                break;
+            }
+        }
+        Ok(self
+            .cells
+            .iter()
+            .filter_map(|&(k, at, len)| {
+                let text = std::str::from_utf8(&self.record[at..at + len]).ok()?;
+                Some((k, text.trim().parse::<i64>().ok()?))
+            })
+            .collect())
+    }
+}
+
+/// The `.dbf` destination of the writer: passes the `dbase` crate's bytes through,
+/// replacing the cells queued in `fix` (file offset, text of the cell's full width) as
+/// they go by. `dbase` formats every number through `f64` and crops what is wider than
+/// its field; the cells where that would change the value are queued by
+/// [`exact_cell`] just before their record is written.
+struct DbfOut {
+    inner: BufWriter<std::fs::File>,
+    pos: u64,
+    fix: std::sync::Arc<Fixes>,
+}
+
+/// Cells to replace (see [`DbfOut`]).
+#[derive(Default)]
+struct Fixes {
+    any: std::sync::atomic::AtomicBool,
+    cells: std::sync::Mutex<Vec<(u64, Vec<u8>)>>,
+}
+
+impl Fixes {
+    fn push(&self, at: u64, text: Vec<u8>) -> std::io::Result<()> {
+        self.cells
+            .lock()
+            .map_err(|_| std::io::Error::other("a writer thread failed"))?
+            .push((at, text));
+        self.any.store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+}
+
+impl Write for DbfOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let end = self.pos + buf.len() as u64;
+        if !self.fix.any.load(std::sync::atomic::Ordering::Acquire) {
+            self.inner.write_all(buf)?;
+            self.pos = end;
+            return Ok(buf.len());
+        }
+        let mut cells = self
+            .fix
+            .cells
+            .lock()
+            .map_err(|_| std::io::Error::other("a writer thread failed"))?;
+        let mut out = buf.to_vec();
+        for (at, text) in cells.iter() {
+            let (lo, hi) = ((*at).max(self.pos), (at + text.len() as u64).min(end));
+            if lo < hi {
+                out[(lo - self.pos) as usize..(hi - self.pos) as usize]
+                    .copy_from_slice(&text[(lo - at) as usize..(hi - at) as usize]);
+            }
+        }
+        cells.retain(|(at, text)| at + text.len() as u64 > end);
+        if cells.is_empty() {
+            self.fix
+                .any
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
+        drop(cells);
+        self.inner.write_all(&out)?;
+        self.pos = end;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl std::io::Seek for DbfOut {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// The text a numeric cell of `width` bytes (`decimals` after the point) must hold
+/// when the `dbase` crate's own (`format!("{:.decimals$}", value as f64)`, cropped to
+/// the width) would not hold the value: `Ok(None)` when its text is right, `Ok(Some)`
+/// the exact text right-aligned to the width, `Err` when no text of that width holds
+/// the value.
+fn exact_cell(
+    v: &AttrValue,
+    width: usize,
+    decimals: usize,
+) -> std::result::Result<Option<Vec<u8>>, String> {
+    let pad = |t: String| {
+        let mut cell = vec![b' '; width - t.len()];
+        cell.extend_from_slice(t.as_bytes());
+        cell
+    };
+    let too_wide = |t: &str| format!("{t} does not fit the {width} characters of the DBF field");
+    let exact = match v {
+        AttrValue::Int(i) => Some((i.to_string(), *i as f64 as i128 == i128::from(*i))),
+        AttrValue::UInt(u) => Some((u.to_string(), *u as f64 as u128 == u128::from(*u))),
+        _ => None,
+    };
+    if let Some((text, f64_exact)) = exact {
+        if text.len() > width {
+            return Err(too_wide(&text));
+        }
+        if decimals == 0 {
+            return Ok((!f64_exact).then(|| pad(text)));
+        }
+    }
+    let Some(x) = v.as_f64() else {
+        return Ok(None);
+    };
+    if !x.is_finite() || format!("{x:.decimals$}").len() <= width {
+        return Ok(None);
+    }
+    // Fewer decimals, else (in a field with decimals) the exponent form.
+    (0..decimals)
+        .rev()
+        .map(|d| format!("{x:.d$}"))
+        .chain((decimals > 0).then(|| format!("{x:e}")))
+        .find(|t| t.len() <= width)
+        .map(|t| Some(pad(t)))
+        .ok_or_else(|| too_wide(&x.to_string()))
 }
 
 /// Reads a Shapefile record by record into `to`: its schema (fields from the `.dbf`
@@ -199,7 +387,8 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
             std::fs::File::open(&dbf_path).map_err(io("opening", &dbf_path))?,
         ))
         .map_err(|e| err(format!("{}: {e}", dbf_path.display())))?;
-    let decimals = dbf_decimals(&dbf_path).map_err(io("reading", &dbf_path))?;
+    let layout = dbf_layout(&dbf_path).map_err(io("reading", &dbf_path))?;
+    let decimals: Vec<u8> = layout.fields.iter().map(|f| f.1).collect();
     let mut fields = Vec::new();
     for (k, f) in table.fields().iter().enumerate() {
         let len = f.length();
@@ -248,6 +437,9 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
         }
         any
     };
+    let integer: Vec<bool> = fields.iter().map(|f| f.field_type.is_integer()).collect();
+    let mut exact =
+        ExactInts::open(&dbf_path, &layout, &integer).map_err(io("reading", &dbf_path))?;
     let sr = std::fs::read_to_string(sibling(path, "prj"))
         .ok()
         .map(|w| srs::sr_from_wkt(&w));
@@ -280,6 +472,14 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
                 Some(v) => dbf_to_attr(v, &f.field_type),
             };
             attributes.insert(f.name.clone(), v);
+        }
+        if let Some(x) = exact.as_mut() {
+            let cells = x
+                .next()
+                .map_err(|e| err(format!("{}: record {n}: {e}", dbf_path.display())))?;
+            for (k, v) in cells {
+                attributes.insert(fields[k].name.clone(), AttrValue::Int(v));
+            }
         }
         to.feature(Feature {
             attributes,
@@ -514,7 +714,13 @@ pub(crate) struct ShpSink {
     shp: Option<std::fs::File>,
     shp_out: Option<BufWriter<std::fs::File>>,
     shx_out: Option<BufWriter<std::fs::File>>,
-    table: Option<dbase::TableWriter<BufWriter<std::fs::File>>>,
+    table: Option<dbase::TableWriter<DbfOut>>,
+    /// Cells the `.dbf` writer replaces (see [`DbfOut`]).
+    fixes: std::sync::Arc<Fixes>,
+    /// Each field's (offset in the record, width, decimals) when it is numeric.
+    numeric: Vec<Option<(u64, usize, usize)>>,
+    /// Where the `.dbf` records start, and their size.
+    dbf_records: (u64, u64),
     gt: GeometryType,
     st: i32,
     z: bool,
@@ -543,6 +749,9 @@ impl ShpSink {
             shp_out: None,
             shx_out: None,
             table: None,
+            fixes: std::sync::Arc::default(),
+            numeric: Vec::new(),
+            dbf_records: (0, 0),
             gt: GeometryType::Point,
             st: 0,
             z: false,
@@ -601,15 +810,47 @@ impl crate::sink::FeatureSink for ShpSink {
             encoding_rs::UTF_8,
         ));
         self.lens = vec![0; self.fields.len()];
+        self.numeric = vec![None; self.fields.len()];
+        // Record offset of the next field (after the deletion flag).
+        let mut at = 1u64;
         for (k, (f, n)) in self.fields.iter().zip(&self.names).enumerate() {
             let name =
                 FieldName::try_from(n.as_str()).map_err(|e| err(format!("field {n}: {e:?}")))?;
+            // 64-bit integers take 18 characters, the widest GDAL reads as Integer64
+            // (it reads wider integer fields as reals), unless a value needs more (up
+            // to 20). Streamed (no features at hand), an object ID gets 18 and another
+            // 64-bit integer field 20.
+            let fits = |width: usize| {
+                fs.features.iter().all(|ft| {
+                    ft.attributes
+                        .get(&f.name)
+                        .and_then(dbf_text)
+                        .is_none_or(|t| t.len() <= width)
+                })
+            };
+            let wide = if (f.field_type == FieldType::Oid || !fs.features.is_empty()) && fits(18) {
+                18
+            } else {
+                20
+            };
+            let numeric = match f.field_type {
+                FieldType::SmallInteger => Some((6, 0)),
+                FieldType::Integer => Some((11, 0)),
+                FieldType::Oid | FieldType::BigInteger => Some((wide, 0)),
+                FieldType::Single | FieldType::Double => Some((24, 15)),
+                _ => None,
+            };
+            if let Some((width, decimals)) = numeric {
+                self.numeric[k] = Some((at, width, decimals));
+                at += width as u64;
+                b = b.add_numeric_field(name, width as u8, decimals as u8);
+                continue;
+            }
             b = match f.field_type {
-                FieldType::SmallInteger => b.add_numeric_field(name, 6, 0),
-                FieldType::Integer => b.add_numeric_field(name, 11, 0),
-                FieldType::Oid | FieldType::BigInteger => b.add_numeric_field(name, 20, 0),
-                FieldType::Single | FieldType::Double => b.add_numeric_field(name, 24, 15),
-                FieldType::Date | FieldType::DateOnly => b.add_date_field(name),
+                FieldType::Date | FieldType::DateOnly => {
+                    at += 8;
+                    b.add_date_field(name)
+                }
                 _ => {
                     // The longest value (in bytes) when the features are at hand, else
                     // room for the schema's length in characters (up to 4 bytes each in
@@ -628,12 +869,20 @@ impl crate::sink::FeatureSink for ShpSink {
                     };
                     let len = len.clamp(1, 254);
                     self.lens[k] = len;
+                    at += len as u64;
                     b.add_character_field(name, len as u8)
                 }
             };
         }
         let dbf_file = std::fs::File::create(dbf).map_err(io("creating", dbf))?;
-        self.table = Some(b.build_with_dest(BufWriter::new(dbf_file)));
+        // The dBase III layout the `dbase` crate writes: a 32-byte header, 32 bytes per
+        // field, a terminator byte, then the records.
+        self.dbf_records = (32 + 32 * self.fields.len() as u64 + 1, at);
+        self.table = Some(b.build_with_dest(DbfOut {
+            inner: BufWriter::new(dbf_file),
+            pos: 0,
+            fix: self.fixes.clone(),
+        }));
         std::fs::write(cpg, "UTF-8").map_err(io("writing", cpg))?;
         if let Some(w) = fs.spatial_reference.as_ref().and_then(srs::wkt_for) {
             std::fs::write(prj, w).map_err(io("writing", prj))?;
@@ -741,6 +990,16 @@ impl crate::sink::FeatureSink for ShpSink {
             }
             let fv = attr_to_dbf(v, &fd.field_type)
                 .map_err(|e| err(format!("feature {i}, field {}: {e}", fd.name)))?;
+            if let Some((at, width, decimals)) = self.numeric[k] {
+                let cell = exact_cell(v, width, decimals)
+                    .map_err(|e| err(format!("feature {i}, field {}: {e}", fd.name)))?;
+                if let Some(cell) = cell {
+                    let (first, size) = self.dbf_records;
+                    self.fixes
+                        .push(first + i as u64 * size + at, cell)
+                        .map_err(|e| err(format!("feature {i}: {e}")))?;
+                }
+            }
             row.insert(n.clone(), fv);
         }
         table
@@ -814,4 +1073,55 @@ fn attr_to_dbf(v: &AttrValue, t: &FieldType) -> Result<FieldValue, String> {
         | FieldType::Double => FieldValue::Numeric(v.as_f64()),
         _ => FieldValue::Character(dbf_text(v)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exact_cell;
+    use gp_model::AttrValue;
+
+    fn cell(v: AttrValue, width: usize, decimals: usize) -> Option<String> {
+        exact_cell(&v, width, decimals)
+            .unwrap()
+            .map(|c| String::from_utf8(c).unwrap())
+    }
+
+    #[test]
+    fn cells_the_dbase_crate_would_get_wrong_are_written_exactly() {
+        // What f64 holds exactly is left to dbase.
+        assert_eq!(cell(AttrValue::Int(9_007_199_254_740_992), 20, 0), None);
+        assert_eq!(cell(AttrValue::Int(-42), 6, 0), None);
+        assert_eq!(cell(AttrValue::Float(1.5), 24, 15), None);
+        // Integers beyond 2^53, right-aligned.
+        assert_eq!(
+            cell(AttrValue::Int(9_007_199_254_740_993), 20, 0).as_deref(),
+            Some("    9007199254740993")
+        );
+        assert_eq!(
+            cell(AttrValue::Int(i64::MAX), 20, 0).as_deref(),
+            Some(" 9223372036854775807")
+        );
+        // -2^63 is an f64.
+        assert_eq!(cell(AttrValue::Int(i64::MIN), 20, 0), None);
+        assert_eq!(
+            cell(AttrValue::UInt(u64::MAX), 20, 0).as_deref(),
+            Some("18446744073709551615")
+        );
+        // Reals too long for 15 decimals: fewer decimals, else the exponent form.
+        assert_eq!(
+            cell(AttrValue::Float(123_456_789_012.5), 24, 15).as_deref(),
+            Some("123456789012.50000000000")
+        );
+        assert_eq!(
+            cell(AttrValue::Float(-1e30), 24, 15).as_deref(),
+            Some(format!("{:>24}", "-1e30").as_str())
+        );
+        // What no cell of the width holds is an error naming the value.
+        let e = exact_cell(&AttrValue::Int(123_456_789_012), 11, 0).unwrap_err();
+        assert!(
+            e.contains("123456789012") && e.contains("11 characters"),
+            "{e}"
+        );
+        assert!(exact_cell(&AttrValue::Float(1e30), 20, 0).is_err());
+    }
 }

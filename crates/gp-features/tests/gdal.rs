@@ -345,6 +345,51 @@ fn flatgeobuf_with_null_geometries_is_read_whole_by_gdal() {
 }
 
 #[test]
+fn gdal_reads_exact_wide_numbers_from_our_shapefiles() {
+    if !gdal() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // (Up to 18 characters: GDAL reads wider integer fields as reals.)
+    let big = [
+        9_007_199_254_740_993i64,
+        123_456_789_012_345_678,
+        -9_007_199_254_740_993,
+    ];
+    let fs = FeatureSet {
+        geometry_type: Some(GeometryType::Point),
+        fields: Some(vec![
+            Field::new("big", FieldType::BigInteger),
+            Field::new("real", FieldType::Double),
+        ]),
+        features: big
+            .iter()
+            .map(|&b| Feature {
+                geometry: Some(Geometry::Point(Point {
+                    coord: Some(Coord::xy(1.0, 2.0)),
+                    ..Default::default()
+                })),
+                attributes: [
+                    ("big".to_string(), AttrValue::Int(b)),
+                    ("real".to_string(), AttrValue::Float(-1.5e30)),
+                ]
+                .into_iter()
+                .collect(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let p = dir.path().join("wide.shp");
+    gp_features::save(&fs, &p).unwrap();
+    let gj = gdal_features(&p);
+    let feats = gj["features"].as_array().unwrap();
+    for (f, b) in feats.iter().zip(big) {
+        assert_eq!(f["properties"]["big"].as_i64(), Some(b), "{gj}");
+        assert_eq!(f["properties"]["real"].as_f64(), Some(-1.5e30), "{gj}");
+    }
+}
+
+#[test]
 fn shapefiles_in_other_code_pages_are_decoded() {
     if !gdal() {
         return;

@@ -317,6 +317,86 @@ fn every_format_round_trips() {
     }
 }
 
+/// Numbers a `.dbf` holds only as exact text: integers beyond 2^53 and reals too long
+/// for 15 decimals.
+fn wide_numbers() -> FeatureSet {
+    let ints = [
+        Some(9_007_199_254_740_993),
+        Some(i64::MAX),
+        Some(-9_007_199_254_740_993),
+        Some(i64::MIN),
+        Some(42),
+        None,
+    ];
+    let reals = [1e30, -123_456_789_012.5, 0.1, -1e-7, 5e20, 0.0];
+    FeatureSet {
+        geometry_type: Some(GeometryType::Point),
+        spatial_reference: Some(SpatialReference::from_wkid(4326)),
+        fields: Some(vec![
+            Field::new("big", FieldType::BigInteger),
+            Field::new("real", FieldType::Double),
+        ]),
+        features: ints
+            .iter()
+            .zip(reals)
+            .enumerate()
+            .map(|(i, (b, r))| Feature {
+                geometry: Some(Geometry::Point(Point {
+                    coord: Some(Coord::xy(i as f64, 0.0)),
+                    ..Default::default()
+                })),
+                attributes: [
+                    ("big".to_string(), b.map_or(AttrValue::Null, AttrValue::Int)),
+                    ("real".to_string(), AttrValue::Float(r)),
+                ]
+                .into_iter()
+                .collect(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn shapefile_numbers_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = wide_numbers();
+    let saved = dir.path().join("saved.shp");
+    save(&fs, &saved).unwrap();
+    // And streamed, from Esri JSON.
+    let json = dir.path().join("in.json");
+    save(&fs, &json).unwrap();
+    let streamed = dir.path().join("streamed.shp");
+    assert!(
+        convert(&json, &streamed, &SaveOptions::default())
+            .unwrap()
+            .streamed
+    );
+    for p in [saved, streamed] {
+        let back = load(&p).unwrap();
+        for (a, b) in fs.features.iter().zip(&back.features) {
+            assert_eq!(a.attributes["big"], b.attributes["big"], "{}", p.display());
+            assert_eq!(
+                a.attributes["real"].as_f64(),
+                b.attributes["real"].as_f64(),
+                "{}",
+                p.display()
+            );
+        }
+    }
+    // What no DBF cell of its width holds is an error, not a cropped number.
+    let mut bad = fs.clone();
+    bad.fields = Some(vec![Field::new("big", FieldType::Integer)]);
+    bad.features.truncate(1);
+    let p = dir.path().join("bad.shp");
+    let e = save(&bad, &p).unwrap_err().to_string();
+    assert!(
+        e.contains("feature 0, field big") && e.contains("9007199254740993"),
+        "{e}"
+    );
+    assert!(!p.exists());
+}
+
 #[test]
 fn saving_never_overwrites_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
