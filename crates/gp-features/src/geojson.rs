@@ -9,6 +9,9 @@ use std::collections::HashMap;
 
 use std::sync::Arc;
 
+use rayon::iter::{IndexedParallelIterator, ParallelIterator};
+use rayon::slice::ParallelSlice;
+
 use gp_model::esrijson::FeatureSetBuilder;
 use gp_model::{AttrValue, Coord, FeatureSet, FieldType, SpatialReference};
 
@@ -75,33 +78,73 @@ pub(crate) fn read_each(
     };
     let err = fmt_err(path, "GeoJSON");
     let sr = crs_of(&head_of(path)?);
-    let mut b = FeatureSetBuilder::new();
     let feed = |b: &mut FeatureSetBuilder, data: &[u8], ranges: &[(usize, usize)], first| {
         for (k, &(s, e)) in ranges.iter().enumerate() {
             let n = first + k;
             let text = std::str::from_utf8(&data[s..e])
                 .map_err(|_| err(format!("feature {n} is not UTF-8 text")))?;
             geozero::geojson::GeoJson(text).process(b).map_err(|e| {
+                // The builder names the feature as the first of the text it was given
+                // (inside geozero's "processing geometry `…`" when it is about the
+                // geometry): name it by its place in the file instead.
                 let e = e.to_string();
-                err(format!(
-                    "feature {n}: {}",
-                    e.strip_prefix("feature 0: ").unwrap_or(&e)
-                ))
+                let why = match e.find("feature 0: ") {
+                    Some(at) => e[at + "feature 0: ".len()..].trim_end_matches('`'),
+                    None => &e,
+                };
+                err(format!("feature {n}: {why}"))
             })?;
         }
         Ok::<(), crate::Error>(())
     };
-    // First pass: the schema, and which text columns hold dates.
-    let mut looks: HashMap<String, DateLook> = HashMap::new();
-    batches(&mut |data, ranges, first| {
-        feed(&mut b, data, ranges, first)?;
+    let see = |looks: &mut HashMap<String, DateLook>, b: &mut FeatureSetBuilder| {
         for f in b.take_features() {
             for (k, v) in &f.attributes {
                 looks.entry(k.clone()).or_default().see(Some(v));
             }
         }
-        Ok(())
-    })?;
+    };
+    // First pass: the schema, and which text columns hold dates. Each batch is parsed
+    // in parallel slices, one builder each, absorbed in order (which gives what one
+    // builder gives); on any failure the pass is run again on one builder, whose
+    // error names the feature where it happens.
+    let parallel = || -> Result<(FeatureSetBuilder, HashMap<String, DateLook>)> {
+        let (mut b, mut looks) = (FeatureSetBuilder::new(), HashMap::new());
+        batches(&mut |data, ranges, first| {
+            let parts: Vec<Result<_>> = ranges
+                .par_chunks(TASK)
+                .enumerate()
+                .map(|(c, slice)| {
+                    let mut part = FeatureSetBuilder::new();
+                    feed(&mut part, data, slice, first + c * TASK)?;
+                    let mut part_looks = HashMap::new();
+                    see(&mut part_looks, &mut part);
+                    Ok((part, part_looks))
+                })
+                .collect();
+            for part in parts {
+                let (part, part_looks) = part?;
+                b.absorb(part)?;
+                for (k, l) in part_looks {
+                    looks.entry(k).or_insert_with(DateLook::default).absorb(l);
+                }
+            }
+            Ok(())
+        })?;
+        Ok((b, looks))
+    };
+    let (b, looks) = match parallel() {
+        Ok(done) => done,
+        Err(_) => {
+            let (mut b, mut looks) = (FeatureSetBuilder::new(), HashMap::new());
+            batches(&mut |data, ranges, first| {
+                feed(&mut b, data, ranges, first)?;
+                see(&mut looks, &mut b);
+                Ok(())
+            })?;
+            (b, looks)
+        }
+    };
     let mut schema = b.schema();
     schema.spatial_reference = Some(sr);
     let mut dates = Vec::new();
@@ -113,20 +156,34 @@ pub(crate) fn read_each(
         }
     }
     to.schema(&schema)?;
-    // Second pass: the features, shaped to the schema.
+    // Second pass: the features, shaped to the schema by copies of the first pass's
+    // builder, in parallel slices.
     batches(&mut |data, ranges, first| {
-        feed(&mut b, data, ranges, first)?;
-        for mut f in b.take_features() {
-            for name in &dates {
-                if let Some(v) = f.attributes.get_mut(name) {
-                    to_date(v);
+        let parts: Vec<Result<_>> = ranges
+            .par_chunks(TASK)
+            .enumerate()
+            .map(|(c, slice)| {
+                let mut part = b.clone();
+                feed(&mut part, data, slice, first + c * TASK)?;
+                Ok(part.take_features())
+            })
+            .collect();
+        for part in parts {
+            for mut f in part? {
+                for name in &dates {
+                    if let Some(v) = f.attributes.get_mut(name) {
+                        to_date(v);
+                    }
                 }
+                to.feature(f)?;
             }
-            to.feature(f)?;
         }
         Ok(())
     })
 }
+
+/// Features per parallel task of [`read_each`].
+const TASK: usize = 256;
 
 /// Takes a batch of feature texts: `data[ranges[k]]` is feature `first + k`.
 type BatchFn<'a> = dyn FnMut(&[u8], &[(usize, usize)], usize) -> Result<()> + 'a;

@@ -229,6 +229,12 @@ impl DateLook {
         }
     }
 
+    /// Takes in what another look saw (over other values of the column).
+    pub(crate) fn absorb(&mut self, other: DateLook) {
+        self.all &= other.all;
+        self.seen |= other.seen;
+    }
+
     /// True when the column is a date column.
     pub(crate) fn dates(&self) -> bool {
         self.all && self.seen

@@ -380,6 +380,22 @@ fn geojson_streams_with_types_settled_over_every_feature() {
     let e = convert(&bad, &out_bad, &SaveOptions::default()).unwrap_err();
     assert!(e.to_string().contains("feature 1"), "{e}");
     assert!(!out_bad.exists());
+    // The same where the two meet across the slices parsed in parallel.
+    let mut feats: Vec<String> = (0..700)
+        .map(|i| format!(r#"{{"type":"Feature","properties":{{"i":{i}}},"geometry":{{"type":"Point","coordinates":[{i},0]}}}}"#))
+        .collect();
+    feats[600] = r#"{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]}}"#.into();
+    std::fs::write(
+        &bad,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            feats.join(",")
+        ),
+    )
+    .unwrap();
+    let e = convert(&bad, &out_bad, &SaveOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("feature 600: geometry type"), "{e}");
+    assert!(!out_bad.exists());
 }
 
 #[test]

@@ -242,3 +242,65 @@ fn clockwise_arc_and_bezier() {
         "{mid:?}"
     );
 }
+
+#[test]
+fn builders_over_slices_absorbed_in_order_equal_one_builder() {
+    use geozero::GeozeroDatasource;
+    use gp_model::esrijson::FeatureSetBuilder;
+    // Columns that widen (int, then real, then text), appear late, or hold large
+    // integers; a multipoint among points; a spatial reference on a late feature.
+    let features: Vec<String> = (0..40)
+        .map(|i| {
+            let v = match i {
+                0..=9 => format!("{i}"),
+                10..=19 => format!("{i}.5"),
+                20 => "\"text\"".to_string(),
+                _ => format!("{}", i64::MAX - i),
+            };
+            let extra = if i == 25 { r#","late":true"# } else { "" };
+            let geometry = if i == 33 {
+                r#"{"type":"MultiPoint","coordinates":[[1,2],[3,4,5]]}"#.to_string()
+            } else {
+                format!(r#"{{"type":"Point","coordinates":[{i},{i}]}}"#)
+            };
+            format!(
+                r#"{{"type":"Feature","properties":{{"v":{v},"n":{i}{extra}}},"geometry":{geometry}}}"#
+            )
+        })
+        .collect();
+    let feed = |b: &mut FeatureSetBuilder, slice: &[String]| {
+        for f in slice {
+            GeoJson(f.as_str()).process(b).unwrap();
+        }
+    };
+    let mut whole = FeatureSetBuilder::new();
+    feed(&mut whole, &features);
+    let whole = whole.finish().unwrap();
+    for cuts in [
+        vec![1],
+        vec![10, 20, 30],
+        vec![21, 26, 34],
+        (1..40).collect(),
+    ] {
+        let mut bounds = vec![0];
+        bounds.extend(&cuts);
+        bounds.push(features.len());
+        let mut b = FeatureSetBuilder::new();
+        for w in bounds.windows(2) {
+            let mut part = FeatureSetBuilder::new();
+            feed(&mut part, &features[w[0]..w[1]]);
+            b.absorb(part).unwrap();
+        }
+        assert_eq!(b.finish().unwrap(), whole, "cut at {cuts:?}");
+    }
+    // Geometry types that do not mix: refused, the builder unchanged.
+    let mut points = FeatureSetBuilder::new();
+    feed(&mut points, &features[..3]);
+    let mut lines = FeatureSetBuilder::new();
+    GeoJson(r#"{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}"#)
+        .process(&mut lines)
+        .unwrap();
+    let e = points.absorb(lines).unwrap_err().to_string();
+    assert!(e.contains("does not match"), "{e}");
+    assert_eq!(points.finish().unwrap().features.len(), 3);
+}

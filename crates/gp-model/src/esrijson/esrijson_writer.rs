@@ -84,7 +84,7 @@ impl ColKind {
 /// assert_eq!(fs.geometry_type, Some(gp_model::GeometryType::Point));
 /// assert_eq!(fs.features[0].attributes["name"].as_str(), Some("a"));
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FeatureSetBuilder {
     fs: FeatureSet,
     columns: IndexMap<String, (ColKind, u32)>,
@@ -136,6 +136,41 @@ impl FeatureSetBuilder {
         let mut fs = self.schema();
         fs.features = features;
         Ok(fs)
+    }
+
+    /// Takes in what `later` built from the features that follow this builder's: its
+    /// columns (types widened, columns first seen there added after this one's), its
+    /// geometry type, dimensions, spatial reference and multipoints, and its features,
+    /// appended. A source processed in consecutive slices, one builder each (in
+    /// parallel, say), and absorbed in order gives what one builder over the whole
+    /// source gives: column types only widen, in the same way whatever the order.
+    ///
+    /// Fails, changing nothing, when the two geometry types do not mix (lines after
+    /// points, say); one builder over the source names the feature where they meet.
+    pub fn absorb(&mut self, later: FeatureSetBuilder) -> crate::Result<()> {
+        match (&self.fs.geometry_type, &later.fs.geometry_type) {
+            (Some(a), Some(b))
+                if a != b
+                    && !(matches!(a, GeometryType::Point | GeometryType::Multipoint)
+                        && matches!(b, GeometryType::Point | GeometryType::Multipoint)) =>
+            {
+                return Err(crate::Error::Geometry {
+                    path: "features".into(),
+                    reason: format!("geometry type {b} does not match the feature set's {a}"),
+                });
+            }
+            (None, Some(b)) => self.fs.geometry_type = Some(b.clone()),
+            _ => {}
+        }
+        self.fs.has_z |= later.fs.has_z;
+        self.fs.has_m |= later.fs.has_m;
+        self.saw_multi |= later.saw_multi;
+        self.srid = self.srid.or(later.srid);
+        for (name, (kind, len)) in later.columns {
+            self.column(&name, kind, len);
+        }
+        self.fs.features.extend(later.fs.features);
+        Ok(())
     }
 
     /// The schema of everything processed so far: fields (each column's type widened
