@@ -1281,6 +1281,17 @@ mod tests {
         }
     }
 
+    /// A temporary file holding `head`, and a handle to write into it.
+    fn headed() -> (tempfile::NamedTempFile, std::fs::File) {
+        let out = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(out.path(), b"head").unwrap();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(out.path())
+            .unwrap();
+        (out, file)
+    }
+
     #[test]
     fn sorted_copy_in_small_windows_and_blocks() {
         // Features of varied sizes, spooled in order, wanted in a shuffled order.
@@ -1304,12 +1315,7 @@ mod tests {
         for (window, block) in [(1, 1), (7, 3), (100, 64), (1 << 20, 1 << 20)] {
             let ends = super::window_ends(order.iter().map(|&i| u64::from(sizes[i])), window);
             assert_eq!(ends.last().copied(), Some(at));
-            let out = tempfile::NamedTempFile::new().unwrap();
-            std::fs::write(out.path(), b"head").unwrap();
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(out.path())
-                .unwrap();
+            let (out, file) = headed();
             super::copy_sorted(&spool, &starts, &final_at, &ends, &file, 4, block).unwrap();
             let got = std::fs::read(out.path()).unwrap();
             assert_eq!(&got[..4], b"head");
@@ -1328,12 +1334,7 @@ mod tests {
                         .sum()
                 })
                 .collect();
-            let out = tempfile::NamedTempFile::new().unwrap();
-            std::fs::write(out.path(), b"head").unwrap();
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(out.path())
-                .unwrap();
+            let (out, file) = headed();
             super::gather_sorted(&data, &starts, &order, chunk, &chunk_at, &file, 4, segment)
                 .unwrap();
             let got = std::fs::read(out.path()).unwrap();

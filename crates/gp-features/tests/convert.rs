@@ -318,14 +318,7 @@ fn geojson_streams_with_types_settled_over_every_feature() {
         })
         .collect();
     let input = dir.path().join("in.geojson");
-    std::fs::write(
-        &input,
-        format!(
-            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
-            feats.join(",\n")
-        ),
-    )
-    .unwrap();
+    write_collection(&input, &feats);
     let fs = load(&input).unwrap();
     assert_eq!(fs.features.len(), n);
     assert_eq!(fs.geometry_type, Some(GeometryType::Multipoint));
@@ -385,17 +378,22 @@ fn geojson_streams_with_types_settled_over_every_feature() {
         .map(|i| format!(r#"{{"type":"Feature","properties":{{"i":{i}}},"geometry":{{"type":"Point","coordinates":[{i},0]}}}}"#))
         .collect();
     feats[600] = r#"{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]}}"#.into();
-    std::fs::write(
-        &bad,
-        format!(
-            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
-            feats.join(",")
-        ),
-    )
-    .unwrap();
+    write_collection(&bad, &feats);
     let e = convert(&bad, &out_bad, &SaveOptions::default()).unwrap_err();
     assert!(e.to_string().contains("feature 600: geometry type"), "{e}");
     assert!(!out_bad.exists());
+}
+
+/// Writes a GeoJSON FeatureCollection of the given feature texts.
+fn write_collection(path: &std::path::Path, features: &[String]) {
+    std::fs::write(
+        path,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",\n")
+        ),
+    )
+    .unwrap();
 }
 
 #[test]

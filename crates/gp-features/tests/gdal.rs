@@ -299,6 +299,13 @@ fn gdal_answers_window_queries_from_our_spatial_indexes() {
     }
 }
 
+fn point(x: f64, y: f64) -> Geometry {
+    Geometry::Point(Point {
+        coord: Some(Coord::xy(x, y)),
+        ..Default::default()
+    })
+}
+
 #[test]
 fn flatgeobuf_with_null_geometries_is_read_whole_by_gdal() {
     if !gdal() {
@@ -307,12 +314,7 @@ fn flatgeobuf_with_null_geometries_is_read_whole_by_gdal() {
     let dir = tempfile::tempdir().unwrap();
     let features: Vec<Feature> = (0..5)
         .map(|i| Feature {
-            geometry: (i % 2 == 0).then(|| {
-                Geometry::Point(Point {
-                    coord: Some(Coord::xy(f64::from(i), 1.0)),
-                    ..Default::default()
-                })
-            }),
+            geometry: (i % 2 == 0).then(|| point(f64::from(i), 1.0)),
             attributes: [("id".to_string(), AttrValue::Int(i64::from(i)))]
                 .into_iter()
                 .collect(),
@@ -365,10 +367,7 @@ fn gdal_reads_exact_wide_numbers_from_our_shapefiles() {
         features: big
             .iter()
             .map(|&b| Feature {
-                geometry: Some(Geometry::Point(Point {
-                    coord: Some(Coord::xy(1.0, 2.0)),
-                    ..Default::default()
-                })),
+                geometry: Some(point(1.0, 2.0)),
                 attributes: [
                     ("big".to_string(), AttrValue::Int(b)),
                     ("real".to_string(), AttrValue::Float(-1.5e30)),
