@@ -541,6 +541,20 @@ fn scan_spool(
     Ok(())
 }
 
+/// A temporary file for the features that do not fit in memory, in the folder of the
+/// output (`path`), where the output's own room is, rather than in the system's
+/// temporary folder, which may be small or held in memory. Named, so the copy at the
+/// end can open its own handles; hidden, and removed when dropped.
+fn spill_file(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".gp-spill-")
+        .tempfile_in(dir)
+}
+
 /// Windows up to which [`copy_sorted`] reads the spool once per window (in
 /// parallel); beyond, it deals features into bucket files in one pass.
 const DIRECT_WINDOWS: usize = 8;
@@ -602,7 +616,11 @@ fn copy_sorted(
     drop(fill);
     let mut buckets = window_ends
         .iter()
-        .map(|_| tempfile::tempfile().map(|f| BufWriter::with_capacity(256 << 10, f)))
+        .map(|_| {
+            // Beside the spool (see `spill_file`).
+            let dir = spool.path().parent().unwrap_or(Path::new("."));
+            tempfile::tempfile_in(dir).map(|f| BufWriter::with_capacity(256 << 10, f))
+        })
         .collect::<std::io::Result<Vec<_>>>()?;
     scan_spool(
         &mut spool.reopen()?,
@@ -1024,8 +1042,7 @@ impl crate::sink::FeatureSink for FgbSink {
             Some(s) => s,
             None => {
                 use std::io::Seek;
-                // Named, so the copy at the end can open its own handles.
-                let mut f = tempfile::NamedTempFile::new()
+                let mut f = spill_file(&self.path)
                     .map_err(io("creating a temporary file for", &self.path))?;
                 f.seek(std::io::SeekFrom::Start(self.mem.len() as u64))
                     .map_err(&tmp)?;
@@ -1184,6 +1201,13 @@ mod tests {
             files.push(std::fs::read(&path).unwrap());
         }
         assert!(files[0].len() > 3000 * 40);
+        // The spill files (beside the outputs) are gone.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".fgb"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
         for (k, what) in [
             "spilled from the start, read back",
             "spilled from the start, copied from the file",
