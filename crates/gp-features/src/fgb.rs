@@ -10,6 +10,7 @@ use gp_model::{FeatureSet, FieldType, GeometryType, SpatialReference};
 use rayon::iter::{
     IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator,
 };
+use rayon::slice::ParallelSliceMut;
 
 use std::sync::Arc;
 
@@ -825,8 +826,8 @@ fn write_index(
 
 /// The features' order along a Hilbert curve of their boxes' centres over `extent`,
 /// ties in arrival order (any order gives a correct index, this one a compact one; it
-/// is the order of the `flatgeobuf` crate's `hilbert_sort`). The keys are computed in
-/// parallel, then sorted with their indexes by a stable radix sort on the key bytes.
+/// is the order of the `flatgeobuf` crate's `hilbert_sort`). Key and index are one
+/// integer, so the parallel unstable sort gives that order.
 fn hilbert_order(boxes: &[[f64; 4]], extent: &[f64; 4]) -> Vec<u32> {
     let (w, h) = (
         (extent[2] - extent[0]).max(f64::MIN_POSITIVE),
@@ -842,35 +843,8 @@ fn hilbert_order(boxes: &[[f64; 4]], extent: &[f64; 4]) -> Vec<u32> {
             (crate::rtree::hilbert(x, y) << 32) | i as u64
         })
         .collect();
-    radix_sort_high(&mut keyed);
+    keyed.par_sort_unstable();
     keyed.par_iter().map(|&k| k as u32).collect()
-}
-
-/// Sorts by the high 32 bits, stably (least significant byte first, a counting pass
-/// per byte; a byte that is the same everywhere is skipped).
-fn radix_sort_high(v: &mut Vec<u64>) {
-    let mut other = vec![0u64; v.len()];
-    for shift in [32u32, 40, 48, 56] {
-        let mut count = [0usize; 256];
-        for &k in v.iter() {
-            count[((k >> shift) & 0xff) as usize] += 1;
-        }
-        if count.contains(&v.len()) {
-            continue;
-        }
-        let mut at = [0usize; 256];
-        let mut sum = 0;
-        for (a, c) in at.iter_mut().zip(count) {
-            *a = sum;
-            sum += c;
-        }
-        for &k in v.iter() {
-            let b = ((k >> shift) & 0xff) as usize;
-            other[at[b]] = k;
-            at[b] += 1;
-        }
-        std::mem::swap(v, &mut other);
-    }
 }
 
 impl FgbSink {
@@ -1279,29 +1253,6 @@ mod tests {
                 let firsts: Vec<u64> = (0..n).step_by(chunk).map(|k| k as u64 * 100).collect();
                 assert_eq!(chunk_at, firsts);
             }
-        }
-    }
-
-    #[test]
-    fn radix_sort_is_a_stable_sort_by_the_high_half() {
-        let mut seed = 7u64;
-        for (n, spread) in [
-            (0usize, 1u64),
-            (1, 1),
-            (1000, 1),
-            (1000, 3),
-            (5000, 1 << 32),
-        ] {
-            let mut v: Vec<u64> = (0..n as u64)
-                .map(|i| {
-                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                    ((seed >> 20) % spread) << 32 | i
-                })
-                .collect();
-            let mut want = v.clone();
-            want.sort_by_key(|k| k >> 32);
-            super::radix_sort_high(&mut v);
-            assert_eq!(v, want, "{n} keys below {spread}");
         }
     }
 
