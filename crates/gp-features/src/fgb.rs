@@ -255,6 +255,15 @@ struct Arrays {
 }
 
 impl Arrays {
+    /// Empties the arrays, keeping their room (one `Arrays` serves every feature of a
+    /// batch).
+    fn clear(&mut self) {
+        self.xy.clear();
+        self.z.clear();
+        self.m.clear();
+        self.ends.clear();
+    }
+
     fn push(&mut self, c: &gp_model::Coord, z: bool, m: bool, bbox: &mut [f64; 4]) {
         self.xy.push(c.x);
         self.xy.push(c.y);
@@ -361,19 +370,19 @@ impl FgbEncoder {
         &self,
         fbb: &mut flatbuffers::FlatBufferBuilder<'b>,
         g: &FlatGeom<'_>,
+        a: &mut Arrays,
         bbox: &mut [f64; 4],
     ) -> Option<flatbuffers::WIPOffset<flatgeobuf::Geometry<'b>>> {
         let (z, m) = (self.has_z, self.has_m);
+        a.clear();
         Some(match (g.kind, self.gt) {
             (Kind::Point, FgbType::Point) | (Kind::Multipoint, FgbType::MultiPoint) => {
-                let mut a = Arrays::default();
                 for c in g.coords() {
                     a.push(c, z, m, bbox);
                 }
                 a.build(fbb, FgbType::Unknown, false)
             }
             (Kind::Polyline, FgbType::MultiLineString) => {
-                let mut a = Arrays::default();
                 for path in g.parts() {
                     for c in path {
                         a.push(c, z, m, bbox);
@@ -383,11 +392,10 @@ impl FgbEncoder {
                 a.build(fbb, FgbType::Unknown, true)
             }
             (Kind::Polygon, FgbType::MultiPolygon) => {
-                let mut parts = Vec::new();
-                for poly in g.polygons() {
-                    let mut a = Arrays::default();
-                    for (k, r) in poly.iter().enumerate() {
-                        // OGC orientation: exterior counter-clockwise, holes clockwise.
+                // Ring `k` of a polygon into `a`, in OGC orientation: exterior
+                // counter-clockwise, holes clockwise.
+                let ring =
+                    |a: &mut Arrays, bbox: &mut [f64; 4], k: usize, r: &[gp_model::Coord]| {
                         let ccw = gp_model::geometry::ring_signed_area(r) > 0.0;
                         if (k == 0) == ccw {
                             r.iter().for_each(|c| a.push(c, z, m, bbox));
@@ -395,8 +403,21 @@ impl FgbEncoder {
                             r.iter().rev().for_each(|c| a.push(c, z, m, bbox));
                         }
                         a.end();
-                    }
+                    };
+                let mut parts = Vec::new();
+                let mut rings = g.parts();
+                if let (Some(r), None) = (rings.next(), rings.next()) {
+                    // One ring (the common case): no grouping of rings into polygons.
+                    ring(a, bbox, 0, r);
                     parts.push(a.build(fbb, FgbType::Polygon, true));
+                } else {
+                    for poly in g.polygons() {
+                        a.clear();
+                        for (k, r) in poly.iter().enumerate() {
+                            ring(a, bbox, k, r);
+                        }
+                        parts.push(a.build(fbb, FgbType::Polygon, true));
+                    }
                 }
                 let parts = Some(fbb.create_vector(&parts));
                 flatgeobuf::Geometry::create(
@@ -416,6 +437,7 @@ impl Encoder for FgbEncoder {
     fn encode(&self, batch: &FlatBatch, out: &mut Encoded) -> Result<()> {
         let mut fbb = flatbuffers::FlatBufferBuilder::with_capacity(4096);
         let mut props = Vec::new();
+        let mut arrays = Arrays::default();
         for i in 0..batch.len() {
             let f = batch.get(i);
             let n = batch.first + i;
@@ -432,12 +454,15 @@ impl Encoder for FgbEncoder {
                     bbox = [f64::NAN; 4];
                     None
                 }
-                Some(g) => Some(self.geometry(&mut fbb, &g, &mut bbox).ok_or_else(|| {
-                    fmt_err(&self.path, "FlatGeobuf")(format!(
-                        "feature {n} is a {} in a layer of another geometry type",
-                        g.kind.name()
-                    ))
-                })?),
+                Some(g) => Some(
+                    self.geometry(&mut fbb, &g, &mut arrays, &mut bbox)
+                        .ok_or_else(|| {
+                            fmt_err(&self.path, "FlatGeobuf")(format!(
+                                "feature {n} is a {} in a layer of another geometry type",
+                                g.kind.name()
+                            ))
+                        })?,
+                ),
             };
             put_props(&mut props, &self.fields, f.attrs);
             let properties = Some(fbb.create_vector(&props));

@@ -56,7 +56,7 @@
 //!   coordinate array per batch); the GeoJSON, FlatGeobuf and GeoPackage writers
 //!   encode those batches on the same threads ([ryu] and [itoa] write GeoJSON
 //!   numbers), and the last stage only appends bytes or inserts rows. [memchr] finds
-//!   string ends.
+//!   string ends and, in the cutter, the next quote or brace.
 //!
 //! ## Features
 //! - `gdal`: Esri File Geodatabase (`out.gdb/layer`) through GDAL's OpenFileGDB

@@ -395,14 +395,12 @@ fn pipeline<T: Send>(
     })
 }
 
-/// The bytes that open or close strings, objects and arrays.
-const STRUCTURAL: [bool; 256] = {
+/// The bytes the cutter stops at outside strings: quotes and braces.
+const STOPS: [bool; 256] = {
     let mut t = [false; 256];
     t[b'"' as usize] = true;
     t[b'{' as usize] = true;
     t[b'}' as usize] = true;
-    t[b'[' as usize] = true;
-    t[b']' as usize] = true;
     t
 };
 
@@ -413,6 +411,9 @@ struct Cut {
     pos: usize,
     /// Start of the feature being cut (when `depth > 0`).
     start: usize,
+    /// Braces open in the feature being cut. Brackets are not counted: in a feature
+    /// they balance, and a feature where they do not is refused by the reader it is
+    /// handed to, which names it.
     depth: u32,
     in_str: bool,
     esc: bool,
@@ -470,9 +471,14 @@ impl Cut {
                     self.esc = false;
                     i += 1;
                 }
-                // Skip the string's ordinary bytes.
-                while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
+                // Over the string's ordinary bytes: a few one by one (keys and most
+                // values are short), then memchr.
+                let near = (i + 16).min(b.len());
+                while i < near && b[i] != b'"' && b[i] != b'\\' {
                     i += 1;
+                }
+                if i == near && i < b.len() {
+                    i = memchr::memchr2(b'"', b'\\', &b[i..]).map_or(b.len(), |k| i + k);
                 }
                 match b.get(i) {
                     Some(b'\\') => self.esc = true,
@@ -480,13 +486,18 @@ impl Cut {
                     None => break,
                 }
             } else {
-                // Skip to the next byte that matters.
-                while i < b.len() && !STRUCTURAL[b[i] as usize] {
+                // On to the next quote or brace: a few bytes one by one (attributes are
+                // dense with them), then memchr for long runs (coordinate arrays).
+                let near = (i + 16).min(b.len());
+                while i < near && !STOPS[usize::from(b[i])] {
                     i += 1;
+                }
+                if i == near {
+                    i = memchr::memchr3(b'"', b'{', b'}', &b[i..]).map_or(b.len(), |k| i + k);
                 }
                 match b.get(i) {
                     Some(b'"') => self.in_str = true,
-                    Some(b'{' | b'[') => self.depth += 1,
+                    Some(b'{') => self.depth += 1,
                     Some(_) => {
                         self.depth -= 1;
                         if self.depth == 0 {
