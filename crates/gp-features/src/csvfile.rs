@@ -244,7 +244,9 @@ pub(crate) struct CsvSink {
 
 impl CsvSink {
     pub(crate) fn create(path: &Path) -> Result<Self> {
-        let w = csv::Writer::from_path(path).map_err(|e| fmt_err(path, "CSV")(e.to_string()))?;
+        let w = csv::Writer::from_writer(
+            crate::atomic::create_file(path).map_err(crate::error::io("creating", path))?,
+        );
         Ok(CsvSink {
             path: path.to_path_buf(),
             w,

@@ -43,7 +43,7 @@ pub(crate) struct EsriSink {
 
 impl EsriSink {
     pub(crate) fn create(path: &Path) -> Result<Self> {
-        let f = std::fs::File::create(path).map_err(io("creating", path))?;
+        let f = crate::atomic::create_file(path).map_err(io("creating", path))?;
         Ok(EsriSink {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 20, f),

@@ -189,7 +189,7 @@ pub(crate) struct FgbSink {
     /// The features past the memory limit: a temporary file holding the data from
     /// offset `mem.len()` on, at their own offsets (the room before is filled with
     /// `mem` only if the end copies from the file).
-    spill: Option<BufWriter<tempfile::NamedTempFile>>,
+    spill: Option<tempfile::NamedTempFile>,
     /// Feature `i` is bytes `starts[i]..starts[i + 1]` of the data in arrival order.
     starts: Vec<u64>,
     /// Each feature's bounds: min x, min y, max x, max y (NaN for no geometry).
@@ -884,7 +884,6 @@ impl FgbSink {
         let Some(spill) = self.spill.take() else {
             return Ok(());
         };
-        let spill = spill.into_inner().map_err(|e| tmp(e.into_error()))?;
         let mut f = spill.reopen().map_err(tmp)?;
         let total = self.starts.last().copied().unwrap_or(0);
         let mut at = self.mem.len() as u64;
@@ -918,7 +917,6 @@ impl FgbSink {
         let w = |e: std::io::Error| io("writing", &path)(e);
         let total = self.starts.last().copied().unwrap_or(0);
         if let Some(spill) = self.spill.take() {
-            let spill = spill.into_inner().map_err(|e| tmp(e.into_error()))?;
             let fits = (total as usize).saturating_add(order.len().saturating_mul(END_PER_FEATURE))
                 <= self.end_limit;
             if !fits {
@@ -1045,7 +1043,8 @@ impl crate::sink::FeatureSink for FgbSink {
                     .map_err(io("creating a temporary file for", &self.path))?;
                 f.seek(std::io::SeekFrom::Start(self.mem.len() as u64))
                     .map_err(&tmp)?;
-                self.spill.insert(BufWriter::with_capacity(1 << 20, f))
+                // Unbuffered: the encoded slices come in blocks of many features.
+                self.spill.insert(f)
             }
         };
         spill.write_all(&bytes).map_err(tmp)
@@ -1114,7 +1113,7 @@ impl crate::sink::FeatureSink for FgbSink {
             },
         );
         fbb.finish_size_prefixed(header, None);
-        let file = std::fs::File::create(&path).map_err(io("creating", &path))?;
+        let file = crate::atomic::create_file(&path).map_err(io("creating", &path))?;
         let w = |e: std::io::Error| io("writing", &path)(e);
         write_at(&file, &MAGIC, 0).map_err(w)?;
         let head = fbb.finished_data();

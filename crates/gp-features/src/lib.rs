@@ -46,7 +46,8 @@
 //! - [rusqlite] (SQLite bundled): GeoPackage; the GeoPackage geometry blobs are
 //!   written here.
 //! - [csv]: CSV. [crs-definitions](crs_definitions): WKT for EPSG codes (`.prj`, GeoPackage).
-//! - [tempfile]: every file is written under a temporary name and renamed into place.
+//! - [tempfile]: every file is written under a temporary name, flushed to disk (by a
+//!   thread that flushes while the file is written, then once more) and renamed into place.
 //! - The streaming [`convert`] of Esri JSON is written here, in three stages on their
 //!   own threads: a cutter splits the features array into feature texts (whole read
 //!   buffers are handed on, not copied); [rayon] parses them in parallel, with a strict
@@ -174,10 +175,22 @@ struct Output {
 struct Files {
     tmps: Vec<TempPath>,
     optional: Option<(TempPath, PathBuf)>,
+    /// Flushes `tmps` to disk while they are written.
+    flusher: atomic::Flusher,
 }
 
 impl Files {
+    fn new(tmps: Vec<TempPath>, optional: Option<(TempPath, PathBuf)>) -> Files {
+        let flusher = atomic::Flusher::start(tmps.iter().map(|t| t.path().to_path_buf()).collect());
+        Files {
+            tmps,
+            optional,
+            flusher,
+        }
+    }
+
     fn commit(self) -> Result<()> {
+        drop(self.flusher);
         for t in self.tmps {
             t.commit()?;
         }
@@ -215,10 +228,7 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 _ => Box::new(csvfile::CsvSink::create(tmp.path())?),
             };
             Output {
-                files: Files {
-                    tmps: vec![tmp],
-                    optional: None,
-                },
+                files: Files::new(vec![tmp], None),
                 sink,
                 layer,
             }
@@ -246,10 +256,10 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
             ));
             // The table and index first, the .shp last.
             Output {
-                files: Files {
-                    tmps: vec![dbf, cpg, shx, shp],
-                    optional: Some((prj, p.with_extension("prj"))),
-                },
+                files: Files::new(
+                    vec![dbf, cpg, shx, shp],
+                    Some((prj, p.with_extension("prj"))),
+                ),
                 sink,
                 layer: None,
             }
@@ -275,10 +285,7 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 opts.overwrite,
             ));
             Output {
-                files: Files {
-                    tmps: vec![tmp],
-                    optional: None,
-                },
+                files: Files::new(vec![tmp], None),
                 sink,
                 layer: Some(layer_name),
             }

@@ -787,7 +787,7 @@ impl crate::sink::FeatureSink for ShpSink {
         self.st = shape_type(&self.gt, self.z, self.m);
         let [shx, dbf, cpg, prj] = &self.paths;
         let shp_file =
-            std::fs::File::create(&self.shp_path).map_err(io("creating", &self.shp_path))?;
+            crate::atomic::create_file(&self.shp_path).map_err(io("creating", &self.shp_path))?;
         let mut shp_out = BufWriter::with_capacity(
             1 << 20,
             shp_file
@@ -796,7 +796,7 @@ impl crate::sink::FeatureSink for ShpSink {
         );
         let mut shx_out = BufWriter::with_capacity(
             1 << 20,
-            std::fs::File::create(shx).map_err(io("creating", shx))?,
+            crate::atomic::create_file(shx).map_err(io("creating", shx))?,
         );
         // Headers are completed in finish(); reserve their 100 bytes now.
         shp_out
@@ -874,7 +874,7 @@ impl crate::sink::FeatureSink for ShpSink {
                 }
             };
         }
-        let dbf_file = std::fs::File::create(dbf).map_err(io("creating", dbf))?;
+        let dbf_file = crate::atomic::create_file(dbf).map_err(io("creating", dbf))?;
         // The dBase III layout the `dbase` crate writes: a 32-byte header, 32 bytes per
         // field, a terminator byte, then the records.
         self.dbf_records = (32 + 32 * self.fields.len() as u64 + 1, at);
