@@ -30,9 +30,16 @@ impl TempPath {
             .extension()
             .map(|e| format!(".{}", e.to_string_lossy()))
             .unwrap_or_default();
-        let f = tempfile::Builder::new()
-            .prefix(".gp-part-")
-            .suffix(&suffix)
+        let mut b = tempfile::Builder::new();
+        b.prefix(".gp-part-").suffix(&suffix);
+        // The permissions of any new file (0666 less the umask), not tempfile's
+        // owner-only 0600: the file is renamed into place as the output.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let f = b
             .tempfile_in(dir)
             .map_err(io("creating a temporary file in", dir))?;
         Ok(TempPath {
@@ -156,6 +163,20 @@ impl Drop for Flusher {
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_permissions_of_any_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let t = super::TempPath::new(&dir.path().join("out.geojson"), false).unwrap();
+        std::fs::write(t.path(), b"{}").unwrap();
+        let out = t.commit().unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&out), mode(&plain));
+    }
 
     #[test]
     fn create_file_empties_only_what_has_content() {
