@@ -106,7 +106,7 @@ pub(crate) async fn run(out: &Path, quiet: bool) -> anyhow::Result<()> {
         &target,
         &gp_features::SaveOptions {
             overwrite: true,
-            layer: None,
+            ..Default::default()
         },
     )?;
     println!(

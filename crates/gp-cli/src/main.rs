@@ -106,6 +106,10 @@ enum FeaturesCmd {
         /// Replace an existing output.
         #[arg(long)]
         overwrite: bool,
+        /// Flush the output to disk before it is renamed into place (survives a power
+        /// cut right after; slower).
+        #[arg(long)]
+        sync: bool,
     },
 }
 
@@ -416,12 +420,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     output,
                     layer,
                     overwrite,
+                    sync,
                 },
         } => {
             let r = gp_features::convert(
                 &input,
                 &output,
-                &gp_features::SaveOptions { overwrite, layer },
+                &gp_features::SaveOptions {
+                    overwrite,
+                    layer,
+                    sync,
+                },
             )?;
             println!(
                 "wrote {}{}",

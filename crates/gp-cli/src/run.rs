@@ -219,6 +219,9 @@ async fn save_outputs(
                     &gp_features::SaveOptions {
                         overwrite: true,
                         layer: None,
+                        // A job's outputs may be all that is left of it: on disk
+                        // before the command returns.
+                        sync: true,
                     },
                 )?;
                 written.push(

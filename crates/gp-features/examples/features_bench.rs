@@ -77,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &a[3],
                 &gp_features::SaveOptions {
                     overwrite: true,
-                    layer: None,
+                    ..Default::default()
                 },
             )?;
             eprintln!(

@@ -54,13 +54,18 @@ impl TempPath {
         self.tmp.as_deref().unwrap_or(&self.target)
     }
 
-    /// Renames the temporary file into place.
-    pub(crate) fn commit(mut self) -> Result<PathBuf> {
+    /// Renames the temporary file into place, after flushing it to disk when `sync`.
+    pub(crate) fn commit(mut self, sync: bool) -> Result<PathBuf> {
         let Some(tmp) = self.tmp.take() else {
             return Ok(self.target.clone());
         };
-        if let Ok(f) = std::fs::File::open(&*tmp) {
-            let _ = f.sync_all();
+        if sync {
+            // Opened for writing: some systems flush only through a writable handle.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&*tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(io("flushing to disk", &tmp))?;
         }
         let res = if self.overwrite {
             tmp.persist(&self.target)
@@ -173,7 +178,7 @@ mod tests {
         std::fs::File::create(&plain).unwrap();
         let t = super::TempPath::new(&dir.path().join("out.geojson"), false).unwrap();
         std::fs::write(t.path(), b"{}").unwrap();
-        let out = t.commit().unwrap();
+        let out = t.commit(true).unwrap();
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode();
         assert_eq!(mode(&out), mode(&plain));
     }

@@ -46,8 +46,9 @@
 //! - [rusqlite] (SQLite bundled): GeoPackage; the GeoPackage geometry blobs are
 //!   written here.
 //! - [csv]: CSV. [crs-definitions](crs_definitions): WKT for EPSG codes (`.prj`, GeoPackage).
-//! - [tempfile]: every file is written under a temporary name, flushed to disk (by a
-//!   thread that flushes while the file is written, then once more) and renamed into place.
+//! - [tempfile]: every file is written under a temporary name and renamed into place;
+//!   with [`SaveOptions::sync`] flushed to disk first (by a thread that flushes while
+//!   the file is written, then once more).
 //! - The streaming [`convert`] of Esri JSON is written here, in three stages on their
 //!   own threads: a cutter splits the features array into feature texts (whole read
 //!   buffers are handed on, not copied), 64 bytes at a time where it can (bit masks of
@@ -108,6 +109,12 @@ pub struct SaveOptions {
     pub overwrite: bool,
     /// The layer inside a GeoPackage (default: the file name's stem).
     pub layer: Option<String>,
+    /// Flush the files to disk (`fsync`) before renaming them into place, so that
+    /// they survive a power cut or system crash right after: the write then waits
+    /// for the disk. Off by default, as in GDAL: without it the files still appear
+    /// only whole (written under a temporary name, renamed when complete), but a
+    /// system crash soon after may lose what the disk had not received yet.
+    pub sync: bool,
 }
 
 /// What [`save_with`] wrote.
@@ -176,13 +183,14 @@ struct Output {
 struct Files {
     tmps: Vec<TempPath>,
     optional: Option<(TempPath, PathBuf)>,
-    /// Flushes `tmps` to disk while they are written.
-    flusher: atomic::Flusher,
+    /// With [`SaveOptions::sync`]: flushes `tmps` to disk while they are written.
+    flusher: Option<atomic::Flusher>,
 }
 
 impl Files {
-    fn new(tmps: Vec<TempPath>, optional: Option<(TempPath, PathBuf)>) -> Files {
-        let flusher = atomic::Flusher::start(tmps.iter().map(|t| t.path().to_path_buf()).collect());
+    fn new(tmps: Vec<TempPath>, optional: Option<(TempPath, PathBuf)>, sync: bool) -> Files {
+        let flusher = sync
+            .then(|| atomic::Flusher::start(tmps.iter().map(|t| t.path().to_path_buf()).collect()));
         Files {
             tmps,
             optional,
@@ -190,14 +198,14 @@ impl Files {
         }
     }
 
-    fn commit(self) -> Result<()> {
-        drop(self.flusher);
+    fn commit(mut self) -> Result<()> {
+        let sync = self.flusher.take().is_some();
         for t in self.tmps {
-            t.commit()?;
+            t.commit(sync)?;
         }
         if let Some((t, target)) = self.optional {
             if std::fs::metadata(t.path()).is_ok_and(|m| m.len() > 0) {
-                t.commit()?;
+                t.commit(sync)?;
             } else {
                 // No spatial reference: no .prj, and not a stale one from before.
                 let _ = std::fs::remove_file(target);
@@ -229,7 +237,7 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 _ => Box::new(csvfile::CsvSink::create(tmp.path())?),
             };
             Output {
-                files: Files::new(vec![tmp], None),
+                files: Files::new(vec![tmp], None, opts.sync),
                 sink,
                 layer,
             }
@@ -260,6 +268,7 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 files: Files::new(
                     vec![dbf, cpg, shx, shp],
                     Some((prj, p.with_extension("prj"))),
+                    opts.sync,
                 ),
                 sink,
                 layer: None,
@@ -286,7 +295,7 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 opts.overwrite,
             ));
             Output {
-                files: Files::new(vec![tmp], None),
+                files: Files::new(vec![tmp], None, opts.sync),
                 sink,
                 layer: Some(layer_name),
             }

@@ -49,6 +49,46 @@ fn streaming_matches_loading_whole() {
 }
 
 #[test]
+fn synced_writes_give_the_same_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(
+        &input,
+        format!("{HEAD} \"features\": [{}]}}", features(3000)),
+    )
+    .unwrap();
+    let synced = SaveOptions {
+        sync: true,
+        ..Default::default()
+    };
+    for ext in ["geojson", "fgb", "gpkg", "shp", "csv", "json"] {
+        let (a, b) = (
+            dir.path().join(format!("plain.{ext}")),
+            dir.path().join(format!("synced.{ext}")),
+        );
+        convert(&input, &a, &SaveOptions::default()).unwrap();
+        convert(&input, &b, &synced).unwrap();
+        assert_eq!(load(&a).unwrap(), load(&b).unwrap(), "{ext}");
+        // FlatGeobuf names its layer after the file: compare past the header there.
+        if ext != "fgb" && ext != "gpkg" {
+            assert_eq!(
+                std::fs::read(&a).unwrap(),
+                std::fs::read(&b).unwrap(),
+                "{ext}"
+            );
+        }
+    }
+    // Nothing temporary is left beside them.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".gp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn schema_after_the_features_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("late.json");
