@@ -37,12 +37,14 @@ fn demo_writes_the_three_outputs() {
     );
 }
 
-/// Features in a GeoPackage layer, counted through `gp features convert` to GeoJSON.
+/// Features in a GeoPackage layer, counted through `gp features convert --sync` to
+/// GeoJSON.
 fn gp_features_load(layer: &std::path::Path) -> usize {
     let geojson = layer.parent().unwrap().parent().unwrap().join("x.geojson");
     let o = gp(&[
         "features",
         "convert",
+        "--sync",
         layer.to_str().unwrap(),
         geojson.to_str().unwrap(),
     ]);

@@ -327,7 +327,13 @@ fn parse_flat(
             for (k, &(s, e)) in chunk.iter().enumerate() {
                 b.parse(schema, &data[s..e], dims, first + k, path)?;
             }
+            // Room for about what the text took (the encodings come close to it), so
+            // the output does not grow by copies.
+            let text: usize = chunk.iter().map(|&(s, e)| e - s).sum();
             let mut out = Encoded::default();
+            out.bytes.reserve(text + text / 4);
+            out.ends.reserve(chunk.len());
+            out.boxes.reserve(chunk.len());
             enc.encode(&b, &mut out)?;
             if keep {
                 Ok((b, out))
