@@ -196,6 +196,16 @@ impl FlatBatch {
         }
     }
 
+    /// Empties the batch for features from `first` on, keeping its buffers' room.
+    pub(crate) fn reuse(&mut self, first: usize) {
+        self.first = first;
+        self.attrs.clear();
+        self.extras.clear();
+        self.slots.clear();
+        self.coords.clear();
+        self.ends.clear();
+    }
+
     /// Number of features.
     pub(crate) fn len(&self) -> usize {
         self.slots.len()

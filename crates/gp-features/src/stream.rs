@@ -263,8 +263,16 @@ fn streamed(
             let schema = FlatSchema::new(header);
             let enc: &dyn Encoder = enc.as_ref();
             let keep = sink.reads_batches();
+            let spare = std::sync::Mutex::new(Vec::new());
             let parse = |data: &[u8], ranges: &[(usize, usize)], index: usize| {
-                parse_flat(data, ranges, index, &schema, dims, enc, keep, path)
+                let to = Flat {
+                    schema: &schema,
+                    dims,
+                    enc,
+                    spare: (!keep).then_some(&spare),
+                    path,
+                };
+                parse_flat(data, ranges, index, &to)
             };
             pipeline(
                 path,
@@ -299,33 +307,47 @@ fn streamed(
     })
 }
 
+/// How [`parse_flat`] parses and encodes.
+struct Flat<'a> {
+    schema: &'a FlatSchema,
+    dims: Dims,
+    enc: &'a dyn Encoder,
+    /// When the sink does not read the batches (see [`FeatureSink::reads_batches`]):
+    /// emptied batches, whose buffers are used again (growing new ones costs copies).
+    spare: Option<&'a std::sync::Mutex<Vec<FlatBatch>>>,
+    path: &'a Path,
+}
+
 /// Parses and encodes the features `ranges` of `data` (the first being feature
 /// `index`) in parallel, in slices of consecutive features, keeping their order.
-/// Unless `keep`, each slice's batch is freed where it was made and an empty one
-/// returned in its place (see [`FeatureSink::reads_batches`]).
-#[allow(clippy::too_many_arguments)] // reason: one private call site; a struct would only rename them
+/// With `to.spare`, each slice's batch goes back there once encoded and an empty
+/// one is returned in its place.
 fn parse_flat(
     data: &[u8],
     ranges: &[(usize, usize)],
     index: usize,
-    schema: &FlatSchema,
-    dims: Dims,
-    enc: &dyn Encoder,
-    keep: bool,
-    path: &Path,
+    to: &Flat<'_>,
 ) -> Result<Vec<(FlatBatch, Encoded)>> {
     let per = ranges
         .len()
         .div_ceil(rayon::current_num_threads() * 4)
         .max(64);
+    let take_spare = |first: usize| {
+        let mut b = to
+            .spare
+            .and_then(|s| s.lock().ok()?.pop())
+            .unwrap_or_else(|| FlatBatch::new(to.schema, first));
+        b.reuse(first);
+        b
+    };
     ranges
         .par_chunks(per)
         .enumerate()
         .map(|(c, chunk)| {
             let first = index + c * per;
-            let mut b = FlatBatch::new(schema, first);
+            let mut b = take_spare(first);
             for (k, &(s, e)) in chunk.iter().enumerate() {
-                b.parse(schema, &data[s..e], dims, first + k, path)?;
+                b.parse(to.schema, &data[s..e], to.dims, first + k, to.path)?;
             }
             // Room for about what the text took (the encodings come close to it), so
             // the output does not grow by copies.
@@ -334,12 +356,16 @@ fn parse_flat(
             out.bytes.reserve(text + text / 4);
             out.ends.reserve(chunk.len());
             out.boxes.reserve(chunk.len());
-            enc.encode(&b, &mut out)?;
-            if keep {
-                Ok((b, out))
-            } else {
-                drop(b);
-                Ok((FlatBatch::new(schema, first), out))
+            to.enc.encode(&b, &mut out)?;
+            match to.spare {
+                None => Ok((b, out)),
+                Some(spare) => {
+                    b.reuse(first);
+                    if let Ok(mut s) = spare.lock() {
+                        s.push(b);
+                    }
+                    Ok((FlatBatch::new(to.schema, first), out))
+                }
             }
         })
         .collect()
