@@ -849,23 +849,26 @@ fn write_index(
     Ok((chunk_at, total as u64 * 40))
 }
 
-/// The features' order along a Hilbert curve of their boxes' centres over `extent`,
-/// ties in arrival order (any order gives a correct index, this one a compact one; it
-/// is the order of the `flatgeobuf` crate's `hilbert_sort`). Key and index are one
+/// The features' order along a Hilbert curve of their boxes' centres over `extent`:
+/// the order of the `flatgeobuf` crate's `hilbert_sort` (and GDAL's), highest index
+/// first, ties in arrival order (any order gives a correct index, this one a compact
+/// one). The key (inverted, for the descending order) and the arrival index are one
 /// integer, so the parallel unstable sort gives that order.
 fn hilbert_order(boxes: &[[f64; 4]], extent: &[f64; 4]) -> Vec<u32> {
-    let (w, h) = (
-        (extent[2] - extent[0]).max(f64::MIN_POSITIVE),
-        (extent[3] - extent[1]).max(f64::MIN_POSITIVE),
-    );
-    // Key in the high half, index in the low half.
+    let (w, h) = (extent[2] - extent[0], extent[3] - extent[1]);
+    // As the crate computes it (a zero width gives NaN, which becomes 0).
+    let cell = |lo: f64, hi: f64, min: f64, size: f64| {
+        (65535.0 * ((lo + hi) / 2.0 - min) / size).floor() as u32
+    };
     let mut keyed: Vec<u64> = boxes
         .par_iter()
         .enumerate()
         .map(|(i, b)| {
-            let x = (((b[0] + b[2]) / 2.0 - extent[0]) / w * 65535.0) as u32;
-            let y = (((b[1] + b[3]) / 2.0 - extent[1]) / h * 65535.0) as u32;
-            (crate::rtree::hilbert(x, y) << 32) | i as u64
+            let key = crate::rtree::hilbert(
+                cell(b[0], b[2], extent[0], w),
+                cell(b[1], b[3], extent[1], h),
+            );
+            (u64::from(!key) << 32) | i as u64
         })
         .collect();
     keyed.par_sort_unstable();
@@ -1277,6 +1280,44 @@ mod tests {
                 let firsts: Vec<u64> = (0..n).step_by(chunk).map(|k| k as u64 * 100).collect();
                 assert_eq!(chunk_at, firsts);
             }
+        }
+    }
+
+    #[test]
+    fn features_go_in_the_order_of_the_crates_hilbert_sort() {
+        use flatgeobuf::packed_r_tree::{NodeItem, calc_extent, hilbert_sort};
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for (n, spread) in [(1usize, 1.0), (500, 1.0), (5000, 360.0), (3000, 1e-9)] {
+            // Some duplicates, so that ties are ordered too.
+            let boxes: Vec<[f64; 4]> = (0..n)
+                .map(|i| {
+                    if i % 10 == 9 {
+                        return [0.25 * spread, 0.5 * spread, 0.25 * spread, 0.5 * spread];
+                    }
+                    let (x, y) = (next() * spread - spread / 2.0, next() * spread);
+                    [x, y, x + next() * spread / 50.0, y + next() * spread / 50.0]
+                })
+                .collect();
+            let mut items: Vec<NodeItem> = boxes
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    let mut nd = NodeItem::bounds(b[0], b[1], b[2], b[3]);
+                    nd.offset = i as u64;
+                    nd
+                })
+                .collect();
+            let extent = calc_extent(&items);
+            hilbert_sort(&mut items, &extent);
+            let want: Vec<u32> = items.iter().map(|nd| nd.offset as u32).collect();
+            let ext = [extent.min_x, extent.min_y, extent.max_x, extent.max_y];
+            assert_eq!(super::hilbert_order(&boxes, &ext), want, "{n} boxes");
         }
     }
 

@@ -204,24 +204,47 @@ pub(crate) fn sort_spatially(boxes: &mut [(i64, [f64; 4])]) {
     boxes.par_sort_by_cached_key(|(_, b)| key(b));
 }
 
-/// The Hilbert index of (x, y) on a 2^16 grid.
-pub(crate) fn hilbert(mut x: u32, mut y: u32) -> u64 {
-    let mut d: u64 = 0;
-    let mut s: u32 = 1 << 15;
-    while s > 0 {
-        let rx = u32::from(x & s > 0);
-        let ry = u32::from(y & s > 0);
-        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
-        if ry == 0 {
-            if rx == 1 {
-                x = (1 << 16) - 1 - x;
-                y = (1 << 16) - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s >>= 1;
+/// The index of (x, y) along a Hilbert curve over a 2^16 × 2^16 grid (the bits above
+/// 16 are ignored), without branches: the public-domain algorithm of
+/// rawrunprotected/hilbert_curves, which GDAL and the `flatgeobuf` crate use, so the
+/// order is theirs (tested against the crate's sort). The curve's orientation at
+/// each of the 16 levels is carried down from the top by prefix steps over all levels
+/// at once (shifts of 1, 2, 4, 8), then the index's two bits per level are
+/// interleaved.
+pub(crate) fn hilbert(x: u32, y: u32) -> u32 {
+    const M: u32 = 0xFFFF;
+    let (x, y) = (x & M, y & M);
+    // One level's step, from the level's quadrant.
+    let (a0, c0, d0) = (x ^ y, M ^ (x | y), x & (y ^ M));
+    let b0 = M ^ a0;
+    let mut a = a0 | (b0 >> 1);
+    let mut b = (a0 >> 1) ^ a0;
+    let mut c = ((c0 >> 1) ^ (b0 & (d0 >> 1))) ^ c0;
+    let mut d = ((a0 & (c0 >> 1)) ^ (d0 >> 1)) ^ d0;
+    // Composed with the steps of 2, 4 and 8 levels above.
+    for s in [2, 4, 8] {
+        let (c1, d1) = (
+            c ^ (a & (c >> s)) ^ (b & (d >> s)),
+            d ^ (b & (c >> s)) ^ ((a ^ b) & (d >> s)),
+        );
+        (a, b) = (
+            (a & (a >> s)) ^ (b & (b >> s)),
+            (a & (b >> s)) ^ (b & ((a ^ b) >> s)),
+        );
+        (c, d) = (c1, d1);
     }
-    d
+    let (a, b) = (c ^ (c >> 1), d ^ (d >> 1));
+    let low = x ^ y;
+    let high = b | (M ^ (low | a));
+    (spread(high) << 1) | spread(low)
+}
+
+/// The 16 low bits of `v` moved to the even bits.
+fn spread(v: u32) -> u32 {
+    let v = (v | (v << 8)) & 0x00FF_00FF;
+    let v = (v | (v << 4)) & 0x0F0F_0F0F;
+    let v = (v | (v << 2)) & 0x3333_3333;
+    (v | (v << 1)) & 0x5555_5555
 }
 
 #[cfg(test)]
