@@ -785,22 +785,14 @@ fn produce(path: &Path, tx: &std::sync::mpsc::SyncSender<Raw>, tail_checked: boo
                 )
             }));
         }
-        // Read on (at least one batch, so a large feature grows the buffer).
-        let old = buf.len();
-        buf.resize(old + BATCH, 0);
-        let mut got = 0;
-        while got < BATCH {
-            match file.read(&mut buf[old + got..]) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(k) => got += k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io("reading", path)(e)),
-            }
-        }
-        buf.truncate(old + got);
+        // Read on (at least one batch, so a large feature grows the buffer), into
+        // the buffer's spare room (not zeroed first).
+        buf.reserve(BATCH);
+        let got = (&mut file)
+            .take(BATCH as u64)
+            .read_to_end(&mut buf)
+            .map_err(io("reading", path))?;
+        eof = got < BATCH;
     }
 }
 
