@@ -972,7 +972,7 @@ mod tests {
             let len = (seed % 150) as usize;
             let text: Vec<u8> = (0..len)
                 .map(|k| {
-                    let r = (seed.rotate_left(k as u32 * 7) ^ k as u64 * 0x9E37) as u8;
+                    let r = (seed.rotate_left(k as u32 * 7) ^ (k as u64 * 0x9E37)) as u8;
                     // Mostly plain text, now and then a stop or a high byte.
                     match r % 64 {
                         0 => b'"',
