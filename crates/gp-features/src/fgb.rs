@@ -310,13 +310,14 @@ impl Arrays {
 fn put_props(
     out: &mut Vec<u8>,
     fields: &[(usize, gp_model::Field)],
-    attrs: &[Option<gp_model::AttrValue>],
+    f: &crate::flat::FlatFeature<'_>,
+    scratch: &mut gp_model::AttrValue,
 ) {
     use geozero::ColumnValue as C;
     out.clear();
     let mut text = String::new();
     for (ci, (slot, field)) in fields.iter().enumerate() {
-        let Some(v) = attrs[*slot].as_ref() else {
+        let Some(v) = f.attr(*slot, scratch) else {
             continue;
         };
         let Some(cv) = column_value(v, Some(&field.field_type), &mut text) else {
@@ -437,6 +438,7 @@ impl Encoder for FgbEncoder {
     fn encode(&self, batch: &FlatBatch, out: &mut Encoded) -> Result<()> {
         let mut fbb = flatbuffers::FlatBufferBuilder::with_capacity(4096);
         let mut props = Vec::new();
+        let mut scratch = gp_model::AttrValue::Null;
         let mut arrays = Arrays::default();
         for i in 0..batch.len() {
             let f = batch.get(i);
@@ -464,7 +466,7 @@ impl Encoder for FgbEncoder {
                         })?,
                 ),
             };
-            put_props(&mut props, &self.fields, f.attrs);
+            put_props(&mut props, &self.fields, &f, &mut scratch);
             let properties = Some(fbb.create_vector(&props));
             let feature = flatgeobuf::Feature::create(
                 &mut fbb,

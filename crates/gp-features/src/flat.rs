@@ -165,7 +165,9 @@ pub(crate) struct FlatBatch {
     pub(crate) first: usize,
     width: usize,
     /// `width` slots per feature; `None` where the feature has no such key.
-    attrs: Vec<Option<AttrValue>>,
+    attrs: Vec<Option<Cell>>,
+    /// The text of the [`Cell::Text`] values, one after another.
+    text: String,
     /// Attributes whose names are not in the schema: (feature in batch, name, value).
     extras: Vec<(usize, String, AttrValue)>,
     slots: Vec<Slot>,
@@ -173,13 +175,53 @@ pub(crate) struct FlatBatch {
     ends: Vec<usize>,
 }
 
+/// An attribute slot's value: text read by the fast reader is a range of the
+/// batch's text (no allocation per value), the rest as the model has it.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Value(AttrValue),
+    Text(usize, usize),
+}
+
 /// One feature of a batch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FlatFeature<'a> {
     /// Attribute slots in schema order.
-    pub(crate) attrs: &'a [Option<AttrValue>],
+    cells: &'a [Option<Cell>],
+    /// The batch's text.
+    text: &'a str,
     /// The geometry, `None` when null.
     pub(crate) geometry: Option<FlatGeom<'a>>,
+}
+
+impl FlatFeature<'_> {
+    /// Attribute slot `k` (schema order), `None` where the feature has no such key.
+    /// Text is copied into `scratch` (its room kept from value to value), which the
+    /// answer then borrows.
+    pub(crate) fn attr<'s>(
+        &'s self,
+        k: usize,
+        scratch: &'s mut AttrValue,
+    ) -> Option<&'s AttrValue> {
+        match self.cells.get(k)?.as_ref()? {
+            Cell::Value(v) => Some(v),
+            Cell::Text(from, to) => {
+                let t = self.text.get(*from..*to)?;
+                if let AttrValue::String(s) = &mut *scratch {
+                    s.clear();
+                    s.push_str(t);
+                } else {
+                    *scratch = AttrValue::String(t.to_string());
+                }
+                Some(scratch)
+            }
+        }
+    }
+
+    /// Number of attribute slots.
+    pub(crate) fn width(&self) -> usize {
+        self.cells.len()
+    }
 }
 
 /// The fast parser met something it leaves to the complete reader.
@@ -200,6 +242,7 @@ impl FlatBatch {
     pub(crate) fn reuse(&mut self, first: usize) {
         self.first = first;
         self.attrs.clear();
+        self.text.clear();
         self.extras.clear();
         self.slots.clear();
         self.coords.clear();
@@ -215,7 +258,8 @@ impl FlatBatch {
     pub(crate) fn get(&self, i: usize) -> FlatFeature<'_> {
         let s = self.slots[i];
         FlatFeature {
-            attrs: &self.attrs[i * self.width..(i + 1) * self.width],
+            cells: &self.attrs[i * self.width..(i + 1) * self.width],
+            text: &self.text,
             geometry: s.kind.map(|kind| FlatGeom {
                 kind,
                 has_z: s.z,
@@ -224,6 +268,20 @@ impl FlatBatch {
                 start: if s.p0 == 0 { 0 } else { self.ends[s.p0 - 1] },
             }),
         }
+    }
+
+    /// Every feature's attribute slots, as values.
+    #[cfg(test)]
+    fn attr_values(&self) -> Vec<Vec<Option<AttrValue>>> {
+        let mut scratch = AttrValue::Null;
+        (0..self.len())
+            .map(|i| {
+                let f = self.get(i);
+                (0..f.width())
+                    .map(|k| f.attr(k, &mut scratch).cloned())
+                    .collect()
+            })
+            .collect()
     }
 
     /// Attributes of feature `i` whose names are not in the schema.
@@ -243,7 +301,7 @@ impl FlatBatch {
 
     fn set_attr(&mut self, schema: &FlatSchema, i: usize, name: &str, v: AttrValue) {
         match schema.slot(name) {
-            Some(k) => self.attrs[i * self.width + k] = Some(v),
+            Some(k) => self.attrs[i * self.width + k] = Some(Cell::Value(v)),
             None => self.extras.push((i, name.to_string(), v)),
         }
     }
@@ -320,6 +378,7 @@ impl FlatBatch {
     ) -> Result<()> {
         let mark = (
             self.attrs.len(),
+            self.text.len(),
             self.extras.len(),
             self.coords.len(),
             self.ends.len(),
@@ -332,10 +391,11 @@ impl FlatBatch {
             }
         }
         self.attrs.truncate(mark.0);
-        self.extras.truncate(mark.1);
-        self.coords.truncate(mark.2);
-        self.ends.truncate(mark.3);
-        self.slots.truncate(mark.4);
+        self.text.truncate(mark.1);
+        self.extras.truncate(mark.2);
+        self.coords.truncate(mark.3);
+        self.ends.truncate(mark.4);
+        self.slots.truncate(mark.5);
         let f = gp_model::feature_from_slice(bytes, dims, index)
             .map_err(|e| fmt_err(path, "Esri JSON")(e.to_string()))?;
         self.push(schema, &f);
@@ -617,22 +677,29 @@ impl<'a> Parser<'a> {
         Ok(if neg { -v } else { v })
     }
 
-    fn attr_value(&mut self) -> Fast<AttrValue> {
+    /// An attribute's value; text goes to the end of `text`.
+    fn attr_value(&mut self, text: &mut String) -> Fast<Cell> {
         match self.peek()? {
             b'"' => {
                 let s = self.raw_str()?;
                 let s = std::str::from_utf8(s).map_err(|_| Fallback)?;
-                Ok(AttrValue::String(s.to_string()))
+                let from = text.len();
+                text.push_str(s);
+                Ok(Cell::Text(from, text.len()))
             }
-            b'n' => self.literal(b"null").map(|()| AttrValue::Null),
-            b't' => self.literal(b"true").map(|()| AttrValue::Bool(true)),
-            b'f' => self.literal(b"false").map(|()| AttrValue::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Cell::Value(AttrValue::Null)),
+            b't' => self
+                .literal(b"true")
+                .map(|()| Cell::Value(AttrValue::Bool(true))),
+            b'f' => self
+                .literal(b"false")
+                .map(|()| Cell::Value(AttrValue::Bool(false))),
             _ => {
                 let (t, float) = self.number()?;
                 if float {
-                    parse_f64(t).map(AttrValue::Float)
+                    parse_f64(t).map(|x| Cell::Value(AttrValue::Float(x)))
                 } else {
-                    parse_int(t)
+                    parse_int(t).map(Cell::Value)
                 }
             }
         }
@@ -650,11 +717,17 @@ impl<'a> Parser<'a> {
         loop {
             let k = self.raw_str()?;
             self.eat(b':')?;
-            let v = self.attr_value()?;
+            let v = self.attr_value(&mut batch.text)?;
             match schema.slot_bytes(k) {
                 Some(s) => batch.attrs[i * batch.width + s] = Some(v),
                 None => {
                     let k = std::str::from_utf8(k).map_err(|_| Fallback)?;
+                    let v = match v {
+                        Cell::Value(v) => v,
+                        Cell::Text(from, to) => AttrValue::String(
+                            batch.text.get(from..to).unwrap_or_default().to_string(),
+                        ),
+                    };
                     batch.extras.push((i, k.to_string(), v));
                 }
             }
@@ -823,7 +896,7 @@ mod tests {
         let mut full = FlatBatch::new(&s, 0);
         let f = gp_model::feature_from_slice(text.as_bytes(), dims, 0).unwrap();
         full.push(&s, &f);
-        assert_eq!(fast.attrs, full.attrs, "{text}");
+        assert_eq!(fast.attr_values(), full.attr_values(), "{text}");
         let mut fe: Vec<_> = fast.extras.clone();
         let mut ue: Vec<_> = full.extras.clone();
         fe.sort_by(|a, b| a.1.cmp(&b.1));
@@ -1072,7 +1145,7 @@ mod tests {
                     accepted += 1;
                     let mut whole = FlatBatch::new(&s, 0);
                     whole.push(&s, &f);
-                    assert_eq!(fast.attrs, whole.attrs, "{text}");
+                    assert_eq!(fast.attr_values(), whole.attr_values(), "{text}");
                     let parts = |b: &FlatBatch| {
                         b.get(0)
                             .geometry

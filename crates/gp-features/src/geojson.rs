@@ -399,6 +399,7 @@ struct GeoJsonEncoder {
 impl Encoder for GeoJsonEncoder {
     fn encode(&self, batch: &FlatBatch, enc: &mut Encoded) -> Result<()> {
         let mut buf = ryu::Buffer::new();
+        let mut scratch = AttrValue::Null;
         let Encoded {
             bytes: out, ends, ..
         } = enc;
@@ -409,8 +410,8 @@ impl Encoder for GeoJsonEncoder {
             }
             out.extend_from_slice(b"{\"type\":\"Feature\",\"properties\":{");
             let mut sep = false;
-            for (k, v) in f.attrs.iter().enumerate() {
-                if let Some(v) = v {
+            for k in 0..f.width() {
+                if let Some(v) = f.attr(k, &mut scratch) {
                     if sep {
                         out.push(b',');
                     }

@@ -611,16 +611,17 @@ impl crate::sink::FeatureSink for GpkgSink {
         let mut st = c
             .prepare_cached(&self.insert_sql)
             .map_err(|e| err(e.to_string()))?;
+        let mut scratch = AttrValue::Null;
         for i in 0..batch.len() {
             let n = batch.first + i;
             let f = batch.get(i);
             let id: i64 = self
                 .oid_slot
-                .and_then(|k| f.attrs[k].as_ref())
+                .and_then(|k| f.attr(k, &mut scratch))
                 .and_then(AttrValue::as_i64)
                 .unwrap_or(n as i64 + 1);
             let blob = enc.item(i);
-            let bind = |st: &mut rusqlite::CachedStatement<'_>| -> rusqlite::Result<()> {
+            let mut bind = |st: &mut rusqlite::CachedStatement<'_>| -> rusqlite::Result<()> {
                 st.raw_bind_parameter(1, id)?;
                 if blob.is_empty() {
                     st.raw_bind_parameter(2, rusqlite::types::Null)?;
@@ -630,7 +631,7 @@ impl crate::sink::FeatureSink for GpkgSink {
                 for (k, (field, slot)) in self.attr_fields.iter().zip(&self.attr_slots).enumerate()
                 {
                     let v = slot
-                        .and_then(|s| f.attrs[s].as_ref())
+                        .and_then(|s| f.attr(s, &mut scratch))
                         .unwrap_or(&AttrValue::Null);
                     let out: ToSqlOutput<'_> = match (v, &field.field_type) {
                         (AttrValue::Null, _) => ToSqlOutput::Borrowed(R::Null),
