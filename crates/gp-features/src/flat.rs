@@ -641,6 +641,7 @@ impl<'a> Parser<'a> {
     /// computed in one pass, with the arithmetic of [`clinger`]; anything else goes
     /// through [`Parser::number`] and [`parse_f64`], as every number did before. Both
     /// give the same value, bit for bit (tested).
+    #[inline(always)]
     fn f64(&mut self) -> Fast<f64> {
         self.ws();
         let b = self.b;
