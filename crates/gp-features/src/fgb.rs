@@ -264,19 +264,30 @@ impl Arrays {
         self.ends.clear();
     }
 
-    fn push(&mut self, c: &gp_model::Coord, z: bool, m: bool, bbox: &mut [f64; 4]) {
-        self.xy.push(c.x);
-        self.xy.push(c.y);
-        if z {
-            self.z.push(c.z.unwrap_or(0.0));
+    /// Appends coordinates in the order given, widening `bbox` to them.
+    fn extend<'c>(
+        &mut self,
+        cs: impl ExactSizeIterator<Item = &'c gp_model::Coord>,
+        z: bool,
+        m: bool,
+        bbox: &mut [f64; 4],
+    ) {
+        self.xy.reserve(2 * cs.len());
+        let [mut x0, mut y0, mut x1, mut y1] = *bbox;
+        for c in cs {
+            self.xy.extend_from_slice(&[c.x, c.y]);
+            if z {
+                self.z.push(c.z.unwrap_or(0.0));
+            }
+            if m {
+                self.m.push(c.m.unwrap_or(f64::NAN));
+            }
+            x0 = x0.min(c.x);
+            y0 = y0.min(c.y);
+            x1 = x1.max(c.x);
+            y1 = y1.max(c.y);
         }
-        if m {
-            self.m.push(c.m.unwrap_or(f64::NAN));
-        }
-        bbox[0] = bbox[0].min(c.x);
-        bbox[1] = bbox[1].min(c.y);
-        bbox[2] = bbox[2].max(c.x);
-        bbox[3] = bbox[3].max(c.y);
+        *bbox = [x0, y0, x1, y1];
     }
 
     fn end(&mut self) {
@@ -378,16 +389,12 @@ impl FgbEncoder {
         a.clear();
         Some(match (g.kind, self.gt) {
             (Kind::Point, FgbType::Point) | (Kind::Multipoint, FgbType::MultiPoint) => {
-                for c in g.coords() {
-                    a.push(c, z, m, bbox);
-                }
+                a.extend(g.coords().iter(), z, m, bbox);
                 a.build(fbb, FgbType::Unknown, false)
             }
             (Kind::Polyline, FgbType::MultiLineString) => {
                 for path in g.parts() {
-                    for c in path {
-                        a.push(c, z, m, bbox);
-                    }
+                    a.extend(path.iter(), z, m, bbox);
                     a.end();
                 }
                 a.build(fbb, FgbType::Unknown, true)
@@ -399,9 +406,9 @@ impl FgbEncoder {
                     |a: &mut Arrays, bbox: &mut [f64; 4], k: usize, r: &[gp_model::Coord]| {
                         let ccw = gp_model::geometry::ring_signed_area(r) > 0.0;
                         if (k == 0) == ccw {
-                            r.iter().for_each(|c| a.push(c, z, m, bbox));
+                            a.extend(r.iter(), z, m, bbox);
                         } else {
-                            r.iter().rev().for_each(|c| a.push(c, z, m, bbox));
+                            a.extend(r.iter().rev(), z, m, bbox);
                         }
                         a.end();
                     };
