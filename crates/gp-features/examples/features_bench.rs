@@ -3,7 +3,8 @@
 //! - `features_bench points PATH N`: writes an Esri JSON feature set of N points with
 //!   three attributes (deterministic).
 //! - `features_bench polygons PATH N`: N polygons of 16 vertices, three attributes.
-//! - `features_bench convert IN OUT`: `gp_features::convert`, then prints the peak
+//! - `features_bench convert IN OUT [--sync]`: `gp_features::convert` (with
+//!   `--sync`, flushing the output to disk before the rename), then prints the peak
 //!   resident memory (`VmHWM`) on stderr.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line helper
@@ -71,12 +72,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match (a.get(1).map(String::as_str), a.len()) {
         (Some("points"), 4) => generate(&a[2], a[3].parse()?, false)?,
         (Some("polygons"), 4) => generate(&a[2], a[3].parse()?, true)?,
-        (Some("convert"), 4) => {
+        (Some("convert"), 4 | 5) if a.len() == 4 || a[4] == "--sync" => {
             let r = gp_features::convert(
                 &a[2],
                 &a[3],
                 &gp_features::SaveOptions {
                     overwrite: true,
+                    sync: a.len() == 5,
                     ..Default::default()
                 },
             )?;
@@ -88,7 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         _ => {
-            eprintln!("usage: features_bench points|polygons PATH N | convert IN OUT");
+            eprintln!("usage: features_bench points|polygons PATH N | convert IN OUT [--sync]");
             std::process::exit(2);
         }
     }
