@@ -88,9 +88,9 @@ impl TempPath {
 /// Opens `path` for writing, creating it when missing, and empties it only when it
 /// is not empty already. The temporary files of [`TempPath`] are new and empty:
 /// opening them with `O_TRUNC` would mark them, on ext4, for a write-back of all
-/// their data when closed (its guard for files rewritten in place), which only
-/// repeats, earlier and in the writing thread, what [`Flusher`] and the flush
-/// before the rename do.
+/// their data when closed (its guard for files rewritten in place), so the writing
+/// thread would wait for the disk even when no flush was asked for (see
+/// `SaveOptions::sync`).
 pub(crate) fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
     let f = std::fs::OpenOptions::new()
         .write(true)
