@@ -113,7 +113,8 @@ pub struct SaveOptions {
     /// they survive a power cut or system crash right after: the write then waits
     /// for the disk. Off by default, as in GDAL: without it the files still appear
     /// only whole (written under a temporary name, renamed when complete), but a
-    /// system crash soon after may lose what the disk had not received yet.
+    /// system crash soon after may lose what the disk had not received yet. (A File
+    /// Geodatabase, written by GDAL, is not flushed.)
     pub sync: bool,
 }
 
