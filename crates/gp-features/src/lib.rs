@@ -51,15 +51,17 @@
 //!   the file is written, then once more).
 //! - The streaming [`convert`] of Esri JSON is written here, in three stages on their
 //!   own threads: a cutter splits the features array into feature texts (whole read
-//!   buffers are handed on, not copied), 64 bytes at a time where it can (bit masks of
-//!   quotes and braces, the quotes' running XOR marking strings); [rayon] parses them in parallel, with a strict
-//!   byte-level reader for plain features (2-D coordinates, scalar attributes; floats
+//!   buffers are handed on, not copied), 64 bytes at a time where it can (bit masks
+//!   of quotes and braces, the quotes' running XOR marking strings); [rayon] parses
+//!   them in parallel, with a strict byte-level reader for plain features (2-D
+//!   coordinates, scalar attributes; string ends found eight bytes at a time; floats
 //!   by Clinger's exact fast path, else the standard parser) and gp-model's complete
-//!   serde reader for everything else, into flat batches (attribute slots and one
-//!   coordinate array per batch); the GeoJSON, FlatGeobuf and GeoPackage writers
-//!   encode those batches on the same threads ([ryu] and [itoa] write GeoJSON
-//!   numbers), and the last stage only appends bytes or inserts rows. [memchr] finds
-//!   string ends and, in the cutter, the end of long runs without quotes or braces.
+//!   serde reader for everything else, into flat batches (attribute slots, one text
+//!   buffer and one coordinate array per batch, reused when the writer does not keep
+//!   them); the GeoJSON, FlatGeobuf and GeoPackage writers encode those batches on
+//!   the same threads ([ryu] and [itoa] write GeoJSON numbers), and the last stage
+//!   only appends bytes or inserts rows. [memchr] finds the end of strings longer
+//!   than 64 bytes and, in the cutter, of long runs without quotes or braces.
 //!
 //! ## Features
 //! - `gdal`: Esri File Geodatabase (`out.gdb/layer`) through GDAL's OpenFileGDB
