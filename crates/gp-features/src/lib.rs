@@ -430,6 +430,52 @@ pub fn convert(
     })
 }
 
+/// Converts an Esri JSON feature set (or a GP result parameter whose value is one)
+/// read once from `reader` (an HTTP body as it arrives, a pipe) into `output`, as
+/// [`convert`] does from a file: parsed in parallel batches and written as it comes,
+/// in bounded memory, to a temporary file renamed into place. `source` names the
+/// input in errors (a URL).
+///
+/// `Ok(None)` when the stream cannot be converted in one pass, and nothing was
+/// written: `geometryType` and `fields` do not both come before the features (ArcGIS
+/// servers write them first), a schema key follows the features, the output is a
+/// File Geodatabase, or Esri JSON (whose keys after the features must be known
+/// first). Read the whole feature set and use [`save_with`] then.
+pub fn convert_esri_json_from<R: std::io::Read + Send>(
+    reader: R,
+    source: &str,
+    output: impl AsRef<Path>,
+    opts: &SaveOptions,
+) -> Result<Option<SaveReport>> {
+    let tout = Target::parse(output.as_ref(), false)?;
+    let Some(mut out) = output_for(&tout, opts)? else {
+        return Ok(None);
+    };
+    let layer = out.layer.clone();
+    let label = Path::new(source);
+    let streamed = stream::read_esri_json_reader(reader, label, out.sink.as_mut())
+        .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
+    let Some((n, schema)) = streamed else {
+        // Dropped unused: the temporary files go with it.
+        return Ok(None);
+    };
+    out.sink
+        .finish()
+        .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
+    out.files.commit()?;
+    Ok(Some(SaveReport {
+        path: tout.path.clone(),
+        format: tout.format,
+        layer,
+        features: n,
+        renamed_fields: if tout.format == Format::Shapefile {
+            shp::renames(&schema)
+        } else {
+            Vec::new()
+        },
+    }))
+}
+
 /// arcpy's `FeatureSet.load` and `FeatureSet.save` on gp-model's [`FeatureSet`].
 pub trait FeatureSetExt {
     /// Loads a file into this feature set's schema, replacing its features.

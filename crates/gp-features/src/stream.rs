@@ -208,7 +208,8 @@ pub(crate) fn read_esri_json(
         has_z: header.has_z,
         has_m: header.has_m,
     };
-    let n = match streamed(path, sink, &header, dims, tail_checked) {
+    let source = move |tx: &Sender| produce(path, tx, tail_checked);
+    let n = match streamed(path, sink, &header, dims, source) {
         // A feature can fail only because a schema key after the array was not known
         // yet (`hasZ` for 3-value coordinates): then the file is read whole instead.
         Err(e) if !tail_checked => match read_header(path, true)? {
@@ -217,6 +218,83 @@ pub(crate) fn read_esri_json(
         },
         other => other?,
     };
+    Ok(n.map(|n| (n, header)))
+}
+
+/// Streams an Esri JSON feature set read once from `r` (an HTTP body, a pipe) into
+/// `sink`, as [`read_esri_json`] does from a file; `label` names the source in errors.
+/// A GP result parameter (`{"paramName", "dataType", "value": {...}}`) is read through
+/// to its `value`. A stream cannot be read twice, so `None` (nothing given to the
+/// sink) when `geometryType` and `fields` do not both come before the features, or
+/// when the sink needs the keys after them; `None` after the sink started when a
+/// schema key follows the features (then the output must be dropped).
+pub(crate) fn read_esri_json_reader<R: Read + Send>(
+    r: R,
+    label: &Path,
+    sink: &mut dyn FeatureSink,
+) -> Result<Option<(usize, FeatureSet)>> {
+    let err = fmt_err(label, "Esri JSON");
+    let mut b = Buf {
+        r,
+        buf: Vec::with_capacity(CHUNK),
+        pos: 0,
+        eof: false,
+    };
+    expect(&mut b, b'{', label)?;
+    let mut obj = String::from("{");
+    let mut seen = std::collections::HashSet::new();
+    let mut inside_value = false;
+    loop {
+        if b.peek().map_err(io("reading", label))? == Some(b'}') {
+            return Err(err("no `features` array".into()));
+        }
+        let k = key(&mut b, label)?;
+        if k == "features" {
+            break;
+        }
+        if k == "value" && !inside_value && b.peek().map_err(io("reading", label))? == Some(b'{') {
+            // A GP result: the feature set is the value; the keys so far were the
+            // result's own.
+            b.pos += 1;
+            inside_value = true;
+            obj.truncate(1);
+            seen.clear();
+            continue;
+        }
+        if k == "geometryType" || k == "fields" {
+            seen.insert(k.clone());
+        }
+        let (s, e) = b
+            .value()
+            .map_err(io("reading", label))?
+            .ok_or_else(|| err(format!("the value of `{k}` is cut off")))?;
+        if obj.len() > 1 {
+            obj.push(',');
+        }
+        obj.push_str(&serde_json::to_string(&k).unwrap_or_default());
+        obj.push(':');
+        obj.push_str(&String::from_utf8_lossy(&b.buf[s..e]));
+        b.pos = e;
+        match b.peek().map_err(io("reading", label))? {
+            Some(b',') => b.pos += 1,
+            Some(b'}') => return Err(err("no `features` array".into())),
+            _ => return Err(err("the top-level object is malformed".into())),
+        }
+    }
+    if seen.len() < 2 || sink.needs_trailing_keys() {
+        return Ok(None);
+    }
+    obj.push('}');
+    let header = FeatureSet::from_json(&obj).map_err(|e| err(e.to_string()))?;
+    expect(&mut b, b'[', label)?;
+    sink.start(&header)?;
+    let dims = Dims {
+        has_z: header.has_z,
+        has_m: header.has_m,
+    };
+    let n = streamed(label, sink, &header, dims, move |tx: &Sender| {
+        cut_array(b, label, tx, false)
+    })?;
     Ok(n.map(|n| (n, header)))
 }
 
@@ -239,7 +317,7 @@ pub(crate) fn for_each_batch(
 ) -> Result<()> {
     pipeline(
         path,
-        true,
+        |tx: &Sender| produce(path, tx, true),
         |data, ranges, index| Ok((data.to_vec(), ranges.to_vec(), index)),
         |(data, ranges, index): (Vec<u8>, Vec<(usize, usize)>, usize)| {
             each(&data, &ranges, index)?;
@@ -249,13 +327,14 @@ pub(crate) fn for_each_batch(
     .map(|_| ())
 }
 
-/// The streaming run of [`read_esri_json`].
+/// The streaming run of [`read_esri_json`]: `source` sends the feature texts (see
+/// [`pipeline`]); `path` names the input in errors.
 fn streamed(
     path: &Path,
     sink: &mut dyn FeatureSink,
     header: &FeatureSet,
     dims: Dims,
-    tail_checked: bool,
+    source: impl FnOnce(&Sender) -> Result<bool> + Send,
 ) -> Result<Option<usize>> {
     let err = fmt_err(path, "Esri JSON");
     Ok(match sink.encoder() {
@@ -274,19 +353,14 @@ fn streamed(
                 };
                 parse_flat(data, ranges, index, &to)
             };
-            pipeline(
-                path,
-                tail_checked,
-                parse,
-                |batches: Vec<(FlatBatch, Encoded)>| {
-                    let mut n = 0;
-                    for (b, e) in batches {
-                        n += e.ends.len();
-                        sink.encoded(&b, e)?;
-                    }
-                    Ok(n)
-                },
-            )?
+            pipeline(path, source, parse, |batches: Vec<(FlatBatch, Encoded)>| {
+                let mut n = 0;
+                for (b, e) in batches {
+                    n += e.ends.len();
+                    sink.encoded(&b, e)?;
+                }
+                Ok(n)
+            })?
         }
         None => {
             let parse = |data: &[u8], ranges: &[(usize, usize)], index: usize| {
@@ -299,7 +373,7 @@ fn streamed(
                     })
                     .collect::<Result<Vec<Feature>>>()
             };
-            pipeline(path, tail_checked, parse, |b: Vec<Feature>| {
+            pipeline(path, source, parse, |b: Vec<Feature>| {
                 b.iter().try_for_each(|f| sink.feature(f))?;
                 Ok(b.len())
             })?
@@ -378,13 +452,17 @@ struct Raw {
     index: usize,
 }
 
-/// Runs three stages at once: a reading thread cuts the features array into batches
-/// of feature texts; a parsing thread turns each into a `T` with `parse` (in parallel
-/// inside); this thread hands each `T` to `take`, in order. Returns the sum of what
-/// `take` returns, or `None` when a schema key follows the features array.
+/// Where the reading stage sends the feature texts it cuts.
+type Sender = std::sync::mpsc::SyncSender<Raw>;
+
+/// Runs three stages at once: a reading thread (`source`) cuts the features array
+/// into batches of feature texts; a parsing thread turns each into a `T` with `parse`
+/// (in parallel inside); this thread hands each `T` to `take`, in order. Returns the
+/// sum of what `take` returns, or `None` when a schema key follows the features array
+/// (`source` returned false).
 fn pipeline<T: Send>(
     path: &Path,
-    tail_checked: bool,
+    source: impl FnOnce(&Sender) -> Result<bool> + Send,
     parse: impl Fn(&[u8], &[(usize, usize)], usize) -> Result<T> + Sync,
     mut take: impl FnMut(T) -> Result<usize>,
 ) -> Result<Option<usize>> {
@@ -393,7 +471,7 @@ fn pipeline<T: Send>(
         let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Raw>(1);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T>>(1);
         let parse = &parse;
-        let reader = scope.spawn(move || produce(path, &raw_tx, tail_checked));
+        let reader = scope.spawn(move || source(&raw_tx));
         let parser = scope.spawn(move || {
             for raw in raw_rx {
                 let parsed = parse(&raw.data, &raw.ranges, raw.index);
@@ -709,7 +787,7 @@ const SCHEMA_KEYS: [&str; 5] = ["geometryType", "fields", "spatialReference", "h
 /// buffer itself is sent (only an unfinished feature at its end is copied into the
 /// next one). Returns false when a schema key follows the array and `tail_checked`
 /// (the header was read without looking past the array).
-fn produce(path: &Path, tx: &std::sync::mpsc::SyncSender<Raw>, tail_checked: bool) -> Result<bool> {
+fn produce(path: &Path, tx: &Sender, tail_checked: bool) -> Result<bool> {
     let err = fmt_err(path, "Esri JSON");
     let f = std::fs::File::open(path).map_err(io("opening", path))?;
     let mut b = Buf {
@@ -732,6 +810,13 @@ fn produce(path: &Path, tx: &std::sync::mpsc::SyncSender<Raw>, tail_checked: boo
         }
     }
     expect(&mut b, b'[', path)?;
+    cut_array(b, path, tx, tail_checked)
+}
+
+/// Cuts the features array that `b` stands in (just after its `[`) and sends
+/// batches of feature texts; see [`produce`].
+fn cut_array<R: Read>(b: Buf<R>, path: &Path, tx: &Sender, tail_checked: bool) -> Result<bool> {
+    let err = fmt_err(path, "Esri JSON");
     let Buf {
         r: mut file,
         buf,
@@ -797,7 +882,7 @@ fn produce(path: &Path, tx: &std::sync::mpsc::SyncSender<Raw>, tail_checked: boo
 }
 
 /// After the features array: true when none of [`SCHEMA_KEYS`] follows it.
-fn schema_keys_before(file: std::fs::File, buf: Vec<u8>, eof: bool, path: &Path) -> Result<bool> {
+fn schema_keys_before<R: Read>(file: R, buf: Vec<u8>, eof: bool, path: &Path) -> Result<bool> {
     let mut b = Buf {
         r: file,
         buf,

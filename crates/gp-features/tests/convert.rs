@@ -445,3 +445,115 @@ fn csv_streams_into_every_format() {
     );
     streams_like_whole(&csv, dir.path(), 3000);
 }
+
+/// A reader that hands out at most `step` bytes per read, as an HTTP body arrives.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_stream_read_once_gives_the_bytes_a_file_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = format!(
+        "{HEAD} \"features\": [{}], \"exceededTransferLimit\": false}}",
+        features(5000)
+    );
+    let file = dir.path().join("in.json");
+    std::fs::write(&file, &set).unwrap();
+    // As a GP result parameter, the way `results/<name>?f=json` answers.
+    let result =
+        format!(r#"{{"paramName": "Out", "dataType": "GPFeatureRecordSetLayer", "value": {set}}}"#);
+    for ext in ["geojson", "geojsonl", "fgb", "gpkg", "csv", "shp"] {
+        // Same file names (FlatGeobuf names its layer after the file).
+        let from_file = dir.path().join("file").join(format!("out.{ext}"));
+        std::fs::create_dir_all(from_file.parent().unwrap()).unwrap();
+        convert(&file, &from_file, &SaveOptions::default()).unwrap();
+        for (k, (body, step)) in [(&set, 7), (&result, 4096), (&result, 1 << 20)]
+            .into_iter()
+            .enumerate()
+        {
+            let out = dir
+                .path()
+                .join(format!("stream{k}"))
+                .join(format!("out.{ext}"));
+            std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+            let r = gp_features::convert_esri_json_from(
+                Trickle {
+                    data: body.as_bytes(),
+                    step,
+                },
+                "http://h/out",
+                &out,
+                &SaveOptions::default(),
+            )
+            .unwrap()
+            .unwrap_or_else(|| panic!("{ext}: not streamed"));
+            assert_eq!(r.features, 5000, "{ext}");
+            if ext == "gpkg" {
+                // GeoPackage stores the time of writing.
+                assert_eq!(load(&out).unwrap(), load(&from_file).unwrap(), "{ext}");
+            } else {
+                assert_eq!(
+                    std::fs::read(&out).unwrap(),
+                    std::fs::read(&from_file).unwrap(),
+                    "{ext}, fed {step} bytes at a time"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_stream_that_cannot_be_read_in_one_pass_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = HEAD.trim_start_matches('{').trim_end_matches(',');
+    let late = format!("{{\"features\": [{}], {head}}}", features(3));
+    let out = dir.path().join("late.geojson");
+    let r = gp_features::convert_esri_json_from(
+        late.as_bytes(),
+        "http://h/out",
+        &out,
+        &SaveOptions::default(),
+    )
+    .unwrap();
+    assert!(r.is_none());
+    // A schema key after the features, once the sink started.
+    let early = HEAD.replace("\"hasZ\": true, ", "");
+    let after = format!(
+        "{early} \"features\": [{}], \"hasZ\": true}}",
+        features(3)
+            .replace(", 0, 1]", ", 0]")
+            .replace(", 1, 2]", ", 1]")
+    );
+    let r = gp_features::convert_esri_json_from(
+        after.as_bytes(),
+        "http://h/out",
+        &out,
+        &SaveOptions::default(),
+    )
+    .unwrap();
+    assert!(r.is_none());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // A cut-off stream is an error naming the source, and leaves nothing.
+    let cut = format!("{HEAD} \"features\": [{}", features(3));
+    let e = gp_features::convert_esri_json_from(
+        &cut.as_bytes()[..cut.len() - 20],
+        "http://h/out",
+        &out,
+        &SaveOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("http://h/out") && e.contains("cut off"), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
