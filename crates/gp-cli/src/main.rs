@@ -3,7 +3,11 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line tool reports on the terminal
 
+mod conn;
 mod demo;
+mod info;
+mod job;
+mod out;
 mod run;
 
 use std::path::PathBuf;
@@ -11,6 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
+use out::outln;
 
 /// ArcGIS geoprocessing from the command line.
 #[derive(Debug, Parser)]
@@ -54,26 +59,30 @@ enum Cmd {
     },
     /// Folders and services of a services directory.
     Services {
-        /// `https://host/arcgis/rest/services[/Folder]`.
+        /// `https://host/arcgis/rest/services[/Folder]` (a GP service URL lists its tasks).
         url: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        conn: conn::Conn,
     },
     /// A GPServer's tasks, or a task's parameters.
     Info {
-        /// GPServer or task URL.
+        /// GPServer or task URL, or arcpy's "…/services;Folder/Service[;user;password]".
         url: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        conn: conn::Conn,
     },
     /// Run a task: NAME=VALUE inputs the way arcpy takes them.
     Run(run::RunArgs),
-    /// Follow a job by URL or job file.
+    /// Follow a job by URL, job file, or job id with its task URL.
     Job {
         #[command(subcommand)]
-        action: run::JobAction,
+        action: job::JobAction,
     },
     /// Feature files.
     Features {
@@ -137,7 +146,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 gp_client::Error::JobFailed { .. } | gp_client::Error::WaitTimeout { .. } => 1,
                 gp_client::Error::Transport(_)
                 | gp_client::Error::Server { .. }
-                | gp_client::Error::Protocol { .. } => 3,
+                | gp_client::Error::Protocol { .. }
+                | gp_client::Error::PollGaveUp { .. }
+                | gp_client::Error::AnswerLost { .. }
+                | gp_client::Error::BadDownload { .. } => 3,
                 _ => 2,
             };
         }
@@ -220,144 +232,13 @@ async fn serve(
     Ok(())
 }
 
-async fn services(url: &str, json: bool) -> anyhow::Result<()> {
-    let client = gp_client::Client::http()?;
-    let r =
-        gp_transport::TransportExt::get(client.transport().as_ref(), url, &[("f", "json")]).await?;
-    if let Some(e) = gp_model::ServerError::check(r.body()) {
-        anyhow::bail!(gp_client::Error::Server {
-            url: url.to_string(),
-            code: e.code,
-            message: e.message,
-            details: e.details
-        });
-    }
-    let dir: gp_model::ServiceDirectory =
-        gp_model::from_json_slice("services directory", r.body())?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&dir)?);
-        return Ok(());
-    }
-    for f in &dir.folders {
-        println!("{f}/");
-    }
-    for s in &dir.services {
-        println!("{}  ({})", s.name, s.service_type);
-    }
-    Ok(())
-}
-
-async fn info(url: &str, json: bool) -> anyhow::Result<()> {
-    let client = gp_client::Client::http()?;
-    let tb = client.import(url).await?;
-    let last = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let task = (!last.eq_ignore_ascii_case("GPServer")).then_some(last);
-    match task {
-        None => {
-            if json {
-                println!("{}", serde_json::to_string_pretty(tb.info())?);
-                return Ok(());
-            }
-            println!(
-                "{} ({})",
-                tb.url(),
-                if tb.is_synchronous() {
-                    "synchronous: execute"
-                } else {
-                    "asynchronous: submitJob"
-                }
-            );
-            if let Some(m) = tb.info().result_map_server() {
-                println!("result map service: {m}");
-            }
-            for t in tb.tools() {
-                println!(
-                    "  {}  (alias {})",
-                    t.name(),
-                    gp_client::snake_case(t.name())
-                );
-            }
-        }
-        Some(t) => {
-            let decoded = url_decode(&t);
-            let tool = tb.tool(&decoded)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(tool.info())?);
-                return Ok(());
-            }
-            println!(
-                "{} ({})",
-                tool.name(),
-                if tool.is_synchronous() {
-                    "synchronous"
-                } else {
-                    "asynchronous"
-                }
-            );
-            println!(
-                "{:<20} {:<26} {:<6} {:<8} {:<28} choices",
-                "name", "type", "dir", "required", "default"
-            );
-            for p in tool.parameters() {
-                let default = p.default_value.as_ref().map(|v| {
-                    let s = v.to_string();
-                    if s.len() > 26 {
-                        format!("{}…", s.chars().take(25).collect::<String>())
-                    } else {
-                        s
-                    }
-                });
-                println!(
-                    "{:<20} {:<26} {:<6} {:<8} {:<28} {}",
-                    p.name.as_str(),
-                    p.data_type.to_string(),
-                    if p.is_input() { "in" } else { "out" },
-                    if p.is_required() { "yes" } else { "" },
-                    default.unwrap_or_default(),
-                    p.choices().map(|c| c.join("|")).unwrap_or_default()
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-fn url_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn raster_info(file: &PathBuf, stats: bool, json: bool) -> anyhow::Result<()> {
     let info = gp_raster::RasterInfo::read(file, stats, &Default::default())?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
-        return Ok(());
+        return outln!("{}", serde_json::to_string_pretty(&info)?);
     }
     let t = &info.tiff;
-    println!(
+    outln!(
         "{}: {}x{} pixels, {} band(s) of {:?}, {} compression",
         file.display(),
         t.width,
@@ -365,9 +246,9 @@ fn raster_info(file: &PathBuf, stats: bool, json: bool) -> anyhow::Result<()> {
         t.bands,
         t.sample_type,
         t.compression
-    );
+    )?;
     if let Some(gt) = t.georef.geotransform {
-        println!(
+        outln!(
             "origin ({}, {}), pixel size ({}, {}), EPSG:{}",
             gt[0],
             gt[3],
@@ -377,14 +258,14 @@ fn raster_info(file: &PathBuf, stats: bool, json: bool) -> anyhow::Result<()> {
                 .epsg
                 .map(|e| e.to_string())
                 .unwrap_or_else(|| "?".into())
-        );
+        )?;
     }
     if let Some(n) = t.nodata {
-        println!("nodata {n}");
+        outln!("nodata {n}")?;
     }
     for (i, s) in info.stats.iter().flatten().enumerate() {
         match s {
-            Some(s) => println!(
+            Some(s) => outln!(
                 "band {}: min {:.4}, max {:.4}, mean {:.4}, stddev {:.4}, {} valid",
                 i + 1,
                 s.min,
@@ -392,8 +273,8 @@ fn raster_info(file: &PathBuf, stats: bool, json: bool) -> anyhow::Result<()> {
                 s.mean,
                 s.stddev,
                 s.valid_count
-            ),
-            None => println!("band {}: no valid cells", i + 1),
+            )?,
+            None => outln!("band {}: no valid cells", i + 1)?,
         }
     }
     Ok(())
@@ -409,10 +290,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             tls,
         } => serve(addr, data_dir, workers, token_auth, tls).await,
         Cmd::Demo { out } => demo::run(&out, cli.quiet).await,
-        Cmd::Services { url, json } => services(&url, json).await,
-        Cmd::Info { url, json } => info(&url, json).await,
+        Cmd::Services { url, json, conn } => info::services(&url, json, &conn).await,
+        Cmd::Info { url, json, conn } => info::info(&url, json, &conn).await,
         Cmd::Run(args) => run::run(args, cli.quiet).await,
-        Cmd::Job { action } => run::job(action, cli.quiet).await,
+        Cmd::Job { action } => job::job(action, cli.quiet).await,
         Cmd::Features {
             action:
                 FeaturesCmd::Convert {
@@ -432,19 +313,36 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     sync,
                 },
             )?;
-            println!(
+            outln!(
                 "wrote {}{}",
                 r.output.path.display(),
                 if r.streamed { " (streamed)" } else { "" }
-            );
-            Ok(())
+            )
         }
         Cmd::Raster {
             action: RasterCmd::Info { file, stats, json },
         } => raster_info(&file, stats, json),
         Cmd::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "gp", &mut std::io::stdout());
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gp", &mut buf);
+            use std::io::Write;
+            std::io::stdout().lock().write_all(&buf)?;
             Ok(())
+        }
+    }
+}
+
+impl Cmd {
+    /// True when the command was asked for JSON: its errors are JSON too.
+    fn json(&self) -> bool {
+        match self {
+            Cmd::Services { json, .. } | Cmd::Info { json, .. } => *json,
+            Cmd::Run(a) => a.json(),
+            Cmd::Job { action } => action.json(),
+            Cmd::Raster {
+                action: RasterCmd::Info { json, .. },
+            } => *json,
+            _ => false,
         }
     }
 }
@@ -452,6 +350,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.verbose);
+    let json = cli.cmd.json();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -464,12 +363,21 @@ fn main() -> ExitCode {
     };
     match rt.block_on(dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output has gone (`gp … | head`): stop quietly.
+        Err(e) if out::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
+            let code = exit_code(&e);
             eprintln!("gp: {e}");
             for cause in e.chain().skip(1) {
                 eprintln!("  because: {cause}");
             }
-            ExitCode::from(exit_code(&e))
+            if json {
+                let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                let doc =
+                    serde_json::json!({"error": {"message": causes.join(": "), "exit_code": code}});
+                let _ = outln!("{doc}");
+            }
+            ExitCode::from(code)
         }
     }
 }

@@ -1,14 +1,19 @@
-//! `gp run` and `gp job`.
+//! `gp run`: parse the arguments, check every option before submitting, follow the
+//! job with a progress bar, save the outputs through gp-client, report.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
-use gp_client::{Client, GpResult, JobFile, MapImageOptions, Params};
-use gp_model::{GpValue, JobStatus};
-use gp_raster::ScratchWorkspace;
+use clap::Args;
+use gp_client::{GpResult, Location, Params, PollPolicy, SaveOptions, Saved, SavedOutput, Target};
+use gp_features::Format;
+use gp_model::{DataType, GpValue, JobStatus};
 
-/// The job was cancelled on Ctrl-C.
+use crate::conn::{Conn, parse_duration};
+use crate::out::outln;
+
+/// The job was cancelled or left on Ctrl-C.
 #[derive(Debug)]
 pub(crate) struct Cancelled(pub(crate) String);
 
@@ -20,28 +25,99 @@ impl std::fmt::Display for Cancelled {
 
 impl std::error::Error for Cancelled {}
 
-/// `gp run`.
-#[derive(Debug, Args)]
-pub(crate) struct RunArgs {
-    /// The task URL (`…/GPServer/<Task>`).
-    task_url: String,
-    /// Inputs as NAME=VALUE ("Distance=5 feet", "Input_Features=roads.shp", JSON, or @file.json).
-    params: Vec<String>,
-    /// Where outputs are written (default: the current folder).
+/// Where outputs go and how (for `gp run` and `gp job fetch`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct OutArgs {
+    /// Folder the feature outputs are written to (default: the current folder).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Scratch workspace for rasters (default: --out, else the system temp folder).
+    /// Scratch workspace for rasters and files (default: GP_SCRATCH_WORKSPACE, else
+    /// --out, else a folder in the system temp folder).
     #[arg(long)]
     scratch: Option<PathBuf>,
-    /// Output spatial reference (wkid).
-    #[arg(long)]
-    out_sr: Option<i32>,
+    /// Feature output format: gpkg, geojson, geojsonl, shp, fgb, csv, json (gdb with
+    /// the `gdal` build).
+    #[arg(long, default_value = "gpkg")]
+    format: String,
     /// Save a map image of the first output here (services with a result map service).
     #[arg(long)]
     map_image: Option<PathBuf>,
-    /// Feature output format: gpkg, geojson, shp, fgb, csv, json.
-    #[arg(long, default_value = "gpkg")]
-    format: String,
+    /// Replace existing files (without it an existing feature file is an error and a
+    /// download gets a numbered name).
+    #[arg(long)]
+    overwrite: bool,
+}
+
+impl OutArgs {
+    /// The save options, checked: everything that can be wrong before a job runs.
+    pub(crate) fn save_options(&self) -> anyhow::Result<(PathBuf, SaveOptions)> {
+        let format = Format::from_extension(self.format.trim_start_matches('.'))
+            .with_context(|| {
+                format!(
+                    "--format `{}` is not a feature format (gpkg, geojson, geojsonl, shp, fgb, csv, json)",
+                    self.format
+                )
+            })?;
+        let out = self.out.clone().unwrap_or_else(|| PathBuf::from("."));
+        if out.exists() && !out.is_dir() {
+            anyhow::bail!("--out {} is a file, not a folder", out.display());
+        }
+        if let Some(m) = &self.map_image
+            && m.exists()
+            && !self.overwrite
+        {
+            anyhow::bail!(
+                "--map-image {} exists already (add --overwrite to replace it)",
+                m.display()
+            );
+        }
+        let opts = SaveOptions {
+            format,
+            scratch: Some(gp_client::scratch_workspace(
+                self.scratch.as_deref(),
+                self.out.as_deref(),
+            )),
+            overwrite: self.overwrite,
+            sync: true,
+            map_image: self.map_image.clone(),
+        };
+        opts.check()?;
+        Ok((out, opts))
+    }
+}
+
+/// `gp run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The task URL (`…/GPServer/<Task>`), or a service URL or arcpy's
+    /// "…/services;Folder/Service[;user;password]" with --tool.
+    task_url: String,
+    /// Inputs as NAME=VALUE ("Distance=5 feet", "Input_Features=roads.shp", JSON, or @file.json).
+    params: Vec<String>,
+    /// The tool, when the URL names a service.
+    #[arg(long)]
+    tool: Option<String>,
+    #[command(flatten)]
+    out: OutArgs,
+    /// Output spatial reference (wkid).
+    #[arg(long)]
+    out_sr: Option<i32>,
+    /// Processing spatial reference (wkid).
+    #[arg(long)]
+    process_sr: Option<i32>,
+    /// Processing extent: "xmin ymin xmax ymax" (commas allowed).
+    #[arg(long, value_name = "EXTENT")]
+    extent: Option<String>,
+    /// Ask for Z values in the outputs (true or false).
+    #[arg(long, value_name = "BOOL")]
+    return_z: Option<bool>,
+    /// Ask for M values in the outputs (true or false).
+    #[arg(long, value_name = "BOOL")]
+    return_m: Option<bool>,
+    /// Stop waiting after this long (e.g. 90s, 10m); the job goes on and the command
+    /// prints how to resume.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    timeout: Option<Duration>,
     /// Submit and print the job URL; writes a job file for `gp job wait FILE`.
     #[arg(long)]
     no_wait: bool,
@@ -51,67 +127,15 @@ pub(crate) struct RunArgs {
     /// Print one JSON document on stdout.
     #[arg(long)]
     json: bool,
-    /// A token (also from GP_TOKEN).
-    #[arg(long, env = "GP_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// User for generateToken (password read from stdin with --password-stdin).
-    #[arg(long)]
-    user: Option<String>,
-    /// Read the password from stdin.
-    #[arg(long)]
-    password_stdin: bool,
+    #[command(flatten)]
+    conn: Conn,
 }
 
-/// `gp job ACTION TARGET`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum JobAction {
-    /// Print the status.
-    Status(JobTarget),
-    /// Wait until the job ends (Ctrl-C cancels it).
-    Wait(JobTarget),
-    /// Cancel the job.
-    Cancel(JobTarget),
-    /// Print the outputs.
-    Results(JobTarget),
-    /// Print the messages.
-    Messages(JobTarget),
-}
-
-/// A job URL or job file.
-#[derive(Debug, Args)]
-pub(crate) struct JobTarget {
-    /// `…/GPServer/<Task>/jobs/<jobId>` or a job file written by `gp run --no-wait`.
-    target: String,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-fn import_string(task_url: &str, args: &RunArgs) -> anyhow::Result<String> {
-    if args.token.is_none() && args.user.is_none() {
-        return Ok(task_url.to_string());
+impl RunArgs {
+    /// True with --json.
+    pub(crate) fn json(&self) -> bool {
+        self.json
     }
-    // Credentials travel in arcpy's form: `<root>/services;<Folder/Service>;…`.
-    let (svc, _) = task_url
-        .rsplit_once('/')
-        .context("the task URL has no task")?;
-    let (root, name) = svc
-        .split_once("/rest/services/")
-        .context("the task URL has no /rest/services/")?;
-    let base = format!("{root}/services;{}", name.trim_end_matches("/GPServer"));
-    if let Some(t) = &args.token {
-        return Ok(format!("{base};token={t}"));
-    }
-    anyhow::ensure!(args.password_stdin, "--user needs --password-stdin");
-    let mut pass = String::new();
-    std::io::stdin()
-        .read_line(&mut pass)
-        .context("reading the password from stdin")?;
-    let user = args.user.as_deref().unwrap_or_default();
-    Ok(format!(
-        "{base};{user};{}",
-        pass.trim_end_matches(['\r', '\n'])
-    ))
 }
 
 /// A progress display on stderr: only when stderr is a terminal and not `--quiet`.
@@ -126,43 +150,68 @@ fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
     )
     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     pb.set_style(style);
-    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb.enable_steady_tick(Duration::from_millis(120));
     Some(pb)
 }
 
-async fn wait_or_cancel(result: &GpResult, detach: bool, quiet: bool) -> anyhow::Result<JobStatus> {
+/// What Ctrl-C does while waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnInterrupt {
+    /// Cancel the job on the server.
+    Cancel,
+    /// Leave it running and say how to reattach.
+    Detach,
+}
+
+/// Follows a job to its end with a progress bar (ending at 100 % on success).
+pub(crate) async fn follow(
+    result: &GpResult,
+    on_interrupt: OnInterrupt,
+    timeout: Option<Duration>,
+    quiet: bool,
+) -> anyhow::Result<JobStatus> {
     use futures::StreamExt;
     let job = result.result_id().unwrap_or("-").to_string();
+    let url = result.job_url().unwrap_or_default().to_string();
     let pb = progress_bar(quiet);
-    let mut events = Box::pin(result.progress_stream(Default::default()));
+    let policy = PollPolicy {
+        timeout,
+        ..Default::default()
+    };
+    let mut events = result.progress_stream(policy);
+    let mut last = result.status();
     loop {
         tokio::select! {
             ev = events.next() => {
                 let Some(ev) = ev else { break };
-                let ev = ev?;
+                let ev = match ev {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        if let Some(pb) = &pb {
+                            pb.finish_and_clear();
+                        }
+                        let resume = matches!(e, gp_client::Error::PollGaveUp { .. } | gp_client::Error::WaitTimeout { .. });
+                        let err = anyhow::Error::from(e);
+                        return Err(if resume { err.context(format!("resume with: gp job wait {url}")) } else { err });
+                    }
+                };
                 if let Some(pb) = &pb {
                     for m in &ev.new_messages {
                         pb.println(format!("  {}", m.description));
                     }
-                    let (pct, text) = match &ev.progress {
-                        Some(p) => (p.percent, p.message.clone()),
-                        None => (None, String::new()),
-                    };
-                    if let Some(x) = pct {
+                    if let Some(x) = ev.progress.as_ref().and_then(|p| p.percent) {
                         pb.set_position(x.clamp(0.0, 100.0) as u64);
                     }
+                    let text = ev.progress.as_ref().map(|p| p.message.as_str()).unwrap_or_default();
                     pb.set_message(format!("{job} {} {text}", ev.status));
                 }
-                if ev.status.is_terminal() {
-                    break;
-                }
+                last = ev.status;
             }
             _ = tokio::signal::ctrl_c() => {
                 if let Some(pb) = &pb {
                     pb.finish_and_clear();
                 }
-                if detach {
-                    let url = result.job_url().unwrap_or_default();
+                if on_interrupt == OnInterrupt::Detach {
                     anyhow::bail!(Cancelled(format!("job {job} keeps running; reattach with: gp job wait {url}")));
                 }
                 let st = result.cancel().await?;
@@ -170,103 +219,157 @@ async fn wait_or_cancel(result: &GpResult, detach: bool, quiet: bool) -> anyhow:
             }
         }
     }
-    drop(events);
     if let Some(pb) = &pb {
-        pb.finish_and_clear();
-    }
-    Ok(result.wait().await?)
-}
-
-fn feature_path(out: &Path, name: &str, format: &str) -> PathBuf {
-    match format {
-        "gpkg" => out.join("outputs.gpkg").join(name),
-        f => out.join(format!("{name}.{f}")),
-    }
-}
-
-/// A download bar with bytes and rate, on a terminal only.
-fn download_bar(quiet: bool, name: &str) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let b = indicatif::ProgressBar::new(0);
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    b.set_style(style);
-    b.set_message(format!("downloading {name}"));
-    Some(b)
-}
-
-async fn save_outputs(
-    result: &GpResult,
-    out: &Path,
-    scratch: &ScratchWorkspace,
-    format: &str,
-    quiet: bool,
-) -> anyhow::Result<Vec<serde_json::Value>> {
-    let mut written = Vec::new();
-    for name in result.output_names() {
-        let v = result.output(name.as_str()).await?;
-        match &v {
-            GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
-                let p = feature_path(out, &name, format);
-                gp_features::save_with(
-                    fs,
-                    &p,
-                    &gp_features::SaveOptions {
-                        overwrite: true,
-                        layer: None,
-                        // A job's outputs may be all that is left of it: on disk
-                        // before the command returns.
-                        sync: true,
-                    },
-                )?;
-                written.push(
-                    serde_json::json!({"param": name, "file": p, "features": fs.features.len()}),
-                );
-            }
-            GpValue::DataRef(d) if d.url.is_some() => {
-                let bar = download_bar(quiet, &name);
-                let p = result
-                    .download_with(name.as_str(), scratch, &mut |done, total| {
-                        if let Some(b) = &bar {
-                            if let Some(t) = total {
-                                b.set_length(t);
-                            }
-                            b.set_position(done);
-                        }
-                    })
-                    .await?;
-                if let Some(b) = &bar {
-                    b.finish_and_clear();
-                }
-                written.push(serde_json::json!({"param": name, "file": p}));
-            }
-            other => written.push(serde_json::json!({"param": name, "value": other.to_json()})),
+        if last.is_success() {
+            pb.set_position(100);
+            pb.set_message(format!("{job} {last}"));
+            pb.finish();
+        } else {
+            pb.finish_and_clear();
         }
     }
-    Ok(written)
+    let _ = last;
+    Ok(result.outcome()?)
+}
+
+/// A download bar per output, on a terminal only.
+struct Bars {
+    quiet: bool,
+    current: Option<(String, indicatif::ProgressBar)>,
+}
+
+impl Bars {
+    fn update(&mut self, name: &str, done: u64, total: Option<u64>) {
+        use std::io::IsTerminal;
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return;
+        }
+        if self.current.as_ref().is_none_or(|(n, _)| n != name) {
+            self.finish();
+            let b = indicatif::ProgressBar::new(0);
+            let style = indicatif::ProgressStyle::with_template(
+                "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            b.set_style(style);
+            b.set_message(format!("downloading {name}"));
+            self.current = Some((name.to_string(), b));
+        }
+        if let Some((_, b)) = &self.current {
+            if let Some(t) = total {
+                b.set_length(t);
+            }
+            b.set_position(done);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some((_, b)) = self.current.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Saves every output, stopping (and removing partial files) on Ctrl-C.
+pub(crate) async fn save(
+    result: &GpResult,
+    dir: &Path,
+    opts: &SaveOptions,
+    quiet: bool,
+) -> anyhow::Result<Vec<SavedOutput>> {
+    let mut bars = Bars {
+        quiet,
+        current: None,
+    };
+    let mut update = |n: &str, d: u64, t: Option<u64>| bars.update(n, d, t);
+    let saved = tokio::select! {
+        r = result.save_outputs_with(dir, opts, &mut update) => r,
+        _ = tokio::signal::ctrl_c() => {
+            bars.finish();
+            anyhow::bail!(Cancelled("saving the outputs stopped; no partial file was left".into()));
+        }
+    };
+    bars.finish();
+    Ok(saved?)
+}
+
+/// One saved output as JSON.
+pub(crate) fn saved_json(s: &SavedOutput) -> serde_json::Value {
+    match &s.saved {
+        Saved::Features {
+            path,
+            layer,
+            features,
+            streamed,
+        } => serde_json::json!({"param": s.param, "file": path, "layer": layer,
+            "features": features, "streamed": streamed}),
+        Saved::File { path } | Saved::MapImage { path } => {
+            serde_json::json!({"param": s.param, "file": path})
+        }
+        Saved::Value(v) => serde_json::json!({"param": s.param, "value": v.to_json()}),
+        _ => serde_json::json!({"param": s.param}),
+    }
+}
+
+/// Prints what was saved, a line each.
+pub(crate) fn print_saved(saved: &[SavedOutput], opts: &SaveOptions) -> anyhow::Result<()> {
+    let mut files = false;
+    for s in saved {
+        match &s.saved {
+            Saved::Features {
+                path,
+                layer,
+                features,
+                ..
+            } => outln!(
+                "{}: wrote {} feature(s) to {}{}",
+                s.param,
+                features,
+                path.display(),
+                layer
+                    .as_ref()
+                    .map(|l| format!(" (layer {l})"))
+                    .unwrap_or_default()
+            )?,
+            Saved::File { path } => {
+                files = true;
+                outln!("{}: wrote {}", s.param, path.display())?
+            }
+            Saved::MapImage { path } => outln!("map image: wrote {}", path.display())?,
+            Saved::Value(v) => outln!("{}: {}", s.param, v.to_json())?,
+            _ => {}
+        }
+    }
+    if files && let Some(ws) = &opts.scratch {
+        outln!("scratch workspace: {}", ws.dir().display())?;
+    }
+    Ok(())
+}
+
+/// Parses "xmin ymin xmax ymax" (spaces or commas).
+fn parse_extent(s: &str) -> anyhow::Result<gp_model::geometry::Envelope> {
+    match GpValue::parse_text(&DataType::Extent, s)? {
+        GpValue::Extent(e) => Ok(e),
+        other => anyhow::bail!("--extent `{s}` is not an extent ({other:?})"),
+    }
 }
 
 /// `gp run`.
 pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
-    let (svc, task) = args
-        .task_url
-        .trim_end_matches('/')
-        .rsplit_once('/')
-        .context("give a task URL: …/GPServer/<Task>")?;
-    anyhow::ensure!(
-        svc.to_ascii_lowercase().ends_with("/gpserver"),
-        "give a task URL: …/GPServer/<Task>"
-    );
-    let client = Client::http()?;
-    let tb = client
-        .import(&import_string(&args.task_url, &args)?)
-        .await?;
-    let tool = tb.tool(task)?;
+    let target = Target::parse(&args.task_url)?;
+    let task = match (&target.location, &args.tool) {
+        (Location::Task { task, .. }, None) => Some(task.clone()),
+        (Location::Task { task, .. }, Some(t)) if !task.eq_ignore_ascii_case(t) => {
+            anyhow::bail!("the URL names task {task} but --tool says {t}")
+        }
+        (Location::Service { .. } | Location::Task { .. }, Some(t)) => Some(t.clone()),
+        (Location::Service { .. }, None) => None,
+        (other, _) => anyhow::bail!(
+            "{other} is not a task: give …/GPServer/<Task>, or a service URL with --tool"
+        ),
+    };
+    // Every option is checked before anything is submitted.
+    let (out, opts) = args.out.save_options()?;
     let mut params = Params::new();
     for p in &args.params {
         let (k, v) = p
@@ -283,8 +386,36 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     if let Some(w) = args.out_sr {
         params = params.out_sr(w);
     }
+    if let Some(w) = args.process_sr {
+        params = params.process_sr(w);
+    }
+    if let Some(e) = &args.extent {
+        params = params.extent(parse_extent(e)?);
+    }
+    if let Some(z) = args.return_z {
+        params = params.return_z(z);
+    }
+    if let Some(m) = args.return_m {
+        params = params.return_m(m);
+    }
+    let tb = args.conn.client()?.import(&args.task_url).await?;
+    let tool = match &task {
+        Some(t) => tb.tool(t)?,
+        None => match tb.tools() {
+            [only] => only,
+            tools => anyhow::bail!(
+                "{} has {} tools; name one with --tool ({})",
+                tb.url(),
+                tools.len(),
+                tools
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
     let result = tool.run(params).await?;
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
     if args.no_wait {
         let jf = result
             .job_file()
@@ -293,117 +424,34 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         let file = out.join(format!("{}.gpjob.json", jf.job_id));
         jf.save(&file)?;
         if args.json {
-            println!(
+            return outln!(
                 "{}",
-                serde_json::json!({"job_url": jf.job_url, "job_file": file})
-            );
-        } else {
-            println!(
-                "{}\njob file: {} (gp job wait {})",
-                jf.job_url,
-                file.display(),
-                file.display()
+                serde_json::json!({"job_id": jf.job_id, "job_url": jf.job_url, "job_file": file})
             );
         }
-        return Ok(());
+        return outln!(
+            "{}\njob file: {} (gp job wait {})",
+            jf.job_url,
+            file.display(),
+            file.display()
+        );
     }
-    if !tool.is_synchronous() {
-        wait_or_cancel(&result, args.detach_on_interrupt, quiet || args.json).await?;
-    }
-    std::fs::create_dir_all(&out)?;
-    let scratch = ScratchWorkspace::at(args.scratch.clone().unwrap_or_else(|| out.clone()));
-    let written = save_outputs(&result, &out, &scratch, &args.format, quiet || args.json).await?;
-    let mut map = None;
-    if let Some(p) = &args.map_image {
-        let img = result.map_image(0, &MapImageOptions::default()).await?;
-        map = Some(img.save(p, true)?);
-    }
+    let on_interrupt = if args.detach_on_interrupt {
+        OnInterrupt::Detach
+    } else {
+        OnInterrupt::Cancel
+    };
+    follow(&result, on_interrupt, args.timeout, quiet || args.json).await?;
+    let saved = save(&result, &out, &opts, quiet || args.json).await?;
     if args.json {
         let doc = serde_json::json!({
             "job_id": result.result_id(),
+            "job_url": result.job_url(),
             "status": result.status(),
-            "outputs": written,
-            "map_image": map,
+            "outputs": saved.iter().map(saved_json).collect::<Vec<_>>(),
             "messages": result.messages(),
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        for w in &written {
-            match (w.get("file"), w.get("value")) {
-                (Some(f), _) => println!(
-                    "{}: wrote {}",
-                    w["param"].as_str().unwrap_or_default(),
-                    f.as_str().unwrap_or_default()
-                ),
-                (None, Some(v)) => println!("{}: {v}", w["param"].as_str().unwrap_or_default()),
-                _ => {}
-            }
-        }
-        if let Some(m) = &map {
-            println!("map image: wrote {}", m.display());
-        }
+        return outln!("{}", serde_json::to_string_pretty(&doc)?);
     }
-    Ok(())
-}
-
-async fn open(target: &str) -> anyhow::Result<GpResult> {
-    let client = Client::http()?;
-    if Path::new(target).is_file() {
-        let jf = JobFile::load(target)?;
-        return Ok(GpResult::reopen_file(&client, &jf).await?);
-    }
-    Ok(GpResult::reopen(&client, target).await?)
-}
-
-/// `gp job`.
-pub(crate) async fn job(action: JobAction, quiet: bool) -> anyhow::Result<()> {
-    match action {
-        JobAction::Status(t) => {
-            let r = open(&t.target).await?;
-            if t.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"job_id": r.result_id(), "status": r.status(), "progress": r.progress()})
-                );
-            } else {
-                println!("{}", r.status());
-            }
-        }
-        JobAction::Wait(t) => {
-            let r = open(&t.target).await?;
-            let st = wait_or_cancel(&r, false, quiet || t.json).await?;
-            if t.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"job_id": r.result_id(), "status": st})
-                );
-            } else {
-                println!("{st}");
-            }
-        }
-        JobAction::Cancel(t) => {
-            let r = open(&t.target).await?;
-            let st = r.cancel().await?;
-            println!("{st}");
-        }
-        JobAction::Results(t) => {
-            let r = open(&t.target).await?;
-            let mut doc = serde_json::Map::new();
-            for name in r.output_names() {
-                doc.insert(name.clone(), r.output(name.as_str()).await?.to_json());
-            }
-            println!("{}", serde_json::to_string_pretty(&doc)?);
-        }
-        JobAction::Messages(t) => {
-            let r = open(&t.target).await?;
-            if t.json {
-                println!("{}", serde_json::to_string_pretty(&r.messages())?);
-            } else {
-                for m in r.messages() {
-                    println!("{}: {}", m.message_type, m.description);
-                }
-            }
-        }
-    }
-    Ok(())
+    print_saved(&saved, &opts)
 }

@@ -42,6 +42,12 @@ pub enum Error {
         /// Why, and what is accepted.
         message: String,
     },
+    /// A client setting is not usable (a certificate file, an option).
+    #[error("{message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
     /// No such tool in the toolbox.
     #[error("no tool `{name}` in {service}{}", suggestion(did_you_mean))]
     UnknownTool {
@@ -84,15 +90,52 @@ pub enum Error {
         /// The server's messages.
         messages: Vec<JobMessage>,
     },
-    /// Waiting took longer than the poll policy allows.
-    #[error("job {job_id} still {status} after {seconds:.0} s")]
+    /// Waiting took longer than the poll policy allows. The job goes on.
+    #[error("job {job_id} still {status} after {seconds:.0} s; it goes on at {job_url}")]
     WaitTimeout {
         /// Job id.
         job_id: String,
+        /// The job URL, to resume waiting.
+        job_url: String,
         /// Last status.
         status: JobStatus,
         /// Seconds waited.
         seconds: f64,
+    },
+    /// Status polls kept failing (no answer, bad answers) for longer than the poll
+    /// policy allows. The job may still run: wait on its URL again later.
+    #[error(
+        "gave up asking for the status of {job_url} after {seconds:.0} s of failures (last: {last}); the job may still be running there"
+    )]
+    PollGaveUp {
+        /// The job URL, to resume waiting.
+        job_url: String,
+        /// Seconds of failures in a row.
+        seconds: f64,
+        /// The last failure.
+        last: String,
+    },
+    /// A `submitJob` or `execute` went out but its answer was lost: the job may
+    /// exist on the server. It is never sent again by this crate.
+    #[error(
+        "{url}: the request was sent but its answer was lost ({message}); a job may have started on the server: look for it among the service's jobs (ArcGIS Server Manager, or the admin API's services/<service>.GPServer/jobs) before running the tool again"
+    )]
+    AnswerLost {
+        /// The request.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+    /// A download is not what the output says it is (an HTML page, an error
+    /// envelope, JSON where a TIFF was expected); nothing was saved.
+    #[error("{url}: the download is not {expected}: {found}; nothing was saved")]
+    BadDownload {
+        /// The URL (without query).
+        url: String,
+        /// What was expected.
+        expected: String,
+        /// What came instead.
+        found: String,
     },
     /// A value could not be decoded.
     #[error(transparent)]

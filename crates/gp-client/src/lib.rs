@@ -26,17 +26,27 @@
 //! reads map images; [futures] bounds the concurrent metadata fetches.
 
 pub mod blocking;
+mod client;
+mod download;
 mod error;
 mod params;
+mod poll;
 mod result;
+mod save;
 mod target;
 mod toolbox;
 mod wire;
 
+pub use client::{Client, ClientBuilder, Credentials};
 pub use error::Error;
 pub use params::{Env, Input, Params};
-pub use result::{GpResult, JobFile, MapImageOptions, PollPolicy, ProgressEvent};
-pub use toolbox::{Client, ParamRef, Tool, Toolbox, snake_case};
+pub use poll::{PollPolicy, ProgressEvent};
+pub use result::{GpResult, JobFile, MapImageOptions};
+pub use save::{
+    DownloadProgress, SaveOptions, Saved, SavedOutput, feature_path, scratch_workspace,
+};
+pub use target::{Location, Target};
+pub use toolbox::{ParamRef, Tool, Toolbox, snake_case};
 
 /// The workspace README's Rust examples, compiled and run as doctests (gp-client
 /// depends on every crate they use).

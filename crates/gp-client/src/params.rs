@@ -120,6 +120,20 @@ fn invalid(tool: &Tool, p: &ParameterInfo, m: impl Into<String>) -> Error {
     }
 }
 
+/// True when text given for a feature or file input reads as a path (a separator
+/// or a file extension) rather than a value: not JSON, not a URL.
+fn names_a_file(t: &str) -> bool {
+    let t = t.trim();
+    if t.starts_with(['{', '[']) || t.contains("://") || t.is_empty() {
+        return false;
+    }
+    let ext = Path::new(t)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric()));
+    t.contains(['/', '\\']) || ext
+}
+
 fn is_feature(dt: &DataType) -> bool {
     matches!(dt, DataType::FeatureRecordSetLayer | DataType::RecordSet)
 }
@@ -189,8 +203,7 @@ async fn from_file(tool: &Tool, p: &ParameterInfo, path: &Path) -> Result<GpValu
         .transport
         .post_multipart(&url, &[("f", "json")], "file", name, &bytes)
         .await?;
-    let body = wire::check(&url, r)?;
-    let up: gp_model::UploadResponse = wire::decode("upload response", &url, &body)?;
+    let up: gp_model::UploadResponse = wire::answer("upload response", &url, r)?;
     if !up.success {
         return Err(invalid(tool, p, "the server did not accept the upload"));
     }
@@ -221,7 +234,15 @@ fn check_filters(tool: &Tool, p: &ParameterInfo, v: &mut GpValue) -> Result<(), 
                 return Err(invalid(
                     tool,
                     p,
-                    format!("{x} is outside the range {:?}..{:?}", minimum, maximum),
+                    match (minimum, maximum) {
+                        (Some(lo), Some(hi)) => {
+                            format!("{x} is outside the range {lo} to {hi}")
+                        }
+                        (Some(lo), None) => format!("{x} is below the minimum {lo}"),
+                        (None, _) => {
+                            format!("{x} is above the maximum {}", maximum.unwrap_or_default())
+                        }
+                    },
                 ));
             }
         }
@@ -280,6 +301,14 @@ pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, 
                     && Path::new(t).is_file();
                 if looks_path {
                     from_file(tool, p, Path::new(t)).await?
+                } else if (is_feature(&p.data_type) || is_file(&p.data_type)) && names_a_file(t) {
+                    return Err(invalid(
+                        tool,
+                        p,
+                        format!(
+                            "the file `{t}` does not exist (give an existing local file, a JSON value or a URL)"
+                        ),
+                    ));
                 } else {
                     GpValue::parse_text(&p.data_type, t)
                         .map_err(|e| invalid(tool, p, e.to_string()))?

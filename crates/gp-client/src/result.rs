@@ -1,72 +1,22 @@
-//! `GpResult`: the arcpy Result. Status, waiting with a poll policy, outputs by
-//! position or name, inputs, messages, cancel, rasters into the scratch workspace,
-//! map images of the result map service, and a progress stream.
+//! `GpResult`: the arcpy Result. Running a tool, status, outputs by position or
+//! name, inputs, messages, cancel, map images of the result map service. Waiting is
+//! in `poll`, downloads in `download`, saving every output in `save`.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures::{Stream, StreamExt};
 use gp_model::{
     ExecuteResponse, GpValue, JobInfo, JobMessage, JobStatus, ParameterInfo, Progress,
     ResultParameter, Severity, SubmitJobResponse,
 };
-use gp_raster::ScratchWorkspace;
 use gp_transport::{Idempotency, TransportExt};
 use indexmap::IndexMap;
 
 use crate::error::Error;
 use crate::params::{Params, encode};
-use crate::toolbox::{ParamRef, Tool, encode_segment};
+use crate::target::{Location, Target};
+use crate::toolbox::{ParamRef, Tool, Toolbox, encode_segment};
 use crate::wire;
-
-/// How to poll a job. The wait between polls is a fraction of the time since the
-/// job was submitted (so a finished job is noticed within that fraction of its run
-/// time), never less than `min` nor more than `max`, with jitter below the bound.
-/// One request is in flight at a time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PollPolicy {
-    /// Shortest wait, also the time from submission to the first status request.
-    /// Default 100 ms.
-    pub min: Duration,
-    /// Longest wait (the server's progress interval). Default 5 s.
-    pub max: Duration,
-    /// Wait as a fraction of the time since submission. Default 0.14.
-    pub fraction: f64,
-    /// Random reduction of each wait, up to this fraction. Default 0.1.
-    pub jitter: f64,
-    /// Give up after this long (none by default).
-    pub timeout: Option<Duration>,
-    /// Polls in a row with a status this crate does not know before giving up. Default 30.
-    pub max_unknown: u32,
-}
-
-impl Default for PollPolicy {
-    fn default() -> Self {
-        PollPolicy {
-            min: Duration::from_millis(100),
-            max: Duration::from_secs(5),
-            fraction: 0.14,
-            jitter: 0.1,
-            timeout: None,
-            max_unknown: 30,
-        }
-    }
-}
-
-impl PollPolicy {
-    /// The wait after `elapsed` since submission.
-    pub fn delay(&self, elapsed: Duration) -> Duration {
-        let mut b = [0u8; 8];
-        let r = if getrandom::fill(&mut b).is_ok() {
-            (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
-        } else {
-            0.5
-        };
-        let d = elapsed.mul_f64((self.fraction * (1.0 - self.jitter.clamp(0.0, 1.0) * r)).max(0.0));
-        d.clamp(self.min, self.max.max(self.min))
-    }
-}
 
 /// Options of a map image (`results/<param>` with image parameters).
 #[derive(Debug, Clone, PartialEq)]
@@ -101,17 +51,6 @@ impl Default for MapImageOptions {
     }
 }
 
-/// One observation of a running job, for progress displays.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProgressEvent {
-    /// Status.
-    pub status: JobStatus,
-    /// The server's progress (percent and message), while executing.
-    pub progress: Option<Progress>,
-    /// Messages that arrived since the previous event.
-    pub new_messages: Vec<JobMessage>,
-}
-
 #[derive(Debug)]
 struct State {
     status: JobStatus,
@@ -130,19 +69,36 @@ pub struct GpResult {
     state: Mutex<State>,
 }
 
+/// A transport error on a request that is never repeated (`execute`, `submitJob`):
+/// when the request may have reached the server, the answer was lost, not the job.
+fn lost(url: &str, e: Error) -> Error {
+    match e {
+        Error::Transport(
+            t @ (gp_transport::Error::Timeout { .. }
+            | gp_transport::Error::NoAnswer { .. }
+            | gp_transport::Error::Body { .. }),
+        ) => Error::AnswerLost {
+            url: wire::redact(url),
+            message: t.to_string(),
+        },
+        other => other,
+    }
+}
+
 pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> {
     let form = encode(tool, &params).await?;
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     if tool.synchronous {
         let url = format!("{}/execute", tool.url);
-        let body = wire::post(
+        let r: ExecuteResponse = wire::post_json(
             &tool.client.transport,
             &url,
             &pairs,
             Idempotency::NotIdempotent,
+            "execute response",
         )
-        .await?;
-        let r: ExecuteResponse = wire::decode("execute response", &url, &body)?;
+        .await
+        .map_err(|e| lost(&url, e))?;
         let outputs = r
             .results
             .into_iter()
@@ -162,14 +118,15 @@ pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> 
         });
     }
     let url = format!("{}/submitJob", tool.url);
-    let body = wire::post(
+    let r: SubmitJobResponse = wire::post_json(
         &tool.client.transport,
         &url,
         &pairs,
         Idempotency::NotIdempotent,
+        "submitJob response",
     )
-    .await?;
-    let r: SubmitJobResponse = wire::decode("submitJob response", &url, &body)?;
+    .await
+    .map_err(|e| lost(&url, e))?;
     let id = r.job_id.to_string();
     Ok(GpResult {
         tool: tool.clone(),
@@ -232,32 +189,23 @@ impl GpResult {
     /// Reopens a job from its URL (`…/GPServer/<task>/jobs/<jobId>`), e.g. after the
     /// process restarted: imports the toolbox and reads the job's status.
     pub async fn reopen(client: &crate::Client, job_url: &str) -> Result<GpResult, Error> {
-        let clean = job_url
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .trim_end_matches('/');
-        let bad = |m: &str| Error::BadUrl {
-            input: clean.to_string(),
-            message: m.to_string(),
+        let target = Target::parse(job_url)?;
+        let Location::Job {
+            service_url,
+            task,
+            job_id,
+        } = &target.location
+        else {
+            return Err(Error::BadUrl {
+                input: wire::redact(job_url.split(';').next().unwrap_or_default()),
+                message: format!(
+                    "it is {}; a job URL ends in …/GPServer/<task>/jobs/<jobId>",
+                    target.location
+                ),
+            });
         };
-        let (task_url, id) = clean
-            .rsplit_once("/jobs/")
-            .ok_or_else(|| bad("a job URL ends in /<task>/jobs/<jobId>"))?;
-        let (service_url, task) = task_url
-            .rsplit_once('/')
-            .ok_or_else(|| bad("no task in the job URL"))?;
-        if task.eq_ignore_ascii_case("GPServer") {
-            return Err(bad(
-                "give the job URL under its task (…/GPServer/<task>/jobs/<jobId>)",
-            ));
-        }
-        let task =
-            url::form_urlencoded::parse(format!("t={}", task.replace('+', "%2B")).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_else(|| task.to_string());
-        GpResult::reopen_parts(client, service_url, &task, id).await
+        let tb = Toolbox::import_target(client, &target, service_url).await?;
+        GpResult::reopen_in(&tb, task, job_id).await
     }
 
     /// Reopens job `job_id` of `task` on the service at `service_url`.
@@ -268,6 +216,11 @@ impl GpResult {
         job_id: &str,
     ) -> Result<GpResult, Error> {
         let tb = crate::Toolbox::import(client, service_url).await?;
+        GpResult::reopen_in(&tb, task, job_id).await
+    }
+
+    /// Reopens job `job_id` of `task` of an imported toolbox.
+    pub async fn reopen_in(tb: &Toolbox, task: &str, job_id: &str) -> Result<GpResult, Error> {
         let tool = tb.tool(task)?.clone();
         let r = GpResult {
             job_url: Some(format!("{}/jobs/{}", tool.url, encode_segment(job_id))),
@@ -311,6 +264,22 @@ impl GpResult {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// When the job was submitted (or reopened).
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The progress and the messages, under one lock.
+    pub(crate) fn progress_and_messages(&self) -> (Option<Progress>, Vec<JobMessage>) {
+        let s = self.lock();
+        (s.progress.clone(), s.messages.clone())
+    }
+
+    /// The output decoded already (an `execute` answer, or fetched before).
+    pub(crate) fn cached_output(&self, name: &str) -> Option<GpValue> {
+        self.lock().outputs.get(name).cloned()
     }
 
     /// The tool that ran.
@@ -363,13 +332,13 @@ impl GpResult {
         let Some(url) = &self.job_url else {
             return Ok(self.status());
         };
-        let body = wire::get(
+        let info: JobInfo = wire::get_json(
             &self.tool.client.transport,
             url,
             &[("returnMessages", "true")],
+            "job status",
         )
         .await?;
-        let info: JobInfo = wire::decode("job status", url, &body)?;
         let mut s = self.lock();
         s.status = info.job_status.clone();
         s.progress = info.progress;
@@ -377,13 +346,13 @@ impl GpResult {
         Ok(info.job_status)
     }
 
-    /// Waits until the job ends with the default [`PollPolicy`]; an error when it
-    /// failed, was cancelled or timed out (with the server's messages).
-    pub async fn wait(&self) -> Result<JobStatus, Error> {
-        self.wait_with(PollPolicy::default()).await
+    /// The last known status; an error (with the server's messages) when the job
+    /// ended without success (failed, cancelled, timed out, deleted).
+    pub fn outcome(&self) -> Result<JobStatus, Error> {
+        self.ended(self.status())
     }
 
-    fn ended(&self, status: JobStatus) -> Result<JobStatus, Error> {
+    pub(crate) fn ended(&self, status: JobStatus) -> Result<JobStatus, Error> {
         if status.is_success() {
             Ok(status)
         } else {
@@ -396,95 +365,14 @@ impl GpResult {
         }
     }
 
-    /// Waits with `policy`.
-    pub async fn wait_with(&self, policy: PollPolicy) -> Result<JobStatus, Error> {
-        let start = Instant::now();
-        let mut unknown = 0u32;
-        // A job just submitted is not done: the first look is `min` after submission.
-        if self.job_url.is_some() && !self.status().is_terminal() {
-            tokio::time::sleep(policy.min.saturating_sub(self.started.elapsed())).await;
-        }
-        loop {
-            let status = self.refresh().await?;
-            if status.is_terminal() {
-                return self.ended(status);
-            }
-            if let JobStatus::Unknown(s) = &status {
-                unknown += 1;
-                if unknown >= policy.max_unknown {
-                    return Err(Error::Protocol {
-                        url: self.job_url.clone().unwrap_or_default(),
-                        status: 200,
-                        message: format!(
-                            "the job status `{s}` is not one of the 11 ArcGIS job statuses ({unknown} polls in a row)"
-                        ),
-                    });
-                }
-            } else {
-                unknown = 0;
-            }
-            if let Some(t) = policy.timeout
-                && start.elapsed() >= t
-            {
-                return Err(Error::WaitTimeout {
-                    job_id: self.job_id.clone().unwrap_or_default(),
-                    status,
-                    seconds: start.elapsed().as_secs_f64(),
-                });
-            }
-            tokio::time::sleep(policy.delay(self.started.elapsed())).await;
-        }
-    }
-
-    /// Status, progress and new messages at every poll until the job ends.
-    pub fn progress_stream(
-        &self,
-        policy: PollPolicy,
-    ) -> impl Stream<Item = Result<ProgressEvent, Error>> + '_ {
-        futures::stream::unfold(
-            (0usize, true, false),
-            move |(seen, first, done)| async move {
-                if done {
-                    return None;
-                }
-                if !first {
-                    tokio::time::sleep(policy.delay(self.started.elapsed())).await;
-                }
-                match self.refresh().await {
-                    Ok(status) => {
-                        let (progress, msgs) = {
-                            let s = self.lock();
-                            (s.progress.clone(), s.messages.clone())
-                        };
-                        let new_messages = msgs
-                            .get(seen..)
-                            .map(<[JobMessage]>::to_vec)
-                            .unwrap_or_default();
-                        let next = (msgs.len(), false, status.is_terminal());
-                        Some((
-                            Ok(ProgressEvent {
-                                status,
-                                progress,
-                                new_messages,
-                            }),
-                            next,
-                        ))
-                    }
-                    Err(e) => Some((Err(e), (seen, false, true))),
-                }
-            },
-        )
-        .boxed()
-    }
-
     /// Cancels the job; returns the status the server reports.
     pub async fn cancel(&self) -> Result<JobStatus, Error> {
         let Some(url) = &self.job_url else {
             return Ok(self.status());
         };
         let url = format!("{url}/cancel");
-        let body = wire::get(&self.tool.client.transport, &url, &[]).await?;
-        let r: SubmitJobResponse = wire::decode("cancel response", &url, &body)?;
+        let r: SubmitJobResponse =
+            wire::get_json(&self.tool.client.transport, &url, &[], "cancel response").await?;
         self.lock().status = r.job_status.clone();
         Ok(r.job_status)
     }
@@ -494,7 +382,7 @@ impl GpResult {
         self.tool.info.outputs().count()
     }
 
-    fn output_param(&self, p: ParamRef) -> Result<&ParameterInfo, Error> {
+    pub(crate) fn output_param(&self, p: ParamRef) -> Result<&ParameterInfo, Error> {
         let outputs: Vec<&ParameterInfo> = self.tool.info.outputs().collect();
         let found = match &p {
             ParamRef::Index(i) => outputs.get(*i).copied(),
@@ -522,7 +410,7 @@ impl GpResult {
         })
     }
 
-    fn require_success(&self) -> Result<(), Error> {
+    pub(crate) fn require_success(&self) -> Result<(), Error> {
         self.ended(self.status()).map(|_| ())
     }
 
@@ -543,8 +431,13 @@ impl GpResult {
             });
         };
         let url = format!("{job}/results/{}", encode_segment(&name));
-        let body = wire::get(&self.tool.client.transport, &url, &[("returnType", "data")]).await?;
-        let r: ResultParameter = wire::decode("result parameter", &url, &body)?;
+        let r: ResultParameter = wire::get_json(
+            &self.tool.client.transport,
+            &url,
+            &[("returnType", "data")],
+            "result parameter",
+        )
+        .await?;
         let mut s = self.lock();
         if let GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) = &r.value
             && fs.exceeded_transfer_limit == Some(true)
@@ -582,66 +475,9 @@ impl GpResult {
             });
         };
         let url = format!("{job}/inputs/{}", encode_segment(param.name.as_str()));
-        let body = wire::get(&self.tool.client.transport, &url, &[]).await?;
-        let r: ResultParameter = wire::decode("input parameter", &url, &body)?;
+        let r: ResultParameter =
+            wire::get_json(&self.tool.client.transport, &url, &[], "input parameter").await?;
         Ok(r.value)
-    }
-
-    /// Downloads a raster or file output into `scratch` (written to a temporary file,
-    /// size-checked, renamed into place). Returns the path.
-    pub async fn download(
-        &self,
-        p: impl Into<ParamRef>,
-        scratch: &ScratchWorkspace,
-    ) -> Result<PathBuf, Error> {
-        self.download_with(p, scratch, &mut |_, _| {}).await
-    }
-
-    /// Like [`GpResult::download`], calling `progress(bytes_written, total)` after
-    /// every chunk (`total` from `Content-Length`, when the server sent it).
-    pub async fn download_with(
-        &self,
-        p: impl Into<ParamRef>,
-        scratch: &ScratchWorkspace,
-        progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
-    ) -> Result<PathBuf, Error> {
-        let v = self.output(p).await?;
-        let GpValue::DataRef(r) = &v else {
-            return Err(Error::Protocol {
-                url: self.tool.url.clone(),
-                status: 200,
-                message: "the output is not a file or raster reference".into(),
-            });
-        };
-        let Some(url) = &r.url else {
-            return Err(Error::Protocol {
-                url: self.tool.url.clone(),
-                status: 200,
-                message: "the output has no url".into(),
-            });
-        };
-        let name = gp_raster::file_name_from_url(url)?;
-        let resp = self.tool.client.transport.get_streaming(url, &[]).await?;
-        if !resp.status().is_success() {
-            return Err(Error::Protocol {
-                url: url.clone(),
-                status: resp.status().as_u16(),
-                message: "download failed".into(),
-            });
-        }
-        let expected = resp
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        scratch.ensure()?;
-        let mut file = scratch.create(&name, true)?;
-        let mut body = resp.into_body();
-        while let Some(chunk) = body.next().await {
-            file.write_chunk(&chunk?)?;
-            progress(file.written(), expected);
-        }
-        Ok(file.finish(expected)?)
     }
 
     /// The URL of a map image of output `p` from the result map service (arcpy
@@ -685,8 +521,8 @@ impl GpResult {
         if let Some(s) = &image_sr {
             q.push(("imageSR", s));
         }
-        let body = wire::get(&self.tool.client.transport, &url, &q).await?;
-        let r: ResultParameter = wire::decode("map image result", &url, &body)?;
+        let r: ResultParameter =
+            wire::get_json(&self.tool.client.transport, &url, &q, "map image result").await?;
         match r.value {
             GpValue::MapImage(m) => Ok(m.href),
             _ => Err(Error::Protocol {

@@ -1,4 +1,5 @@
-//! What `Toolbox::import` accepts: GPServer and task URLs, and arcpy's
+//! Every form a user gives a GP resource in, parsed in one place: a services
+//! directory (root or folder), a GPServer URL, a task URL, a job URL, and arcpy's
 //! `"http://host/arcgis/services;GP/BufferByVal[;user;password | ;token=T]"`.
 
 use crate::error::Error;
@@ -21,16 +22,108 @@ impl std::fmt::Debug for Creds {
     }
 }
 
-/// A parsed import target.
+/// What a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// A services directory: `…/rest/services` or a folder under it.
+    Directory {
+        /// `…/rest/services[/Folder]`, without query.
+        url: String,
+        /// The folder, when one is named.
+        folder: Option<String>,
+    },
+    /// A GP service: `…/rest/services/[Folder/]Name/GPServer`.
+    Service {
+        /// The GPServer URL.
+        service_url: String,
+    },
+    /// A task of a GP service.
+    Task {
+        /// The GPServer URL.
+        service_url: String,
+        /// The task name (percent-decoded).
+        task: String,
+    },
+    /// A job of a task.
+    Job {
+        /// The GPServer URL.
+        service_url: String,
+        /// The task name (percent-decoded).
+        task: String,
+        /// The job id.
+        job_id: String,
+    },
+}
+
+impl Location {
+    /// The GPServer URL, for a service, task or job.
+    pub fn service_url(&self) -> Option<&str> {
+        match self {
+            Location::Directory { .. } => None,
+            Location::Service { service_url }
+            | Location::Task { service_url, .. }
+            | Location::Job { service_url, .. } => Some(service_url),
+        }
+    }
+
+    /// The task named, for a task or job.
+    pub fn task(&self) -> Option<&str> {
+        match self {
+            Location::Task { task, .. } | Location::Job { task, .. } => Some(task),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Directory { url, .. } => write!(f, "the services directory {url}"),
+            Location::Service { service_url } => write!(f, "the GP service {service_url}"),
+            Location::Task { service_url, task } => {
+                write!(f, "the task {task} of {service_url}")
+            }
+            Location::Job {
+                service_url,
+                task,
+                job_id,
+            } => write!(f, "job {job_id} of task {task} of {service_url}"),
+        }
+    }
+}
+
+/// A parsed URL or arcpy toolbox string: what it names, the server's root (for
+/// `rest/info` and tokens) and any credentials it carried (never printed).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Target {
-    /// `…/rest/services/[Folder/]Name/GPServer`.
-    pub(crate) service_url: String,
-    /// The server root, `…/arcgis` (for `rest/info` and tokens).
-    pub(crate) server_root: String,
-    /// A task named in the URL.
-    pub(crate) task: Option<String>,
+pub struct Target {
+    /// What the URL names.
+    pub location: Location,
+    /// The server root, `…/arcgis`.
+    pub server_root: String,
     pub(crate) creds: Creds,
+}
+
+impl Target {
+    /// Parses `input`; errors name the input without any credentials.
+    ///
+    /// ```
+    /// use gp_client::{Location, Target};
+    /// let t = Target::parse("http://h/arcgis/services;GP/BufferByVal;token=secret").unwrap();
+    /// assert_eq!(
+    ///     t.location,
+    ///     Location::Service { service_url: "http://h/arcgis/rest/services/GP/BufferByVal/GPServer".into() }
+    /// );
+    /// assert!(t.has_credentials() && !format!("{t:?}").contains("secret"));
+    /// ```
+    pub fn parse(input: &str) -> Result<Target, Error> {
+        parse(input)
+    }
+
+    /// True when the input carried a user and password or a token.
+    pub fn has_credentials(&self) -> bool {
+        self.creds != Creds::None
+    }
 }
 
 fn bad(input: &str, m: &str) -> Error {
@@ -40,9 +133,9 @@ fn bad(input: &str, m: &str) -> Error {
     }
 }
 
-const ACCEPTED: &str = "give …/rest/services/[Folder/]Service/GPServer, a task URL under it, or arcpy's \"http://host/arcgis/services;Folder/Service[;user;password]\"";
+const ACCEPTED: &str = "give …/rest/services[/Folder], …/rest/services/[Folder/]Service/GPServer, a task or job URL under it, or arcpy's \"http://host/arcgis/services;Folder/Service[;user;password]\"";
 
-/// Parses an import target.
+/// Parses a URL or arcpy toolbox string.
 pub(crate) fn parse(input: &str) -> Result<Target, Error> {
     let mut parts = input.split(';');
     let base = parts.next().unwrap_or_default().trim();
@@ -85,27 +178,71 @@ pub(crate) fn parse(input: &str) -> Result<Target, Error> {
         }
         let svc = svc.strip_suffix("/GPServer").unwrap_or(svc);
         return Ok(Target {
-            service_url: format!("{origin}{root}/rest/services/{svc}/GPServer"),
+            location: Location::Service {
+                service_url: format!("{origin}{root}/rest/services/{svc}/GPServer"),
+            },
             server_root: format!("{origin}{root}"),
-            task: None,
             creds,
         });
     }
     let segs: Vec<&str> = path.split('/').collect();
+    let Some(rs) = segs
+        .windows(2)
+        .position(|w| w[0].eq_ignore_ascii_case("rest") && w[1].eq_ignore_ascii_case("services"))
+    else {
+        return Err(bad(
+            input,
+            &format!("the URL has no /rest/services; {ACCEPTED}"),
+        ));
+    };
+    let server_root = format!("{origin}{}", segs[..rs].join("/"));
     let Some(i) = segs.iter().position(|s| s.eq_ignore_ascii_case("GPServer")) else {
-        return Err(bad(input, ACCEPTED));
+        if let Some(kind) = segs[rs + 2..].iter().find(|s| s.ends_with("Server")) {
+            return Err(bad(
+                input,
+                &format!("it names a {kind}, not a GP service (GPServer) or a services directory"),
+            ));
+        }
+        let folder = segs[rs + 2..].join("/");
+        return Ok(Target {
+            location: Location::Directory {
+                url: format!("{origin}{path}"),
+                folder: (!folder.is_empty()).then(|| percent_decode(&folder)),
+            },
+            server_root,
+            creds,
+        });
     };
-    let Some(rs) = segs.iter().position(|s| s.eq_ignore_ascii_case("rest")) else {
-        return Err(bad(input, "the URL has no /rest/services/ part"));
+    if i <= rs + 2 {
+        return Err(bad(input, "no service name before /GPServer"));
+    }
+    let service_url = format!("{origin}{}", segs[..=i].join("/"));
+    let after: Vec<&str> = segs[i + 1..]
+        .iter()
+        .copied()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let location = match after.as_slice() {
+        [] => Location::Service { service_url },
+        [task] if !task.eq_ignore_ascii_case("jobs") => Location::Task {
+            service_url,
+            task: percent_decode(task),
+        },
+        [task, jobs, id, ..] if jobs.eq_ignore_ascii_case("jobs") => Location::Job {
+            service_url,
+            task: percent_decode(task),
+            job_id: percent_decode(id),
+        },
+        [task, other, ..] if !other.eq_ignore_ascii_case("jobs") => Location::Task {
+            // `…/Task/execute`, `…/Task/submitJob`: the task.
+            service_url,
+            task: percent_decode(task),
+        },
+        _ => return Err(bad(input, "a job URL is …/GPServer/<task>/jobs/<jobId>")),
     };
-    let task = segs
-        .get(i + 1)
-        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("jobs"))
-        .map(|t| percent_decode(t));
     Ok(Target {
-        service_url: format!("{origin}{}", segs[..=i].join("/")),
-        server_root: format!("{origin}{}", segs[..rs].join("/")),
-        task,
+        location,
+        server_root,
         creds,
     })
 }
@@ -122,65 +259,107 @@ mod tests {
     use super::*;
 
     #[track_caller]
-    fn check(input: &str, service: &str, root: &str, task: Option<&str>, creds: Creds) {
+    fn check(input: &str, location: Location, root: &str, creds: Creds) {
         let t = parse(input).unwrap();
-        assert_eq!(t.service_url, service);
+        assert_eq!(t.location, location);
         assert_eq!(t.server_root, root);
-        assert_eq!(t.task.as_deref(), task);
         assert_eq!(t.creds, creds);
     }
 
+    fn service(url: &str) -> Location {
+        Location::Service {
+            service_url: url.into(),
+        }
+    }
+
+    fn task(url: &str, t: &str) -> Location {
+        Location::Task {
+            service_url: url.into(),
+            task: t.into(),
+        }
+    }
+
     #[test]
-    fn import_forms() {
+    fn every_form() {
         let svc = "http://h:8080/arcgis/rest/services/GP/BufferByVal/GPServer";
-        check(svc, svc, "http://h:8080/arcgis", None, Creds::None);
+        let root = "http://h:8080/arcgis";
+        check(svc, service(svc), root, Creds::None);
+        check(&format!("{svc}/"), service(svc), root, Creds::None);
         check(
-            &format!("{svc}/"),
-            svc,
-            "http://h:8080/arcgis",
-            None,
+            &format!("{svc}/BufferPoints?f=json"),
+            task(svc, "BufferPoints"),
+            root,
             Creds::None,
         );
         check(
-            &format!("{svc}/BufferPoints?f=json"),
-            svc,
-            "http://h:8080/arcgis",
-            Some("BufferPoints"),
+            &format!("{svc}/BufferPoints/submitJob"),
+            task(svc, "BufferPoints"),
+            root,
+            Creds::None,
+        );
+        check(
+            &format!("{svc}/BufferPoints/jobs/j1a2?f=json"),
+            Location::Job {
+                service_url: svc.into(),
+                task: "BufferPoints".into(),
+                job_id: "j1a2".into(),
+            },
+            root,
             Creds::None,
         );
         check(
             "https://s/arcgis/rest/services/911CallsHotspot/GPServer/911%20Calls%20Hotspot",
-            "https://s/arcgis/rest/services/911CallsHotspot/GPServer",
+            task(
+                "https://s/arcgis/rest/services/911CallsHotspot/GPServer",
+                "911 Calls Hotspot",
+            ),
             "https://s/arcgis",
-            Some("911 Calls Hotspot"),
+            Creds::None,
+        );
+        check(
+            "http://h:8080/arcgis/rest/services?f=pjson",
+            Location::Directory {
+                url: "http://h:8080/arcgis/rest/services".into(),
+                folder: None,
+            },
+            root,
+            Creds::None,
+        );
+        check(
+            "http://h:8080/arcgis/rest/services/GP/",
+            Location::Directory {
+                url: "http://h:8080/arcgis/rest/services/GP".into(),
+                folder: Some("GP".into()),
+            },
+            root,
             Creds::None,
         );
         check(
             "http://h:8080/arcgis/services;GP/BufferByVal",
-            svc,
-            "http://h:8080/arcgis",
-            None,
+            service(svc),
+            root,
             Creds::None,
         );
         check(
             "http://h:8080/arcgis/services;GP/BufferByVal;alice;pw",
-            svc,
-            "http://h:8080/arcgis",
-            None,
+            service(svc),
+            root,
             Creds::UserPassword("alice".into(), "pw".into()),
         );
         check(
-            "http://h:8080/arcgis/services;GP/BufferByVal;token=abc",
-            svc,
-            "http://h:8080/arcgis",
-            None,
+            "http://h:8080/arcgis/rest/services;GP/BufferByVal/GPServer;token=abc",
+            service(svc),
+            root,
             Creds::Token("abc".into()),
         );
         for bad in [
             "not a url",
             "ftp://h/arcgis/rest/services/A/GPServer",
             "http://h/arcgis/rest/services/A/MapServer",
+            "http://h/arcgis/rest/services/GPServer",
             "http://h/x;GP/A",
+            "http://h/arcgis/x/GPServer",
+            "http://h/arcgis/rest/services/A/GPServer/T/jobs",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

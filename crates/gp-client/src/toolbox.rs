@@ -5,48 +5,13 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use gp_model::{GpServiceInfo, GpValue, ParameterInfo, TaskInfo};
-use gp_transport::{AuthTransport, FixedToken, HttpTransport, Token, Transport, UserPassword};
 
+use crate::client::Client;
 use crate::error::{Error, closest};
 use crate::params::Params;
 use crate::result::GpResult;
-use crate::target::{Creds, parse};
+use crate::target::{Location, Target};
 use crate::wire;
-
-/// A client: a transport and settings. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Client {
-    pub(crate) transport: Arc<dyn Transport>,
-    /// How many task metadata requests run at once during `import`.
-    pub(crate) concurrency: usize,
-}
-
-impl Client {
-    /// A client over `transport` (an `HttpTransport`, an `AuthTransport`, a mock, a replay).
-    pub fn new(transport: Arc<dyn Transport>) -> Self {
-        Client {
-            transport,
-            concurrency: 8,
-        }
-    }
-
-    /// A client over HTTP with default settings.
-    pub fn http() -> Result<Self, Error> {
-        Ok(Client::new(Arc::new(HttpTransport::new(
-            Default::default(),
-        )?)))
-    }
-
-    /// The transport.
-    pub fn transport(&self) -> &Arc<dyn Transport> {
-        &self.transport
-    }
-
-    /// Imports a toolbox (see [`Toolbox::import`]).
-    pub async fn import(&self, url: &str) -> Result<Toolbox, Error> {
-        Toolbox::import(self, url).await
-    }
-}
 
 /// Converts a task name to the snake_case alias (`BufferPoints` → `buffer_points`).
 pub fn snake_case(name: &str) -> String {
@@ -83,39 +48,46 @@ pub struct Toolbox {
 }
 
 impl Toolbox {
-    /// Imports a toolbox: a GPServer URL, a task URL (the whole service is imported),
-    /// or arcpy's `"http://host/arcgis/services;GP/BufferByVal"` with optional
-    /// `;user;password` or `;token=T`. The service and every task's metadata are
+    /// Imports a toolbox: a GPServer URL, a task or job URL (the whole service is
+    /// imported), or arcpy's `"http://host/arcgis/services;GP/BufferByVal"` with
+    /// optional `;user;password` or `;token=T` (else the client's credentials are
+    /// used, for this server only). The service and every task's metadata are
     /// fetched concurrently (bounded), once.
     pub async fn import(client: &Client, url: &str) -> Result<Toolbox, Error> {
-        let target = parse(url)?;
-        let client = match &target.creds {
-            Creds::None => client.clone(),
-            Creds::Token(t) => Client {
-                transport: Arc::new(AuthTransport::new(
-                    client.transport.clone(),
-                    Arc::new(FixedToken(Token::new(t.clone()))),
-                )),
-                ..client.clone()
-            },
-            Creds::UserPassword(u, p) => Client {
-                transport: Arc::new(AuthTransport::new(
-                    client.transport.clone(),
-                    Arc::new(UserPassword::new(&target.server_root, u, p)),
-                )),
-                ..client.clone()
-            },
+        let target = Target::parse(url)?;
+        let Some(service_url) = target.location.service_url() else {
+            return Err(Error::BadUrl {
+                input: url.split(';').next().unwrap_or_default().to_string(),
+                message: format!(
+                    "it is {}, not a GP service; list it with `services`",
+                    target.location
+                ),
+            });
         };
-        let body = wire::get(&client.transport, &target.service_url, &[]).await?;
-        let info: GpServiceInfo = wire::decode("GPServer metadata", &target.service_url, &body)?;
+        let tb = Toolbox::import_target(client, &target, service_url).await?;
+        if let Location::Task { task, .. } | Location::Job { task, .. } = &target.location {
+            tb.tool(task)?;
+        }
+        Ok(tb)
+    }
+
+    /// Imports the service at `service_url` of a parsed target.
+    pub(crate) async fn import_target(
+        client: &Client,
+        target: &Target,
+        service_url: &str,
+    ) -> Result<Toolbox, Error> {
+        let client = client.for_target(target);
+        let info: GpServiceInfo =
+            wire::get_json(&client.transport, service_url, &[], "GPServer metadata").await?;
         let info = Arc::new(info);
         let names: Vec<String> = info.tasks.iter().map(|t| t.to_string()).collect();
         let fetches = names.iter().map(|name| {
             let client = client.clone();
-            let url = format!("{}/{}", target.service_url, encode_segment(name));
+            let url = format!("{service_url}/{}", encode_segment(name));
             async move {
-                let body = wire::get(&client.transport, &url, &[]).await?;
-                let task: TaskInfo = wire::decode("task metadata", &url, &body)?;
+                let task: TaskInfo =
+                    wire::get_json(&client.transport, &url, &[], "task metadata").await?;
                 Ok::<_, Error>((url, task))
             }
         });
@@ -129,25 +101,16 @@ impl Toolbox {
             let (url, task) = r?;
             tools.push(Tool {
                 client: client.clone(),
-                service_url: target.service_url.clone(),
+                service_url: service_url.to_string(),
                 service: info.clone(),
                 synchronous: task.is_synchronous().unwrap_or(synchronous),
                 url,
                 info: Arc::new(task),
             });
         }
-        if let Some(t) = &target.task
-            && !tools.iter().any(|x| x.name().eq_ignore_ascii_case(t))
-        {
-            return Err(Error::UnknownTool {
-                service: target.service_url.clone(),
-                name: t.clone(),
-                did_you_mean: closest(t, tools.iter().map(|x| x.name())),
-            });
-        }
         Ok(Toolbox {
             client,
-            url: target.service_url,
+            url: service_url.to_string(),
             info,
             tools,
         })

@@ -42,6 +42,26 @@ impl Format {
         }
     }
 
+    /// True when this build can write the format (the File Geodatabase needs the
+    /// `gdal` cargo feature), so an option can be checked before any work is done.
+    pub fn is_writable(self) -> bool {
+        self != Format::FileGdb || cfg!(feature = "gdal")
+    }
+
+    /// The usual file extension (`gpkg`, `geojson`, ...).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::EsriJson => "json",
+            Format::GeoJson => "geojson",
+            Format::GeoJsonSeq => "geojsonl",
+            Format::Shapefile => "shp",
+            Format::GeoPackage => "gpkg",
+            Format::FlatGeobuf => "fgb",
+            Format::Csv => "csv",
+            Format::FileGdb => "gdb",
+        }
+    }
+
     /// The format for a file extension.
     pub fn from_extension(ext: &str) -> Option<Format> {
         Some(match ext.to_ascii_lowercase().as_str() {

@@ -48,6 +48,50 @@ fn lenient_details<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 }
 
 impl ServerError {
+    /// True when `body` may be an error envelope: a JSON object whose first key is
+    /// `error` or `status` (as every server writes it). A cheap look at a few bytes,
+    /// so a large answer is not parsed twice; [`ServerError::check`] decides.
+    ///
+    /// ```
+    /// use gp_model::ServerError;
+    /// assert!(ServerError::may_be_envelope(br#" {"error": {"code": 400}}"#));
+    /// assert!(!ServerError::may_be_envelope(br#"{"results": [], "error": 1}"#));
+    /// ```
+    pub fn may_be_envelope(body: &[u8]) -> bool {
+        let mut it = body.iter().copied().skip_while(u8::is_ascii_whitespace);
+        if it.next() != Some(b'{') {
+            return false;
+        }
+        let mut it = it.skip_while(u8::is_ascii_whitespace);
+        if it.next() != Some(b'"') {
+            return false;
+        }
+        let key: Vec<u8> = it.take(7).take_while(|&b| b != b'"').collect();
+        key == b"error" || key == b"status"
+    }
+
+    /// Decodes an answer in one pass: the envelope when [`ServerError::may_be_envelope`]
+    /// says it may be one (or when `T` does not decode and the body is an envelope
+    /// after all), else `T` through [`crate::from_json_slice`], which names the JSON
+    /// path of a failure.
+    pub fn decode_answer<T: serde::de::DeserializeOwned>(
+        what: &'static str,
+        body: &[u8],
+    ) -> crate::Result<Result<T, ServerError>> {
+        if ServerError::may_be_envelope(body)
+            && let Some(e) = ServerError::check(body)
+        {
+            return Ok(Err(e));
+        }
+        match crate::from_json_slice(what, body) {
+            Ok(v) => Ok(Ok(v)),
+            Err(decode) => match ServerError::check(body) {
+                Some(e) => Ok(Err(e)),
+                None => Err(decode),
+            },
+        }
+    }
+
     /// Looks for an error envelope in a response body. Returns `None` for any body
     /// that is not a JSON object with an `error` object (including non-JSON bodies).
     /// Also recognises the Admin API shape `{"status": "error", "messages", "code"}`.

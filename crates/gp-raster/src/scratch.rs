@@ -217,7 +217,8 @@ const RESERVED: [&str; 22] = [
     "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
-/// Checks a file name from a URL or a server: one plain name, no `..`, no separators,
+/// Checks a file name from a URL or a server: one plain name, not hidden (no leading
+/// dot), no `..`, no separators,
 /// no absolute path, no control characters, no reserved Windows name, at most 255 bytes.
 ///
 /// ```
@@ -225,6 +226,7 @@ const RESERVED: [&str; 22] = [
 /// assert_eq!(sanitize_file_name("slope.tif").unwrap(), "slope.tif");
 /// assert!(sanitize_file_name("../etc/passwd").is_err());
 /// assert!(sanitize_file_name("CON.tif").is_err());
+/// assert!(sanitize_file_name(".bashrc").is_err());
 /// ```
 pub fn sanitize_file_name(name: &str) -> Result<String> {
     let bad = |reason: &str| Error::FileName {
@@ -233,6 +235,11 @@ pub fn sanitize_file_name(name: &str) -> Result<String> {
     };
     if name.is_empty() || name == "." || name == ".." {
         return Err(bad("it is empty or a relative folder name"));
+    }
+    if name.starts_with('.') {
+        return Err(bad(
+            "it starts with a dot (a hidden file such as `.bashrc`), so it could shadow a user's settings",
+        ));
     }
     if name.contains(['/', '\\']) {
         return Err(bad(

@@ -255,13 +255,33 @@ impl TokenProvider for UserPassword {
     }
 }
 
-/// Adds tokens to every request of an inner transport.
+/// Adds tokens to the requests of an inner transport: to every request, or with
+/// [`AuthTransport::scoped_to`] only to the origins the credentials were issued for
+/// (a result URL on another host is fetched without them).
 #[derive(Debug, Clone)]
 pub struct AuthTransport<T> {
     inner: T,
     provider: Arc<dyn TokenProvider>,
     placement: TokenPlacement,
     allow_insecure: bool,
+    scope: Option<Scope>,
+}
+
+/// Where a token may go: origins (scheme, host, port) and host names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Scope {
+    origins: Vec<String>,
+    hosts: Vec<String>,
+}
+
+/// The origin of `uri` as `scheme://host[:port]` (port only when not the default),
+/// lower-case; `None` when it is not an absolute URL.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    match u.origin() {
+        o @ url::Origin::Tuple(..) => Some(o.ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
 }
 
 impl<T: Transport> AuthTransport<T> {
@@ -272,7 +292,48 @@ impl<T: Transport> AuthTransport<T> {
             provider,
             placement: TokenPlacement::Header,
             allow_insecure: false,
+            scope: None,
         }
+    }
+
+    /// Sends the token only to requests whose origin is one of `origins` (URLs or
+    /// `scheme://host:port`; the server the credentials were issued by) or whose host
+    /// is one of `hosts` (hosts the user trusts, any port). Other requests go out
+    /// without it.
+    pub fn scoped_to<I, J>(mut self, origins: I, hosts: J) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+        J: IntoIterator,
+        J::Item: AsRef<str>,
+    {
+        self.scope = Some(Scope {
+            origins: origins
+                .into_iter()
+                .filter_map(|o| origin_of(o.as_ref()))
+                .collect(),
+            hosts: hosts
+                .into_iter()
+                .map(|h| h.as_ref().trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+        });
+        self
+    }
+
+    /// True when the token may go with a request to `uri`.
+    pub fn sends_token_to(&self, uri: &str) -> bool {
+        let Some(scope) = &self.scope else {
+            return true;
+        };
+        let Some(origin) = origin_of(uri) else {
+            return false;
+        };
+        scope.origins.contains(&origin)
+            || url::Url::parse(uri)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                .is_some_and(|h| scope.hosts.contains(&h))
     }
 
     /// Where the token goes.
@@ -342,12 +403,17 @@ impl<T: Transport> AuthTransport<T> {
 
 /// True when `body` is a 498/499 envelope (only small bodies are looked at).
 fn is_token_error(body: &[u8]) -> bool {
-    body.len() < 64 * 1024 && gp_model::ServerError::check(body).is_some_and(|e| e.is_auth())
+    body.len() < 64 * 1024
+        && gp_model::ServerError::may_be_envelope(body)
+        && gp_model::ServerError::check(body).is_some_and(|e| e.is_auth())
 }
 
 #[async_trait]
 impl<T: Transport> Transport for AuthTransport<T> {
     async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, Error> {
+        if !self.sends_token_to(&request.uri().to_string()) {
+            return self.inner.send(request).await;
+        }
         check_secure(&request.uri().to_string(), self.allow_insecure)?;
         let token = self.provider.token(&self.inner, false).await?;
         let r = self.inner.send(self.with_token(&request, &token)?).await?;
@@ -365,6 +431,9 @@ impl<T: Transport> Transport for AuthTransport<T> {
         &self,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<BodyStream>, Error> {
+        if !self.sends_token_to(&request.uri().to_string()) {
+            return self.inner.send_streaming(request).await;
+        }
         check_secure(&request.uri().to_string(), self.allow_insecure)?;
         let token = self.provider.token(&self.inner, false).await?;
         self.inner
@@ -387,6 +456,33 @@ mod tests {
             host: "example.com".into(),
         };
         assert!(!e.to_string().contains("s3cr3t"));
+    }
+
+    #[track_caller]
+    fn check_scope(t: &AuthTransport<crate::HttpTransport>, uri: &str, sends: bool) {
+        assert_eq!(t.sends_token_to(uri), sends, "{uri}");
+    }
+
+    #[test]
+    fn tokens_go_only_to_their_origin() {
+        let t = AuthTransport::new(
+            crate::HttpTransport::new(Default::default()).unwrap(),
+            Arc::new(FixedToken(Token::new("t"))),
+        )
+        .scoped_to(["https://gis.example.com/arcgis"], ["files.example.com"]);
+        check_scope(&t, "https://gis.example.com/arcgis/rest/services", true);
+        check_scope(&t, "https://GIS.example.com:443/x", true);
+        check_scope(&t, "http://gis.example.com/x", false);
+        check_scope(&t, "https://gis.example.com:8443/x", false);
+        check_scope(&t, "https://gis.example.com.evil.net/x", false);
+        check_scope(&t, "https://evil.net/?u=https://gis.example.com", false);
+        check_scope(&t, "https://files.example.com:9000/out.tif", true);
+        check_scope(&t, "not a url", false);
+        let all = AuthTransport::new(
+            crate::HttpTransport::new(Default::default()).unwrap(),
+            Arc::new(FixedToken(Token::new("t"))),
+        );
+        check_scope(&all, "https://anywhere.example/x", true);
     }
 
     #[test]

@@ -20,6 +20,15 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// The connection failed after the request may have been sent (reset, closed):
+    /// a request that is not idempotent may have taken effect on the server.
+    #[error("no answer from {url}: {message}")]
+    NoAnswer {
+        /// The URL (without query).
+        url: String,
+        /// What failed.
+        message: String,
+    },
     /// The request timed out, after any retries.
     #[error("request to {url} timed out")]
     Timeout {

@@ -133,8 +133,13 @@ impl HttpTransport {
                     }
                     return Err(if e.is_timeout() {
                         Error::Timeout { url }
-                    } else {
+                    } else if e.is_connect() {
                         Error::Connect {
+                            url,
+                            message: error_chain(&e),
+                        }
+                    } else {
+                        Error::NoAnswer {
                             url,
                             message: error_chain(&e),
                         }

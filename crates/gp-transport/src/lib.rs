@@ -44,7 +44,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 
-pub use auth::{AuthTransport, FixedToken, Token, TokenPlacement, TokenProvider, UserPassword};
+pub use auth::{
+    AuthTransport, FixedToken, Token, TokenPlacement, TokenProvider, UserPassword, origin_of,
+};
 pub use error::Error;
 pub use ext::{Idempotency, TransportExt, form_body, multipart_body};
 pub use http_backend::{HttpConfig, HttpTransport};

@@ -1,0 +1,431 @@
+//! Every output of a result saved to disk: feature sets in a chosen format (streamed
+//! from the HTTP body into the file, in bounded memory), rasters and files into the
+//! scratch workspace, and a map image. Files appear whole or not at all, and nothing
+//! is replaced unless asked.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use gp_features::Format;
+use gp_model::GpValue;
+use gp_raster::ScratchWorkspace;
+use gp_transport::TransportExt;
+
+use crate::error::Error;
+use crate::result::{GpResult, MapImageOptions};
+use crate::toolbox::encode_segment;
+use crate::wire;
+
+/// How [`GpResult::save_outputs`] saves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveOptions {
+    /// The format of feature and record set outputs. Default GeoPackage (every
+    /// output a layer of `outputs.gpkg`); the others give `<output>.<ext>`.
+    pub format: Format,
+    /// Where rasters and files go; `None`: [`scratch_workspace`] with the output
+    /// folder (`GP_SCRATCH_WORKSPACE` first).
+    pub scratch: Option<ScratchWorkspace>,
+    /// Replace existing files (and layers). Without it an existing feature file is
+    /// an error and a download gets a numbered name.
+    pub overwrite: bool,
+    /// Flush files to disk before renaming them into place. Default true: a job's
+    /// outputs may be all that is left of it.
+    pub sync: bool,
+    /// Also save a map image of the first output here (services with a result map
+    /// service).
+    pub map_image: Option<PathBuf>,
+}
+
+impl Default for SaveOptions {
+    fn default() -> Self {
+        SaveOptions {
+            format: Format::GeoPackage,
+            scratch: None,
+            overwrite: false,
+            sync: true,
+            map_image: None,
+        }
+    }
+}
+
+impl SaveOptions {
+    /// Checks what can be checked before a tool runs: the format can be written by
+    /// this build.
+    pub fn check(&self) -> Result<(), Error> {
+        if !self.format.is_writable() {
+            return Err(Error::Config {
+                message: format!(
+                    "{} output needs gp built with the `gdal` cargo feature",
+                    self.format.name()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The scratch workspace as arcpy picks it: `explicit`, else `GP_SCRATCH_WORKSPACE`,
+/// else the output folder `out`, else a folder in the system temp folder.
+pub fn scratch_workspace(explicit: Option<&Path>, out: Option<&Path>) -> ScratchWorkspace {
+    match explicit {
+        Some(p) => ScratchWorkspace::at(p),
+        None if std::env::var_os(gp_raster::SCRATCH_ENV).is_some_and(|v| !v.is_empty()) => {
+            ScratchWorkspace::resolve(None)
+        }
+        None => match out {
+            Some(o) => ScratchWorkspace::at(o),
+            None => ScratchWorkspace::resolve(None),
+        },
+    }
+}
+
+/// What was saved of one output.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Saved {
+    /// A feature or record set written to a file.
+    Features {
+        /// The file (or container).
+        path: PathBuf,
+        /// The layer in a container.
+        layer: Option<String>,
+        /// Features written.
+        features: usize,
+        /// True when it was decoded from the HTTP body as it arrived.
+        streamed: bool,
+    },
+    /// A raster or file downloaded.
+    File {
+        /// Where.
+        path: PathBuf,
+    },
+    /// A value with no file (a number, a string, a linear unit...).
+    Value(Box<GpValue>),
+    /// The map image.
+    MapImage {
+        /// Where.
+        path: PathBuf,
+    },
+}
+
+/// One saved output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedOutput {
+    /// The output parameter (`map image` for the map image).
+    pub param: String,
+    /// What was saved.
+    pub saved: Saved,
+}
+
+/// Progress of a download: the output, bytes so far, the total when known.
+pub type DownloadProgress<'a> = &'a mut (dyn FnMut(&str, u64, Option<u64>) + Send);
+
+/// Where a feature output called `name` goes in `dir`.
+pub fn feature_path(dir: &Path, name: &str, format: Format) -> PathBuf {
+    match format {
+        Format::GeoPackage => dir.join("outputs.gpkg").join(name),
+        Format::FileGdb => dir.join("outputs.gdb").join(name),
+        f => dir.join(format!("{name}.{}", f.extension())),
+    }
+}
+
+enum Msg {
+    Data(Bytes),
+    End,
+}
+
+/// The HTTP body as a `Read` for the converting thread. A channel closed without
+/// [`Msg::End`] (the download failed or was stopped) is an error, so the converter
+/// drops its temporary files.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Msg>,
+    cur: Bytes,
+    ended: bool,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.blocking_recv() {
+                Some(Msg::Data(b)) => self.cur = b,
+                Some(Msg::End) => self.ended = true,
+                None => {
+                    return Err(std::io::Error::other("the download stopped before its end"));
+                }
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        let _ = self.cur.split_to(n);
+        Ok(n)
+    }
+}
+
+type Converted = gp_features::Result<Option<gp_features::SaveReport>>;
+
+/// The converting thread and the sender that feeds it. Dropped early (an error, or
+/// the future dropped on Ctrl-C), it closes the channel and waits for the thread,
+/// which then fails and removes its temporary files.
+struct Feed {
+    tx: Option<tokio::sync::mpsc::Sender<Msg>>,
+    worker: Option<std::thread::JoinHandle<Converted>>,
+}
+
+impl Feed {
+    async fn send(&self, m: Msg) -> bool {
+        match &self.tx {
+            Some(tx) => tx.send(m).await.is_ok(),
+            None => false,
+        }
+    }
+
+    async fn finish(mut self) -> Option<Converted> {
+        self.tx = None;
+        let worker = self.worker.take()?;
+        tokio::task::spawn_blocking(move || worker.join().ok())
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl GpResult {
+    /// Saves every output into `dir` (see [`SaveOptions`]): feature and record sets
+    /// in the chosen format, rasters and files into the scratch workspace, other
+    /// values returned as they are. Feature sets of a job are decoded from the HTTP
+    /// body as it arrives, straight into the file, in bounded memory.
+    pub async fn save_outputs(
+        &self,
+        dir: impl AsRef<Path>,
+        opts: &SaveOptions,
+    ) -> Result<Vec<SavedOutput>, Error> {
+        self.save_outputs_with(dir, opts, &mut |_, _, _| {}).await
+    }
+
+    /// Like [`GpResult::save_outputs`], reporting download progress.
+    pub async fn save_outputs_with(
+        &self,
+        dir: impl AsRef<Path>,
+        opts: &SaveOptions,
+        progress: DownloadProgress<'_>,
+    ) -> Result<Vec<SavedOutput>, Error> {
+        opts.check()?;
+        self.require_success()?;
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| Error::Config {
+            message: format!("creating the output folder {}: {e}", dir.display()),
+        })?;
+        let scratch = opts
+            .scratch
+            .clone()
+            .unwrap_or_else(|| scratch_workspace(None, Some(dir)));
+        let mut saved = Vec::new();
+        for p in self.tool().info().outputs() {
+            let name = p.name.to_string();
+            let s = if p.data_type.is_features() {
+                self.save_features(&name, &feature_path(dir, &name, opts.format), opts)
+                    .await?
+            } else {
+                match self.output(name.as_str()).await? {
+                    GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
+                        let path = feature_path(dir, &name, opts.format);
+                        save_whole(fs, path, opts).await?
+                    }
+                    GpValue::DataRef(d) if d.url.is_some() => Saved::File {
+                        path: self
+                            .download_with(name.as_str(), &scratch, opts.overwrite, &mut |n, t| {
+                                progress(&name, n, t)
+                            })
+                            .await?,
+                    },
+                    other => Saved::Value(Box::new(other)),
+                }
+            };
+            saved.push(SavedOutput {
+                param: name,
+                saved: s,
+            });
+        }
+        if let Some(path) = &opts.map_image {
+            let img = self.map_image(0, &MapImageOptions::default()).await?;
+            saved.push(SavedOutput {
+                param: "map image".into(),
+                saved: Saved::MapImage {
+                    path: img.save(path, opts.overwrite)?,
+                },
+            });
+        }
+        Ok(saved)
+    }
+
+    /// Saves one feature or record set output to `path` (format from the
+    /// extension, `file.gpkg/layer` for a layer): streamed from the job's result
+    /// resource when it can be, else decoded whole first.
+    pub async fn save_features(
+        &self,
+        name: &str,
+        path: &Path,
+        opts: &SaveOptions,
+    ) -> Result<Saved, Error> {
+        self.require_success()?;
+        let name = self.output_param(name.into())?.name.to_string();
+        let (Some(job), None) = (self.job_url(), self.cached_output(&name)) else {
+            let v = self.output(name.as_str()).await?;
+            return match v {
+                GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
+                    save_whole(fs, path.to_path_buf(), opts).await
+                }
+                _ => Err(Error::Protocol {
+                    url: self.tool().url().to_string(),
+                    status: 200,
+                    message: format!("the output {name} is not a feature or record set"),
+                }),
+            };
+        };
+        let url = format!("{job}/results/{}", encode_segment(&name));
+        let resp = self
+            .tool()
+            .client
+            .transport
+            .get_streaming(&url, &[("f", "json"), ("returnType", "data")])
+            .await?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        let first = body.next().await.transpose()?.unwrap_or_default();
+        if !(200..300).contains(&status) || gp_model::ServerError::may_be_envelope(&first) {
+            // An error (small): read up to 1 MiB of it and let the JSON path say what.
+            let mut all = first.to_vec();
+            while all.len() < 1 << 20
+                && let Some(c) = body.next().await.transpose()?
+            {
+                all.extend_from_slice(&c);
+            }
+            let r = http::Response::builder()
+                .status(status)
+                .body(Bytes::from(all))
+                .map_err(|e| Error::Protocol {
+                    url: wire::redact(&url),
+                    status,
+                    message: e.to_string(),
+                })?;
+            let _: gp_model::ResultParameter = wire::answer("result parameter", &url, r)?;
+            return Err(Error::Protocol {
+                url: wire::redact(&url),
+                status,
+                message: "the answer is not a feature set".into(),
+            });
+        }
+        let fopts = gp_features::SaveOptions {
+            overwrite: opts.overwrite,
+            layer: None,
+            sync: opts.sync,
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let source = wire::redact(&url);
+        let out = path.to_path_buf();
+        let worker = std::thread::Builder::new()
+            .name("gp-save".into())
+            .spawn(move || {
+                let reader = ChannelReader {
+                    rx,
+                    cur: Bytes::new(),
+                    ended: false,
+                };
+                gp_features::convert_esri_json_from(reader, &source, &out, &fopts)
+            })
+            .map_err(|e| Error::Config {
+                message: format!("cannot start the saving thread: {e}"),
+            })?;
+        let feed = Feed {
+            tx: Some(tx),
+            worker: Some(worker),
+        };
+        let mut failed = None;
+        if feed.send(Msg::Data(first)).await {
+            while let Some(chunk) = body.next().await {
+                match chunk {
+                    Ok(c) => {
+                        if !feed.send(Msg::Data(c)).await {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if failed.is_none() {
+                feed.send(Msg::End).await;
+            }
+        }
+        let converted = feed.finish().await;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        match converted {
+            Some(Ok(Some(r))) => Ok(Saved::Features {
+                path: r.path,
+                layer: r.layer,
+                features: r.features,
+                streamed: true,
+            }),
+            Some(Ok(None)) => {
+                // Not readable in one pass (schema after the features): whole.
+                let v = self.output(name.as_str()).await?;
+                match v {
+                    GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
+                        save_whole(fs, path.to_path_buf(), opts).await
+                    }
+                    _ => Err(Error::Protocol {
+                        url: wire::redact(&url),
+                        status: 200,
+                        message: format!("the output {name} is not a feature or record set"),
+                    }),
+                }
+            }
+            Some(Err(e)) => Err(e.into()),
+            None => Err(Error::Config {
+                message: "the saving thread stopped unexpectedly".into(),
+            }),
+        }
+    }
+}
+
+/// Saves a decoded feature set on a blocking thread.
+async fn save_whole(
+    fs: gp_model::FeatureSet,
+    path: PathBuf,
+    opts: &SaveOptions,
+) -> Result<Saved, Error> {
+    let fopts = gp_features::SaveOptions {
+        overwrite: opts.overwrite,
+        layer: None,
+        sync: opts.sync,
+    };
+    let r = tokio::task::spawn_blocking(move || gp_features::save_with(&fs, &path, &fopts))
+        .await
+        .map_err(|e| Error::Config {
+            message: format!("the saving thread failed: {e}"),
+        })??;
+    Ok(Saved::Features {
+        path: r.path,
+        layer: r.layer,
+        features: r.features,
+        streamed: false,
+    })
+}
