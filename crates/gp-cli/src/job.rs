@@ -58,9 +58,13 @@ pub(crate) struct JobTarget {
     /// `…/GPServer/<Task>/jobs/<jobId>`, a job file written by `gp run --no-wait`, or
     /// a job id with --task.
     target: String,
-    /// The task URL, when TARGET is a bare job id (arcpy's form with --tool works too).
-    #[arg(long, value_name = "TASK_URL")]
+    /// The task URL, when TARGET is a bare job id (or a service URL, or arcpy's
+    /// "…/services;Folder/Service[;user;password]", with --tool).
+    #[arg(long, value_name = "URL")]
     task: Option<String>,
+    /// The tool, when --task names a service.
+    #[arg(long, requires = "task")]
+    tool: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -72,7 +76,11 @@ impl JobTarget {
     async fn open(&self) -> anyhow::Result<GpResult> {
         let client = self.conn.client()?;
         Ok(match &self.task {
-            Some(task) => client.open_job_in(task, &self.target).await?,
+            Some(task) => {
+                client
+                    .open_job_in(task, self.tool.as_deref(), &self.target)
+                    .await?
+            }
             None => client.open_job(&self.target).await?,
         })
     }

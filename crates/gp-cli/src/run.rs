@@ -106,7 +106,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     process_sr: Option<i32>,
     /// Processing extent: "xmin ymin xmax ymax" (commas allowed).
-    #[arg(long, value_name = "EXTENT")]
+    #[arg(long, value_name = "EXTENT", allow_hyphen_values = true)]
     extent: Option<String>,
     /// Ask for Z values in the outputs (true or false).
     #[arg(long, value_name = "BOOL")]

@@ -221,6 +221,8 @@ fn ctrl_c_cancels_the_server_job_and_a_terminal_shows_progress() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("esriJobExecuting") && t.contains('%'), "{t}");
+    // On success the bar ends full, and stays (defect 8: it stopped at 96 %).
+    assert!(t.contains("100%") && t.contains("esriJobSucceeded"), "{t}");
     // And a download bar with bytes and rate for a raster output.
     let dir = tempfile::tempdir().unwrap();
     let slope = server.url("/arcgis/rest/services/SlopeByVal/GPServer/RunSlope");

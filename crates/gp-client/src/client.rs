@@ -287,28 +287,43 @@ impl Client {
         GpResult::reopen(self, job).await
     }
 
-    /// Reopens job `job_id` of the task at `task_url` (arcpy form accepted).
-    pub async fn open_job_in(&self, task_url: &str, job_id: &str) -> Result<GpResult, Error> {
-        let target = Target::parse(task_url)?;
-        let (Some(service), Some(task)) = (target.location.service_url(), target.location.task())
-        else {
-            return Err(Error::BadUrl {
-                input: task_url.split(';').next().unwrap_or_default().to_string(),
-                message: format!(
-                    "it is {}; a job id needs the task URL (…/GPServer/<task>)",
-                    target.location
-                ),
-            });
+    /// Reopens job `job_id` of a task: `url` is the task URL, or a service URL or
+    /// arcpy's `"…/services;Folder/Service[;user;password]"` with `tool` naming the task.
+    pub async fn open_job_in(
+        &self,
+        url: &str,
+        tool: Option<&str>,
+        job_id: &str,
+    ) -> Result<GpResult, Error> {
+        let target = Target::parse(url)?;
+        let bad = |m: String| Error::BadUrl {
+            input: url.split(';').next().unwrap_or_default().to_string(),
+            message: m,
+        };
+        let task = match (&target.location, tool) {
+            (Location::Task { task, .. }, None) => task.clone(),
+            (Location::Task { task, .. }, Some(t)) if !task.eq_ignore_ascii_case(t) => {
+                return Err(bad(format!("it names task {task}, not {t}")));
+            }
+            (Location::Task { .. } | Location::Service { .. }, Some(t)) => t.to_string(),
+            (other, _) => {
+                return Err(bad(format!(
+                    "it is {other}; a job id needs its task (…/GPServer/<task>, or the service and the tool)"
+                )));
+            }
+        };
+        let Some(service) = target.location.service_url() else {
+            return Err(bad("no GP service in it".into()));
         };
         let job_id = job_id.trim();
-        if job_id.is_empty() || job_id.contains(['/', '?', '#']) {
+        if job_id.is_empty() || job_id.contains(['/', '?', '#', ';']) {
             return Err(Error::BadUrl {
                 input: job_id.to_string(),
                 message: "not a job id".into(),
             });
         }
         let tb = Toolbox::import_target(self, &target, service).await?;
-        GpResult::reopen_in(&tb, task, job_id).await
+        GpResult::reopen_in(&tb, &task, job_id).await
     }
 }
 

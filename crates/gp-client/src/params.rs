@@ -310,7 +310,7 @@ pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, 
                         ),
                     ));
                 } else {
-                    GpValue::parse_text(&p.data_type, t)
+                    p.parse_text(t)
                         .map_err(|e| invalid(tool, p, e.to_string()))?
                 }
             }

@@ -68,6 +68,7 @@ mod job;
 mod results;
 mod service;
 mod task;
+mod text;
 mod units;
 mod value;
 mod vocab;
@@ -97,7 +98,7 @@ pub use task::{
     CodedValue, Direction, Filter, ParameterInfo, ParameterMember, ParameterType, TaskInfo,
 };
 pub use units::{ArealUnit, ArealUnitKind, LinearUnit, LinearUnitKind, TimeUnit, TimeUnitKind};
-pub use value::{DataRef, GpValue, HiddenString, MapImage, ValueTable};
+pub use value::{Composite, DataRef, GpValue, HiddenString, MapImage, ValueTable};
 
 #[cfg(test)]
 mod tests {

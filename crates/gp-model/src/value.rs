@@ -15,6 +15,7 @@ use crate::fields::Field;
 use crate::geometry::Envelope;
 use crate::geometry::sr::SpatialReference;
 use crate::ids::ItemId;
+use crate::text::value_err;
 use crate::units::{ArealUnit, LinearUnit, TimeUnit};
 
 /// A reference to data by URL or uploaded item: `{"url": ...}`, `{"itemID": ...}`,
@@ -181,8 +182,20 @@ pub enum GpValue {
     Extent(Envelope),
     /// `GPStringHidden`.
     HiddenString(HiddenString),
+    /// A `GPComposite` input: a value of one of the member types, sent with its type.
+    Composite(Box<Composite>),
     /// Any other JSON (unknown data types).
     Json(serde_json::Value),
+}
+
+/// A value of a `GPComposite` parameter, as one of its member types; sent as
+/// `{"dataType": "GPLinearUnit", "value": {...}}`, the form servers take first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Composite {
+    /// The member type.
+    pub data_type: DataType,
+    /// The value.
+    pub value: GpValue,
 }
 
 impl Serialize for GpValue {
@@ -220,15 +233,14 @@ impl Serialize for GpValue {
             },
             GpValue::SpatialReference(v) => v.serialize(s),
             GpValue::Extent(v) => v.serialize(s),
+            GpValue::Composite(c) => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("dataType", &c.data_type.to_string())?;
+                m.serialize_entry("value", &c.value)?;
+                m.end()
+            }
             GpValue::Json(v) => v.serialize(s),
         }
-    }
-}
-
-fn value_err(dt: &DataType, reason: impl Into<String>) -> Error {
-    Error::Value {
-        data_type: dt.to_string(),
-        reason: reason.into(),
     }
 }
 
@@ -237,7 +249,7 @@ fn date_from_millis(dt: &DataType, ms: i64) -> Result<DateTime<Utc>> {
         .ok_or_else(|| value_err(dt, format!("{ms} ms is outside the supported date range")))
 }
 
-fn parse_date_text(dt: &DataType, t: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn parse_date_text(dt: &DataType, t: &str) -> Result<DateTime<Utc>> {
     let t = t.trim();
     if let Ok(ms) = t.parse::<i64>() {
         return date_from_millis(dt, ms);
@@ -456,65 +468,6 @@ impl GpValue {
         value_table(&DataType::ValueTable, v, Some(columns)).map(GpValue::ValueTable)
     }
 
-    /// Parses text the way arcpy takes it: `"5 feet"`, `"true"`, `"2024-05-01"`,
-    /// `"a;b;c"` for multivalues, or a JSON literal for structured types. An empty
-    /// string is [`GpValue::Null`].
-    pub fn parse_text(dt: &DataType, text: &str) -> Result<GpValue> {
-        let t = text.trim();
-        if t.is_empty() {
-            return Ok(GpValue::Null);
-        }
-        let looks_json = t.starts_with('{') || t.starts_with('[');
-        Ok(match dt {
-            DataType::String | DataType::SqlExpression => GpValue::String(text.to_string()),
-            DataType::StringHidden => GpValue::HiddenString(HiddenString(text.to_string())),
-            DataType::Long => GpValue::Long(
-                t.parse()
-                    .map_err(|_| value_err(dt, format!("`{t}` is not a whole number")))?,
-            ),
-            DataType::Double => match t.parse::<f64>() {
-                Ok(f) if f.is_finite() => GpValue::Double(f),
-                _ => return Err(value_err(dt, format!("`{t}` is not a finite number"))),
-            },
-            DataType::Boolean => GpValue::Boolean(parse_bool(t).ok_or_else(|| {
-                value_err(
-                    dt,
-                    format!("`{t}` is not a boolean (true/false, yes/no, 1/0)"),
-                )
-            })?),
-            DataType::Date => GpValue::Date(parse_date_text(dt, t)?),
-            DataType::LinearUnit if !looks_json => GpValue::LinearUnit(t.parse()?),
-            DataType::ArealUnit if !looks_json => GpValue::ArealUnit(t.parse()?),
-            DataType::TimeUnit if !looks_json => GpValue::TimeUnit(t.parse()?),
-            DataType::MultiValue(inner) if !looks_json => GpValue::MultiValue(
-                t.split(';')
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let p = p.trim().trim_matches(|c| c == '\'' || c == '"');
-                        Self::parse_text(inner, p)
-                            .map_err(|e| value_err(dt, format!("item {i} (`{p}`): {e}")))
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            DataType::SpatialReference if !looks_json => match t.parse::<i32>() {
-                Ok(wkid) => GpValue::SpatialReference(SpatialReference::from_wkid(wkid)),
-                Err(_) => GpValue::SpatialReference(SpatialReference::from_wkt(t)),
-            },
-            DataType::RasterDataLayer | DataType::RasterData | DataType::DataFile
-                if !looks_json =>
-            {
-                GpValue::DataRef(DataRef::url(t))
-            }
-            _ if looks_json => Self::decode(dt, t)?,
-            _ => {
-                return Err(value_err(
-                    dt,
-                    format!("`{t}` is not valid here: give a JSON value for this type"),
-                ));
-            }
-        })
-    }
-
     /// The exact text of the form field: scalars as plain text (`5`, `true`, epoch
     /// milliseconds for dates, the raw string), structured values as compact JSON,
     /// [`GpValue::Null`] as the empty string.
@@ -564,7 +517,7 @@ impl GpValue {
     }
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" | "y" | "t" => Some(true),
         "false" | "no" | "0" | "n" | "f" => Some(false),

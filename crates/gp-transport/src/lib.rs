@@ -16,7 +16,8 @@
 //!   HTTP to a non-loopback host unless allowed.
 //! - [`ReplayTransport`] and [`RecordingTransport`]: serve recorded request/response
 //!   pairs from files, and record them from a real session.
-//! - With the `test-util` feature, `MockTransport` (mockall).
+//! - With the `test-util` feature, `MockTransport` (mockall) and `testing::ScriptedServer`,
+//!   a loopback HTTP server that answers by script and injects network faults.
 //!
 //! Which crate does what: [reqwest] (hyper, rustls) does HTTP; [http] and [bytes]
 //! are the request/response types; [async-trait](mod@async_trait) makes the trait object safe;
@@ -37,6 +38,8 @@ mod ext;
 mod http_backend;
 mod replay;
 mod retry;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 use std::pin::Pin;
 
