@@ -29,6 +29,7 @@ pub mod blocking;
 mod client;
 mod download;
 mod error;
+mod lookup;
 mod params;
 mod poll;
 mod result;

@@ -212,16 +212,8 @@ async fn from_file(tool: &Tool, p: &ParameterInfo, path: &Path) -> Result<GpValu
 
 fn check_filters(tool: &Tool, p: &ParameterInfo, v: &mut GpValue) -> Result<(), Error> {
     if let (Some(choices), GpValue::String(s)) = (p.choices(), &*v) {
-        match choices.iter().find(|c| c.eq_ignore_ascii_case(s)) {
-            Some(c) => *v = GpValue::String(c.clone()),
-            None => {
-                return Err(invalid(
-                    tool,
-                    p,
-                    format!("`{s}` is not one of {}", choices.join(", ")),
-                ));
-            }
-        }
+        let c = crate::lookup::choice(choices, s).map_err(|m| invalid(tool, p, m))?;
+        *v = GpValue::String(c.clone());
     }
     match (&p.filter, &*v) {
         (Some(Filter::Range { minimum, maximum }), GpValue::Long(_) | GpValue::Double(_)) => {
@@ -288,7 +280,7 @@ fn sr_text(sr: &SpatialReference) -> String {
 pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, String)>, Error> {
     let mut set: Vec<(&ParameterInfo, GpValue)> = Vec::new();
     for (r, input) in &params.values {
-        let p = tool.parameter(r.clone())?;
+        let p = crate::lookup::find(tool, crate::lookup::Among::All, r)?;
         if !p.is_input() {
             return Err(invalid(tool, p, "is an output; it cannot be set"));
         }

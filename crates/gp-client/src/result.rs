@@ -383,31 +383,7 @@ impl GpResult {
     }
 
     pub(crate) fn output_param(&self, p: ParamRef) -> Result<&ParameterInfo, Error> {
-        let outputs: Vec<&ParameterInfo> = self.tool.info.outputs().collect();
-        let found = match &p {
-            ParamRef::Index(i) => outputs.get(*i).copied(),
-            ParamRef::Name(n) => outputs
-                .iter()
-                .find(|x| {
-                    x.name.as_str() == n
-                        || x.name.as_str().eq_ignore_ascii_case(n)
-                        || crate::snake_case(x.name.as_str()) == *n
-                })
-                .copied(),
-        };
-        found.ok_or_else(|| Error::UnknownParameter {
-            tool: self.tool.name().to_string(),
-            name: match &p {
-                ParamRef::Index(i) => format!("output #{i} (it has {})", outputs.len()),
-                ParamRef::Name(n) => n.clone(),
-            },
-            did_you_mean: match &p {
-                ParamRef::Name(n) => {
-                    crate::error::closest(n, outputs.iter().map(|x| x.name.as_str()))
-                }
-                ParamRef::Index(_) => None,
-            },
-        })
+        crate::lookup::find(&self.tool, crate::lookup::Among::Outputs, &p)
     }
 
     pub(crate) fn require_success(&self) -> Result<(), Error> {
@@ -453,20 +429,7 @@ impl GpResult {
 
     /// An input as the server recorded it (arcpy `getInput(i)`; position among inputs).
     pub async fn input(&self, p: impl Into<ParamRef>) -> Result<GpValue, Error> {
-        let p = p.into();
-        let inputs: Vec<&ParameterInfo> = self.tool.info.inputs().collect();
-        let param = match &p {
-            ParamRef::Index(i) => inputs.get(*i).copied(),
-            ParamRef::Name(n) => inputs
-                .iter()
-                .find(|x| x.name.as_str().eq_ignore_ascii_case(n))
-                .copied(),
-        }
-        .ok_or_else(|| Error::UnknownParameter {
-            tool: self.tool.name().to_string(),
-            name: format!("{p:?}"),
-            did_you_mean: None,
-        })?;
+        let param = crate::lookup::find(&self.tool, crate::lookup::Among::Inputs, &p.into())?;
         let Some(job) = &self.job_url else {
             return Err(Error::Protocol {
                 url: self.tool.url.clone(),

@@ -248,33 +248,7 @@ impl Tool {
 
     /// A parameter by position or name.
     pub fn parameter(&self, p: impl Into<ParamRef>) -> Result<&ParameterInfo, Error> {
-        let p = p.into();
-        let found = match &p {
-            ParamRef::Index(i) => self.info.parameters.get(*i),
-            ParamRef::Name(n) => self.info.parameter(n).or_else(|| {
-                self.info
-                    .parameters
-                    .iter()
-                    .find(|x| snake_case(x.name.as_str()) == *n)
-            }),
-        };
-        found.ok_or_else(|| {
-            let name = match &p {
-                ParamRef::Index(i) => format!("#{i} (it has {})", self.info.parameters.len()),
-                ParamRef::Name(n) => n.clone(),
-            };
-            let did_you_mean = match &p {
-                ParamRef::Name(n) => {
-                    closest(n, self.info.parameters.iter().map(|x| x.name.as_str()))
-                }
-                ParamRef::Index(_) => None,
-            };
-            Error::UnknownParameter {
-                tool: self.name().to_string(),
-                name,
-                did_you_mean,
-            }
-        })
+        crate::lookup::find(self, crate::lookup::Among::All, &p.into())
     }
 
     /// arcpy `GetParameterValue`: the default value, for a feature input the empty

@@ -288,3 +288,30 @@ async fn a_token_that_expires_mid_job_is_refreshed_once() {
     assert_eq!(r.wait_with(fast()).await.unwrap(), JobStatus::Succeeded);
     assert_eq!(provider.refreshes.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn one_lookup_for_inputs_outputs_and_choices() {
+    let captured = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tool = task(scripted(11.3, &["esriJobSucceeded"], captured)).await;
+    assert_eq!(tool.parameter("when").unwrap().name.as_str(), "When");
+    assert_eq!(tool.parameter(5).unwrap().name.as_str(), "Out");
+    let r = tool.run(Params::new().set("n", "3")).await.unwrap();
+    r.wait_with(fast()).await.unwrap();
+    // Outputs count among outputs, inputs among inputs; names as for the tool.
+    for bad in [ParamRef::from("Whne"), ParamRef::from(9)] {
+        let e = r.input(bad.clone()).await.unwrap_err().to_string();
+        assert!(e.contains("no parameter"), "{bad:?}: {e}");
+    }
+    let e = r.input("Whne").await.unwrap_err().to_string();
+    assert!(e.contains("did you mean `When`"), "{e}");
+    let e = r.output("Ot").await.unwrap_err().to_string();
+    assert!(e.contains("did you mean `Out`"), "{e}");
+    let e = r.output(1).await.unwrap_err().to_string();
+    assert!(e.contains("output #1 (it has 1)"), "{e}");
+    let e = tool
+        .run(Params::new().set("out", "1"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is an output"), "{e}");
+}
