@@ -37,7 +37,12 @@ fn same_files(a: &Path, b: &Path, format: Format) {
         return;
     }
     let same = std::fs::read(a).unwrap() == std::fs::read(b).unwrap();
-    assert!(same, "{format:?}: {} and {} differ", a.display(), b.display());
+    assert!(
+        same,
+        "{format:?}: {} and {} differ",
+        a.display(),
+        b.display()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +86,9 @@ async fn streamed_outputs_equal_outputs_saved_whole() {
             ..Default::default()
         };
         // A fresh result each time, so nothing is cached: the body is streamed.
-        let again = GpResult::reopen(tb.client(), r.job_url().unwrap()).await.unwrap();
+        let again = GpResult::reopen(tb.client(), r.job_url().unwrap())
+            .await
+            .unwrap();
         let saved = again.save_outputs(&streamed_dir, &opts).await.unwrap();
         let Saved::Features {
             path,

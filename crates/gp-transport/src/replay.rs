@@ -2,8 +2,9 @@
 //! as one JSON line; [`ReplayTransport`] answers from such a file, offline.
 //!
 //! Requests are matched by method, URL path and parameters (query and form body,
-//! sorted, `token` left out). Several answers to the same request (polling a job)
-//! are replayed in order; the last one repeats. Tokens are never written.
+//! sorted, `token` and `password` left out). Several answers to the same request (polling a job)
+//! are replayed in order; the last one repeats. Tokens and passwords are never
+//! written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -40,7 +41,8 @@ fn key_of(req: &http::Request<Bytes>) -> (String, String, BTreeMap<String, Strin
     let mut params = BTreeMap::new();
     let mut add = |bytes: &[u8]| {
         for (k, v) in url::form_urlencoded::parse(bytes) {
-            if !k.eq_ignore_ascii_case("token") {
+            // Credentials are never written (nor matched on).
+            if !k.eq_ignore_ascii_case("token") && !k.eq_ignore_ascii_case("password") {
                 params.insert(k.into_owned(), v.into_owned());
             }
         }
