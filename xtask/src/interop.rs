@@ -31,7 +31,7 @@ fn venv_python(venv: &Path) -> PathBuf {
     venv.join("bin").join("python")
 }
 
-fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
     let py = venv_python(venv);
     let ready = Command::new(&py)
         .args([

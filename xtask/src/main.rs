@@ -6,6 +6,8 @@
 //!   installed, plus doctests), and rustdoc with warnings denied.
 //! - `cargo xtask bench raster`: TIFF decoding against GDAL, medians side by side.
 //! - `cargo xtask bench features`: feature conversions against `ogr2ogr`.
+//! - `cargo xtask bench outputs`: a large feature output saved by `gp job fetch`
+//!   against the ArcGIS API for Python fetching it.
 //! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line tool reports on the terminal
@@ -13,6 +15,7 @@
 mod arch;
 mod bench;
 mod bench_features;
+mod bench_outputs;
 mod ci;
 mod interop;
 
@@ -56,6 +59,16 @@ enum Bench {
     },
     /// Job polling: gp-client's `wait()` against a fixed 0.2 s loop on the local server.
     Poll,
+    /// A large feature output saved by `gp job fetch` (GeoPackage, FlatGeobuf, GeoJSON)
+    /// against the ArcGIS API for Python fetching it (needs curl and Python 3).
+    Outputs {
+        /// Points in the output.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Runs of each (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Feature conversions: gp-features against `ogr2ogr` (needs gdal-bin).
     Features {
         /// Points in the generated point file.
@@ -88,6 +101,9 @@ fn main() -> anyhow::Result<()> {
                     runs,
                 },
         } => bench_features::features(points, polygons, runs),
+        Task::Bench {
+            what: Bench::Outputs { points, runs },
+        } => bench_outputs::outputs(points, runs),
         Task::Bench { what: Bench::Poll } => {
             let status = std::process::Command::new(cargo())
                 .args([

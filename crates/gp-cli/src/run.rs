@@ -46,6 +46,9 @@ pub(crate) struct OutArgs {
     /// download gets a numbered name).
     #[arg(long)]
     overwrite: bool,
+    /// Save only this output (repeatable; default: every output).
+    #[arg(long = "output", value_name = "NAME")]
+    outputs: Vec<String>,
 }
 
 impl OutArgs {
@@ -80,6 +83,7 @@ impl OutArgs {
             overwrite: self.overwrite,
             sync: true,
             map_image: self.map_image.clone(),
+            outputs: self.outputs.clone(),
         };
         opts.check()?;
         Ok((out, opts))

@@ -25,6 +25,25 @@ fn words(line: &str) -> Vec<String> {
     out
 }
 
+/// True when `line` is what the README shows: `…` in `shown` stands for any text
+/// (job ids, long values cut short).
+fn matches(line: &str, shown: &str) -> bool {
+    let parts: Vec<&str> = shown.split('…').collect();
+    if parts.len() == 1 {
+        return line.trim_end() == shown.trim_end();
+    }
+    let Some(mut rest) = line.strip_prefix(parts[0]) else {
+        return false;
+    };
+    for p in &parts[1..parts.len() - 1] {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    rest.trim_end().ends_with(parts[parts.len() - 1].trim_end())
+}
+
 #[test]
 fn the_cli_tour_runs() {
     let readme =
@@ -39,10 +58,14 @@ fn the_cli_tour_runs() {
         .split("```")
         .next()
         .unwrap();
-    let commands: Vec<&str> = tour
-        .lines()
-        .filter_map(|l| l.strip_prefix("$ gp "))
-        .collect();
+    // Each `$ gp` line with the output the README shows under it.
+    let mut commands: Vec<(&str, Vec<&str>)> = Vec::new();
+    for l in tour.lines().filter(|l| !l.trim().is_empty()) {
+        match l.strip_prefix("$ gp ") {
+            Some(c) => commands.push((c, Vec::new())),
+            None => commands.last_mut().unwrap().1.push(l),
+        }
+    }
     assert!(commands.len() >= 7, "{commands:?}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt
@@ -59,19 +82,33 @@ fn the_cli_tour_runs() {
             .unwrap();
         std::fs::write(dir.path().join(format!("towers.{ext}")), r.body()).unwrap();
     }
-    for c in commands {
+    for (c, expected) in commands {
         let args = words(&c.replace("http://127.0.0.1:8080", &base));
         let o = Command::new(env!("CARGO_BIN_EXE_gp"))
             .args(&args)
             .current_dir(dir.path())
+            .env_remove("GP_SCRATCH_WORKSPACE")
+            .env_remove("GP_TOKEN")
             .output()
             .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).replace(&base, "http://127.0.0.1:8080");
         assert!(
             o.status.success(),
-            "gp {c}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
+            "gp {c}: {out}{}",
             String::from_utf8_lossy(&o.stderr)
         );
+        let got: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "gp {c}: the README shows {expected:#?}, gp printed {got:#?}"
+        );
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(
+                matches(g, e),
+                "gp {c}: the README shows\n{e}\ngp printed\n{g}"
+            );
+        }
     }
     assert!(dir.path().join("out/buffers.geojson").is_file());
     assert!(dir.path().join("out/buffer.png").is_file());

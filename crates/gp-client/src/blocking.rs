@@ -48,6 +48,25 @@ impl Client {
         })
     }
 
+    /// Over HTTP with the settings of `builder` (credentials, certificates, timeouts).
+    pub fn with(builder: crate::ClientBuilder) -> Result<Self, Error> {
+        let rt = runtime()?;
+        let inner = {
+            let _guard = rt.enter();
+            builder.build()?
+        };
+        Ok(Client { inner, rt })
+    }
+
+    /// Reopens a job by URL or job file (see [`crate::Client::open_job`]).
+    pub fn open_job(&self, job: &str) -> Result<GpResult, Error> {
+        let inner = self.rt.block_on(self.inner.open_job(job))?;
+        Ok(GpResult {
+            inner,
+            rt: self.rt.clone(),
+        })
+    }
+
     /// Over HTTP with default settings.
     pub fn http() -> Result<Self, Error> {
         let rt = runtime()?;
@@ -228,6 +247,15 @@ impl GpResult {
         scratch: &ScratchWorkspace,
     ) -> Result<PathBuf, Error> {
         self.rt.block_on(self.inner.download(p, scratch))
+    }
+
+    /// Saves every output into `dir` (see [`crate::GpResult::save_outputs`]).
+    pub fn save_outputs(
+        &self,
+        dir: impl AsRef<std::path::Path>,
+        opts: &crate::SaveOptions,
+    ) -> Result<Vec<crate::SavedOutput>, Error> {
+        self.rt.block_on(self.inner.save_outputs(dir, opts))
     }
 
     /// The map image URL of an output (arcpy `getMapImageURL`).

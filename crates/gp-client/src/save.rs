@@ -36,6 +36,8 @@ pub struct SaveOptions {
     /// Also save a map image of the first output here (services with a result map
     /// service).
     pub map_image: Option<PathBuf>,
+    /// Only these outputs (names as for [`GpResult::output`]); empty: every output.
+    pub outputs: Vec<String>,
 }
 
 impl Default for SaveOptions {
@@ -46,6 +48,7 @@ impl Default for SaveOptions {
             overwrite: false,
             sync: true,
             map_image: None,
+            outputs: Vec::new(),
         }
     }
 }
@@ -233,8 +236,16 @@ impl GpResult {
             .scratch
             .clone()
             .unwrap_or_else(|| scratch_workspace(None, Some(dir)));
+        let chosen: Vec<&gp_model::ParameterInfo> = if opts.outputs.is_empty() {
+            self.tool().info().outputs().collect()
+        } else {
+            opts.outputs
+                .iter()
+                .map(|n| self.output_param(n.as_str().into()))
+                .collect::<Result<_, _>>()?
+        };
         let mut saved = Vec::new();
-        for p in self.tool().info().outputs() {
+        for p in chosen {
             let name = p.name.to_string();
             let s = if p.data_type.is_features() {
                 self.save_features(&name, &feature_path(dir, &name, opts.format), opts)

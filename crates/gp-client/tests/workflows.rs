@@ -351,6 +351,16 @@ fn the_blocking_facade_runs_the_same_workflow() {
             panic!()
         };
         assert_eq!(fs.features.len(), 1);
+        // Saved, and reopened by its URL through a client built with settings.
+        let dir = tempfile::tempdir().unwrap();
+        let saved = r.save_outputs(dir.path(), &SaveOptions::default()).unwrap();
+        assert_eq!(saved.len(), 1);
+        let again =
+            gp_client::blocking::Client::with(Client::builder().timeout(Duration::from_secs(30)))
+                .unwrap()
+                .open_job(r.as_async().job_url().unwrap())
+                .unwrap();
+        assert_eq!(again.status(), JobStatus::Succeeded);
     });
     t.join().unwrap();
     // The directory + name form.
