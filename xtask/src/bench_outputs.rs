@@ -2,31 +2,22 @@
 //! `gp job fetch` (download, decode, write the file, as a whole process) in
 //! GeoPackage, FlatGeobuf and GeoJSON, against the ArcGIS API for Python only
 //! fetching the same output and building its in-memory `FeatureSet.from_dict`, side
-//! by side on the same local gp-server, alternating; peak memory of each process
-//! sampled from `/proc/<pid>/status` (`VmHWM`) every 10 ms.
+//! by side, alternating; peak memory of each process sampled from
+//! `/proc/<pid>/status` (`VmHWM`) every 10 ms.
 //!
-//! The job is `GP/Utilities/EchoTypes` with the generated points as `In_FeatureSet`
-//! (submitted once with curl), so `Out_FeatureSet` is the same million points.
+//! The job is served by gp-transport's `serve_gp_output` example: a scripted GP
+//! service on loopback that answers the result from a file, so the figures are the
+//! clients' own (gp-server itself needs tens of seconds and gigabytes to answer a
+//! million-feature result today, which would swamp both).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
 use crate::bench::median;
 use crate::{cargo, project_root};
-
-/// Kills the server when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The peak resident memory of a running process, in KiB.
 fn vm_hwm(pid: u32) -> Option<u64> {
@@ -72,70 +63,46 @@ fn measure(cmd: &mut Command) -> anyhow::Result<(Duration, u64, String)> {
     Ok((wall, peak, stdout))
 }
 
-fn curl_json(args: &[&str]) -> anyhow::Result<serde_json::Value> {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail"])
-        .args(args)
-        .output()
-        .context("running curl (apt-get install curl)")?;
-    if !out.status.success() {
-        bail!(
-            "curl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("curl's answer is not JSON")
+/// Writes the GP result parameter of output `Out` holding the feature set `points`
+/// (as ArcGIS answers `results/Out?f=json&returnType=data`).
+fn result_file(points: &Path, to: &Path) -> anyhow::Result<()> {
+    let set = std::fs::read(points)?;
+    let Some(end) = set.iter().rposition(|b| *b == b'}') else {
+        bail!("{} is not a JSON object", points.display());
+    };
+    let mut out = br#"{"paramName":"Out","dataType":"GPFeatureRecordSetLayer","value":"#.to_vec();
+    out.extend_from_slice(&set[..end]);
+    out.extend_from_slice(br#","exceededTransferLimit":false}}"#);
+    std::fs::write(to, out)?;
+    Ok(())
 }
 
-fn start_server(bin: &Path, data: &Path) -> anyhow::Result<(Server, String)> {
+/// Kills the process when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the scripted GP service; returns it and the job URL.
+fn serve(bin: &Path, result: &Path) -> anyhow::Result<(Killed, String)> {
     let child = Command::new(bin)
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--max-body-mb",
-            "1024",
-            "--data-dir",
-        ])
-        .arg(data)
-        .env("RUST_LOG", "warn")
+        .arg(result)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
-    let mut server = Server(child);
-    let stdout = server.0.stdout.take().context("server stdout")?;
+    let mut server = Killed(child);
+    let stdout = server.0.stdout.take().context("stdout")?;
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
     let v: serde_json::Value = serde_json::from_str(line.trim())
-        .with_context(|| format!("the server's first line is not JSON: {line:?}"))?;
-    let url = v["url"].as_str().context("no url")?.to_string();
-    Ok((server, url))
-}
-
-/// Submits the points to EchoTypes and waits; returns the job URL.
-fn echo_job(services: &str, points: &Path) -> anyhow::Result<String> {
-    let task = format!("{services}/GP/Utilities/GPServer/EchoTypes");
-    let v = curl_json(&[
-        "--data",
-        "f=json",
-        "--data-urlencode",
-        &format!("In_FeatureSet@{}", points.display()),
-        &format!("{task}/submitJob"),
-    ])?;
-    let id = v["jobId"].as_str().context("no jobId")?;
-    let job = format!("{task}/jobs/{id}");
-    let t = Instant::now();
-    loop {
-        let s = curl_json(&[&format!("{job}?f=json")])?;
-        match s["jobStatus"].as_str() {
-            Some("esriJobSucceeded") => return Ok(job),
-            Some("esriJobFailed" | "esriJobCancelled" | "esriJobTimedOut") => {
-                bail!("the echo job ended {s}")
-            }
-            _ if t.elapsed() > Duration::from_secs(600) => bail!("the echo job takes too long"),
-            _ => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
+        .with_context(|| format!("the service's first line is not JSON: {line:?}"))?;
+    let job = v["job_url"].as_str().context("no job_url")?.to_string();
+    Ok((server, job))
 }
 
 pub(crate) fn outputs(points: usize, runs: usize) -> anyhow::Result<()> {
@@ -148,19 +115,21 @@ pub(crate) fn outputs(points: usize, runs: usize) -> anyhow::Result<()> {
             "-p",
             "gp-cli",
             "-p",
-            "gp-server",
-            "-p",
             "gp-features",
+            "-p",
+            "gp-transport",
+            "--features",
+            "gp-transport/test-util",
             "--bin",
             "gp",
-            "--bin",
-            "gp-server",
             "--example",
             "features_bench",
+            "--example",
+            "serve_gp_output",
         ])
         .status()?;
     if !status.success() {
-        bail!("building gp, gp-server and the generator failed");
+        bail!("building gp and the benchmark helpers failed");
     }
     let rel = crate::target_dir().join("release");
     let dir = root.join("target/bench/outputs");
@@ -178,12 +147,13 @@ pub(crate) fn outputs(points: usize, runs: usize) -> anyhow::Result<()> {
                 .arg(points.to_string()),
         )?;
     }
+    let result_json = dir.join(format!("result-{points}.json"));
+    if !result_json.exists() {
+        result_file(&input, &result_json)?;
+    }
     let py = crate::interop::ensure_venv(&root.join("target/interop/venv"))?;
-    let data = dir.join(format!("server-{}", std::process::id()));
-    let (server, services) = start_server(&rel.join("gp-server"), &data)?;
-    eprintln!("submitting {} to EchoTypes", input.display());
-    let job = echo_job(&services, &input)?;
-    let result = format!("{job}/results/Out_FeatureSet");
+    let (server, job) = serve(&rel.join("examples/serve_gp_output"), &result_json)?;
+    let result = format!("{job}/results/Out");
     let script = root.join("xtask/bench/arcgis_fetch_output.py");
     let formats = ["gpkg", "fgb", "geojson"];
     let mut gp: Vec<Vec<(Duration, u64)>> = vec![Vec::new(); formats.len()];
@@ -192,21 +162,15 @@ pub(crate) fn outputs(points: usize, runs: usize) -> anyhow::Result<()> {
         for (k, f) in formats.iter().enumerate() {
             let out = dir.join(format!("gp-{f}"));
             let _ = std::fs::remove_dir_all(&out);
-            let (wall, rss, _) = measure(
+            let (wall, rss, said) = measure(
                 Command::new(rel.join("gp"))
-                    .args([
-                        "job",
-                        "fetch",
-                        &job,
-                        "--output",
-                        "Out_FeatureSet",
-                        "-q",
-                        "--format",
-                        f,
-                    ])
+                    .args(["job", "fetch", &job, "-q", "--format", f])
                     .arg("--out")
                     .arg(&out),
             )?;
+            if !said.contains(&format!("wrote {points} feature(s)")) {
+                bail!("gp job fetch did not write the {points} features: {said}");
+            }
             eprintln!(
                 "run {}: gp job fetch --format {f}: {:.2} s, {:.0} MB",
                 i + 1,
@@ -240,34 +204,30 @@ pub(crate) fn outputs(points: usize, runs: usize) -> anyhow::Result<()> {
         python.push((fetch, wall, rss));
     }
     drop(server);
-    let _ = std::fs::remove_dir_all(&data);
     let py_fetch = median(python.iter().map(|p| p.0).collect());
     let py_whole = median(python.iter().map(|p| p.1).collect());
     let py_rss = python.iter().map(|p| p.2).max().unwrap_or(0);
-    let mb = std::fs::metadata(&input)?.len() as f64 / 1e6;
-    let mut rows = Vec::new();
-    let mut json_rows = Vec::new();
+    let mb = std::fs::metadata(&result_json)?.len() as f64 / 1e6;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "A {points}-point feature output ({mb:.0} MB of Esri JSON) saved from a finished job on the local gp-server; medians of {runs} alternating runs"
+        "A {points}-point feature output ({mb:.0} MB of Esri JSON) of a finished job, served from a file over loopback; medians of {runs} alternating runs, {threads} cores"
     );
     println!("| client | what it does | median | speed-up | peak memory |");
     println!("|---|---|---|---|---|");
+    let mut json_rows = Vec::new();
     for (k, f) in formats.iter().enumerate() {
         let wall = median(gp[k].iter().map(|g| g.0).collect());
         let rss = gp[k].iter().map(|g| g.1).max().unwrap_or(0);
         let ratio = py_fetch.as_secs_f64() / wall.as_secs_f64();
-        rows.push(format!(
+        println!(
             "| `gp job fetch --format {f}` | whole process: download, decode, write the file | {:.2} s | {ratio:.1}x | {:.0} MB |",
             wall.as_secs_f64(),
             rss as f64 / 1024.0
-        ));
+        );
         json_rows.push(
             serde_json::json!({"format": f, "median_s": wall.as_secs_f64(),
             "peak_rss_mib": rss as f64 / 1024.0, "speedup_vs_python_fetch": ratio}),
         );
-    }
-    for r in &rows {
-        println!("{r}");
     }
     println!(
         "| ArcGIS API for Python 2.4.4 | GET + `FeatureSet.from_dict`, in memory (start-up and import excluded; {:.2} s with them) | {:.2} s | 1.0x | {:.0} MB |",
@@ -275,7 +235,7 @@ pub(crate) fn outputs(points: usize, runs: usize) -> anyhow::Result<()> {
         py_fetch.as_secs_f64(),
         py_rss as f64 / 1024.0
     );
-    let doc = serde_json::json!({"points": points, "input_mb": mb, "runs": runs, "gp": json_rows,
+    let doc = serde_json::json!({"points": points, "result_mb": mb, "runs": runs, "gp": json_rows,
         "python": {"fetch_median_s": py_fetch.as_secs_f64(), "process_median_s": py_whole.as_secs_f64(),
                    "peak_rss_mib": py_rss as f64 / 1024.0}});
     std::fs::write(

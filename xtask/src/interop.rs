@@ -18,7 +18,7 @@ use crate::project_root;
 const ARCGIS: &str = "arcgis==2.4.4";
 
 /// Kills the server when dropped, whatever happened.
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -76,6 +76,33 @@ pub(crate) fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
     Ok(py)
 }
 
+/// Starts the `gp-server` binary on a free loopback port with `args` and `data` (the
+/// last argument); returns it and its first line (`{"url", "cert"?}`).
+pub(crate) fn start_server(
+    bin: &Path,
+    args: &[&str],
+    data: &Path,
+) -> anyhow::Result<(Server, serde_json::Value)> {
+    let child = Command::new(bin)
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().context("server stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .context("reading the server's first line")?;
+    let v: serde_json::Value = serde_json::from_str(line.trim())
+        .with_context(|| format!("the server's first line is not JSON: {line:?}"))?;
+    Ok((server, v))
+}
+
 /// Runs the interop test.
 pub(crate) fn run() -> anyhow::Result<()> {
     let root = project_root();
@@ -101,23 +128,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let data = work.join(format!("data-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let t0 = Instant::now();
-    let child = Command::new(&bin)
-        .args(["--addr", "127.0.0.1:0", "--tls", "--data-dir"])
-        .arg(&data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let mut server = Server(child);
-    let stdout = server.0.stdout.take().context("server stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .context("reading the server's first line")?;
+    let (server, v) = start_server(&bin, &["--tls", "--data-dir"], &data)?;
     let started = t0.elapsed();
-    let v: serde_json::Value = serde_json::from_str(line.trim())
-        .with_context(|| format!("the server's first line is not JSON: {line:?}"))?;
     let url = v["url"]
         .as_str()
         .context("no url in the server's first line")?;

@@ -305,8 +305,10 @@ pub(crate) fn saved_json(s: &SavedOutput) -> serde_json::Value {
             layer,
             features,
             streamed,
+            exceeded_transfer_limit,
         } => serde_json::json!({"param": s.param, "file": path, "layer": layer,
-            "features": features, "streamed": streamed}),
+            "features": features, "streamed": streamed,
+            "exceeded_transfer_limit": exceeded_transfer_limit}),
         Saved::File { path } | Saved::MapImage { path } => {
             serde_json::json!({"param": s.param, "file": path})
         }

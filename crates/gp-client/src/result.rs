@@ -277,6 +277,15 @@ impl GpResult {
         (s.progress.clone(), s.messages.clone())
     }
 
+    /// Notes among the messages that output `name` came back cut at the server's
+    /// transfer limit.
+    pub(crate) fn warn_truncated(&self, name: &str, features: usize) {
+        self.lock().messages.push(JobMessage::new(
+            gp_model::MessageType::Warning,
+            format!("{name}: the server's transfer limit (maximumRecords) was exceeded; {features} feature(s) came back"),
+        ));
+    }
+
     /// The output decoded already (an `execute` answer, or fetched before).
     pub(crate) fn cached_output(&self, name: &str) -> Option<GpValue> {
         self.lock().outputs.get(name).cloned()
@@ -414,16 +423,12 @@ impl GpResult {
             "result parameter",
         )
         .await?;
-        let mut s = self.lock();
         if let GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) = &r.value
             && fs.exceeded_transfer_limit == Some(true)
         {
-            s.messages.push(JobMessage::new(
-                gp_model::MessageType::Warning,
-                format!("{name}: the server's transfer limit (maximumRecords) was exceeded; {} feature(s) came back", fs.features.len()),
-            ));
+            self.warn_truncated(&name, fs.features.len());
         }
-        s.outputs.insert(name, r.value.clone());
+        self.lock().outputs.insert(name, r.value.clone());
         Ok(r.value)
     }
 

@@ -98,6 +98,9 @@ pub enum Saved {
         features: usize,
         /// True when it was decoded from the HTTP body as it arrived.
         streamed: bool,
+        /// True when the server said `exceededTransferLimit`: fewer features came
+        /// than the output holds (a warning is added to the messages too).
+        exceeded_transfer_limit: bool,
     },
     /// A raster or file downloaded.
     File {
@@ -389,12 +392,18 @@ impl GpResult {
             return Err(e.into());
         }
         match converted {
-            Some(Ok(Some(r))) => Ok(Saved::Features {
-                path: r.path,
-                layer: r.layer,
-                features: r.features,
-                streamed: true,
-            }),
+            Some(Ok(Some(r))) => {
+                if r.exceeded_transfer_limit {
+                    self.warn_truncated(&name, r.features);
+                }
+                Ok(Saved::Features {
+                    path: r.path,
+                    layer: r.layer,
+                    features: r.features,
+                    streamed: true,
+                    exceeded_transfer_limit: r.exceeded_transfer_limit,
+                })
+            }
             Some(Ok(None)) => {
                 // Not readable in one pass (schema after the features): whole.
                 let v = self.output(name.as_str()).await?;
@@ -438,5 +447,6 @@ async fn save_whole(
         layer: r.layer,
         features: r.features,
         streamed: false,
+        exceeded_transfer_limit: r.exceeded_transfer_limit,
     })
 }

@@ -399,3 +399,44 @@ async fn saving_that_stops_half_way_leaves_nothing() {
     assert_eq!(std::fs::read(dir.path().join("Out.fgb")).unwrap(), before);
     assert_eq!(names(dir.path()), ["Out.fgb"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_cut_at_the_transfer_limit_says_so() {
+    let s = service(
+        "GPFeatureRecordSetLayer",
+        |_| succeeded(),
+        || {
+            let mut body = FEATURES_HEAD.to_string();
+            body.push_str(r#"], "exceededTransferLimit": true}}"#);
+            Reply::json(body)
+        },
+        |_| Reply::Reset,
+    )
+    .await;
+    let r = run(&s, &Client::http().unwrap()).await;
+    r.wait_with(fast()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = r
+        .save_outputs(dir.path(), &SaveOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            saved[0].saved,
+            Saved::Features {
+                features: 0,
+                streamed: true,
+                exceeded_transfer_limit: true,
+                ..
+            }
+        ),
+        "{saved:?}"
+    );
+    assert!(
+        r.messages()
+            .iter()
+            .any(|m| m.description.contains("transfer limit")),
+        "{:?}",
+        r.messages()
+    );
+}

@@ -133,6 +133,9 @@ pub struct SaveReport {
     pub features: usize,
     /// Fields renamed to fit the format (Shapefile: 10 characters), `(from, to)`.
     pub renamed_fields: Vec<(String, String)>,
+    /// True when the input said `exceededTransferLimit: true`: the server sent fewer
+    /// features than the result holds.
+    pub exceeded_transfer_limit: bool,
 }
 
 /// Loads a feature file (format from extension or content; `file.gpkg/layer` names a
@@ -333,6 +336,7 @@ pub fn save_with(
         layer,
         features: fs.features.len(),
         renamed_fields,
+        exceeded_transfer_limit: fs.exceeded_transfer_limit == Some(true),
     };
     let renamed = if t.format == Format::Shapefile {
         shp::renames(fs)
@@ -403,22 +407,8 @@ pub fn convert(
         // Not streamable (schema keys after the features): the temporary output is
         // dropped unused and the file is converted whole below.
         if let Some((n, schema)) = streamed {
-            out.sink
-                .finish()
-                .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
-            out.files.commit()?;
             return Ok(ConvertReport {
-                output: SaveReport {
-                    path: tout.path.clone(),
-                    format: tout.format,
-                    layer,
-                    features: n,
-                    renamed_fields: if tout.format == Format::Shapefile {
-                        shp::renames(&schema)
-                    } else {
-                        Vec::new()
-                    },
-                },
+                output: finish_streamed(out, &tout, n, &schema)?,
                 streamed: true,
             });
         }
@@ -459,21 +449,33 @@ pub fn convert_esri_json_from<R: std::io::Read + Send>(
         // Dropped unused: the temporary files go with it.
         return Ok(None);
     };
+    finish_streamed(out, &tout, n, &schema).map(Some)
+}
+
+/// Completes a streamed output of `n` features and renames it into place.
+fn finish_streamed(
+    out: Output,
+    tout: &Target,
+    n: usize,
+    schema: &FeatureSet,
+) -> Result<SaveReport> {
+    let layer = out.layer.clone();
     out.sink
         .finish()
-        .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
+        .map_err(|e| output_error(e, tout, layer.as_deref()))?;
     out.files.commit()?;
-    Ok(Some(SaveReport {
+    Ok(SaveReport {
         path: tout.path.clone(),
         format: tout.format,
         layer,
         features: n,
         renamed_fields: if tout.format == Format::Shapefile {
-            shp::renames(&schema)
+            shp::renames(schema)
         } else {
             Vec::new()
         },
-    }))
+        exceeded_transfer_limit: schema.exceeded_transfer_limit == Some(true),
+    })
 }
 
 /// arcpy's `FeatureSet.load` and `FeatureSet.save` on gp-model's [`FeatureSet`].

@@ -5,6 +5,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use gp_model::{Dims, Feature, FeatureSet, feature_from_slice};
 use rayon::prelude::*;
@@ -208,7 +209,9 @@ pub(crate) fn read_esri_json(
         has_z: header.has_z,
         has_m: header.has_m,
     };
-    let source = move |tx: &Sender| produce(path, tx, tail_checked);
+    let exceeded = AtomicBool::new(header.exceeded_transfer_limit == Some(true));
+    let flag = &exceeded;
+    let source = move |tx: &Sender| produce(path, tx, tail_checked, Some(flag));
     let n = match streamed(path, sink, &header, dims, source) {
         // A feature can fail only because a schema key after the array was not known
         // yet (`hasZ` for 3-value coordinates): then the file is read whole instead.
@@ -218,6 +221,10 @@ pub(crate) fn read_esri_json(
         },
         other => other?,
     };
+    let mut header = header;
+    if exceeded.load(Ordering::Relaxed) {
+        header.exceeded_transfer_limit = Some(true);
+    }
     Ok(n.map(|n| (n, header)))
 }
 
@@ -227,7 +234,9 @@ pub(crate) fn read_esri_json(
 /// to its `value`. A stream cannot be read twice, so `None` (nothing given to the
 /// sink) when `geometryType` and `fields` do not both come before the features, or
 /// when the sink needs the keys after them; `None` after the sink started when a
-/// schema key follows the features (then the output must be dropped).
+/// schema key follows the features (then the output must be dropped). The schema
+/// returned has `exceeded_transfer_limit` set when the server said so after the
+/// features.
 pub(crate) fn read_esri_json_reader<R: Read + Send>(
     r: R,
     label: &Path,
@@ -261,20 +270,7 @@ pub(crate) fn read_esri_json_reader<R: Read + Send>(
             seen.clear();
             continue;
         }
-        if k == "geometryType" || k == "fields" {
-            seen.insert(k.clone());
-        }
-        let (s, e) = b
-            .value()
-            .map_err(io("reading", label))?
-            .ok_or_else(|| err(format!("the value of `{k}` is cut off")))?;
-        if obj.len() > 1 {
-            obj.push(',');
-        }
-        obj.push_str(&serde_json::to_string(&k).unwrap_or_default());
-        obj.push(':');
-        obj.push_str(&String::from_utf8_lossy(&b.buf[s..e]));
-        b.pos = e;
+        header_key(&mut b, k, &mut obj, &mut seen, label)?;
         match b.peek().map_err(io("reading", label))? {
             Some(b',') => b.pos += 1,
             Some(b'}') => return Err(err("no `features` array".into())),
@@ -292,9 +288,15 @@ pub(crate) fn read_esri_json_reader<R: Read + Send>(
         has_z: header.has_z,
         has_m: header.has_m,
     };
+    let exceeded = AtomicBool::new(header.exceeded_transfer_limit == Some(true));
+    let flag = &exceeded;
     let n = streamed(label, sink, &header, dims, move |tx: &Sender| {
-        cut_array(b, label, tx, false)
+        cut_array(b, label, tx, false, Some(flag))
     })?;
+    let mut header = header;
+    if exceeded.load(Ordering::Relaxed) {
+        header.exceeded_transfer_limit = Some(true);
+    }
     Ok(n.map(|n| (n, header)))
 }
 
@@ -317,7 +319,7 @@ pub(crate) fn for_each_batch(
 ) -> Result<()> {
     pipeline(
         path,
-        |tx: &Sender| produce(path, tx, true),
+        |tx: &Sender| produce(path, tx, true, None),
         |data, ranges, index| Ok((data.to_vec(), ranges.to_vec(), index)),
         |(data, ranges, index): (Vec<u8>, Vec<(usize, usize)>, usize)| {
             each(&data, &ranges, index)?;
@@ -787,7 +789,12 @@ const SCHEMA_KEYS: [&str; 5] = ["geometryType", "fields", "spatialReference", "h
 /// buffer itself is sent (only an unfinished feature at its end is copied into the
 /// next one). Returns false when a schema key follows the array and `tail_checked`
 /// (the header was read without looking past the array).
-fn produce(path: &Path, tx: &Sender, tail_checked: bool) -> Result<bool> {
+fn produce(
+    path: &Path,
+    tx: &Sender,
+    tail_checked: bool,
+    exceeded: Option<&AtomicBool>,
+) -> Result<bool> {
     let err = fmt_err(path, "Esri JSON");
     let f = std::fs::File::open(path).map_err(io("opening", path))?;
     let mut b = Buf {
@@ -810,12 +817,19 @@ fn produce(path: &Path, tx: &Sender, tail_checked: bool) -> Result<bool> {
         }
     }
     expect(&mut b, b'[', path)?;
-    cut_array(b, path, tx, tail_checked)
+    cut_array(b, path, tx, tail_checked, exceeded)
 }
 
 /// Cuts the features array that `b` stands in (just after its `[`) and sends
 /// batches of feature texts; see [`produce`].
-fn cut_array<R: Read>(b: Buf<R>, path: &Path, tx: &Sender, tail_checked: bool) -> Result<bool> {
+/// `exceeded` is set when `exceededTransferLimit: true` follows the array.
+fn cut_array<R: Read>(
+    b: Buf<R>,
+    path: &Path,
+    tx: &Sender,
+    tail_checked: bool,
+    exceeded: Option<&AtomicBool>,
+) -> Result<bool> {
     let err = fmt_err(path, "Esri JSON");
     let Buf {
         r: mut file,
@@ -857,7 +871,7 @@ fn cut_array<R: Read>(b: Buf<R>, path: &Path, tx: &Sender, tail_checked: bool) -
             return if tail_checked {
                 Ok(true)
             } else {
-                schema_keys_before(file, buf, eof, path)
+                schema_keys_before(file, buf, eof, path, exceeded)
             };
         }
         cut.rebase(keep);
@@ -882,7 +896,14 @@ fn cut_array<R: Read>(b: Buf<R>, path: &Path, tx: &Sender, tail_checked: bool) -
 }
 
 /// After the features array: true when none of [`SCHEMA_KEYS`] follows it.
-fn schema_keys_before<R: Read>(file: R, buf: Vec<u8>, eof: bool, path: &Path) -> Result<bool> {
+/// With `exceeded`, notes there an `exceededTransferLimit: true` found on the way.
+fn schema_keys_before<R: Read>(
+    file: R,
+    buf: Vec<u8>,
+    eof: bool,
+    path: &Path,
+    exceeded: Option<&AtomicBool>,
+) -> Result<bool> {
     let mut b = Buf {
         r: file,
         buf,
@@ -902,6 +923,14 @@ fn schema_keys_before<R: Read>(file: R, buf: Vec<u8>, eof: bool, path: &Path) ->
         let k = key(&mut b, path)?;
         if SCHEMA_KEYS.contains(&k.as_str()) {
             return Ok(false);
+        }
+        if let Some(flag) = exceeded.filter(|_| k == "exceededTransferLimit") {
+            let (s, e) = b.value().map_err(io("reading", path))?.unwrap_or((0, 0));
+            if b.buf.get(s..e) == Some(b"true".as_slice()) {
+                flag.store(true, Ordering::Relaxed);
+            }
+            b.pos = e.max(b.pos);
+            continue;
         }
         skip_value(&mut b, path)?;
     }
@@ -944,6 +973,32 @@ fn skip_value<R: Read>(b: &mut Buf<R>, path: &Path) -> Result<()> {
     }
 }
 
+/// Reads the value of header key `k` into `obj` (the header's JSON text so far,
+/// from its `{`), noting `geometryType` and `fields` in `seen`.
+fn header_key<R: Read>(
+    b: &mut Buf<R>,
+    k: String,
+    obj: &mut String,
+    seen: &mut std::collections::HashSet<String>,
+    path: &Path,
+) -> Result<()> {
+    let (s, e) = b
+        .value()
+        .map_err(io("reading", path))?
+        .ok_or_else(|| fmt_err(path, "Esri JSON")(format!("the value of `{k}` is cut off")))?;
+    if obj.len() > 1 {
+        obj.push(',');
+    }
+    obj.push_str(&serde_json::to_string(&k).unwrap_or_default());
+    obj.push(':');
+    obj.push_str(&String::from_utf8_lossy(&b.buf[s..e]));
+    b.pos = e;
+    if k == "geometryType" || k == "fields" {
+        seen.insert(k);
+    }
+    Ok(())
+}
+
 /// The feature set's keys other than `features`. Keys before the array are read
 /// directly; when `geometryType` and `fields` both come before it, reading stops there
 /// (and the second value is false: the keys after the array are not checked yet).
@@ -974,20 +1029,7 @@ fn read_header(path: &Path, whole: bool) -> Result<Option<(FeatureSet, bool)>> {
             }
             skip_value(&mut b, path)?;
         } else {
-            if k == "geometryType" || k == "fields" {
-                seen.insert(k.clone());
-            }
-            let (s, e) = b
-                .value()
-                .map_err(io("reading", path))?
-                .ok_or_else(|| err(format!("the value of `{k}` is cut off")))?;
-            if obj.len() > 1 {
-                obj.push(',');
-            }
-            obj.push_str(&serde_json::to_string(&k).unwrap_or_default());
-            obj.push(':');
-            obj.push_str(&String::from_utf8_lossy(&b.buf[s..e]));
-            b.pos = e;
+            header_key(&mut b, k, &mut obj, &mut seen, path)?;
         }
         match b.peek().map_err(io("reading", path))? {
             Some(b',') => b.pos += 1,

@@ -499,6 +499,7 @@ fn a_stream_read_once_gives_the_bytes_a_file_gives() {
             .unwrap()
             .unwrap_or_else(|| panic!("{ext}: not streamed"));
             assert_eq!(r.features, 5000, "{ext}");
+            assert!(!r.exceeded_transfer_limit, "{ext}");
             if ext == "gpkg" {
                 // GeoPackage stores the time of writing.
                 assert_eq!(load(&out).unwrap(), load(&from_file).unwrap(), "{ext}");
@@ -556,4 +557,35 @@ fn a_stream_that_cannot_be_read_in_one_pass_writes_nothing() {
     .to_string();
     assert!(e.contains("http://h/out") && e.contains("cut off"), "{e}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_transfer_limit_after_the_features_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"{{"paramName": "Out", "dataType": "GPFeatureRecordSetLayer", "value": {HEAD} "features": [{}], "exceededTransferLimit": true}}}}"#,
+        features(2)
+    );
+    let r = gp_features::convert_esri_json_from(
+        body.as_bytes(),
+        "http://h/out",
+        dir.path().join("out.geojson"),
+        &SaveOptions::default(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(r.features, 2);
+    assert!(r.exceeded_transfer_limit);
+    // From a file too.
+    let file = dir.path().join("in.json");
+    std::fs::write(
+        &file,
+        format!(
+            "{HEAD} \"features\": [{}], \"exceededTransferLimit\": true}}",
+            features(2)
+        ),
+    )
+    .unwrap();
+    let r = convert(&file, dir.path().join("out.fgb"), &SaveOptions::default()).unwrap();
+    assert!(r.output.exceeded_transfer_limit);
 }

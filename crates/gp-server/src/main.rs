@@ -38,6 +38,10 @@ struct Args {
     /// Cap every task's execution timeout, in seconds.
     #[arg(long)]
     task_timeout_secs: Option<f64>,
+    /// `maximumRecords` of every service: feature outputs with more features come
+    /// back empty with `exceededTransferLimit`, as on ArcGIS Server.
+    #[arg(long, default_value_t = 1000)]
+    maximum_records: u64,
 }
 
 fn minutes(m: f64, what: &str) -> anyhow::Result<Duration> {
@@ -80,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             .task_timeout_secs
             .map(|s| minutes(s / 60.0, "--task-timeout-secs"))
             .transpose()?,
+        maximum_records: args.maximum_records,
         ..Default::default()
     };
     let server = gp_server::Server::start(config)
