@@ -315,3 +315,62 @@ async fn one_lookup_for_inputs_outputs_and_choices() {
         .to_string();
     assert!(e.contains("is an output"), "{e}");
 }
+
+#[tokio::test]
+async fn the_stream_and_wait_share_one_schedule() {
+    use futures::StreamExt;
+    let submitted = Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
+    let first_poll = Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (sub, first, p) = (submitted.clone(), first_poll.clone(), polls.clone());
+    let mut mock = MockTransport::new();
+    mock.expect_send().returning(move |req| {
+        let path = req.uri().path().to_string();
+        Ok(if path.ends_with("/GPServer") {
+            ok(r#"{"tasks": ["T"], "executionType": "esriExecutionTypeAsynchronous"}"#)
+        } else if path.ends_with("/GPServer/T") {
+            ok(r#"{"name": "T", "parameters": []}"#)
+        } else if path.ends_with("/submitJob") {
+            *sub.lock().unwrap() = Some(std::time::Instant::now());
+            ok(r#"{"jobId": "j1", "jobStatus": "esriJobSubmitted"}"#)
+        } else {
+            first
+                .lock()
+                .unwrap()
+                .get_or_insert_with(std::time::Instant::now);
+            let n = p.fetch_add(1, Ordering::SeqCst);
+            let st = if n < 2 {
+                "esriJobExecuting"
+            } else {
+                "esriJobSucceeded"
+            };
+            ok(&format!(r#"{{"jobId": "j1", "jobStatus": "{st}"}}"#))
+        })
+    });
+    let tool = Client::new(Arc::new(mock))
+        .import("http://h/arcgis/rest/services/S/GPServer")
+        .await
+        .unwrap()
+        .tool("T")
+        .unwrap()
+        .clone();
+    let policy = PollPolicy {
+        min: Duration::from_millis(60),
+        max: Duration::from_millis(60),
+        ..Default::default()
+    };
+    let r = tool.run(Params::new()).await.unwrap();
+    let events: Vec<_> = r.progress_stream(policy).collect().await;
+    assert_eq!(events.len(), 3, "one event per status answer");
+    assert_eq!(
+        events.last().unwrap().as_ref().unwrap().status,
+        JobStatus::Succeeded
+    );
+    assert_eq!(polls.load(Ordering::SeqCst), 3, "no request after the end");
+    let gap = first_poll.lock().unwrap().unwrap() - submitted.lock().unwrap().unwrap();
+    assert!(gap >= Duration::from_millis(55), "first poll after {gap:?}");
+    // `wait` on an ended job asks nothing more; the stream gives its one event.
+    assert_eq!(r.wait_with(policy).await.unwrap(), JobStatus::Succeeded);
+    assert_eq!(r.progress_stream(policy).count().await, 1);
+    assert_eq!(polls.load(Ordering::SeqCst), 3);
+}

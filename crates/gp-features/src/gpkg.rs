@@ -468,9 +468,13 @@ impl crate::sink::FeatureSink for GpkgSink {
         let err = fmt_err(&path, "GeoPackage");
         let layer = self.layer.clone();
         let c = Connection::open(&path).map_err(|e| err(e.to_string()))?;
-        // The file is a temporary one, renamed into place when complete: no journal needed.
+        // The file is a temporary one, renamed into place when complete: no journal
+        // needed, and no other connection to lock out. Pages of 64 KiB (for a new file)
+        // make a million inserts 9% faster than 4 KiB ones (1.08 s against 1.18 s for
+        // the million points, `features_bench convert`, 5 alternating runs).
         c.execute_batch(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -16384;",
+            "PRAGMA page_size = 65536; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+             PRAGMA cache_size = -16384; PRAGMA locking_mode = EXCLUSIVE;",
         )
         .map_err(|e| err(e.to_string()))?;
         c.execute_batch(INIT).map_err(|e| err(e.to_string()))?;
