@@ -2,22 +2,10 @@
 //! and exit codes (0 ok, 1 tool failed, 2 input error, 3 network/server error).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn gp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gp"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{gp, text};
 
 #[test]
 fn demo_writes_the_three_outputs() {

@@ -9,14 +9,8 @@ use std::time::Duration;
 
 use gp_transport::testing::{Reply, ScriptedServer};
 
-fn gp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gp"))
-        .args(args)
-        .env_remove("GP_TOKEN")
-        .env_remove("GP_SCRATCH_WORKSPACE")
-        .output()
-        .unwrap()
-}
+mod common;
+use common::{gp, text};
 
 /// `gp ARGS` with `stdin` written to its standard input.
 fn gp_stdin(args: &[&str], stdin: &str) -> Output {
@@ -35,14 +29,6 @@ fn gp_stdin(args: &[&str], stdin: &str) -> Output {
         .write_all(stdin.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[track_caller]
@@ -477,4 +463,49 @@ fn processing_options_reach_the_server() {
     assert_eq!(ctx["extent"]["ymax"], 52.0, "{ctx}");
     assert_eq!(form["returnZ"], "true");
     assert_eq!(form["returnM"], "false");
+}
+
+/// `--ca-cert` makes `gp serve --tls` (or a corporate CA) trusted, on every command.
+#[test]
+fn a_ca_certificate_is_trusted_when_given() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt
+        .block_on(gp_server::Server::start(gp_server::ServerConfig {
+            tls: true,
+            ..Default::default()
+        }))
+        .unwrap();
+    let pem = s.cert_pem().unwrap().to_str().unwrap().to_string();
+    let services = s.url("/arcgis/rest/services");
+    assert!(services.starts_with("https://"), "{services}");
+    check(&gp(&["services", &services]), 3, &[]);
+    check(
+        &gp(&["services", &services, "--ca-cert", &pem]),
+        0,
+        &["GP/"],
+    );
+    check(
+        &gp(&[
+            "info",
+            &format!("{};GP/Utilities", s.url("/arcgis/services")),
+            "--ca-cert",
+            &pem,
+        ]),
+        0,
+        &["Wait"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("cert.txt");
+    std::fs::write(&not_pem, "hello").unwrap();
+    check(
+        &gp(&[
+            "services",
+            &services,
+            "--ca-cert",
+            not_pem.to_str().unwrap(),
+        ]),
+        2,
+        &["is not a PEM certificate"],
+    );
+    rt.block_on(s.shutdown());
 }

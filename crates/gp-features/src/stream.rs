@@ -204,15 +204,8 @@ pub(crate) fn read_esri_json(
         Some(h) => h,
         None => return Err(err("no `features` array".into())),
     };
-    sink.start(&header)?;
-    let dims = Dims {
-        has_z: header.has_z,
-        has_m: header.has_m,
-    };
-    let exceeded = AtomicBool::new(header.exceeded_transfer_limit == Some(true));
-    let flag = &exceeded;
-    let source = move |tx: &Sender| produce(path, tx, tail_checked, Some(flag));
-    let n = match streamed(path, sink, &header, dims, source) {
+    let source = move |tx: &Sender, flag: &AtomicBool| produce(path, tx, tail_checked, Some(flag));
+    let (n, exceeded) = match run_stream(path, sink, &header, source) {
         // A feature can fail only because a schema key after the array was not known
         // yet (`hasZ` for 3-value coordinates): then the file is read whole instead.
         Err(e) if !tail_checked => match read_header(path, true)? {
@@ -221,11 +214,41 @@ pub(crate) fn read_esri_json(
         },
         other => other?,
     };
-    let mut header = header;
-    if exceeded.load(Ordering::Relaxed) {
+    Ok(counted(n, header, exceeded))
+}
+
+/// Starts `sink` with `header` and streams the features `source` cuts (see
+/// [`pipeline`]); `source` sets the flag when `exceededTransferLimit: true` follows
+/// the features. Returns the count (see [`streamed`]) and that flag.
+fn run_stream(
+    path: &Path,
+    sink: &mut dyn FeatureSink,
+    header: &FeatureSet,
+    source: impl FnOnce(&Sender, &AtomicBool) -> Result<bool> + Send,
+) -> Result<(Option<usize>, bool)> {
+    sink.start(header)?;
+    let dims = Dims {
+        has_z: header.has_z,
+        has_m: header.has_m,
+    };
+    let exceeded = AtomicBool::new(header.exceeded_transfer_limit == Some(true));
+    let flag = &exceeded;
+    let n = streamed(path, sink, header, dims, move |tx: &Sender| {
+        source(tx, flag)
+    })?;
+    Ok((n, exceeded.load(Ordering::Relaxed)))
+}
+
+/// The count and the schema, marked when the server cut the features short.
+fn counted(
+    n: Option<usize>,
+    mut header: FeatureSet,
+    exceeded: bool,
+) -> Option<(usize, FeatureSet)> {
+    if exceeded {
         header.exceeded_transfer_limit = Some(true);
     }
-    Ok(n.map(|n| (n, header)))
+    n.map(|n| (n, header))
 }
 
 /// Streams an Esri JSON feature set read once from `r` (an HTTP body, a pipe) into
@@ -283,21 +306,9 @@ pub(crate) fn read_esri_json_reader<R: Read + Send>(
     obj.push('}');
     let header = FeatureSet::from_json(&obj).map_err(|e| err(e.to_string()))?;
     expect(&mut b, b'[', label)?;
-    sink.start(&header)?;
-    let dims = Dims {
-        has_z: header.has_z,
-        has_m: header.has_m,
-    };
-    let exceeded = AtomicBool::new(header.exceeded_transfer_limit == Some(true));
-    let flag = &exceeded;
-    let n = streamed(label, sink, &header, dims, move |tx: &Sender| {
-        cut_array(b, label, tx, false, Some(flag))
-    })?;
-    let mut header = header;
-    if exceeded.load(Ordering::Relaxed) {
-        header.exceeded_transfer_limit = Some(true);
-    }
-    Ok(n.map(|n| (n, header)))
+    let source = move |tx: &Sender, flag: &AtomicBool| cut_array(b, label, tx, false, Some(flag));
+    let (n, exceeded) = run_stream(label, sink, &header, source)?;
+    Ok(counted(n, header, exceeded))
 }
 
 /// True when the keys that shape reading and writing are the same.
