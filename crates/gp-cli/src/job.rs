@@ -59,7 +59,7 @@ pub(crate) struct JobTarget {
     /// a job id with --task.
     target: String,
     /// The task URL, when TARGET is a bare job id (or a service URL, or arcpy's
-    /// "…/services;Folder/Service[;user;password]", with --tool).
+    /// "…/services;Folder/Service" (optionally ";user;password"), with --tool).
     #[arg(long, value_name = "URL")]
     task: Option<String>,
     /// The tool, when --task names a service.

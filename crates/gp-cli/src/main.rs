@@ -69,7 +69,7 @@ enum Cmd {
     },
     /// A GPServer's tasks, or a task's parameters.
     Info {
-        /// GPServer or task URL, or arcpy's "…/services;Folder/Service[;user;password]".
+        /// GPServer or task URL, or arcpy's "…/services;Folder/Service" (optionally ";user;password").
         url: String,
         /// Print JSON.
         #[arg(long)]

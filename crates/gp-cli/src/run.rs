@@ -94,7 +94,7 @@ impl OutArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// The task URL (`…/GPServer/<Task>`), or a service URL or arcpy's
-    /// "…/services;Folder/Service[;user;password]" with --tool.
+    /// "…/services;Folder/Service" (optionally ";user;password") with --tool.
     task_url: String,
     /// Inputs as NAME=VALUE ("Distance=5 feet", "Input_Features=roads.shp", JSON, or @file.json).
     params: Vec<String>,
@@ -421,6 +421,12 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
             ),
         },
     };
+    if args.no_wait && tool.is_synchronous() {
+        anyhow::bail!(
+            "--no-wait: {} is synchronous (execute): it has no job to follow; run it without --no-wait",
+            tool.name()
+        );
+    }
     let result = tool.run(params).await?;
     if args.no_wait {
         let jf = result

@@ -323,6 +323,17 @@ fn bad_options_are_refused_before_submitting() {
     );
     check(&gp(&["run", &task, "--timeout", "soon"]), 2, &["soon"]);
     assert_eq!(s.count("/submitJob"), 0, "nothing was submitted");
+    // --no-wait with a synchronous tool: refused before it runs.
+    let server = rt
+        .block_on(gp_server::Server::start(Default::default()))
+        .unwrap();
+    let sync = server.url("/arcgis/rest/services/GP/BufferSync/GPServer/BufferPoints");
+    check(
+        &gp(&["run", &sync, "Distance=5 feet", "--no-wait"]),
+        2,
+        &["is synchronous"],
+    );
+    rt.block_on(server.shutdown());
 }
 
 /// Defect 6: every command with --json prints exactly one JSON document, errors too.
