@@ -405,6 +405,8 @@ pub(crate) struct GpkgSink {
     attr_slots: Vec<Option<usize>>,
     encoder: Option<Arc<GpkgEncoder>>,
     insert_sql: String,
+    /// The same for [`ROWS`] rows at once.
+    insert_many_sql: String,
     boxes: Vec<(i64, [f64; 4])>,
     count: usize,
 }
@@ -456,6 +458,7 @@ impl GpkgSink {
             attr_slots: Vec::new(),
             encoder: None,
             insert_sql: String::new(),
+            insert_many_sql: String::new(),
             boxes: Vec::new(),
             count: 0,
         }
@@ -576,12 +579,24 @@ impl crate::sink::FeatureSink for GpkgSink {
             .into_iter()
             .chain(self.attr_fields.iter().map(|f| q(&f.name)))
             .collect();
-        let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        let row = |from: usize| -> String {
+            let marks: Vec<String> = (from..from + names.len())
+                .map(|i| format!("?{i}"))
+                .collect();
+            format!("({})", marks.join(", "))
+        };
         self.insert_sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT INTO {} ({}) VALUES {}",
             q(&layer),
             names.join(", "),
-            marks.join(", ")
+            row(1)
+        );
+        let rows: Vec<String> = (0..ROWS).map(|r| row(1 + r * names.len())).collect();
+        self.insert_many_sql = format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            q(&layer),
+            names.join(", "),
+            rows.join(", ")
         );
         let schema = FlatSchema::new(fs);
         self.oid_slot = self.oid.as_ref().and_then(|o| schema.slot(o));
@@ -604,69 +619,62 @@ impl crate::sink::FeatureSink for GpkgSink {
     }
 
     fn encoded(&mut self, batch: &FlatBatch, enc: Encoded) -> Result<()> {
-        use rusqlite::types::ToSqlOutput;
-        use rusqlite::types::Value as V;
-        use rusqlite::types::ValueRef as R;
         let err = fmt_err(&self.path, "GeoPackage");
         let c = self
             .conn
             .as_ref()
             .ok_or_else(|| err("features before the schema".into()))?;
-        let mut st = c
+        let mut one = c
             .prepare_cached(&self.insert_sql)
             .map_err(|e| err(e.to_string()))?;
+        let mut many = c
+            .prepare_cached(&self.insert_many_sql)
+            .map_err(|e| err(e.to_string()))?;
+        let per_row = 2 + self.attr_fields.len();
         let mut scratch = AttrValue::Null;
-        for i in 0..batch.len() {
-            let n = batch.first + i;
-            let f = batch.get(i);
-            let id: i64 = self
-                .oid_slot
-                .and_then(|k| f.attr(k, &mut scratch))
-                .and_then(AttrValue::as_i64)
-                .unwrap_or(n as i64 + 1);
-            let blob = enc.item(i);
-            let mut bind = |st: &mut rusqlite::CachedStatement<'_>| -> rusqlite::Result<()> {
-                st.raw_bind_parameter(1, id)?;
-                if blob.is_empty() {
-                    st.raw_bind_parameter(2, rusqlite::types::Null)?;
-                } else {
-                    st.raw_bind_parameter(2, blob)?;
-                }
-                for (k, (field, slot)) in self.attr_fields.iter().zip(&self.attr_slots).enumerate()
-                {
-                    let v = slot
-                        .and_then(|s| f.attr(s, &mut scratch))
-                        .unwrap_or(&AttrValue::Null);
-                    let out: ToSqlOutput<'_> = match (v, &field.field_type) {
-                        (AttrValue::Null, _) => ToSqlOutput::Borrowed(R::Null),
-                        (AttrValue::Int(ms), FieldType::Date | FieldType::DateOnly) => {
-                            match chrono::DateTime::from_timestamp_millis(*ms) {
-                                Some(d) if field.field_type == FieldType::DateOnly => {
-                                    ToSqlOutput::Owned(V::Text(d.format("%Y-%m-%d").to_string()))
-                                }
-                                Some(d) => ToSqlOutput::Owned(V::Text(
-                                    d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                                )),
-                                None => ToSqlOutput::Borrowed(R::Integer(*ms)),
-                            }
-                        }
-                        (AttrValue::Int(x), _) => ToSqlOutput::Borrowed(R::Integer(*x)),
-                        (AttrValue::UInt(x), _) => ToSqlOutput::Owned(V::Text(x.to_string())),
-                        (AttrValue::Float(x), _) => ToSqlOutput::Borrowed(R::Real(*x)),
-                        (AttrValue::Bool(b), _) => ToSqlOutput::Borrowed(R::Integer(i64::from(*b))),
-                        (AttrValue::String(s), _) => ToSqlOutput::Borrowed(R::Text(s.as_bytes())),
-                        (AttrValue::Json(j), _) => ToSqlOutput::Owned(V::Text(j.to_string())),
-                        _ => ToSqlOutput::Borrowed(R::Null),
-                    };
-                    st.raw_bind_parameter(k + 3, out)?;
-                }
-                st.raw_execute().map(|_| ())
+        let mut i = 0;
+        while i < batch.len() {
+            // Whole groups of ROWS rows in one statement (fewer steps through SQLite's
+            // VM), the rest one by one.
+            let (st, rows) = if batch.len() - i >= ROWS {
+                (&mut many, ROWS)
+            } else {
+                (&mut one, 1)
             };
-            bind(&mut st).map_err(|e| err(format!("feature {n}: {e}")))?;
-            let b = enc.boxes[i];
-            if !blob.is_empty() && b[0] <= b[2] {
-                self.boxes.push((id, [b[0], b[2], b[1], b[3]]));
+            for r in 0..rows {
+                let k = i + r;
+                let n = batch.first + k;
+                let f = batch.get(k);
+                let id: i64 = self
+                    .oid_slot
+                    .and_then(|s| f.attr(s, &mut scratch))
+                    .and_then(AttrValue::as_i64)
+                    .unwrap_or(n as i64 + 1);
+                let blob = enc.item(k);
+                bind_row(
+                    st,
+                    r * per_row,
+                    id,
+                    blob,
+                    &f,
+                    &self.attr_fields,
+                    &self.attr_slots,
+                    &mut scratch,
+                )
+                .map_err(|e| err(format!("feature {n}: {e}")))?;
+                let b = enc.boxes[k];
+                if !blob.is_empty() && b[0] <= b[2] {
+                    self.boxes.push((id, [b[0], b[2], b[1], b[3]]));
+                }
             }
+            st.raw_execute().map_err(|e| {
+                err(format!(
+                    "features {} to {}: {e}",
+                    batch.first + i,
+                    batch.first + i + rows - 1
+                ))
+            })?;
+            i += rows;
         }
         self.count += batch.len();
         Ok(())
@@ -732,6 +740,61 @@ impl crate::sink::FeatureSink for GpkgSink {
 
 /// The spec's triggers that keep the index in step with later edits (by GDAL or
 /// others, which provide the ST_ functions they call). Created after the bulk insert.
+/// Rows per multi-row insert: 32 rows of a few columns stay far below SQLite's
+/// limit of bound parameters.
+const ROWS: usize = 32;
+
+/// Binds one feature's id, geometry blob and attributes at parameters `base + 1..`.
+#[allow(clippy::too_many_arguments)] // reason: the columns of one row, bound in place
+fn bind_row(
+    st: &mut rusqlite::CachedStatement<'_>,
+    base: usize,
+    id: i64,
+    blob: &[u8],
+    f: &crate::flat::FlatFeature<'_>,
+    fields: &[gp_model::Field],
+    slots: &[Option<usize>],
+    scratch: &mut AttrValue,
+) -> rusqlite::Result<()> {
+    use rusqlite::types::ToSqlOutput;
+    use rusqlite::types::Value as V;
+    use rusqlite::types::ValueRef as R;
+    st.raw_bind_parameter(base + 1, id)?;
+    if blob.is_empty() {
+        st.raw_bind_parameter(base + 2, rusqlite::types::Null)?;
+    } else {
+        st.raw_bind_parameter(base + 2, blob)?;
+    }
+    for (k, (field, slot)) in fields.iter().zip(slots).enumerate() {
+        let v = slot
+            .and_then(|s| f.attr(s, scratch))
+            .unwrap_or(&AttrValue::Null);
+        let out: ToSqlOutput<'_> = match (v, &field.field_type) {
+            (AttrValue::Null, _) => ToSqlOutput::Borrowed(R::Null),
+            (AttrValue::Int(ms), FieldType::Date | FieldType::DateOnly) => {
+                match chrono::DateTime::from_timestamp_millis(*ms) {
+                    Some(d) if field.field_type == FieldType::DateOnly => {
+                        ToSqlOutput::Owned(V::Text(d.format("%Y-%m-%d").to_string()))
+                    }
+                    Some(d) => ToSqlOutput::Owned(V::Text(
+                        d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    )),
+                    None => ToSqlOutput::Borrowed(R::Integer(*ms)),
+                }
+            }
+            (AttrValue::Int(x), _) => ToSqlOutput::Borrowed(R::Integer(*x)),
+            (AttrValue::UInt(x), _) => ToSqlOutput::Owned(V::Text(x.to_string())),
+            (AttrValue::Float(x), _) => ToSqlOutput::Borrowed(R::Real(*x)),
+            (AttrValue::Bool(b), _) => ToSqlOutput::Borrowed(R::Integer(i64::from(*b))),
+            (AttrValue::String(s), _) => ToSqlOutput::Borrowed(R::Text(s.as_bytes())),
+            (AttrValue::Json(j), _) => ToSqlOutput::Owned(V::Text(j.to_string())),
+            _ => ToSqlOutput::Borrowed(R::Null),
+        };
+        st.raw_bind_parameter(base + k + 3, out)?;
+    }
+    Ok(())
+}
+
 fn triggers(layer: &str, fid: &str, rtree: &str) -> String {
     let (t, i, r) = (q(layer), q(fid), q(rtree));
     let tn = |s: &str| q(&format!("{rtree}_{s}"));
