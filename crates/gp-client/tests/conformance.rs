@@ -4,12 +4,15 @@
 //!   as it runs;
 //! - the replay of that recording, with the server gone: the client needs nothing
 //!   but the answers;
+//! - the mockall `MockTransport`, its expectation answering each request from that
+//!   same recording (so the suite runs through the mock seam users put in their
+//!   own tests);
 //! - env-gated, a live server that hosts gp's sample services
 //!   (`GP_CONFORMANCE_URL=https://host/arcgis`, with `GP_CONFORMANCE_USER` and
 //!   `GP_CONFORMANCE_PASSWORD` when it is secured), e.g. `gp serve` elsewhere.
 //!
-//! The polling logic is also run against the mockall `MockTransport` (tests/mock.rs):
-//! scripted status sequences are what a mock is good at; a whole GP server is not.
+//! The polling logic is also run against scripted `MockTransport` answers
+//! (tests/mock.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
 
 use std::path::Path;
@@ -245,6 +248,35 @@ async fn http_then_replay_of_the_recording() {
         root,
     };
     suite(&replayed, dir.path()).await;
+    // The mock, answering from the same recording.
+    let answers = Arc::new(gp_transport::ReplayTransport::from_file(&recording).unwrap());
+    let mut mock = gp_transport::MockTransport::new();
+    let a = answers.clone();
+    mock.expect_send().returning(move |req| {
+        use futures::FutureExt;
+        use gp_transport::Transport;
+        a.send(req)
+            .now_or_never()
+            .expect("the replay answers at once")
+    });
+    mock.expect_send_streaming().returning(move |req| {
+        use futures::FutureExt;
+        use gp_transport::Transport;
+        answers
+            .send_streaming(req)
+            .now_or_never()
+            .expect("the replay answers at once")
+    });
+    let mocked = Backend {
+        name: "mock",
+        client: Client::builder()
+            .transport(Arc::new(mock))
+            .user_password("alice", "wonder")
+            .build()
+            .unwrap(),
+        root: replayed.root.clone(),
+    };
+    suite(&mocked, dir.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
