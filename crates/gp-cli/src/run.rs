@@ -421,6 +421,10 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
             ),
         },
     };
+    if !args.no_wait {
+        opts.check_free(tool, &out)
+            .map_err(|e| anyhow::anyhow!("{e}; add --overwrite to replace it"))?;
+    }
     if args.no_wait && tool.is_synchronous() {
         anyhow::bail!(
             "--no-wait: {} is synchronous (execute): it has no job to follow; run it without --no-wait",

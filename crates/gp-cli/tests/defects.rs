@@ -323,6 +323,37 @@ fn bad_options_are_refused_before_submitting() {
     );
     check(&gp(&["run", &task, "--timeout", "soon"]), 2, &["soon"]);
     assert_eq!(s.count("/submitJob"), 0, "nothing was submitted");
+    // An output file that is there already: refused before the job runs.
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("Out.fgb"), "mine").unwrap();
+    check(
+        &gp(&[
+            "run",
+            &task,
+            "--format",
+            "fgb",
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        2,
+        &["exists already", "--overwrite"],
+    );
+    assert_eq!(s.count("/submitJob"), 0, "nothing was submitted");
+    assert_eq!(std::fs::read(out.join("Out.fgb")).unwrap(), b"mine");
+    // The same for a layer of the GeoPackage.
+    let fs = gp_model::FeatureSet::with_schema(
+        Some(gp_model::GeometryType::Point),
+        Some(gp_model::SpatialReference::from_wkid(4326)),
+        vec![gp_model::Field::new("OBJECTID", gp_model::FieldType::Oid)],
+    );
+    gp_features::save(&fs, out.join("outputs.gpkg/Out")).unwrap();
+    check(
+        &gp(&["run", &task, "--out", out.to_str().unwrap()]),
+        2,
+        &["outputs.gpkg", "exists already"],
+    );
+    assert_eq!(s.count("/submitJob"), 0, "nothing was submitted");
     // --no-wait with a synchronous tool: refused before it runs.
     let server = rt
         .block_on(gp_server::Server::start(Default::default()))

@@ -69,6 +69,48 @@ impl SaveOptions {
     }
 }
 
+impl SaveOptions {
+    /// Checks, before `tool` runs, that saving its feature outputs into `dir` will
+    /// not meet an existing file or layer (unless [`SaveOptions::overwrite`]), so a
+    /// job is not run only to have its outputs refused.
+    pub fn check_free(&self, tool: &crate::Tool, dir: &Path) -> Result<(), Error> {
+        if self.overwrite {
+            return Ok(());
+        }
+        let wanted = |name: &str| {
+            self.outputs.is_empty() || self.outputs.iter().any(|o| o.eq_ignore_ascii_case(name))
+        };
+        for p in tool
+            .info()
+            .outputs()
+            .filter(|p| p.data_type.is_features() && wanted(p.name.as_str()))
+        {
+            let path = feature_path(dir, p.name.as_str(), self.format);
+            let taken = match self.format {
+                Format::GeoPackage => {
+                    let file = dir.join("outputs.gpkg");
+                    file.is_file()
+                        && gp_features::layers(&file)
+                            .map_err(Error::Features)?
+                            .iter()
+                            .any(|l| l.eq_ignore_ascii_case(p.name.as_str()))
+                }
+                _ => path.exists(),
+            };
+            if taken {
+                return Err(Error::Config {
+                    message: format!(
+                        "{} exists already: the output {} would replace it (choose another folder, or allow it with overwrite)",
+                        path.display(),
+                        p.name
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The scratch workspace as arcpy picks it: `explicit`, else `GP_SCRATCH_WORKSPACE`,
 /// else the output folder `out`, else a folder in the system temp folder.
 pub fn scratch_workspace(explicit: Option<&Path>, out: Option<&Path>) -> ScratchWorkspace {
