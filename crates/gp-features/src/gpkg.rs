@@ -300,6 +300,11 @@ fn put_blob(out: &mut Vec<u8>, g: &FlatGeom<'_>, srs_id: i32, z: bool, m: bool) 
     if g.is_empty() {
         out.push(0b0001_0001);
         out.extend_from_slice(&srs_id.to_le_bytes());
+    } else if g.kind == Kind::Point {
+        // A point is its own envelope: none is written, as GDAL does (32 bytes less
+        // per feature).
+        out.push(0b0000_0001);
+        out.extend_from_slice(&srs_id.to_le_bytes());
     } else {
         out.push(0b0000_0011);
         out.extend_from_slice(&srs_id.to_le_bytes());
