@@ -97,7 +97,9 @@ pub(crate) fn spatial_reference(t: &str) -> Result<SpatialReference> {
 fn utm(name: &str) -> Option<i32> {
     let (datum, zone) = name.split_once(" utm zone ")?;
     let zone = zone.trim();
-    let (num, hemi) = zone.split_at(zone.len().checked_sub(1)?);
+    // The last character is the hemisphere (split on a character, not a byte).
+    let hemi_at = zone.char_indices().last()?.0;
+    let (num, hemi) = zone.split_at(hemi_at);
     let n: i32 = num.trim().parse().ok().filter(|n| (1..=60).contains(n))?;
     match (datum, hemi) {
         ("wgs 1984" | "wgs 84", "n") => Some(32600 + n),
@@ -429,6 +431,9 @@ mod tests {
         check(&sr, "WGS 1984 UTM Zone 33N", Some(r#"{"wkid":32633}"#));
         check(&sr, "NAD 1983 UTM Zone 10N", Some(r#"{"wkid":26910}"#));
         check(&sr, "WGS 1984 UTM Zone 61N", None);
+        check(&sr, "WGS 1984 UTM Zone 3é", None);
+        check(&sr, "WGS 1984 UTM Zone é", None);
+        check(&sr, "WGS 1984 UTM Zone ", None);
         check(&sr, "WGS 1985", None);
         check(&sr, "-4", None);
         assert!(
