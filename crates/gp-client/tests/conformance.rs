@@ -237,6 +237,17 @@ async fn http_then_replay_of_the_recording() {
     server.shutdown().await;
     let text = std::fs::read_to_string(&recording).unwrap();
     assert!(!text.contains("wonder"), "no password in the recording");
+    let mut token_answers = 0;
+    for line in text.lines() {
+        let ex: serde_json::Value = serde_json::from_str(line).unwrap();
+        if ex["url"].as_str().unwrap().ends_with("/generateToken") {
+            let body: serde_json::Value =
+                serde_json::from_str(ex["body"].as_str().unwrap()).unwrap();
+            assert_eq!(body["token"], "<redacted>", "no token in the recording");
+            token_answers += 1;
+        }
+    }
+    assert!(token_answers > 0, "the session logged in");
     let replay = gp_transport::ReplayTransport::from_file(&recording).unwrap();
     let replayed = Backend {
         name: "replay",

@@ -137,6 +137,25 @@ impl Transport for ReplayTransport {
     }
 }
 
+/// A JSON answer with a top-level `token` (a `generateToken` answer) has it replaced
+/// by `<redacted>`: a recording never holds a credential. Other bodies are kept as
+/// they are.
+fn without_token(body: &str) -> String {
+    if body.len() > 64 * 1024 || !body.contains("\"token\"") {
+        return body.to_string();
+    }
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut o)) if o.get("token").is_some_and(|t| t.is_string()) => {
+            o.insert(
+                "token".into(),
+                serde_json::Value::String("<redacted>".into()),
+            );
+            serde_json::Value::Object(o).to_string()
+        }
+        _ => body.to_string(),
+    }
+}
+
 /// Records every exchange of an inner transport to a JSON-lines file.
 #[derive(Debug)]
 pub struct RecordingTransport<T> {
@@ -176,7 +195,7 @@ impl<T: Transport> Transport for RecordingTransport<T> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let (body, body_hex) = match std::str::from_utf8(r.body()) {
-            Ok(s) => (Some(s.to_string()), None),
+            Ok(s) => (Some(without_token(s)), None),
             Err(_) => (None, Some(hex(r.body()))),
         };
         let ex = Exchange {
