@@ -76,7 +76,7 @@ impl OutArgs {
         }
         let opts = SaveOptions {
             format,
-            scratch: Some(gp_client::scratch_workspace(
+            scratch: Some(gp_raster::ScratchWorkspace::resolve_or(
                 self.scratch.as_deref(),
                 self.out.as_deref(),
             )),

@@ -43,9 +43,7 @@ pub use error::Error;
 pub use params::{Env, Input, Params};
 pub use poll::{PollPolicy, ProgressEvent};
 pub use result::{GpResult, JobFile, MapImageOptions};
-pub use save::{
-    DownloadProgress, SaveOptions, Saved, SavedOutput, feature_path, scratch_workspace,
-};
+pub use save::{DownloadProgress, SaveOptions, Saved, SavedOutput, feature_path};
 pub use target::{Location, Target};
 pub use toolbox::{ParamRef, Tool, Toolbox, snake_case};
 

@@ -24,7 +24,7 @@ pub struct SaveOptions {
     /// The format of feature and record set outputs. Default GeoPackage (every
     /// output a layer of `outputs.gpkg`); the others give `<output>.<ext>`.
     pub format: Format,
-    /// Where rasters and files go; `None`: [`scratch_workspace`] with the output
+    /// Where rasters and files go; `None`: [`ScratchWorkspace::resolve_or`] with the output
     /// folder (`GP_SCRATCH_WORKSPACE` first).
     pub scratch: Option<ScratchWorkspace>,
     /// Replace existing files (and layers). Without it an existing feature file is
@@ -108,21 +108,6 @@ impl SaveOptions {
             }
         }
         Ok(())
-    }
-}
-
-/// The scratch workspace as arcpy picks it: `explicit`, else `GP_SCRATCH_WORKSPACE`,
-/// else the output folder `out`, else a folder in the system temp folder.
-pub fn scratch_workspace(explicit: Option<&Path>, out: Option<&Path>) -> ScratchWorkspace {
-    match explicit {
-        Some(p) => ScratchWorkspace::at(p),
-        None if std::env::var_os(gp_raster::SCRATCH_ENV).is_some_and(|v| !v.is_empty()) => {
-            ScratchWorkspace::resolve(None)
-        }
-        None => match out {
-            Some(o) => ScratchWorkspace::at(o),
-            None => ScratchWorkspace::resolve(None),
-        },
     }
 }
 
@@ -280,7 +265,7 @@ impl GpResult {
         let scratch = opts
             .scratch
             .clone()
-            .unwrap_or_else(|| scratch_workspace(None, Some(dir)));
+            .unwrap_or_else(|| ScratchWorkspace::resolve_or(None, Some(dir)));
         let chosen: Vec<&gp_model::ParameterInfo> = if opts.outputs.is_empty() {
             self.tool().info().outputs().collect()
         } else {

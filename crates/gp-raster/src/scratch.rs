@@ -31,6 +31,23 @@ impl ScratchWorkspace {
         ScratchWorkspace { dir }
     }
 
+    /// Resolves the folder the way arcpy does for a run that has an output folder:
+    /// `explicit`, else `GP_SCRATCH_WORKSPACE`, else `default` (the output folder),
+    /// else `<temp>/gp-scratch-<pid>`.
+    ///
+    /// ```
+    /// use gp_raster::ScratchWorkspace;
+    /// let ws = ScratchWorkspace::resolve_or(Some("ws".as_ref()), Some("out".as_ref()));
+    /// assert_eq!(ws.dir(), std::path::Path::new("ws"));
+    /// ```
+    pub fn resolve_or(explicit: Option<&Path>, default: Option<&Path>) -> Self {
+        let from_env = std::env::var_os(SCRATCH_ENV).is_some_and(|v| !v.is_empty());
+        match (explicit, default) {
+            (None, Some(d)) if !from_env => ScratchWorkspace::at(d),
+            _ => ScratchWorkspace::resolve(explicit),
+        }
+    }
+
     /// A workspace at `dir`.
     pub fn at(dir: impl Into<PathBuf>) -> Self {
         ScratchWorkspace { dir: dir.into() }

@@ -326,14 +326,15 @@ impl<T: Transport> AuthTransport<T> {
         let Some(scope) = &self.scope else {
             return true;
         };
-        let Some(origin) = origin_of(uri) else {
+        let Ok(u) = url::Url::parse(uri) else {
             return false;
         };
-        scope.origins.contains(&origin)
-            || url::Url::parse(uri)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-                .is_some_and(|h| scope.hosts.contains(&h))
+        let url::Origin::Tuple(..) = u.origin() else {
+            return false;
+        };
+        scope.origins.contains(&u.origin().ascii_serialization())
+            || u.host_str()
+                .is_some_and(|h| scope.hosts.contains(&h.to_ascii_lowercase()))
     }
 
     /// Where the token goes.
