@@ -589,3 +589,58 @@ fn a_transfer_limit_after_the_features_is_reported() {
     let r = convert(&file, dir.path().join("out.fgb"), &SaveOptions::default()).unwrap();
     assert!(r.output.exceeded_transfer_limit);
 }
+
+/// Answers recorded from real servers and from Esri's and other projects' documents
+/// (gp-model's fixtures, origins in their SOURCES.md), read once as a stream, give
+/// the features loading the whole file gives; `None` only where the schema does not
+/// come first.
+#[test]
+fn recorded_answers_stream_like_whole() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../gp-model/tests/fixtures/arcgis-rest");
+    let dir = tempfile::tempdir().unwrap();
+    #[track_caller]
+    fn check(fixtures: &std::path::Path, dir: &std::path::Path, name: &str, one_pass: bool) {
+        let file = fixtures.join(name);
+        let bytes = std::fs::read(&file).unwrap();
+        let whole = load(&file).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = dir.join(format!("{}.geojson", name.replace('/', "_")));
+        let r = gp_features::convert_esri_json_from(
+            Trickle {
+                data: &bytes,
+                step: 97,
+            },
+            name,
+            &out,
+            &SaveOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.is_some(), one_pass, "{name}");
+        if let Some(r) = r {
+            assert_eq!(r.features, whole.features.len(), "{name}");
+            let saved = dir.join(format!("whole-{}.geojson", name.replace('/', "_")));
+            gp_features::save(&whole, &saved).unwrap();
+            assert_eq!(load(&out).unwrap(), load(&saved).unwrap(), "{name}");
+            assert_eq!(
+                r.exceeded_transfer_limit,
+                whole.exceeded_transfer_limit == Some(true),
+                "{name}"
+            );
+        }
+    }
+    for (name, one_pass) in [
+        ("pyesridump/us-ms-madison-0.json", true),
+        ("sage/gp-data-types.md.featureset-exceededTransferLimit.json", true),
+        ("arcgis-rest-js/arcGISPointResponse.json", true),
+        ("arcgis-rest-js/PointHasZ.json", true),
+        ("arcgis-rest-js/PolygonHasZM.json", true),
+        ("arcgis-rest-js/LineHasM.json", true),
+        ("gdal/esripolygon.json", true),
+        ("gdal/esrizmmultipoint.json", true),
+        ("arcgisutils/null-polyline.json", true),
+        // No `fields` before the features: read whole instead.
+        ("pyesridump/page-partial.json", false),
+    ] {
+        check(&fixtures, dir.path(), name, one_pass);
+    }
+}
