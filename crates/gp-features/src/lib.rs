@@ -71,6 +71,7 @@
 
 mod atomic;
 mod csvfile;
+mod cut;
 mod error;
 mod esri;
 mod fgb;
@@ -85,6 +86,7 @@ mod sink;
 mod srs;
 mod stream;
 mod target;
+mod walk;
 
 use std::path::{Path, PathBuf};
 

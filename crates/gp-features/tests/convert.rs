@@ -630,7 +630,10 @@ fn recorded_answers_stream_like_whole() {
     }
     for (name, one_pass) in [
         ("pyesridump/us-ms-madison-0.json", true),
-        ("sage/gp-data-types.md.featureset-exceededTransferLimit.json", true),
+        (
+            "sage/gp-data-types.md.featureset-exceededTransferLimit.json",
+            true,
+        ),
         ("arcgis-rest-js/arcGISPointResponse.json", true),
         ("arcgis-rest-js/PointHasZ.json", true),
         ("arcgis-rest-js/PolygonHasZM.json", true),
