@@ -69,7 +69,7 @@ pub(crate) fn write(fs: &FeatureSet, path: &Path, layer: &str, overwrite: bool) 
     let dir =
         tempfile::tempdir().map_err(crate::error::io("creating a temporary folder for", path))?;
     let tmp = dir.path().join("layer.gpkg");
-    crate::gpkg::write(fs, &tmp, layer, true)?;
+    crate::gpkg_write::write(fs, &tmp, layer, true)?;
     let mut args: Vec<&std::ffi::OsStr> = vec!["-f".as_ref(), "OpenFileGDB".as_ref()];
     if path.exists() {
         args.push("-update".as_ref());

@@ -79,6 +79,7 @@ mod filegdb;
 mod flat;
 mod geojson;
 mod gpkg;
+mod gpkg_write;
 mod rtree;
 mod schema;
 mod shp;
@@ -297,7 +298,7 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
             } else {
                 std::fs::remove_file(tmp.path()).map_err(error::io("preparing", tmp.path()))?;
             }
-            let sink = Box::new(gpkg::GpkgSink::create(
+            let sink = Box::new(gpkg_write::GpkgSink::create(
                 tmp.path(),
                 &layer_name,
                 opts.overwrite,
