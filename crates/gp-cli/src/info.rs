@@ -90,8 +90,8 @@ fn task_info(tool: &gp_client::Tool, json: bool) -> anyhow::Result<()> {
         "default"
     )?;
     for p in tool.parameters() {
-        let default = p.default_value.as_ref().map(|v| {
-            let s = v.to_string();
+        let default = p.default().map(|v| {
+            let s = serde_json::to_string(v).unwrap_or_default();
             if s.chars().count() > 26 {
                 format!("{}…", s.chars().take(25).collect::<String>())
             } else {

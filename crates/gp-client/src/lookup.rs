@@ -1,10 +1,12 @@
 //! One parameter lookup for inputs, outputs and results: by position among the
 //! parameters asked for, or by name (exact, case-insensitive, or the snake_case
-//! alias), with did-you-mean on a miss. Also the choice-list match with did-you-mean.
+//! alias), with did-you-mean on a miss.
 
 use gp_model::ParameterInfo;
 
-use crate::error::{Error, closest};
+use gp_model::did_you_mean as closest;
+
+use crate::error::Error;
 use crate::toolbox::{ParamRef, Tool, snake_case};
 
 /// Which parameters a lookup is among (positions count within them, as arcpy counts).
@@ -61,33 +63,4 @@ pub(crate) fn find<'a>(
             did_you_mean,
         }
     })
-}
-
-/// The choice `s` stands for (case-insensitive), or why not, with did-you-mean.
-pub(crate) fn choice<'a>(choices: &'a [String], s: &str) -> Result<&'a String, String> {
-    choices
-        .iter()
-        .find(|c| c.as_str() == s)
-        .or_else(|| choices.iter().find(|c| c.eq_ignore_ascii_case(s)))
-        .ok_or_else(|| {
-            let hint = closest(s, choices.iter().map(String::as_str))
-                .map(|c| format!("; did you mean `{c}`?"))
-                .unwrap_or_default();
-            format!("`{s}` is not one of {}{hint}", choices.join(", "))
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn choices_with_did_you_mean() {
-        let c = vec!["NONE".to_string(), "ALL".to_string(), "LIST".to_string()];
-        assert_eq!(choice(&c, "all").unwrap(), "ALL");
-        let e = choice(&c, "NOEN").unwrap_err();
-        assert!(e.contains("did you mean `NONE`"), "{e}");
-        let e = choice(&c, "everything").unwrap_err();
-        assert!(!e.contains("did you mean"), "{e}");
-    }
 }

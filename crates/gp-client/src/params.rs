@@ -210,72 +210,6 @@ async fn from_file(tool: &Tool, p: &ParameterInfo, path: &Path) -> Result<GpValu
     Ok(GpValue::DataRef(DataRef::item(up.item.item_id)))
 }
 
-fn check_filters(tool: &Tool, p: &ParameterInfo, v: &mut GpValue) -> Result<(), Error> {
-    if let (Some(choices), GpValue::String(s)) = (p.choices(), &*v) {
-        let c = crate::lookup::choice(choices, s).map_err(|m| invalid(tool, p, m))?;
-        *v = GpValue::String(c.clone());
-    }
-    match (&p.filter, &*v) {
-        (Some(Filter::Range { minimum, maximum }), GpValue::Long(_) | GpValue::Double(_)) => {
-            let x = match v {
-                GpValue::Long(i) => *i as f64,
-                GpValue::Double(d) => *d,
-                _ => 0.0,
-            };
-            if minimum.is_some_and(|m| x < m) || maximum.is_some_and(|m| x > m) {
-                return Err(invalid(
-                    tool,
-                    p,
-                    match (minimum, maximum) {
-                        (Some(lo), Some(hi)) => {
-                            format!("{x} is outside the range {lo} to {hi}")
-                        }
-                        (Some(lo), None) => format!("{x} is below the minimum {lo}"),
-                        (None, _) => {
-                            format!("{x} is above the maximum {}", maximum.unwrap_or_default())
-                        }
-                    },
-                ));
-            }
-        }
-        (Some(Filter::FeatureClass { list }), GpValue::FeatureSet(fs)) if !list.is_empty() => {
-            let gt = fs.geometry_type.clone().or_else(|| {
-                fs.features
-                    .iter()
-                    .find_map(|f| f.geometry.as_ref().map(|g| g.geometry_type()))
-            });
-            if let Some(gt) = gt
-                && !list.contains(&gt)
-            {
-                let names: Vec<String> = list.iter().map(|g| g.to_string()).collect();
-                return Err(invalid(
-                    tool,
-                    p,
-                    format!(
-                        "the features are {gt}; this input takes {}",
-                        names.join(", ")
-                    ),
-                ));
-            }
-        }
-        (Some(Filter::Field { list }), GpValue::Field(f))
-            if !list.is_empty() && !list.contains(&f.field_type) =>
-        {
-            return Err(invalid(
-                tool,
-                p,
-                format!("field type {} is not accepted", f.field_type),
-            ));
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn sr_text(sr: &SpatialReference) -> String {
-    serde_json::to_string(sr).unwrap_or_default()
-}
-
 /// Validates and encodes `params` for `tool` into form fields.
 pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, String)>, Error> {
     let mut set: Vec<(&ParameterInfo, GpValue)> = Vec::new();
@@ -307,8 +241,7 @@ pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, 
                 }
             }
         };
-        v.validate().map_err(|e| invalid(tool, p, e.to_string()))?;
-        check_filters(tool, p, &mut v)?;
+        p.check(&mut v).map_err(|m| invalid(tool, p, m))?;
         set.retain(|(q, _)| q.name != p.name);
         set.push((p, v));
     }
@@ -316,12 +249,7 @@ pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, 
         let given = set
             .iter()
             .any(|(q, v)| q.name == p.name && !matches!(v, GpValue::Null));
-        let usable_default = match p.default_gp_value() {
-            Ok(Some(GpValue::FeatureSet(fs) | GpValue::RecordSet(fs))) => !fs.features.is_empty(),
-            Ok(Some(GpValue::Null) | None) | Err(_) => false,
-            Ok(Some(_)) => true,
-        };
-        if !given && !usable_default {
+        if !given && !p.has_usable_default() {
             return Err(invalid(tool, p, "a value is required"));
         }
     }
@@ -332,45 +260,12 @@ pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, 
     let env = &params.env;
     // `context` since 10.6.1; `env:` before (and on servers that do not say).
     let modern = tool.service.current_version.is_some_and(|v| v >= 10.61);
-    if modern {
-        let mut ctx = serde_json::Map::new();
-        if let Some(sr) = &env.out_sr {
-            ctx.insert("outSR".into(), serde_json::to_value(sr).unwrap_or_default());
-        }
-        if let Some(sr) = &env.process_sr {
-            ctx.insert(
-                "processSR".into(),
-                serde_json::to_value(sr).unwrap_or_default(),
-            );
-        }
-        if let Some(e) = &env.extent {
-            ctx.insert(
-                "extent".into(),
-                serde_json::to_value(gp_model::geometry::Geometry::Envelope(e.clone()))
-                    .unwrap_or_default(),
-            );
-        }
-        if !ctx.is_empty() {
-            form.push(("context".into(), serde_json::Value::Object(ctx).to_string()));
-        }
-    } else {
-        if let Some(sr) = &env.out_sr {
-            form.push((
-                "env:outSR".into(),
-                sr.wkid
-                    .map(|w| w.to_string())
-                    .unwrap_or_else(|| sr_text(sr)),
-            ));
-        }
-        if let Some(sr) = &env.process_sr {
-            form.push((
-                "env:processSR".into(),
-                sr.wkid
-                    .map(|w| w.to_string())
-                    .unwrap_or_else(|| sr_text(sr)),
-            ));
-        }
-    }
+    let context = gp_model::RunContext {
+        out_sr: env.out_sr.clone(),
+        process_sr: env.process_sr.clone(),
+        extent: env.extent.clone(),
+    };
+    form.extend(context.to_form(modern));
     for (k, v) in [
         ("returnZ", env.return_z),
         ("returnM", env.return_m),

@@ -7,7 +7,9 @@ use futures::StreamExt;
 use gp_model::{GpServiceInfo, GpValue, ParameterInfo, TaskInfo};
 
 use crate::client::Client;
-use crate::error::{Error, closest};
+use gp_model::did_you_mean as closest;
+
+use crate::error::Error;
 use crate::params::Params;
 use crate::result::GpResult;
 use crate::target::{Location, Target};

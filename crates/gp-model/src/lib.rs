@@ -55,6 +55,7 @@
 
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod context;
 mod datatype;
 mod decode;
 mod envelope;
@@ -66,6 +67,7 @@ pub mod geometry;
 mod ids;
 mod job;
 mod results;
+mod rules;
 mod service;
 mod task;
 mod text;
@@ -73,6 +75,7 @@ mod units;
 mod value;
 mod vocab;
 
+pub use context::{ContextError, RunContext, parse_sr_text};
 pub use datatype::DataType;
 pub use decode::{from_json_reader, from_json_slice, from_json_str, from_json_value};
 pub use envelope::{ErrorEnvelope, ServerError};
@@ -90,6 +93,7 @@ pub use job::{
     max_severity,
 };
 pub use results::{ExecuteResponse, LayerInfo, ResultParameter, UploadItem, UploadResponse};
+pub use rules::{choice, did_you_mean};
 pub use service::{
     AuthInfo, ExecutionType, GpServiceInfo, RestInfo, ServiceDirectory, ServiceEntry,
     ServiceSchema, UrlRef,

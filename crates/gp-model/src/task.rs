@@ -168,6 +168,21 @@ fn lenient_strings<'de, D: Deserializer<'de>>(
     }))
 }
 
+impl ParameterMember {
+    /// A member with a name and a type (the display name is the name).
+    pub fn new(name: &str, data_type: DataType) -> Self {
+        ParameterMember {
+            name: name.to_string(),
+            data_type,
+            display_name: Some(name.to_string()),
+            filter: None,
+            choice_list: None,
+            parameter_infos: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
 /// A member (column) description of a value table, multivalue or composite (`parameterInfos`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -198,9 +213,10 @@ pub struct ParameterMember {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// One parameter of a task.
+/// One parameter of a task. Its default value is decoded by the parameter's data
+/// type once, when the metadata is read (value tables with their columns).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "RawParameterInfo")]
 pub struct ParameterInfo {
     /// Form-field name.
     pub name: ParamName,
@@ -214,9 +230,12 @@ pub struct ParameterInfo {
     pub description: Option<String>,
     /// Input or output.
     pub direction: Direction,
-    /// Default value as the server wrote it (see [`ParameterInfo::default_gp_value`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<serde_json::Value>,
+    /// Default value, decoded by the data type (arcpy's `GetParameterValue`; for a
+    /// feature input the empty FeatureSet that carries the schema). A default that
+    /// does not decode as its type is kept as [`GpValue::Json`] and
+    /// [`ParameterInfo::default_gp_value`] reports why. Written as `null` when absent,
+    /// as real servers write it.
+    pub default_value: Option<GpValue>,
     /// Required, optional or derived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter_type: Option<ParameterType>,
@@ -244,6 +263,79 @@ pub struct ParameterInfo {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// [`ParameterInfo`] as written, before its default is decoded.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawParameterInfo {
+    name: ParamName,
+    data_type: DataType,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    direction: Direction,
+    #[serde(default)]
+    default_value: Option<serde_json::Value>,
+    #[serde(default)]
+    parameter_type: Option<ParameterType>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default, deserialize_with = "lenient_strings")]
+    choice_list: Option<Vec<String>>,
+    #[serde(default)]
+    filter: Option<Filter>,
+    #[serde(default)]
+    dependency: Option<String>,
+    #[serde(default)]
+    parameter_infos: Option<Vec<ParameterMember>>,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<RawParameterInfo> for ParameterInfo {
+    fn from(r: RawParameterInfo) -> Self {
+        let default_value = match r.default_value {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(decode_default(
+                &r.data_type,
+                r.parameter_infos.as_deref(),
+                v,
+            )),
+        };
+        ParameterInfo {
+            name: r.name,
+            data_type: r.data_type,
+            display_name: r.display_name,
+            description: r.description,
+            direction: r.direction,
+            default_value,
+            parameter_type: r.parameter_type,
+            category: r.category,
+            choice_list: r.choice_list,
+            filter: r.filter,
+            dependency: r.dependency,
+            parameter_infos: r.parameter_infos,
+            extra: r.extra,
+        }
+    }
+}
+
+/// Decodes a default by type (value tables by their columns); one that does not
+/// decode is kept as JSON so the metadata still reads.
+fn decode_default(
+    dt: &DataType,
+    members: Option<&[ParameterMember]>,
+    v: serde_json::Value,
+) -> GpValue {
+    let decoded = match (dt, members) {
+        (DataType::ValueTable, Some(m)) if !m.is_empty() => {
+            GpValue::value_table_with_columns(&v, m)
+        }
+        _ => GpValue::from_json(dt, &v),
+    };
+    decoded.unwrap_or(GpValue::Json(v))
+}
+
 impl ParameterInfo {
     /// True for input parameters.
     pub fn is_input(&self) -> bool {
@@ -265,9 +357,87 @@ impl ParameterInfo {
     /// the schema. `Ok(None)` when there is no default.
     pub fn default_gp_value(&self) -> Result<Option<GpValue>> {
         match &self.default_value {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(v) => GpValue::from_json(&self.data_type, v).map(Some),
+            // Kept as JSON because it did not decode: say why (unknown types decode as JSON).
+            Some(GpValue::Json(v)) if !matches!(self.data_type, DataType::Unknown(_)) => {
+                GpValue::from_json(&self.data_type, v).map(Some)
+            }
+            other => Ok(other.clone()),
         }
+    }
+
+    /// A parameter with a name, a type and a direction; the rest empty (`parameterType`
+    /// required for outputs, optional for inputs, as servers publish them).
+    ///
+    /// ```
+    /// use gp_model::{DataType, Direction, GpValue, ParameterInfo};
+    /// let p = ParameterInfo::new("Dissolve", DataType::String, Direction::Input)
+    ///     .with_default(GpValue::String("NONE".into()))
+    ///     .with_choices(["NONE", "ALL"]);
+    /// assert!(!p.is_required());
+    /// assert_eq!(p.choices().map(<[String]>::len), Some(2));
+    /// ```
+    pub fn new(name: &str, data_type: DataType, direction: Direction) -> Self {
+        let output = direction == Direction::Output;
+        ParameterInfo {
+            name: ParamName::new(name),
+            data_type,
+            display_name: Some(name.replace('_', " ")),
+            description: None,
+            direction,
+            default_value: None,
+            parameter_type: Some(if output {
+                ParameterType::Required
+            } else {
+                ParameterType::Optional
+            }),
+            category: Some(String::new()),
+            choice_list: None,
+            filter: None,
+            dependency: None,
+            parameter_infos: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// Marks the parameter required.
+    pub fn required(mut self) -> Self {
+        self.parameter_type = Some(ParameterType::Required);
+        self
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, text: &str) -> Self {
+        self.description = Some(text.to_string());
+        self
+    }
+
+    /// Sets the default value.
+    pub fn with_default(mut self, v: GpValue) -> Self {
+        self.default_value = (!matches!(v, GpValue::Null)).then_some(v);
+        self
+    }
+
+    /// Sets the choice list.
+    pub fn with_choices<S: Into<String>>(mut self, choices: impl IntoIterator<Item = S>) -> Self {
+        self.choice_list = Some(choices.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the filter.
+    pub fn with_filter(mut self, f: Filter) -> Self {
+        self.filter = Some(f);
+        self
+    }
+
+    /// Sets the member (column) descriptions.
+    pub fn with_members(mut self, m: Vec<ParameterMember>) -> Self {
+        self.parameter_infos = Some(m);
+        self
+    }
+
+    /// The decoded default, borrowed (`None` when there is none).
+    pub fn default(&self) -> Option<&GpValue> {
+        self.default_value.as_ref()
     }
 
     /// The choice list, when the server gave a non-empty one.
@@ -306,6 +476,21 @@ pub struct TaskInfo {
 }
 
 impl TaskInfo {
+    /// A task with a name, an execution type and parameters; a display name equal
+    /// to the name, an empty category.
+    pub fn new(name: &str, execution: ExecutionType, parameters: Vec<ParameterInfo>) -> Self {
+        TaskInfo {
+            name: TaskName::new(name),
+            display_name: Some(name.to_string()),
+            description: None,
+            category: Some(String::new()),
+            help_url: None,
+            execution_type: Some(execution),
+            parameters,
+            extra: serde_json::Map::new(),
+        }
+    }
+
     /// The parameter called `name` (exact match first, then case-insensitive).
     pub fn parameter(&self, name: &str) -> Option<&ParameterInfo> {
         self.parameters

@@ -78,6 +78,14 @@ fn every_fixture_parses_and_round_trips() {
                 for p in &t.parameters {
                     p.default_gp_value()
                         .unwrap_or_else(|e| panic!("{rel}: default of {}: {e}", p.name));
+                    // Every default of a known type decoded when the metadata was read.
+                    if !matches!(p.data_type, DataType::Unknown(_)) {
+                        assert!(
+                            !matches!(p.default(), Some(GpValue::Json(_))),
+                            "{rel}: default of {} kept as JSON",
+                            p.name
+                        );
+                    }
                 }
             }
             "execute_response" => {
@@ -239,8 +247,10 @@ fn value_table_task_defaults_decode_with_types() {
     let p = &t.parameters[0];
     assert_eq!(p.data_type, DataType::ValueTable);
     let members = p.parameter_infos.as_ref().unwrap();
-    let v = GpValue::value_table_with_columns(p.default_value.as_ref().unwrap(), members).unwrap();
-    let GpValue::ValueTable(vt) = v else { panic!() };
+    // Decoded once, with the columns' types, when the metadata was read.
+    let Some(GpValue::ValueTable(vt)) = p.default() else {
+        panic!("{:?}", p.default())
+    };
     assert_eq!(
         vt.rows[0],
         vec![GpValue::Long(567), GpValue::Double(-56756.567)]
