@@ -132,8 +132,9 @@ async fn load_features_run_async_wait_save_and_map_image() {
         .map_image_url(0, &MapImageOptions::default())
         .await
         .unwrap();
+    // Map images live with the job's files, so only the job's owner reads them.
     assert!(
-        url.contains("/arcgis/rest/directories/arcgisoutput/"),
+        url.contains("/arcgis/rest/directories/arcgisjobs/") && url.contains("/_ags_map"),
         "{url}"
     );
     let img = result

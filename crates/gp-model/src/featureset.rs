@@ -62,6 +62,23 @@ pub struct FeatureSet {
 }
 
 impl FeatureSet {
+    /// A copy of everything but the features (the features are not copied).
+    pub fn schema_only(&self) -> FeatureSet {
+        FeatureSet {
+            display_field_name: self.display_field_name.clone(),
+            object_id_field_name: self.object_id_field_name.clone(),
+            global_id_field_name: self.global_id_field_name.clone(),
+            field_aliases: self.field_aliases.clone(),
+            geometry_type: self.geometry_type.clone(),
+            spatial_reference: self.spatial_reference.clone(),
+            has_z: self.has_z,
+            has_m: self.has_m,
+            fields: self.fields.clone(),
+            features: Vec::new(),
+            exceeded_transfer_limit: self.exceeded_transfer_limit,
+        }
+    }
+
     /// An empty feature set with a schema, like a tool's default value.
     pub fn with_schema(
         geometry_type: Option<GeometryType>,

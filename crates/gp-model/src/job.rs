@@ -235,8 +235,8 @@ pub struct JobInfo {
     /// Input parameter URLs, once succeeded.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub inputs: IndexMap<ParamName, ParamUrl>,
-    /// Messages (absent with `returnMessages=false`).
-    #[serde(default)]
+    /// Messages (absent with `returnMessages=false`; not written when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<JobMessage>,
 }
 

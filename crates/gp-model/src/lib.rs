@@ -66,6 +66,7 @@ mod fields;
 pub mod geometry;
 mod ids;
 mod job;
+mod mapservice;
 mod results;
 mod rules;
 mod service;
@@ -92,11 +93,12 @@ pub use job::{
     JobInfo, JobMessage, JobStatus, MessageType, ParamUrl, Progress, Severity, SubmitJobResponse,
     max_severity,
 };
-pub use results::{ExecuteResponse, LayerInfo, ResultParameter, UploadItem, UploadResponse};
+pub use mapservice::{LayerInfo, MapLayerEntry, MapServiceInfo};
+pub use results::{ExecuteResponse, ResultParameter, UploadItem, UploadResponse, UploadsInfo};
 pub use rules::{choice, did_you_mean};
 pub use service::{
     AuthInfo, ExecutionType, GpServiceInfo, RestInfo, ServiceDirectory, ServiceEntry,
-    ServiceSchema, UrlRef,
+    ServiceSchema, TokenResponse, TokensInfo, UrlRef,
 };
 pub use task::{
     CodedValue, Direction, Filter, ParameterInfo, ParameterMember, ParameterType, TaskInfo,

@@ -111,47 +111,36 @@ pub struct UploadItem {
     /// True once committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub committed: Option<bool>,
+    /// The GP service it was uploaded to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// Size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
-/// A MapServer layer's metadata (result map service layers, layer inputs): the parts
-/// a GP client needs; drawing info is kept as JSON.
+/// `uploads/info?f=json`: what a service's uploads accept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LayerInfo {
-    /// Server version.
+pub struct UploadsInfo {
+    /// Largest file accepted, in MB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_version: Option<f64>,
-    /// Layer id.
-    #[serde(default)]
-    pub id: i64,
-    /// Layer name.
-    #[serde(default)]
-    pub name: String,
-    /// `Feature Layer`, `Raster Layer`, ...
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub layer_type: Option<String>,
-    /// Description.
+    pub max_upload_file_size: Option<u64>,
+    /// Accepted file extensions, comma-separated (`tif,zip,json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Geometry type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub geometry_type: Option<crate::geometry::GeometryType>,
-    /// Extent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extent: Option<crate::geometry::Envelope>,
-    /// Display field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_field: Option<String>,
-    /// Fields.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<crate::fields::Field>>,
-    /// Drawing info (renderer, labels), kept as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drawing_info: Option<serde_json::Value>,
-    /// Minimum scale.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_scale: Option<f64>,
-    /// Maximum scale.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_scale: Option<f64>,
+    pub allowed_upload_file_types: Option<String>,
+}
+
+impl UploadsInfo {
+    /// True when `extension` (without the dot, any case) is on the list; a service
+    /// without a list accepts any.
+    pub fn allows(&self, extension: &str) -> bool {
+        match self.allowed_upload_file_types.as_deref() {
+            None => true,
+            Some(list) => list
+                .split(',')
+                .map(|x| x.trim().trim_start_matches('.'))
+                .any(|x| !x.is_empty() && x.eq_ignore_ascii_case(extension)),
+        }
+    }
 }

@@ -254,9 +254,11 @@ mod tests {
         check(&seconds, Some(GpValue::Double(f64::NAN)), Err("not finite"));
         check(&seconds, Some(GpValue::Long(3)), Ok(GpValue::Long(3)));
 
-        let mut schema = FeatureSet::default();
-        schema.geometry_type = Some(crate::GeometryType::Point);
-        schema.spatial_reference = Some(crate::SpatialReference::from_wkid(4326));
+        let schema = FeatureSet {
+            geometry_type: Some(crate::GeometryType::Point),
+            spatial_reference: Some(crate::SpatialReference::from_wkid(4326)),
+            ..Default::default()
+        };
         let points = ParameterInfo::new(
             "Input_Features",
             DataType::FeatureRecordSetLayer,
@@ -274,8 +276,10 @@ mod tests {
             Some(GpValue::FeatureSet(FeatureSet::default())),
             Ok(GpValue::FeatureSet(schema.clone())),
         );
-        let mut lines = FeatureSet::default();
-        lines.geometry_type = Some(crate::GeometryType::Polyline);
+        let lines = FeatureSet {
+            geometry_type: Some(crate::GeometryType::Polyline),
+            ..Default::default()
+        };
         check(
             &points,
             Some(GpValue::FeatureSet(lines)),

@@ -67,6 +67,12 @@ pub struct RestInfo {
     /// Full version text (`11.1.0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_version: Option<String>,
+    /// SOAP endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soap_url: Option<String>,
+    /// SOAP endpoint over HTTPS, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_soap_url: Option<String>,
     /// Portal URL when federated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owning_system_url: Option<String>,
@@ -147,4 +153,35 @@ impl GpServiceInfo {
                 .any(|p| p.trim().eq_ignore_ascii_case("uploads"))
         })
     }
+}
+
+/// `/arcgis/tokens?f=json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokensInfo {
+    /// Where to POST for a token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate_token_url: Option<String>,
+    /// True when token security is on.
+    #[serde(default)]
+    pub token_security: bool,
+}
+
+/// The answer of `generateToken`: `{"token", "expires", "ssl"}`.
+///
+/// ```
+/// let t: gp_model::TokenResponse = gp_model::from_json_str("token", r#"{"token": "abc", "expires": 1700000000000, "ssl": false}"#)?;
+/// assert_eq!(t.expires, Some(1_700_000_000_000));
+/// # Ok::<(), gp_model::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The token.
+    pub token: String,
+    /// Expiry, epoch milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+    /// True when the token must be used over HTTPS only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<bool>,
 }

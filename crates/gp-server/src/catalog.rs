@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use gp_model::{TaskInfo, from_json_value};
-use serde_json::{Value, json};
+use gp_model::{
+    DataType, Direction, ExecutionType, FeatureSet, Field, FieldType, Filter, GeometryType,
+    GpValue, ParameterInfo, ParameterMember, SpatialReference, TaskInfo,
+};
 
 use crate::tools::ToolKind;
 use crate::tools::buffer::default_schema;
@@ -68,107 +70,81 @@ pub(crate) struct Catalog {
     pub(crate) services: Vec<ServiceDef>,
 }
 
-fn param(
-    name: &str,
-    data_type: &str,
-    direction: &str,
-    required: bool,
-    default: Value,
-    description: &str,
-) -> Value {
-    // Every parameter carries `defaultValue` (null when there is none): the ArcGIS API
-    // for Python reads the key unconditionally (the task resource adds it back after
-    // the model drops nulls).
-    json!({
-        "name": name,
-        "dataType": data_type,
-        "displayName": name.replace('_', " "),
-        "description": description,
-        "direction": if direction == "in" { "esriGPParameterDirectionInput" } else { "esriGPParameterDirectionOutput" },
-        "defaultValue": default,
-        "parameterType": if direction == "out" || required { "esriGPParameterTypeRequired" } else { "esriGPParameterTypeOptional" },
-        "category": "",
-    })
+fn input(name: &str, dt: DataType, description: &str) -> ParameterInfo {
+    ParameterInfo::new(name, dt, Direction::Input).with_description(description)
 }
 
-fn task(
-    name: &str,
-    description: &str,
-    synchronous: bool,
-    service: &str,
-    params: Vec<Value>,
-) -> TaskInfo {
-    let v = json!({
-        "name": name,
-        "displayName": name,
-        "description": description,
-        "category": "",
-        "helpUrl": format!("/arcgis/rest/directories/arcgisoutput/{service}_GPServer/{name}.htm"),
-        "executionType": if synchronous { "esriExecutionTypeSynchronous" } else { "esriExecutionTypeAsynchronous" },
-        "parameters": params,
-    });
-    // The JSON above is written by hand here; the model type checks it once at start.
-    match from_json_value::<TaskInfo>("task metadata", &v) {
-        Ok(t) => t,
-        Err(e) => unreachable_task(name, &e.to_string()),
+fn output(name: &str, dt: DataType, description: &str) -> ParameterInfo {
+    ParameterInfo::new(name, dt, Direction::Output).with_description(description)
+}
+
+/// A default written as arcpy text (`5 feet`, `2024-05-01`), read by the parameter's
+/// own rules.
+fn default_text(p: ParameterInfo, text: &str) -> ParameterInfo {
+    match p.parse_text(text) {
+        Ok(v) => p.with_default(v),
+        Err(e) => bad_catalog(p.name.as_str(), &e.to_string()),
     }
 }
 
 #[allow(clippy::panic)] // reason: the catalog is static data; a typo must fail every test at once
-fn unreachable_task(name: &str, e: &str) -> ! {
-    panic!("built-in task {name} does not match the model: {e}")
+fn bad_catalog(name: &str, e: &str) -> ! {
+    panic!("built-in parameter {name} has a bad default: {e}")
 }
 
-fn buffer_task(synchronous: bool, service: &str) -> TaskDef {
-    let schema = serde_json::to_value(default_schema()).unwrap_or(Value::Null);
-    let mut dissolve = param(
-        "Dissolve",
-        "GPString",
-        "in",
-        false,
-        json!("NONE"),
-        "NONE: one buffer per point. ALL: one polygon, the union of all buffers.",
-    );
-    dissolve["choiceList"] = json!(["NONE", "ALL"]);
-    let mut output = param(
-        "Output_Polygons",
-        "GPFeatureRecordSetLayer",
-        "out",
-        true,
-        json!({"geometryType": "esriGeometryPolygon", "spatialReference": {"wkid": 4326}, "fields": [], "features": []}),
-        "The buffer polygons.",
-    );
-    if let Some(o) = output.as_object_mut() {
-        o.insert("parameterType".into(), json!("esriGPParameterTypeRequired"));
-    }
-    let mut features = param(
-        "Input_Features",
-        "GPFeatureRecordSetLayer",
-        "in",
-        true,
-        schema,
-        "The points to buffer.",
-    );
-    features["filter"] =
-        json!({"type": "featureClass", "list": ["esriGeometryPoint", "esriGeometryMultipoint"]});
+fn wgs84() -> Option<SpatialReference> {
+    Some(SpatialReference::from_wkid(4326))
+}
+
+fn task(name: &str, description: &str, synchronous: bool, params: Vec<ParameterInfo>) -> TaskInfo {
+    let execution = if synchronous {
+        ExecutionType::Synchronous
+    } else {
+        ExecutionType::Asynchronous
+    };
+    let mut t = TaskInfo::new(name, execution, params);
+    t.description = Some(description.to_string());
+    t
+}
+
+fn buffer_task(synchronous: bool) -> TaskDef {
     TaskDef {
         info: task(
             "BufferPoints",
             "Buffers points by a distance: geodesic circles for geographic coordinates, planar circles for projected ones.",
             synchronous,
-            service,
             vec![
-                features,
-                param(
-                    "Distance",
-                    "GPLinearUnit",
-                    "in",
-                    true,
-                    json!({"distance": 5.0, "units": "esriFeet"}),
-                    "The buffer distance.",
+                input(
+                    "Input_Features",
+                    DataType::FeatureRecordSetLayer,
+                    "The points to buffer.",
+                )
+                .required()
+                .with_default(GpValue::FeatureSet(default_schema()))
+                .with_filter(Filter::FeatureClass {
+                    list: vec![GeometryType::Point, GeometryType::Multipoint],
+                }),
+                default_text(
+                    input("Distance", DataType::LinearUnit, "The buffer distance.").required(),
+                    "5 Feet",
                 ),
-                dissolve,
-                output,
+                input(
+                    "Dissolve",
+                    DataType::String,
+                    "NONE: one buffer per point. ALL: one polygon, the union of all buffers.",
+                )
+                .with_default(GpValue::String("NONE".into()))
+                .with_choices(["NONE", "ALL"]),
+                output(
+                    "Output_Polygons",
+                    DataType::FeatureRecordSetLayer,
+                    "The buffer polygons.",
+                )
+                .with_default(GpValue::FeatureSet(FeatureSet::with_schema(
+                    Some(GeometryType::Polygon),
+                    wgs84(),
+                    vec![],
+                ))),
             ],
         ),
         tool: ToolKind::Buffer,
@@ -176,82 +152,82 @@ fn buffer_task(synchronous: bool, service: &str) -> TaskDef {
     }
 }
 
-fn echo_params() -> Vec<Value> {
-    let types: [(&str, &str, Value); 17] = [
-        ("String", "GPString", json!("text")),
-        ("Long", "GPLong", json!(42)),
-        ("Double", "GPDouble", json!(2.5)),
-        ("Boolean", "GPBoolean", json!(true)),
-        ("Date", "GPDate", json!(1_714_521_600_000_i64)),
-        (
-            "LinearUnit",
-            "GPLinearUnit",
-            json!({"distance": 5.0, "units": "esriFeet"}),
-        ),
-        (
-            "ArealUnit",
-            "GPArealUnit",
-            json!({"area": 2.0, "units": "esriSquareKilometers"}),
-        ),
-        (
-            "TimeUnit",
-            "GPTimeUnit",
-            json!({"time": 3.0, "units": "esriTimeUnitsDays"}),
-        ),
+/// One input of every data type, with a default, and the output it is echoed to.
+fn echo_params() -> Vec<ParameterInfo> {
+    let schema = |gt, sr, fields| GpValue::FeatureSet(FeatureSet::with_schema(gt, sr, fields));
+    let record_set = GpValue::RecordSet(FeatureSet::with_schema(
+        None,
+        None,
+        vec![Field::new("Value", FieldType::Double).with_alias("Value")],
+    ));
+    let extent = {
+        let mut e = gp_model::Envelope::new(0.0, 0.0, 1.0, 1.0);
+        e.spatial_reference = wgs84().map(Box::new);
+        GpValue::Extent(e)
+    };
+    // (name, data type, default as a value or as arcpy text)
+    enum D {
+        V(Box<GpValue>),
+        T(&'static str),
+        None,
+    }
+    let types: [(&str, DataType, D); 17] = [
+        ("String", DataType::String, D::T("text")),
+        ("Long", DataType::Long, D::T("42")),
+        ("Double", DataType::Double, D::T("2.5")),
+        ("Boolean", DataType::Boolean, D::T("true")),
+        ("Date", DataType::Date, D::T("2024-05-01")),
+        ("LinearUnit", DataType::LinearUnit, D::T("5 Feet")),
+        ("ArealUnit", DataType::ArealUnit, D::T("2 SquareKilometers")),
+        ("TimeUnit", DataType::TimeUnit, D::T("3 Days")),
         (
             "Field",
-            "Field",
-            json!({"name": "Name", "type": "esriFieldTypeString"}),
+            DataType::Field,
+            D::V(Box::new(GpValue::Field(Field::new(
+                "Name",
+                FieldType::String,
+            )))),
         ),
-        ("DataFile", "GPDataFile", Value::Null),
-        (
-            "RecordSet",
-            "GPRecordSet",
-            json!({"fields": [{"name": "Value", "type": "esriFieldTypeDouble", "alias": "Value"}], "features": []}),
-        ),
+        ("DataFile", DataType::DataFile, D::None),
+        ("RecordSet", DataType::RecordSet, D::V(Box::new(record_set))),
         (
             "FeatureSet",
-            "GPFeatureRecordSetLayer",
-            json!({"geometryType": "esriGeometryPoint", "spatialReference": {"wkid": 4326}, "fields": [], "features": []}),
+            DataType::FeatureRecordSetLayer,
+            D::V(Box::new(schema(Some(GeometryType::Point), wgs84(), vec![]))),
         ),
-        ("Raster", "GPRasterDataLayer", Value::Null),
-        ("MultiValue", "GPMultiValue:GPString", json!(["a", "b"])),
-        ("ValueTable", "GPValueTable", json!([["a", 1]])),
+        ("Raster", DataType::RasterDataLayer, D::None),
         (
-            "SpatialReference",
-            "GPSpatialReference",
-            json!({"wkid": 4326}),
+            "MultiValue",
+            DataType::parse("GPMultiValue:GPString"),
+            D::T("a;b"),
         ),
-        (
-            "Extent",
-            "GPExtent",
-            json!({"xmin": 0.0, "ymin": 0.0, "xmax": 1.0, "ymax": 1.0, "spatialReference": {"wkid": 4326}}),
-        ),
+        ("ValueTable", DataType::ValueTable, D::T("a 1")),
+        ("SpatialReference", DataType::SpatialReference, D::T("4326")),
+        ("Extent", DataType::Extent, D::V(Box::new(extent))),
     ];
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
     for (name, dt, default) in types {
-        let mut p = param(
+        let mut p = input(
             &format!("In_{name}"),
-            dt,
-            "in",
-            false,
-            default,
+            dt.clone(),
             &format!("Any {dt} value; it is echoed as Out_{name}."),
         );
-        if dt == "GPValueTable" {
-            p["parameterInfos"] = json!([
-                {"name": "Key", "dataType": "GPString", "displayName": "Key"},
-                {"name": "Count", "dataType": "GPLong", "displayName": "Count"}
+        if dt == DataType::ValueTable {
+            p = p.with_members(vec![
+                ParameterMember::new("Key", DataType::String),
+                ParameterMember::new("Count", DataType::Long),
             ]);
         }
+        let p = match default {
+            D::V(v) => p.with_default(*v),
+            D::T(t) => default_text(p, t),
+            D::None => p,
+        };
         inputs.push(p);
-        outputs.push(param(
+        outputs.push(output(
             &format!("Out_{name}"),
             dt,
-            "out",
-            true,
-            Value::Null,
             &format!("The value given as In_{name}."),
         ));
     }
@@ -259,47 +235,34 @@ fn echo_params() -> Vec<Value> {
     inputs
 }
 
+fn slope_params() -> Vec<ParameterInfo> {
+    vec![
+        input(
+            "Input_DEM",
+            DataType::RasterDataLayer,
+            "The elevation raster: {\"url\": ...} of a GeoTIFF on this server, {\"itemID\": ...} of an upload, or the sample name \"sample_dem\".",
+        )
+        .required(),
+        input("Output_Measurement", DataType::String, "DEGREE or PERCENT_RISE.")
+            .with_default(GpValue::String("DEGREE".into()))
+            .with_choices(["DEGREE", "PERCENT_RISE"]),
+        input(
+            "Z_Factor",
+            DataType::Double,
+            "Multiplies the elevations (e.g. 0.3048 for feet over metre ground units).",
+        )
+        .with_default(GpValue::Double(1.0)),
+        output(
+            "Output_Slope",
+            DataType::RasterDataLayer,
+            "Slope raster, float32 GeoTIFF with the input's georeferencing and nodata.",
+        ),
+    ]
+}
+
 impl Catalog {
     /// The services of the seed examples.
     pub(crate) fn builtin() -> Catalog {
-        let slope_params = vec![
-            param(
-                "Input_DEM",
-                "GPRasterDataLayer",
-                "in",
-                true,
-                Value::Null,
-                "The elevation raster: {\"url\": ...} of a GeoTIFF on this server, {\"itemID\": ...} of an upload, or the sample name \"sample_dem\".",
-            ),
-            {
-                let mut p = param(
-                    "Output_Measurement",
-                    "GPString",
-                    "in",
-                    false,
-                    json!("DEGREE"),
-                    "DEGREE or PERCENT_RISE.",
-                );
-                p["choiceList"] = json!(["DEGREE", "PERCENT_RISE"]);
-                p
-            },
-            param(
-                "Z_Factor",
-                "GPDouble",
-                "in",
-                false,
-                json!(1.0),
-                "Multiplies the elevations (e.g. 0.3048 for feet over metre ground units).",
-            ),
-            param(
-                "Output_Slope",
-                "GPRasterDataLayer",
-                "out",
-                true,
-                Value::Null,
-                "Slope raster, float32 GeoTIFF with the input's georeferencing and nodata.",
-            ),
-        ];
         Catalog {
             services: vec![
                 ServiceDef {
@@ -309,7 +272,7 @@ impl Catalog {
                     synchronous: false,
                     result_map: true,
                     uploads: true,
-                    tasks: vec![buffer_task(false, "GP/BufferByVal")],
+                    tasks: vec![buffer_task(false)],
                 },
                 ServiceDef {
                     folder: Some("GP"),
@@ -318,7 +281,7 @@ impl Catalog {
                     synchronous: true,
                     result_map: false,
                     uploads: true,
-                    tasks: vec![buffer_task(true, "GP/BufferSync")],
+                    tasks: vec![buffer_task(true)],
                 },
                 ServiceDef {
                     folder: Some("GP"),
@@ -333,24 +296,10 @@ impl Catalog {
                                 "Wait",
                                 "Waits a number of seconds, reporting progress; stops promptly when cancelled.",
                                 false,
-                                "GP/Utilities",
                                 vec![
-                                    param(
-                                        "Seconds",
-                                        "GPDouble",
-                                        "in",
-                                        true,
-                                        Value::Null,
-                                        "How long to wait.",
-                                    ),
-                                    param(
-                                        "Elapsed",
-                                        "GPDouble",
-                                        "out",
-                                        true,
-                                        Value::Null,
-                                        "Seconds actually waited.",
-                                    ),
+                                    input("Seconds", DataType::Double, "How long to wait.")
+                                        .required(),
+                                    output("Elapsed", DataType::Double, "Seconds actually waited."),
                                 ],
                             ),
                             tool: ToolKind::Wait,
@@ -361,7 +310,6 @@ impl Catalog {
                                 "Fail",
                                 "Always fails with an error message.",
                                 false,
-                                "GP/Utilities",
                                 vec![],
                             ),
                             tool: ToolKind::Fail,
@@ -372,7 +320,6 @@ impl Catalog {
                                 "EchoTypes",
                                 "Echoes one value of every GP data type.",
                                 false,
-                                "GP/Utilities",
                                 echo_params(),
                             ),
                             tool: ToolKind::Echo,
@@ -392,8 +339,7 @@ impl Catalog {
                             "RunSlope",
                             "Computes the slope of a DEM in degrees or percent rise (Horn's method).",
                             false,
-                            "SlopeByVal",
-                            slope_params,
+                            slope_params(),
                         ),
                         tool: ToolKind::Slope,
                         timeout: Duration::from_secs(600),

@@ -8,88 +8,30 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use gp_model::{JobMessage, JobStatus, MessageType, Progress};
+use gp_model::{
+    DataType, GpValue, JobMessage, JobStatus, MessageType, ResultParameter, RunContext,
+};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
-use crate::tools::{Env, Output, Prepared, ToolCtx, ToolError};
+use crate::joblog::JobLog;
+use crate::tools::{Output, Prepared, ToolCtx, ToolError};
 
-/// Messages and progress of one job, shared with the running tool.
-#[derive(Debug, Default)]
-pub(crate) struct JobLog {
-    inner: Mutex<LogInner>,
-}
-
-#[derive(Debug, Default)]
-struct LogInner {
-    messages: Vec<JobMessage>,
-    progress: Option<Progress>,
-}
-
-impl JobLog {
-    fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn push(&self, t: MessageType, text: String) {
-        self.lock().messages.push(JobMessage::new(t, text));
-    }
-
-    /// Adds an informative message.
-    pub(crate) fn info(&self, text: String) {
-        self.push(MessageType::Informative, text)
-    }
-
-    /// Adds a warning.
-    pub(crate) fn warn(&self, text: String) {
-        self.push(MessageType::Warning, text)
-    }
-
-    /// Adds an error message.
-    pub(crate) fn error(&self, text: String) {
-        self.push(MessageType::Error, text)
-    }
-
-    /// Sets the progress shown while executing.
-    pub(crate) fn set_progress(&self, percent: Option<f64>, message: String) {
-        self.lock().progress = Some(Progress {
-            progress_type: if percent.is_some() { "step" } else { "default" }.to_string(),
-            message,
-            percent: percent.map(|p| (p * 10.0).round() / 10.0),
-        });
-    }
-
-    /// The messages so far.
-    pub(crate) fn messages(&self) -> Vec<JobMessage> {
-        self.lock().messages.clone()
-    }
-
-    /// The current progress.
-    pub(crate) fn progress(&self) -> Option<Progress> {
-        self.lock().progress.clone()
-    }
-
-    fn clear_progress(&self) {
-        self.lock().progress = None;
-    }
-}
-
-/// A result as stored: a JSON value, or a file in the job folder.
+/// A result as stored: a value (kept decoded, as the tool made it), or a file in the
+/// job's scratch folder whose URL is built per request from the request's host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub(crate) enum StoredOutput {
-    /// The `value` as JSON.
-    Value {
-        /// dataType.
-        data_type: String,
-        /// value.
-        value: serde_json::Value,
-    },
+    /// `{"paramName", "dataType", "value"}`.
+    Value(Box<ResultParameter>),
     /// A file under the job's scratch folder.
+    #[serde(rename_all = "camelCase")]
     File {
-        /// dataType.
-        data_type: String,
+        /// The output parameter.
+        param_name: String,
+        /// Its data type.
+        data_type: DataType,
         /// File name.
         name: String,
         /// `format`.
@@ -97,13 +39,22 @@ pub(crate) enum StoredOutput {
     },
 }
 
-/// An input as submitted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StoredInput {
-    /// dataType.
-    pub(crate) data_type: String,
-    /// value (JSON).
-    pub(crate) value: serde_json::Value,
+impl StoredOutput {
+    /// The output parameter's name.
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            StoredOutput::Value(r) => r.param_name.as_str(),
+            StoredOutput::File { param_name, .. } => param_name,
+        }
+    }
+
+    /// The output parameter's data type.
+    pub(crate) fn data_type(&self) -> &DataType {
+        match self {
+            StoredOutput::Value(r) => &r.data_type,
+            StoredOutput::File { data_type, .. } => data_type,
+        }
+    }
 }
 
 /// What is persisted in `job.json`.
@@ -117,9 +68,20 @@ pub(crate) struct JobRecord {
     pub(crate) status: JobStatus,
     pub(crate) submitted: DateTime<Utc>,
     pub(crate) ended: Option<DateTime<Utc>>,
-    pub(crate) inputs: IndexMap<String, StoredInput>,
-    pub(crate) results: IndexMap<String, StoredOutput>,
+    /// The inputs as the run saw them (defaults filled), shared by snapshots.
+    pub(crate) inputs: Arc<Vec<ResultParameter>>,
+    /// The outputs, shared by snapshots (a large feature set is not copied per request).
+    pub(crate) results: Arc<Vec<StoredOutput>>,
     pub(crate) messages: Vec<JobMessage>,
+}
+
+impl JobRecord {
+    /// The result called `name` (case-insensitive).
+    pub(crate) fn result(&self, name: &str) -> Option<&StoredOutput> {
+        self.results
+            .iter()
+            .find(|r| r.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// One job.
@@ -212,10 +174,10 @@ pub(crate) struct NewJob {
     pub(crate) task: String,
     pub(crate) owner: Option<String>,
     pub(crate) synchronous: bool,
-    pub(crate) inputs: IndexMap<String, StoredInput>,
-    pub(crate) output_types: IndexMap<String, String>,
+    pub(crate) inputs: Vec<ResultParameter>,
+    pub(crate) output_types: IndexMap<String, DataType>,
     pub(crate) prepared: Prepared,
-    pub(crate) env: Env,
+    pub(crate) env: RunContext,
     pub(crate) timeout: Duration,
 }
 
@@ -335,8 +297,8 @@ impl JobManager {
             status: JobStatus::Submitted,
             submitted: Utc::now(),
             ended: None,
-            inputs: new.inputs.clone(),
-            results: IndexMap::new(),
+            inputs: Arc::new(new.inputs.clone()),
+            results: Arc::new(Vec::new()),
             messages: Vec::new(),
         };
         let job = Arc::new(Job {
@@ -434,7 +396,7 @@ impl JobManager {
 fn finish(
     job: &Job,
     status: JobStatus,
-    results: IndexMap<String, StoredOutput>,
+    results: Vec<StoredOutput>,
     started: Option<Instant>,
     task: &str,
 ) {
@@ -458,7 +420,7 @@ fn finish(
     {
         let mut r = job.lock();
         r.messages = job.log.messages();
-        r.results = results;
+        r.results = Arc::new(results);
         r.ended = Some(now);
         r.status = status;
     }
@@ -486,13 +448,7 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
     let permit = match permit {
         Some(p) if !job.cancel.load(Ordering::SeqCst) => p,
         _ => {
-            finish(
-                &job,
-                cancelled_status(&job),
-                IndexMap::new(),
-                None,
-                &new.task,
-            );
+            finish(&job, cancelled_status(&job), Vec::new(), None, &new.task);
             return;
         }
     };
@@ -506,17 +462,17 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
     let summary: Vec<String> = new
         .inputs
         .iter()
-        .map(|(k, v)| {
-            let mut s = match &v.value {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
+        .map(|r| {
+            let mut s = match &r.value {
+                GpValue::String(s) => s.clone(),
+                other => serde_json::to_string(other).unwrap_or_default(),
             };
             if s.len() > 60 {
                 let cut = (0..=60).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
                 s.truncate(cut);
                 s.push('…');
             }
-            format!("{k}={s}")
+            format!("{}={s}", r.param_name)
         })
         .collect();
     job.log.info(format!(
@@ -552,28 +508,33 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
     drop(permit);
     match outcome {
         Ok(outputs) => {
-            let mut results = IndexMap::new();
+            let mut results = Vec::new();
             for (name, out) in outputs {
-                let data_type = new.output_types.get(&name).cloned().unwrap_or_default();
-                let stored = match out {
-                    Output::Value(v) => StoredOutput::Value {
+                let data_type = new
+                    .output_types
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_else(|| DataType::Unknown(String::new()));
+                results.push(match out {
+                    Output::Value(v) => StoredOutput::Value(Box::new(ResultParameter {
+                        param_name: gp_model::ParamName::new(name),
                         data_type,
-                        value: v.to_json(),
-                    },
+                        value: *v,
+                    })),
                     Output::File { name: f, format } => StoredOutput::File {
+                        param_name: name,
                         data_type,
                         name: f,
                         format,
                     },
-                };
-                results.insert(name, stored);
+                });
             }
             let cancelled = job.cancel.load(Ordering::SeqCst);
             if cancelled {
                 finish(
                     &job,
                     cancelled_status(&job),
-                    IndexMap::new(),
+                    Vec::new(),
                     Some(started),
                     &new.task,
                 );
@@ -590,14 +551,14 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
         Err(ToolError::Cancelled) => finish(
             &job,
             cancelled_status(&job),
-            IndexMap::new(),
+            Vec::new(),
             Some(started),
             &new.task,
         ),
         Err(ToolError::TimedOut) => finish(
             &job,
             JobStatus::TimedOut,
-            IndexMap::new(),
+            Vec::new(),
             Some(started),
             &new.task,
         ),
@@ -606,7 +567,7 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
             finish(
                 &job,
                 JobStatus::Failed,
-                IndexMap::new(),
+                Vec::new(),
                 Some(started),
                 &new.task,
             )

@@ -29,21 +29,36 @@
 //! circles and polygon unions; [proj4rs] with [crs_definitions] reprojects
 //! (`outSR`, `imageSR`); [tiny_skia] draws map images and [image] encodes them;
 //! gp-raster reads and writes GeoTIFFs; gp-features loads uploaded feature files;
-//! gp-model holds every protocol type the server answers with.
+//! gp-model holds every protocol type the server answers with, and the rules
+//! of input values and `context` the client checks too; hyper-util's connection
+//! builder with tokio timers enforces the header timeout, and [tower] runs the router
+//! per connection.
 
-mod app;
 mod auth;
 mod catalog;
-mod gp;
+mod directory;
+mod files;
+mod gpserver;
+mod host;
+mod jobapi;
+mod joblog;
 mod jobs;
 mod mapserver;
+mod meta;
+mod names;
 mod portal;
 mod project;
 mod render;
 mod request;
 mod respond;
+mod results;
+mod route;
 mod samples;
+mod serve;
+mod state;
+mod submit;
 mod tls;
+mod tokens;
 mod tools;
 mod uploads;
 
@@ -54,7 +69,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use tower_http::cors::CorsLayer;
+use axum::http::{HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 /// Errors of starting a server.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +127,31 @@ pub struct ServerConfig {
     /// Serve HTTPS with a self-signed certificate for localhost (written to
     /// `<data dir>/tls/cert.pem`). Default off.
     pub tls: bool,
+    /// Largest uploaded file. Default 2 GiB.
+    pub max_upload_bytes: u64,
+    /// File types uploads accept (extensions without the dot). Default: data formats
+    /// only (no scripts, programs or pages).
+    pub upload_types: Vec<String>,
+    /// Origins allowed by CORS. Empty: any origin (`*`), without credentials. With a
+    /// list, only those origins, with credentials.
+    pub cors_origins: Vec<String>,
+    /// The public base URL (`https://gis.example.org`): every URL the server writes
+    /// starts with it, whatever the `Host` header says.
+    pub public_url: Option<String>,
+    /// Host names accepted in `Host` besides IP literals and `localhost`.
+    pub allowed_hosts: Vec<String>,
+    /// The request head must arrive within this long. Default 10 s.
+    pub header_timeout: Duration,
+    /// A request body must make progress (some bytes) within this long. Default 30 s.
+    pub body_timeout: Duration,
+    /// Idle keep-alive connections (and stuck writes) are closed after this long. Default 60 s.
+    pub idle_timeout: Duration,
+    /// The TLS handshake must end within this long. Default 10 s.
+    pub tls_handshake_timeout: Duration,
+    /// Most connections open at once. Default 1000.
+    pub max_connections: usize,
+    /// Map exports rendered at once (each on a blocking thread). Default: the number of CPUs.
+    pub render_concurrency: usize,
 }
 
 impl Default for ServerConfig {
@@ -127,6 +168,20 @@ impl Default for ServerConfig {
             max_vertices: 1_000_000,
             maximum_records: 1000,
             tls: false,
+            max_upload_bytes: 2 << 30,
+            upload_types: uploads::DEFAULT_TYPES
+                .split(',')
+                .map(str::to_string)
+                .collect(),
+            cors_origins: Vec::new(),
+            public_url: None,
+            allowed_hosts: Vec::new(),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            tls_handshake_timeout: Duration::from_secs(10),
+            max_connections: 1000,
+            render_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -135,9 +190,10 @@ impl Default for ServerConfig {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    app: Arc<app::App>,
+    app: Arc<state::App>,
     scheme: &'static str,
     cert_pem: Option<PathBuf>,
+    data_dir: PathBuf,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     _tmp: Option<tempfile::TempDir>,
@@ -188,25 +244,68 @@ impl Server {
             addr: config.addr,
             message: e.to_string(),
         })?;
-        let app = Arc::new(app::App {
+        let public_url = match &config.public_url {
+            None => None,
+            Some(u) => {
+                let u = u.trim().trim_end_matches('/');
+                let ok = (u.starts_with("http://") || u.starts_with("https://"))
+                    && !u.contains(['?', '#', ' '])
+                    && u.split("://")
+                        .nth(1)
+                        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+                if !ok {
+                    return Err(Error::Config {
+                        message: format!(
+                            "public URL `{u}` must be scheme://host[:port], without a path"
+                        ),
+                    });
+                }
+                Some(u.to_string())
+            }
+        };
+        let data_root = data_dir.canonicalize().map_err(|e| dd_err(e.to_string()))?;
+        let app = Arc::new(state::App {
             catalog,
             jobs,
             auth: auth::Auth::new(config.users.clone(), config.token_ttl),
-            uploads_dir: data_dir.join("uploads"),
+            uploads: uploads::Uploads {
+                dir: data_dir.join("uploads"),
+                max_bytes: config.max_upload_bytes,
+                types: config
+                    .upload_types
+                    .iter()
+                    .map(|t| t.trim().trim_start_matches('.').to_ascii_lowercase())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+                expiry: config.job_expiry,
+            },
             samples_dir,
-            maps_dir: data_dir.join("arcgisoutput").join("_ags_map"),
+            data_root,
             max_body: config.max_body_bytes,
             max_vertices: config.max_vertices,
             maximum_records: config.maximum_records,
             tls: config.tls,
             addr,
+            hosts: host::Hosts {
+                public_url,
+                allowed: config
+                    .allowed_hosts
+                    .iter()
+                    .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+                    .collect(),
+            },
+            body_timeout: config.body_timeout,
+            render_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.render_concurrency.max(1),
+            )),
         });
         let router = Router::new()
-            .fallback(app::handle)
+            .fallback(route::handle)
             .with_state(app.clone())
-            .layer(DefaultBodyLimit::max(config.max_body_bytes))
-            .layer(CorsLayer::very_permissive());
-        let (tx, mut rx) = tokio::sync::watch::channel(false);
+            // Limits are applied while reading: form bodies in `route`, uploads in `uploads`.
+            .layer(DefaultBodyLimit::disable())
+            .layer(cors(&config.cors_origins)?);
+        let (tx, rx) = tokio::sync::watch::channel(false);
         let expiring = app.clone();
         let expiry = config.job_expiry;
         let mut rx2 = rx.clone();
@@ -214,7 +313,10 @@ impl Server {
             let period = expiry_period(expiry);
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(period) => { expiring.jobs.expire(); }
+                    () = tokio::time::sleep(period) => {
+                        expiring.jobs.expire();
+                        expiring.uploads.expire();
+                    }
                     _ = rx2.changed() => break,
                 }
             }
@@ -225,20 +327,20 @@ impl Server {
             None
         };
         let cert_pem = config.tls.then(|| data_dir.join("tls").join("cert.pem"));
-        let task = match acceptor {
-            Some(acceptor) => tokio::spawn(tls::serve_tls(listener, acceptor, router, rx)),
-            None => tokio::spawn(async move {
-                let stop = async move {
-                    let _ = rx.changed().await;
-                };
-                if let Err(e) = axum::serve(listener, router)
-                    .with_graceful_shutdown(stop)
-                    .await
-                {
-                    tracing::error!("server stopped: {e}");
-                }
-            }),
+        let limits = serve::Limits {
+            header_timeout: config.header_timeout,
+            idle_timeout: config.idle_timeout,
+            tls_handshake_timeout: config.tls_handshake_timeout,
+            max_connections: config.max_connections,
         };
+        let task = tokio::spawn(serve::serve(
+            listener,
+            acceptor,
+            router,
+            limits,
+            rx,
+            Duration::from_secs(10),
+        ));
         let scheme = if config.tls { "https" } else { "http" };
         tracing::info!("gp-server listening on {scheme}://{addr}/arcgis/rest/services");
         Ok(Server {
@@ -246,6 +348,7 @@ impl Server {
             app,
             scheme,
             cert_pem,
+            data_dir: data_dir.clone(),
             shutdown: tx,
             task,
             _tmp: tmp,
@@ -260,6 +363,11 @@ impl Server {
     /// An absolute URL on this server, e.g. `url("/arcgis/rest/services")`.
     pub fn url(&self, path: &str) -> String {
         format!("{}://{}{path}", self.scheme, self.addr)
+    }
+
+    /// The data directory (a temporary one, removed at shutdown, unless configured).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// With TLS: the PEM file of the self-signed certificate, for clients to trust.
@@ -279,4 +387,31 @@ impl Server {
 /// How often expired jobs are looked for: a quarter of the expiry, between 50 ms and a minute.
 fn expiry_period(expiry: Duration) -> Duration {
     (expiry / 4).clamp(Duration::from_millis(50), Duration::from_secs(60))
+}
+
+/// CORS: any origin without credentials by default; with a list, those origins with
+/// credentials. A reflected origin never comes with credentials.
+fn cors(origins: &[String]) -> Result<CorsLayer, Error> {
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .max_age(Duration::from_secs(3600));
+    if origins.is_empty() || origins.iter().any(|o| o.trim() == "*") {
+        return Ok(base.allow_origin(Any).allow_headers(Any));
+    }
+    let list = origins
+        .iter()
+        .map(|o| {
+            HeaderValue::from_str(o.trim().trim_end_matches('/')).map_err(|_| Error::Config {
+                message: format!("CORS origin `{o}` is not a valid origin"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(base
+        .allow_origin(AllowOrigin::list(list))
+        .allow_credentials(true)
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-esri-authorization"),
+        ]))
 }

@@ -91,10 +91,20 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("starting gp-server")?;
     // One machine-readable line on stdout, for scripts that start the server.
-    let mut line = serde_json::json!({"url": server.url("/arcgis/rest/services")});
-    if let Some(pem) = server.cert_pem() {
-        line["cert"] = serde_json::json!(pem);
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Started<'a> {
+        url: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cert: Option<&'a std::path::Path>,
+        data_dir: &'a std::path::Path,
     }
+    let line = serde_json::to_string(&Started {
+        url: server.url("/arcgis/rest/services"),
+        cert: server.cert_pem(),
+        data_dir: server.data_dir(),
+    })
+    .context("writing the start line")?;
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use axum::response::Response;
 use gp_model::geometry::GeometryType;
-use gp_model::{FeatureSet, JobStatus, SpatialReference};
-use serde_json::{Value, json};
+use gp_model::{
+    DataType, Envelope, Field, GpValue, JobStatus, LayerInfo, MapImage, MapLayerEntry,
+    MapServiceInfo, SpatialReference,
+};
+use serde_json::json;
 
-use crate::app::{App, CURRENT_VERSION, Ctx};
 use crate::catalog::ServiceDef;
-use crate::gp::parse_sr;
 use crate::jobs::{JobRecord, StoredOutput, new_id};
 use crate::project::Crs;
 use crate::render::{
@@ -18,9 +19,13 @@ use crate::render::{
 };
 use crate::request::F;
 use crate::respond::{ApiError, bytes_response, value_response};
+use crate::state::{App, CURRENT_VERSION, Ctx, eq};
 
-fn eq(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
+/// A spatial reference parameter (`bboxSR`, `imageSR`) this server can project to.
+fn parse_sr(name: &str, text: &str) -> Result<SpatialReference, ApiError> {
+    let sr = gp_model::parse_sr_text(text).map_err(|e| ApiError::bad_param(name, &e))?;
+    Crs::from_sr(&sr).map_err(|e| ApiError::bad_param(name, &e))?;
+    Ok(sr)
 }
 
 /// A drawable output of a job.
@@ -30,56 +35,58 @@ struct JobLayer {
     layer: Layer,
     sr: SpatialReference,
     geometry_type: Option<GeometryType>,
-    fields: Value,
+    fields: Option<Vec<Field>>,
 }
 
-fn job_layers(app: &App, svc: &ServiceDef, rec: &JobRecord) -> Result<Vec<JobLayer>, ApiError> {
+fn job_dir(app: &App, svc: &ServiceDef, rec: &JobRecord) -> std::path::PathBuf {
+    app.jobs
+        .jobs_root()
+        .join(svc.jobs_dir_name())
+        .join(&rec.job_id)
+}
+
+fn job_layers(app: &App, svc: &ServiceDef, rec: &JobRecord) -> Vec<JobLayer> {
     let mut out = Vec::new();
-    for (name, o) in &rec.results {
+    for o in rec.results.iter() {
         match o {
-            StoredOutput::Value { data_type, value } if data_type == "GPFeatureRecordSetLayer" => {
-                let fs: FeatureSet = serde_json::from_value(value.clone())
-                    .map_err(|e| ApiError::internal(format!("stored feature set {name}: {e}")))?;
+            StoredOutput::Value(r) => {
+                let GpValue::FeatureSet(fs) = &r.value else {
+                    continue;
+                };
                 let sr = fs
                     .spatial_reference
                     .clone()
                     .unwrap_or_else(|| SpatialReference::from_wkid(4326));
-                let fields = serde_json::to_value(&fs.fields).unwrap_or(Value::Null);
                 out.push(JobLayer {
                     id: out.len(),
-                    name: name.clone(),
+                    name: r.param_name.to_string(),
                     geometry_type: fs.geometry_type.clone(),
-                    layer: Layer::Features(Box::new(fs)),
+                    fields: fs.fields.clone(),
+                    layer: Layer::Features(Box::new(fs.clone())),
                     sr,
-                    fields,
                 });
             }
             StoredOutput::File {
-                data_type,
+                param_name,
+                data_type: DataType::RasterDataLayer,
                 name: file,
                 ..
-            } if data_type == "GPRasterDataLayer" => {
-                let path = app
-                    .jobs
-                    .jobs_root()
-                    .join(svc.jobs_dir_name())
-                    .join(&rec.job_id)
-                    .join("scratch")
-                    .join(file);
+            } => {
+                let path = job_dir(app, svc, rec).join("scratch").join(file);
                 let epsg = raster_extent(&path).map(|(_, e)| e).unwrap_or(4326);
                 out.push(JobLayer {
                     id: out.len(),
-                    name: name.clone(),
+                    name: param_name.clone(),
                     geometry_type: None,
                     layer: Layer::Raster(path),
                     sr: SpatialReference::from_wkid(epsg),
-                    fields: Value::Null,
+                    fields: None,
                 });
             }
-            _ => {}
+            StoredOutput::File { .. } => {}
         }
     }
-    Ok(out)
+    out
 }
 
 fn layer_extent(l: &JobLayer, target: &SpatialReference) -> Option<[f64; 4]> {
@@ -122,8 +129,10 @@ fn union(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
     }
 }
 
-fn envelope_json(b: [f64; 4], sr: &SpatialReference) -> Value {
-    json!({"xmin": b[0], "ymin": b[1], "xmax": b[2], "ymax": b[3], "spatialReference": sr})
+fn envelope(b: [f64; 4], sr: &SpatialReference) -> Envelope {
+    let mut e = Envelope::new(b[0], b[1], b[2], b[3]);
+    e.spatial_reference = Some(Box::new(sr.clone()));
+    e
 }
 
 fn units_of(sr: &SpatialReference) -> &'static str {
@@ -157,7 +166,7 @@ fn job_record(app: &App, ctx: &Ctx, svc: &ServiceDef, id: &str) -> Result<JobRec
 }
 
 /// `…/MapServer[/jobs/<id>[/…]]`.
-pub(crate) fn mapserver(
+pub(crate) async fn mapserver(
     app: &Arc<App>,
     ctx: &Ctx,
     svc: &ServiceDef,
@@ -166,19 +175,21 @@ pub(crate) fn mapserver(
     let title = format!("{} (MapServer)", svc.qualified_name());
     match rest {
         [] => {
-            let v = json!({
-                "currentVersion": CURRENT_VERSION,
-                "serviceDescription": format!("Result map service of {}: one map per job at jobs/<jobId>.", svc.qualified_name()),
-                "mapName": "Layers",
-                "layers": [],
-                "tables": [],
-                "capabilities": "Map",
-            });
+            let v = MapServiceInfo {
+                current_version: Some(CURRENT_VERSION),
+                service_description: Some(format!(
+                    "Result map service of {}: one map per job at jobs/<jobId>.",
+                    svc.qualified_name()
+                )),
+                map_name: Some("Layers".into()),
+                capabilities: Some("Map".into()),
+                ..Default::default()
+            };
             Ok(value_response(ctx.f, &title, &[], &[], &v))
         }
         [j, id, tail @ ..] if eq(j, "jobs") => {
             let rec = job_record(app, ctx, svc, id)?;
-            let layers = job_layers(app, svc, &rec)?;
+            let layers = job_layers(app, svc, &rec);
             match tail {
                 [] => Ok(value_response(
                     ctx.f,
@@ -188,11 +199,11 @@ pub(crate) fn mapserver(
                     &map_info(svc, &layers),
                 )),
                 [e] if eq(e, "export") => {
-                    let (bytes, req) = export(app, ctx, &layers, None)?;
+                    let (bytes, req) = export(app, ctx, layers, None).await?;
                     if ctx.f == F::Image {
                         return Ok(bytes_response(bytes, req.format.mime()));
                     }
-                    let v = save_image(app, ctx, bytes, &req)?;
+                    let v = save_image(app, ctx, svc, &rec, bytes, &req)?;
                     Ok(value_response(ctx.f, &title, &[], &[], &v))
                 }
                 [n] => {
@@ -220,97 +231,95 @@ pub(crate) fn mapserver(
     }
 }
 
-fn map_info(svc: &ServiceDef, layers: &[JobLayer]) -> Value {
+fn layer_type(l: &JobLayer) -> &'static str {
+    if matches!(l.layer, Layer::Raster(_)) {
+        "Raster Layer"
+    } else {
+        "Feature Layer"
+    }
+}
+
+fn map_info(svc: &ServiceDef, layers: &[JobLayer]) -> MapServiceInfo {
     let sr = layers
         .first()
         .map(|l| l.sr.clone())
         .unwrap_or_else(|| SpatialReference::from_wkid(4326));
     let ext = layers
         .iter()
-        .fold(None, |acc, l| union(acc, layer_extent(l, &sr)));
-    let ext_json = ext.map(|b| envelope_json(b, &sr)).unwrap_or(Value::Null);
-    json!({
-        "currentVersion": CURRENT_VERSION,
-        "serviceDescription": format!("Results of {}", svc.qualified_name()),
-        "mapName": "Layers",
-        "description": "",
-        "copyrightText": "",
-        "supportsDynamicLayers": false,
-        "layers": layers.iter().map(|l| json!({
-            "id": l.id,
-            "name": l.name,
-            "parentLayerId": -1,
-            "defaultVisibility": true,
-            "subLayerIds": Value::Null,
-            "minScale": 0,
-            "maxScale": 0,
-            "type": if matches!(l.layer, Layer::Raster(_)) { "Raster Layer" } else { "Feature Layer" },
-            "geometryType": l.geometry_type,
-        })).collect::<Vec<_>>(),
-        "tables": [],
-        "spatialReference": sr,
-        "singleFusedMapCache": false,
-        "initialExtent": ext_json,
-        "fullExtent": ext_json,
-        "units": units_of(&sr),
-        "supportedImageFormatTypes": "PNG32,PNG24,PNG,JPG",
-        "capabilities": "Map",
-        "maxImageHeight": crate::render::MAX_SIDE,
-        "maxImageWidth": crate::render::MAX_SIDE,
-        "maxRecordCount": 1000,
-        "supportedQueryFormats": "JSON",
-        "exportTilesAllowed": false,
-        "documentInfo": {"Title": svc.name, "Author": "gp-server", "Comments": "", "Subject": "", "Category": "", "Keywords": ""},
-    })
+        .fold(None, |acc, l| union(acc, layer_extent(l, &sr)))
+        .map(|b| envelope(b, &sr));
+    let mut extra = serde_json::Map::new();
+    extra.insert("description".into(), "".into());
+    extra.insert("copyrightText".into(), "".into());
+    extra.insert("supportsDynamicLayers".into(), false.into());
+    extra.insert("singleFusedMapCache".into(), false.into());
+    extra.insert("supportedQueryFormats".into(), "JSON".into());
+    extra.insert("exportTilesAllowed".into(), false.into());
+    MapServiceInfo {
+        current_version: Some(CURRENT_VERSION),
+        service_description: Some(format!("Results of {}", svc.qualified_name())),
+        map_name: Some("Layers".into()),
+        layers: layers
+            .iter()
+            .map(|l| MapLayerEntry {
+                id: l.id as i64,
+                name: l.name.clone(),
+                parent_layer_id: -1,
+                default_visibility: true,
+                sub_layer_ids: None,
+                min_scale: 0.0,
+                max_scale: 0.0,
+                layer_type: Some(layer_type(l).into()),
+                geometry_type: l.geometry_type.clone(),
+            })
+            .collect(),
+        tables: Vec::new(),
+        spatial_reference: Some(sr.clone()),
+        initial_extent: ext.clone(),
+        full_extent: ext,
+        units: Some(units_of(&sr).into()),
+        supported_image_format_types: Some("PNG32,PNG24,PNG,JPG".into()),
+        capabilities: Some("Map".into()),
+        max_image_height: Some(crate::render::MAX_SIDE),
+        max_image_width: Some(crate::render::MAX_SIDE),
+        max_record_count: Some(1000),
+        extra,
+    }
 }
 
-fn layer_info(l: &JobLayer) -> Value {
-    let ext = layer_extent(l, &l.sr)
-        .map(|b| envelope_json(b, &l.sr))
-        .unwrap_or(Value::Null);
+fn layer_info(l: &JobLayer) -> LayerInfo {
     let raster = matches!(l.layer, Layer::Raster(_));
-    let mut v = json!({
-        "currentVersion": CURRENT_VERSION,
-        "id": l.id,
-        "name": l.name,
-        "type": if raster { "Raster Layer" } else { "Feature Layer" },
-        "description": "",
-        "geometryType": l.geometry_type,
-        "sourceSpatialReference": l.sr,
-        "copyrightText": "",
-        "parentLayer": Value::Null,
-        "subLayers": [],
-        "minScale": 0,
-        "maxScale": 0,
-        "defaultVisibility": true,
-        "extent": ext,
-        "hasAttachments": false,
-        "htmlPopupType": "esriServerHTMLPopupTypeNone",
-        "displayField": "",
-        "fields": l.fields,
-        "capabilities": "Map,Query,Data",
-        "supportedQueryFormats": "JSON",
-    });
-    if !raster {
-        v["drawingInfo"] = json!({"renderer": {"type": "simple", "symbol": {
-            "type": "esriSFS", "style": "esriSFSSolid", "color": [0, 112, 255, 90],
-            "outline": {"type": "esriSLS", "style": "esriSLSSolid", "color": [0, 60, 150, 255], "width": 1.1}
-        }}});
+    LayerInfo {
+        current_version: Some(CURRENT_VERSION),
+        id: l.id as i64,
+        name: l.name.clone(),
+        layer_type: Some(layer_type(l).into()),
+        description: Some(String::new()),
+        geometry_type: l.geometry_type.clone(),
+        extent: layer_extent(l, &l.sr).map(|b| envelope(b, &l.sr)),
+        display_field: Some(String::new()),
+        fields: l.fields.clone(),
+        // The renderer stays JSON in the model (drawing info is not modelled).
+        drawing_info: (!raster).then(|| {
+            json!({"renderer": {"type": "simple", "symbol": {
+                "type": "esriSFS", "style": "esriSFSSolid", "color": [0, 112, 255, 90],
+                "outline": {"type": "esriSLS", "style": "esriSLSSolid", "color": [0, 60, 150, 255], "width": 1.1}
+            }}})
+        }),
+        min_scale: Some(0.0),
+        max_scale: Some(0.0),
     }
-    v
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
     let t = text.trim();
     if t.starts_with('{') {
-        let v: Value = serde_json::from_str(t)
-            .map_err(|e| ApiError::bad_param("bbox", &format!("not JSON: {e}")))?;
-        let g = |k: &str| {
-            v.get(k)
-                .and_then(Value::as_f64)
-                .ok_or_else(|| ApiError::bad_param("bbox", &format!("missing {k}")))
-        };
-        return Ok([g("xmin")?, g("ymin")?, g("xmax")?, g("ymax")?]);
+        let e: Envelope = serde_json::from_str(t).map_err(|e| {
+            ApiError::bad_param("bbox", &format!("expected {{xmin, ymin, xmax, ymax}}: {e}"))
+        })?;
+        return e
+            .bounds()
+            .ok_or_else(|| ApiError::bad_param("bbox", "expected {xmin, ymin, xmax, ymax}"));
     }
     let parts: Vec<f64> = t
         .split(',')
@@ -382,14 +391,15 @@ fn layer_filter(text: Option<&str>, n: usize) -> Result<Vec<bool>, ApiError> {
     }
 }
 
-/// Renders `layers` (all, or only `only`) with the request's export parameters.
-fn export(
+/// Renders `layers` (all, or only `only`) with the request's export parameters, on a
+/// blocking thread, at most `render_slots` at once: a large export never holds up the
+/// async threads that answer status requests.
+async fn export(
     app: &App,
     ctx: &Ctx,
-    layers: &[JobLayer],
+    layers: Vec<JobLayer>,
     only: Option<&str>,
 ) -> Result<(Vec<u8>, MapRequest), ApiError> {
-    let _ = app;
     let p = &ctx.params;
     let size = parse_size(p.get("size"))?;
     let format_text = p.get("format").unwrap_or("png");
@@ -415,8 +425,8 @@ fn export(
         }
     }
     let keep = layer_filter(p.get("layers"), layers.len())?;
-    let chosen: Vec<&JobLayer> = layers
-        .iter()
+    let chosen: Vec<JobLayer> = layers
+        .into_iter()
         .zip(keep)
         .filter(|(l, k)| *k && only.is_none_or(|o| eq(o, &l.name)))
         .map(|(l, _)| l)
@@ -474,49 +484,69 @@ fn export(
         transparent,
         format,
     };
-    let drawn: Vec<Layer> = chosen.iter().map(|l| l.layer.clone()).collect();
-    let bytes = render(&drawn, &req).map_err(|e| ApiError::bad_request(format!("export: {e}")))?;
-    Ok((bytes, req))
+    let drawn: Vec<Layer> = chosen.into_iter().map(|l| l.layer).collect();
+    let permit = app
+        .render_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::internal("the server is stopping"))?;
+    let job = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        render(&drawn, &req).map(|bytes| (bytes, req))
+    });
+    match job.await {
+        Ok(Ok(x)) => Ok(x),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!("export: {e}"))),
+        Err(e) => Err(ApiError::internal(format!("export stopped: {e}"))),
+    }
 }
 
-fn save_image(app: &App, ctx: &Ctx, bytes: Vec<u8>, req: &MapRequest) -> Result<Value, ApiError> {
-    std::fs::create_dir_all(&app.maps_dir)
-        .map_err(|e| ApiError::internal(format!("map folder: {e}")))?;
+/// Writes an exported image into the job's scratch folder, so it is served (and
+/// owner-checked, and expired) like the job's other files.
+fn save_image(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    rec: &JobRecord,
+    bytes: Vec<u8>,
+    req: &MapRequest,
+) -> Result<MapImage, ApiError> {
+    let dir = job_dir(app, svc, rec).join("scratch");
     let name = format!("_ags_map{}.{}", new_id(""), req.format.extension());
-    let path = app.maps_dir.join(&name);
-    let tmp = app.maps_dir.join(format!(".{name}.tmp"));
+    let tmp = dir.join(format!(".{name}.tmp"));
     std::fs::write(&tmp, &bytes)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| ApiError::internal(format!("writing the map image: {e}")))?;
+        .and_then(|()| std::fs::rename(&tmp, dir.join(&name)))
+        .map_err(|e| ApiError::internal(format!("writing the map image: {}", e.kind())))?;
     let dpi = ctx
         .params
         .get("dpi")
         .and_then(|d| d.trim().parse::<f64>().ok())
         .unwrap_or(96.0);
-    Ok(json!({
-        "href": ctx.url(&format!("/arcgis/rest/directories/arcgisoutput/_ags_map/{name}")),
-        "width": req.size.0,
-        "height": req.size.1,
-        "extent": envelope_json(req.bbox, &req.sr),
-        "scale": scale(req.bbox, req.size.0, dpi, &req.sr),
-    }))
+    Ok(MapImage {
+        href: crate::results::scratch_url(ctx, svc, rec, &name),
+        width: Some(req.size.0),
+        height: Some(req.size.1),
+        extent: Some(envelope(req.bbox, &req.sr)),
+        scale: Some(scale(req.bbox, req.size.0, dpi, &req.sr)),
+    })
 }
 
-/// The `mapImage` object of result `name` (rendered now, served under arcgisoutput).
-pub(crate) fn result_map_image(
+/// The `mapImage` object of result `name` (rendered now, saved with the job's files).
+pub(crate) async fn result_map_image(
     app: &App,
     ctx: &Ctx,
     svc: &ServiceDef,
     rec: &JobRecord,
     name: &str,
-) -> Result<Value, ApiError> {
-    let layers = job_layers(app, svc, rec)?;
-    let (bytes, req) = export(app, ctx, &layers, Some(name))?;
-    save_image(app, ctx, bytes, &req)
+) -> Result<MapImage, ApiError> {
+    let layers = job_layers(app, svc, rec);
+    let (bytes, req) = export(app, ctx, layers, Some(name)).await?;
+    save_image(app, ctx, svc, rec, bytes, &req)
 }
 
 /// `results/<param>?f=image`: the image bytes.
-pub(crate) fn result_image(
+pub(crate) async fn result_image(
     app: &App,
     ctx: &Ctx,
     svc: &ServiceDef,
@@ -529,7 +559,7 @@ pub(crate) fn result_image(
             svc.qualified_name()
         )));
     }
-    let layers = job_layers(app, svc, rec)?;
-    let (bytes, req) = export(app, ctx, &layers, Some(name))?;
+    let layers = job_layers(app, svc, rec);
+    let (bytes, req) = export(app, ctx, layers, Some(name)).await?;
     Ok(bytes_response(bytes, req.format.mime()))
 }

@@ -4,9 +4,9 @@
 use axum::response::Response;
 use serde_json::json;
 
-use crate::app::{App, Ctx};
 use crate::request::F;
 use crate::respond::value_response;
+use crate::state::{App, Ctx};
 
 /// `/arcgis/sharing/rest[/…]`.
 pub(crate) fn sharing(app: &App, ctx: &Ctx, tail: &[&str]) -> Response {

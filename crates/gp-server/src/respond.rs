@@ -3,18 +3,22 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde_json::{Value, json};
+use gp_model::{ErrorEnvelope, ServerError};
+use serde::Serialize;
 
 use crate::request::F;
 
-/// An error answered with the ArcGIS envelope `{"error": {"code", "message", "details"}}`
-/// and HTTP 200, as real servers do.
+/// An error answered with the ArcGIS envelope `{"error": {"code", "message", "details"}}`,
+/// with HTTP 200 as real servers answer REST resources, or with a real HTTP status
+/// where ArcGIS uses one (missing files, refused hosts, timeouts).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ApiError {
     pub(crate) code: u16,
     pub(crate) message: String,
     pub(crate) details: Vec<String>,
     pub(crate) message_code: Option<&'static str>,
+    /// The HTTP status of the answer.
+    pub(crate) status: StatusCode,
 }
 
 impl ApiError {
@@ -24,7 +28,39 @@ impl ApiError {
             message: message.into(),
             details,
             message_code: None,
+            status: StatusCode::OK,
         }
+    }
+
+    /// The same error with HTTP status `status` (and `code` to match).
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self.code = status.as_u16();
+        self
+    }
+
+    /// A file that does not exist: HTTP 404.
+    pub(crate) fn file_not_found(what: &str) -> Self {
+        ApiError::new(404, format!("File {what} not found"), vec![])
+            .with_status(StatusCode::NOT_FOUND)
+    }
+
+    /// A Host this server does not serve: HTTP 421.
+    pub(crate) fn misdirected(detail: String) -> Self {
+        ApiError::new(421, "Unknown host.", vec![detail])
+            .with_status(StatusCode::MISDIRECTED_REQUEST)
+    }
+
+    /// A request whose body stopped coming: HTTP 408.
+    pub(crate) fn body_timeout(detail: String) -> Self {
+        ApiError::new(408, "Request timeout.", vec![detail])
+            .with_status(StatusCode::REQUEST_TIMEOUT)
+    }
+
+    /// Too many failed attempts: HTTP 429.
+    pub(crate) fn too_many(detail: String) -> Self {
+        ApiError::new(429, "Too many requests.", vec![detail])
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
     }
 
     /// 400 with details.
@@ -58,20 +94,16 @@ impl ApiError {
     /// 499.
     pub(crate) fn token_required() -> Self {
         ApiError {
-            code: 499,
-            message: "Token Required".into(),
-            details: vec![],
             message_code: Some("GWM_0003"),
+            ..ApiError::new(499, "Token Required", vec![])
         }
     }
 
     /// 498.
     pub(crate) fn invalid_token() -> Self {
         ApiError {
-            code: 498,
-            message: "Invalid token.".into(),
-            details: vec![],
             message_code: Some("GWM_0002"),
+            ..ApiError::new(498, "Invalid token.", vec![])
         }
     }
 
@@ -80,32 +112,33 @@ impl ApiError {
         ApiError::new(500, "Error performing the operation.", vec![detail.into()])
     }
 
-    fn to_json(&self) -> Value {
-        let mut e = json!({"code": self.code, "message": self.message, "details": self.details});
-        if let Some(mc) = self.message_code {
-            e["messageCode"] = json!(mc);
+    fn envelope(&self) -> ErrorEnvelope {
+        ErrorEnvelope {
+            error: ServerError {
+                code: i64::from(self.code),
+                message: self.message.clone(),
+                details: self.details.clone(),
+                message_code: self.message_code.map(str::to_string),
+            },
         }
-        json!({ "error": e })
     }
 
     /// The envelope as a response in format `f`.
     pub(crate) fn respond(&self, f: F) -> Response {
         tracing::debug!(code = self.code, message = %self.message, details = ?self.details, "error envelope");
-        match f {
-            F::Html => html_page(
-                &format!("Error: {}", self.message),
-                &[],
-                &[],
-                &self.to_json(),
-            ),
-            F::Pjson => json_response(&self.to_json(), true),
-            _ => json_response(&self.to_json(), false),
-        }
+        let e = self.envelope();
+        let mut r = match f {
+            F::Html => html_page(&format!("Error: {}", self.message), &[], &[], &e),
+            F::Pjson => json_response(&e, true),
+            _ => json_response(&e, false),
+        };
+        *r.status_mut() = self.status;
+        r
     }
 }
 
 /// A JSON response.
-pub(crate) fn json_response(v: &Value, pretty: bool) -> Response {
+pub(crate) fn json_response<T: Serialize + ?Sized>(v: &T, pretty: bool) -> Response {
     let body = if pretty {
         serde_json::to_vec_pretty(v)
     } else {
@@ -125,12 +158,12 @@ pub(crate) fn bytes_response(body: Vec<u8>, content_type: &str) -> Response {
 }
 
 /// A value in format `f`: JSON, pretty JSON, or an HTML page of it.
-pub(crate) fn value_response(
+pub(crate) fn value_response<T: Serialize + ?Sized>(
     f: F,
     title: &str,
     crumbs: &[(String, String)],
     links: &[(String, String)],
-    v: &Value,
+    v: &T,
 ) -> Response {
     match f {
         F::Json | F::Image => json_response(v, false),
@@ -156,11 +189,11 @@ pub(crate) fn esc(s: &str) -> String {
 }
 
 /// A small services-directory page: breadcrumbs, child links, the JSON.
-pub(crate) fn html_page(
+pub(crate) fn html_page<T: Serialize + ?Sized>(
     title: &str,
     crumbs: &[(String, String)],
     links: &[(String, String)],
-    v: &Value,
+    v: &T,
 ) -> Response {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>");

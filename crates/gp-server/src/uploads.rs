@@ -1,39 +1,56 @@
-//! `…/GPServer/uploads`: multipart uploads, items, and files for `{"itemID": …}`.
+//! `…/GPServer/uploads`: files uploaded as ArcGIS takes them. Only the allowed file
+//! types (`allowedUploadFileTypes`), streamed to disk under a size limit, owned by the
+//! uploading user when token security is on, deletable (`uploads/<itemID>/delete`),
+//! and removed after the job expiry like jobs.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use axum::extract::multipart::Field;
 use axum::http::Method;
 use axum::response::Response;
-use serde_json::{Value, json};
+use gp_model::{ItemId, UploadItem, UploadResponse, UploadsInfo};
+use serde::{Deserialize, Serialize};
 
-use crate::app::{App, Ctx, safe_segment};
 use crate::catalog::ServiceDef;
 use crate::jobs::new_id;
+use crate::names::safe_segment;
+use crate::request::F;
 use crate::respond::{ApiError, value_response};
+use crate::state::{App, Ctx, eq};
 
-fn item_id() -> String {
-    let h = new_id("");
-    format!(
-        "i{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+/// File types accepted by default: data a GP tool reads, never scripts, programs or
+/// pages (`.sh`, `.exe`, `.html` are refused).
+pub(crate) const DEFAULT_TYPES: &str = "zip,json,geojson,csv,txt,xml,tif,tiff,img,png,jpg,jpeg,gpkg,fgb,shp,shx,dbf,prj,cpg,kml,kmz,gpx,sd,las,laz";
+
+/// The upload store.
+#[derive(Debug)]
+pub(crate) struct Uploads {
+    pub(crate) dir: PathBuf,
+    /// Largest file in bytes.
+    pub(crate) max_bytes: u64,
+    /// Accepted extensions (lower case, no dot).
+    pub(crate) types: Vec<String>,
+    /// Items older than this are removed.
+    pub(crate) expiry: Duration,
 }
 
-fn item_dir(app: &App, id: &str) -> Option<PathBuf> {
-    (safe_segment(id) && id.starts_with('i')).then(|| app.uploads_dir.join(id))
+/// An uploaded file on disk, not yet an item; removed when dropped uncommitted.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    name: String,
+    file: tempfile::NamedTempFile,
+    size: u64,
+    owner: Option<String>,
 }
 
-/// The uploaded file of item `id`.
-pub(crate) fn item_file(app: &App, id: &str) -> Option<PathBuf> {
-    let dir = item_dir(app, id)?;
-    let item: Value = serde_json::from_slice(&std::fs::read(dir.join("item.json")).ok()?).ok()?;
-    let name = item.get("itemName")?.as_str()?;
-    let p = dir.join("file").join(name);
-    p.is_file().then_some(p)
+/// `item.json`: the item as served, and its owner (not served).
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    item: UploadItem,
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 fn sanitize(name: &str) -> String {
@@ -56,93 +73,254 @@ fn sanitize(name: &str) -> String {
     }
 }
 
-/// `uploads`, `uploads/upload`, `uploads/<itemID>`.
-pub(crate) fn uploads(
+fn item_id() -> String {
+    let h = new_id("");
+    format!(
+        "i{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn mb(bytes: u64) -> String {
+    let m = bytes as f64 / (1u64 << 20) as f64;
+    if m >= 10.0 {
+        format!("{m:.0}")
+    } else {
+        format!("{m:.1}")
+    }
+}
+
+impl Uploads {
+    /// What the uploads accept.
+    pub(crate) fn info(&self) -> UploadsInfo {
+        UploadsInfo {
+            max_upload_file_size: Some(self.max_bytes.div_ceil(1 << 20)),
+            allowed_upload_file_types: Some(self.types.join(",")),
+        }
+    }
+
+    /// Streams the file field `field` to disk: refused at once when its type is not
+    /// allowed, and as soon as it passes the size limit.
+    pub(crate) async fn receive(
+        &self,
+        mut field: Field<'_>,
+        file_name: &str,
+        owner: Option<String>,
+        declared: Option<u64>,
+    ) -> Result<Incoming, ApiError> {
+        let name = sanitize(file_name);
+        let ext = crate::tools::extension(std::path::Path::new(&name));
+        if !self.info().allows(&ext) {
+            return Err(ApiError::bad_param(
+                "file",
+                &format!(
+                    "`.{ext}` files are not accepted here (accepted: {})",
+                    self.types.join(", ")
+                ),
+            ));
+        }
+        let incoming_dir = self.dir.join(".incoming");
+        std::fs::create_dir_all(&incoming_dir)
+            .map_err(|e| ApiError::internal(format!("storing the upload: {}", e.kind())))?;
+        let mut file = tempfile::NamedTempFile::new_in(&incoming_dir)
+            .map_err(|e| ApiError::internal(format!("storing the upload: {}", e.kind())))?;
+        let mut size: u64 = 0;
+        loop {
+            let chunk = match field.chunk().await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) => {
+                    let err: &(dyn std::error::Error + 'static) = &e;
+                    return Err(crate::route::body_error(err, "reading the uploaded file"));
+                }
+            };
+            size += chunk.len() as u64;
+            if size > self.max_bytes {
+                let n = match declared.filter(|d| *d > self.max_bytes) {
+                    Some(d) => format!("{} MB", mb(d)),
+                    None => format!("more than {} MB", mb(self.max_bytes)),
+                };
+                return Err(ApiError::bad_param(
+                    "file",
+                    &format!(
+                        "the file is too large ({n}, limit {} MB)",
+                        mb(self.max_bytes)
+                    ),
+                ));
+            }
+            file.write_all(&chunk)
+                .map_err(|e| ApiError::internal(format!("storing the upload: {}", e.kind())))?;
+        }
+        Ok(Incoming {
+            name,
+            file,
+            size,
+            owner,
+        })
+    }
+
+    fn item_dir(&self, id: &str) -> Option<PathBuf> {
+        (safe_segment(id) && id.starts_with('i')).then(|| self.dir.join(id))
+    }
+
+    fn stored(&self, id: &str, user: Option<&str>) -> Result<(PathBuf, Stored), ApiError> {
+        let not_found = || ApiError::not_found(format!("Item {id} not found"));
+        let dir = self.item_dir(id).ok_or_else(not_found)?;
+        let bytes = std::fs::read(dir.join("item.json")).map_err(|_| not_found())?;
+        let s: Stored = serde_json::from_slice(&bytes).map_err(|_| not_found())?;
+        match &s.owner {
+            Some(o) if Some(o.as_str()) != user => Err(ApiError::forbidden()),
+            _ => Ok((dir, s)),
+        }
+    }
+
+    /// The file of item `id`, when `user` may read it.
+    pub(crate) fn item_file(&self, id: &str, user: Option<&str>) -> Option<PathBuf> {
+        let (dir, s) = self.stored(id, user).ok()?;
+        let p = dir.join("file").join(s.item.item_name.as_deref()?);
+        p.is_file().then_some(p)
+    }
+
+    fn commit(
+        &self,
+        incoming: Incoming,
+        svc: &ServiceDef,
+        description: &str,
+    ) -> Result<UploadItem, ApiError> {
+        let id = item_id();
+        let dir = self.dir.join(&id);
+        let item = UploadItem {
+            item_id: ItemId::new(id),
+            item_name: Some(incoming.name.clone()),
+            description: Some(description.to_string()),
+            date: Some(chrono::Utc::now().timestamp_millis()),
+            committed: Some(true),
+            service_name: Some(svc.qualified_name()),
+            size: Some(incoming.size),
+        };
+        let stored = Stored {
+            item: item.clone(),
+            owner: incoming.owner.clone(),
+        };
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir.join("file"))?;
+            incoming
+                .file
+                .persist_noclobber(dir.join("file").join(&incoming.name))
+                .map_err(|e| e.error)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+            tmp.write_all(&serde_json::to_vec_pretty(&stored).map_err(std::io::Error::other)?)?;
+            tmp.persist(dir.join("item.json")).map_err(|e| e.error)?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(ApiError::internal(format!(
+                "storing the upload: {}",
+                e.kind()
+            )));
+        }
+        Ok(item)
+    }
+
+    /// Removes items uploaded longer ago than the expiry; returns how many.
+    pub(crate) fn expire(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let cutoff = chrono::Utc::now().timestamp_millis()
+            - i64::try_from(self.expiry.as_millis()).unwrap_or(i64::MAX);
+        let mut n = 0;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(dir) = self.item_dir(&name) else {
+                continue;
+            };
+            let date = std::fs::read(dir.join("item.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
+                .and_then(|s| s.item.date);
+            if date.is_some_and(|d| d <= cutoff) && std::fs::remove_dir_all(&dir).is_ok() {
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// `uploads`, `uploads/info`, `uploads/upload`, `uploads/<itemID>[/delete]`.
+pub(crate) fn resource(
     app: &App,
     ctx: &mut Ctx,
     svc: &ServiceDef,
     tail: &[&str],
 ) -> Result<Response, ApiError> {
+    let store = &app.uploads;
+    let post_only = |what: &str| {
+        ApiError::new(
+            405,
+            "Unable to complete operation.",
+            vec![format!("{what} accepts POST requests only")],
+        )
+    };
+    let json_f = if ctx.f == F::Html { F::Pjson } else { ctx.f };
+    let title = format!("{} uploads", svc.qualified_name());
     match tail {
-        [] => {
-            let v = json!({"uploads": "POST a file to uploads/upload (multipart/form-data, field `file`)."});
-            Ok(value_response(
-                ctx.f,
-                &format!("{} uploads", svc.qualified_name()),
-                &[],
-                &[],
-                &v,
-            ))
-        }
-        [u] if u.eq_ignore_ascii_case("upload") => {
+        [] => Ok(value_response(ctx.f, &title, &[], &[], &store.info())),
+        [i] if eq(i, "info") => Ok(value_response(ctx.f, &title, &[], &[], &store.info())),
+        [u] if eq(u, "upload") => {
             if ctx.method != Method::POST {
-                return Err(ApiError::bad_request(
-                    "uploads/upload accepts POST multipart/form-data only",
-                ));
+                return Err(post_only("uploads/upload"));
             }
-            let Some((name, bytes)) = ctx.upload.take() else {
+            let Some(incoming) = ctx.upload.take() else {
                 return Err(ApiError::bad_param(
                     "file",
                     "no file in the multipart body (send it as the field `file`)",
                 ));
             };
-            let id = item_id();
-            let dir = app.uploads_dir.join(&id);
-            let file_name = sanitize(&name);
-            let description = ctx
-                .params
-                .get("description")
-                .unwrap_or_default()
-                .to_string();
-            let now = chrono::Utc::now().timestamp_millis();
-            let item = json!({
-                "itemID": id,
-                "itemName": file_name,
-                "description": description,
-                "date": now,
-                "committed": true,
-                "serviceName": svc.qualified_name(),
-                "size": bytes.len(),
-            });
-            let write = || -> std::io::Result<()> {
-                std::fs::create_dir_all(dir.join("file"))?;
-                let tmp = dir.join("file").join(format!(".{file_name}.tmp"));
-                std::fs::write(&tmp, &bytes)?;
-                std::fs::rename(&tmp, dir.join("file").join(&file_name))?;
-                let tmp = dir.join(".item.json.tmp");
-                std::fs::write(&tmp, serde_json::to_vec_pretty(&item).unwrap_or_default())?;
-                std::fs::rename(&tmp, dir.join("item.json"))
+            let description = ctx.params.get("description").unwrap_or_default();
+            let item = store.commit(incoming, svc, description)?;
+            let v = UploadResponse {
+                success: true,
+                item,
             };
-            if let Err(e) = write() {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(ApiError::internal(format!("storing the upload: {e}")));
-            }
-            let v = json!({"success": true, "item": item});
-            Ok(value_response(
-                if ctx.f == crate::request::F::Html {
-                    crate::request::F::Pjson
-                } else {
-                    ctx.f
-                },
-                "Upload",
-                &[],
-                &[],
-                &v,
-            ))
+            Ok(value_response(json_f, "Upload", &[], &[], &v))
         }
         [id] => {
-            let dir = item_dir(app, id)
-                .ok_or_else(|| ApiError::not_found(format!("Item {id} not found")))?;
-            let bytes = std::fs::read(dir.join("item.json"))
-                .map_err(|_| ApiError::not_found(format!("Item {id} not found")))?;
-            let item: Value =
-                serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+            let (_, s) = store.stored(id, ctx.user.as_deref())?;
+            #[derive(Serialize)]
+            struct ItemDoc<'a> {
+                item: &'a UploadItem,
+            }
             Ok(value_response(
                 ctx.f,
                 &format!("Item {id}"),
                 &[],
                 &[],
-                &json!({"item": item}),
+                &ItemDoc { item: &s.item },
+            ))
+        }
+        [id, d] if eq(d, "delete") => {
+            if ctx.method != Method::POST {
+                return Err(post_only("delete"));
+            }
+            let (dir, _) = store.stored(id, ctx.user.as_deref())?;
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| ApiError::internal(format!("deleting the item: {}", e.kind())))?;
+            #[derive(Serialize)]
+            struct Deleted {
+                success: bool,
+            }
+            Ok(value_response(
+                json_f,
+                "Deleted",
+                &[],
+                &[],
+                &Deleted { success: true },
             ))
         }
         _ => Err(ApiError::not_found("Resource not found")),

@@ -239,16 +239,18 @@ impl TokenProvider for UserPassword {
             }
             return Err(fail(m));
         }
-        let v: serde_json::Value = serde_json::from_slice(r.body())
-            .map_err(|e| fail(format!("the answer is not JSON (HTTP {}): {e}", r.status())))?;
-        let token = v["token"]
-            .as_str()
-            .ok_or_else(|| fail("the answer has no token".into()))?;
-        let tok = match v["expires"].as_i64() {
+        let v: gp_model::TokenResponse = gp_model::from_json_slice("token answer", r.body())
+            .map_err(|e| {
+                fail(format!(
+                    "the answer is not a token (HTTP {}): {e}",
+                    r.status()
+                ))
+            })?;
+        let tok = match v.expires {
             Some(ms) if ms > 0 => {
-                Token::with_expiry(token, UNIX_EPOCH + Duration::from_millis(ms as u64))
+                Token::with_expiry(v.token, UNIX_EPOCH + Duration::from_millis(ms as u64))
             }
-            _ => Token::new(token),
+            _ => Token::new(v.token),
         };
         *cache = Some(tok.clone());
         Ok(tok)

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use gp_model::{GpValue, SpatialReference};
+use gp_model::{GpValue, RunContext};
 use indexmap::IndexMap;
 
-use crate::jobs::JobLog;
+use crate::joblog::JobLog;
 
 /// Inputs by parameter name, decoded by data type, defaults filled in.
 pub(crate) type Inputs = IndexMap<String, GpValue>;
@@ -65,24 +65,13 @@ pub(crate) enum Output {
     },
 }
 
-/// Environment of a run (`context` / `env:` parameters).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Env {
-    /// Output spatial reference.
-    pub(crate) out_sr: Option<SpatialReference>,
-    /// Processing spatial reference.
-    pub(crate) process_sr: Option<SpatialReference>,
-    /// Processing extent.
-    pub(crate) extent: Option<gp_model::geometry::Envelope>,
-}
-
 /// What a running tool can see and do.
 #[derive(Debug, Clone)]
 pub(crate) struct ToolCtx {
     pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) scratch: PathBuf,
-    pub(crate) env: Env,
+    pub(crate) env: RunContext,
     pub(crate) log: Arc<JobLog>,
 }
 

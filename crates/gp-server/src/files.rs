@@ -1,0 +1,110 @@
+//! `/rest/directories/…`: job and output files, samples, and the tasks' help pages
+//! (each task's `helpUrl`). A missing file is HTTP 404 with the error body, and no
+//! answer shows a server path.
+
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::catalog::TaskDef;
+use crate::names::directory_file;
+use crate::respond::{ApiError, bytes_response, esc, value_response};
+use crate::state::{App, Ctx, eq};
+
+#[derive(Serialize)]
+struct Directories {
+    directories: [&'static str; 3],
+}
+
+/// `/rest/directories[/…]`.
+pub(crate) async fn directories(app: &App, ctx: &Ctx, tail: &[&str]) -> Result<Response, ApiError> {
+    if tail.is_empty() {
+        let v = Directories {
+            directories: ["arcgisjobs", "arcgisoutput", "samples"],
+        };
+        return Ok(value_response(ctx.f, "Directories", &[], &[], &v));
+    }
+    if let Some(page) = help_page(app, tail) {
+        return Ok(page);
+    }
+    let path = directory_file(app, ctx.user.as_deref(), tail)?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::file_not_found(&tail.join("/")))?;
+    let ct = match crate::tools::extension(&path).as_str() {
+        "tif" | "tiff" => "image/tiff",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "json" => "application/json",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    };
+    Ok(bytes_response(bytes, ct))
+}
+
+/// The help path of a task: `arcgisoutput/<Folder>/<Service>_GPServer/<Task>.htm`,
+/// as ArcGIS Server writes `helpUrl`.
+pub(crate) fn help_path(service: &str, task: &str) -> String {
+    format!(
+        "/arcgis/rest/directories/arcgisoutput/{}_GPServer/{}.htm",
+        service
+            .split('/')
+            .map(crate::gpserver::enc)
+            .collect::<Vec<_>>()
+            .join("/"),
+        crate::gpserver::enc(task)
+    )
+}
+
+fn help_page(app: &App, tail: &[&str]) -> Option<Response> {
+    let [root, svc_path @ .., file] = tail else {
+        return None;
+    };
+    if !eq(root, "arcgisoutput") {
+        return None;
+    }
+    let task_name = file.strip_suffix(".htm")?;
+    let (last, folder) = svc_path.split_last()?;
+    let name = last
+        .strip_suffix("_GPServer")
+        .or_else(|| last.strip_suffix("_gpserver"))?;
+    let folder = match folder {
+        [] => None,
+        [f] => Some(*f),
+        _ => return None,
+    };
+    let svc = app.catalog.service(folder, name)?;
+    let task = svc.task(task_name)?;
+    Some(render_help(&svc.qualified_name(), task))
+}
+
+fn render_help(service: &str, task: &TaskDef) -> Response {
+    let info = &task.info;
+    let mut h = String::from("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>");
+    h.push_str(&esc(info.name.as_str()));
+    h.push_str(" (help)</title><style>body{font-family:sans-serif;margin:1.5em;max-width:70em}td,th{border:1px solid #ccc;padding:.3em;text-align:left;vertical-align:top}table{border-collapse:collapse}</style></head><body>");
+    h.push_str(&format!(
+        "<h1>{}</h1><p>Task of the geoprocessing service <b>{}</b>.</p><p>{}</p>",
+        esc(info.name.as_str()),
+        esc(service),
+        esc(info.description.as_deref().unwrap_or_default())
+    ));
+    h.push_str("<h2>Parameters</h2><table><tr><th>Name</th><th>Data type</th><th>Direction</th><th>Required</th><th>Default</th><th>Choices</th><th>Description</th></tr>");
+    for p in &info.parameters {
+        let default = p
+            .default()
+            .map(|d| serde_json::to_string(d).unwrap_or_default())
+            .unwrap_or_default();
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            esc(p.name.as_str()),
+            esc(&p.data_type.to_string()),
+            if p.is_input() { "input" } else { "output" },
+            if p.is_required() { "yes" } else { "no" },
+            esc(&default),
+            esc(&p.choices().map(|c| c.join(", ")).unwrap_or_default()),
+            esc(p.description.as_deref().unwrap_or_default()),
+        ));
+    }
+    h.push_str("</table></body></html>");
+    bytes_response(h.into_bytes(), "text/html; charset=utf-8")
+}

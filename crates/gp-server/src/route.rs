@@ -1,0 +1,309 @@
+//! Routing: one handler reads the path (case-insensitively, trailing slash or not),
+//! checks the Host, merges query and form parameters (a body that stalls is refused),
+//! checks tokens, and hands the request to the resource that owns it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use futures::StreamExt;
+use percent_encoding::percent_decode_str;
+
+use crate::request::{F, Params};
+use crate::respond::{ApiError, status_response};
+use crate::state::{App, Ctx, eq};
+use crate::{directory, files, portal, tokens, uploads};
+
+/// Splits a URL path into decoded segments, dropping empty ones.
+pub(crate) fn segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect()
+}
+
+fn is_multipart(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The request body as a stream that fails when no data comes for `timeout`.
+fn timed_body(body: Body, timeout: Duration) -> Body {
+    let stream = body.into_data_stream();
+    let timed = futures::stream::unfold(Some(stream), move |state| async move {
+        let mut s = state?;
+        match tokio::time::timeout(timeout, s.next()).await {
+            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(s))),
+            Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), None)),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    BodyStalled(timeout),
+                )),
+                None,
+            )),
+        }
+    });
+    Body::from_stream(timed)
+}
+
+/// The error of a body that stopped coming.
+#[derive(Debug)]
+struct BodyStalled(Duration);
+
+impl std::fmt::Display for BodyStalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request body stopped coming: no data for {} s",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for BodyStalled {}
+
+/// True when an error (of any depth) is a stalled body.
+fn stalled(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(x) = cur {
+        if let Some(b) = x.downcast_ref::<BodyStalled>() {
+            return Some(b.to_string());
+        }
+        if let Some(io) = x.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(b) = inner.downcast_ref::<BodyStalled>()
+        {
+            return Some(b.to_string());
+        }
+        cur = x.source();
+    }
+    None
+}
+
+/// The error of a body that could not be read: 408 when it stalled.
+pub(crate) fn body_error(e: &(dyn std::error::Error + 'static), what: &str) -> ApiError {
+    match stalled(e) {
+        Some(m) => ApiError::body_timeout(m),
+        None => ApiError::bad_request(format!("{what}: {e}")),
+    }
+}
+
+/// Reads a multipart body: text fields into `params`; a file only on an upload
+/// path, streamed to disk by [`uploads`] after the token (from the query, the
+/// headers or the fields before it) is checked.
+async fn read_multipart(
+    app: &App,
+    req: Request,
+    params: &mut Params,
+    headers: &HeaderMap,
+    upload_path: bool,
+) -> Result<Option<uploads::Incoming>, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?;
+    let mut file = None;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(body_error(&e, "malformed multipart body")),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if let Some(fname) = field.file_name().map(str::to_string) {
+            if !upload_path {
+                return Err(ApiError::bad_request(
+                    "files are accepted only by …/GPServer/uploads/upload",
+                ));
+            }
+            if file.is_some() {
+                return Err(ApiError::bad_request("send one file per upload"));
+            }
+            let user = app.auth.check(params, headers)?;
+            file = Some(app.uploads.receive(field, &fname, user, declared).await?);
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| body_error(&e, &format!("reading form field {name}")))?;
+            params.push(name, text);
+        }
+    }
+    Ok(file)
+}
+
+fn is_upload_path(segs: &[String]) -> bool {
+    segs.len() >= 2 && eq(&segs[segs.len() - 1], "upload") && eq(&segs[segs.len() - 2], "uploads")
+}
+
+/// The single handler behind every path.
+pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let headers = req.headers().clone();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let mut params = Params::default();
+    if let Some(q) = req.uri().query() {
+        params.extend_urlencoded(q.as_bytes());
+    }
+    // Errors before the body is read answer in the query's format (JSON by default).
+    let early_f = |params: &Params| match params.get("f") {
+        Some(_) => F::from_params(params).unwrap_or(F::Json),
+        None => F::Json,
+    };
+    let scheme = if app.tls { "https" } else { "http" };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let base = match app.hosts.base(scheme, host, &app.addr.to_string()) {
+        Ok(b) => b,
+        Err(e) => return e.respond(early_f(&params)),
+    };
+    let segs = segments(&path);
+    let (parts, body) = req.into_parts();
+    let req = Request::from_parts(parts, timed_body(body, app.body_timeout));
+    let mut upload = None;
+    if is_multipart(&headers) {
+        match read_multipart(&app, req, &mut params, &headers, is_upload_path(&segs)).await {
+            Ok(u) => upload = u,
+            Err(e) => return close(e.respond(early_f(&params))),
+        }
+    } else {
+        let limit = app.max_body;
+        match axum::body::to_bytes(req.into_body(), limit).await {
+            Ok(body) => params.extend_urlencoded(&body),
+            Err(e) => {
+                let err = match stalled(&e) {
+                    Some(m) => ApiError::body_timeout(m),
+                    None => ApiError::bad_request(format!(
+                        "the request body is larger than this server's limit of {limit} bytes"
+                    )),
+                };
+                // The rest of the body is unread: the connection cannot be reused.
+                return close(err.respond(early_f(&params)));
+            }
+        }
+    }
+    let f = match F::from_params(&params) {
+        Ok(f) => f,
+        Err(e) => return ApiError::bad_request(e).respond(F::Json),
+    };
+    let mut ctx = Ctx {
+        method,
+        params,
+        f,
+        base,
+        user: None,
+        upload,
+        peer,
+    };
+    let answer = dispatch(&app, &mut ctx, &segs, &headers).await;
+    if let Some(u) = ctx.upload.take() {
+        // An upload that no handler kept (a refused request) is not left on disk.
+        drop(u);
+    }
+    match answer {
+        Ok(r) => r,
+        Err(e) => e.respond(ctx.f),
+    }
+}
+
+/// Marks a response as the connection's last.
+fn close(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    r
+}
+
+async fn dispatch(
+    app: &Arc<App>,
+    ctx: &mut Ctx,
+    segs: &[String],
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let Some((first, rest)) = s.split_first() else {
+        return Ok(redirect("/arcgis/rest/services"));
+    };
+    if !eq(first, "arcgis") {
+        return Ok(status_response(
+            StatusCode::NOT_FOUND,
+            "not found: this server publishes under /arcgis/rest/services",
+        ));
+    }
+    // Resources readable without a token.
+    let public = matches!(
+        rest,
+        [] | ["info"]
+            | ["rest"]
+            | ["rest", "info"]
+            | ["tokens", ..]
+            | ["sharing", "rest"]
+            | ["sharing", "rest", "info"]
+    ) || matches!(rest, [a, b] | [a, b, ..] if eq(a, "tokens") || (eq(a, "rest") && eq(b, "info")));
+    if !public {
+        ctx.user = app.auth.check(&ctx.params, headers)?;
+    }
+    match rest {
+        [] => Ok(redirect("/arcgis/rest/services")),
+        [r] if eq(r, "rest") => Ok(redirect("/arcgis/rest/services")),
+        [i] if eq(i, "info") => Ok(directory::rest_info(app, ctx)),
+        [r, i, ..] if eq(r, "rest") && eq(i, "info") => Ok(directory::rest_info(app, ctx)),
+        [r, sv, tail @ ..] if eq(r, "rest") && eq(sv, "services") => {
+            directory::services(app, ctx, tail).await
+        }
+        [r, d, tail @ ..] if eq(r, "rest") && eq(d, "directories") => {
+            files::directories(app, ctx, tail).await
+        }
+        [t, tail @ ..] if eq(t, "tokens") => tokens::tokens(app, ctx, tail),
+        [sh, r, tail @ ..] if eq(sh, "sharing") && eq(r, "rest") => {
+            Ok(portal::sharing(app, ctx, tail))
+        }
+        _ => Err(ApiError::not_found(format!(
+            "Resource {} not found",
+            segs.join("/")
+        ))),
+    }
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::FOUND;
+    if let Ok(v) = header::HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_decode_spaces_and_ignore_trailing_slashes() {
+        assert_eq!(
+            segments("/arcgis/rest/services/911%20Calls%20Hotspot/GPServer/911%20Calls%20Hotspot/"),
+            [
+                "arcgis",
+                "rest",
+                "services",
+                "911 Calls Hotspot",
+                "GPServer",
+                "911 Calls Hotspot"
+            ]
+        );
+    }
+}

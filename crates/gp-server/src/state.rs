@@ -1,0 +1,69 @@
+//! Shared server state and the parsed request every handler gets.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::Method;
+use tokio::sync::Semaphore;
+
+use crate::auth::Auth;
+use crate::catalog::Catalog;
+use crate::host::Hosts;
+use crate::jobs::JobManager;
+use crate::request::{F, Params};
+use crate::uploads::{Incoming, Uploads};
+
+/// Version reported as `currentVersion`.
+pub(crate) const CURRENT_VERSION: f64 = 11.3;
+
+/// Shared server state.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) catalog: Catalog,
+    pub(crate) jobs: JobManager,
+    pub(crate) auth: Auth,
+    pub(crate) uploads: Uploads,
+    pub(crate) samples_dir: PathBuf,
+    /// The data directory, resolved (files are served only from under it).
+    pub(crate) data_root: PathBuf,
+    pub(crate) max_body: usize,
+    pub(crate) max_vertices: usize,
+    pub(crate) maximum_records: u64,
+    pub(crate) tls: bool,
+    pub(crate) addr: SocketAddr,
+    pub(crate) hosts: Hosts,
+    /// A request body must make progress within this long.
+    pub(crate) body_timeout: Duration,
+    /// Map exports running at once, off the async threads.
+    pub(crate) render_slots: Arc<Semaphore>,
+}
+
+/// One request, parsed.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) method: Method,
+    pub(crate) params: Params,
+    pub(crate) f: F,
+    /// `http://host:port`: the public URL, or the checked Host header.
+    pub(crate) base: String,
+    /// The authenticated user, when token security is on.
+    pub(crate) user: Option<String>,
+    /// An uploaded file (`uploads/upload`), already on disk.
+    pub(crate) upload: Option<Incoming>,
+    /// The client's address.
+    pub(crate) peer: Option<SocketAddr>,
+}
+
+impl Ctx {
+    /// An absolute URL for a server path.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+/// Case-insensitive equality of path segments and names.
+pub(crate) fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}

@@ -1,0 +1,186 @@
+//! `execute` and `submitJob`: inputs read by their parameters' rules (gp-model's
+//! `ParameterInfo::input_value` and `RunContext`, the same the client checks before it
+//! sends), prepared by the tool, and started as a job.
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use gp_model::{ExecuteResponse, JobStatus, ResultParameter, RunContext, SubmitJobResponse};
+
+use crate::catalog::{ServiceDef, TaskDef};
+use crate::gpserver::crumbs;
+use crate::jobs::{Job, NewJob};
+use crate::names::AppResolver;
+use crate::project::Crs;
+use crate::request::F;
+use crate::respond::{ApiError, value_response};
+use crate::results::result_param;
+use crate::state::{App, Ctx};
+use crate::tools::PrepareLimits;
+
+/// The run context of a request, with spatial references this server can project.
+fn run_context(ctx: &Ctx) -> Result<RunContext, ApiError> {
+    let env = RunContext::from_form(|k| ctx.params.get(k))
+        .map_err(|e| ApiError::bad_param(&e.field, &e.reason))?;
+    // Name the field the way the request wrote it: `context.outSR` or `env:outSR`.
+    let in_context = |member: &str| {
+        ctx.params
+            .get("context")
+            .is_some_and(|c| c.contains(&format!("\"{member}\"")))
+    };
+    let field = |member: &str| {
+        if in_context(member) {
+            format!("context.{member}")
+        } else {
+            format!("env:{member}")
+        }
+    };
+    for (member, sr) in [("outSR", &env.out_sr), ("processSR", &env.process_sr)] {
+        if let Some(sr) = sr {
+            Crs::from_sr(sr).map_err(|e| ApiError::bad_param(&field(member), &e))?;
+        }
+    }
+    if let Some(sr) = env
+        .extent
+        .as_ref()
+        .and_then(|e| e.spatial_reference.as_ref())
+    {
+        Crs::from_sr(sr).map_err(|e| ApiError::bad_param("context.extent", &e))?;
+    }
+    Ok(env)
+}
+
+fn prepare_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result<NewJob, ApiError> {
+    let env = run_context(ctx)?;
+    let mut inputs = Vec::new();
+    for p in task.info.inputs() {
+        let name = p.name.as_str();
+        let given = match ctx.params.get(name).filter(|t| !t.trim().is_empty()) {
+            None => None,
+            Some(t) => Some(
+                p.parse_text(t)
+                    .map_err(|e| ApiError::bad_param(name, &e.to_string()))?,
+            ),
+        };
+        let value = p
+            .input_value(given)
+            .map_err(|e| ApiError::bad_param(name, &e))?;
+        inputs.push(ResultParameter {
+            param_name: p.name.clone(),
+            data_type: p.data_type.clone(),
+            value,
+        });
+    }
+    let by_name = inputs
+        .iter()
+        .map(|r| (r.param_name.to_string(), r.value.clone()))
+        .collect();
+    let resolver = AppResolver {
+        app,
+        user: ctx.user.as_deref(),
+    };
+    let prepared = task
+        .tool
+        .prepare(
+            &by_name,
+            &resolver,
+            PrepareLimits {
+                max_vertices: app.max_vertices,
+            },
+        )
+        .map_err(|b| ApiError::bad_param(&b.param, &b.reason))?;
+    Ok(NewJob {
+        service: svc.qualified_name(),
+        jobs_dir: svc.jobs_dir_name(),
+        task: task.info.name.to_string(),
+        owner: ctx.user.clone(),
+        synchronous: svc.synchronous,
+        inputs,
+        output_types: task
+            .info
+            .outputs()
+            .map(|p| (p.name.to_string(), p.data_type.clone()))
+            .collect(),
+        prepared,
+        env,
+        timeout: task.timeout,
+    })
+}
+
+/// Checks the inputs and starts a job (queued behind the worker pool).
+fn start_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result<Arc<Job>, ApiError> {
+    let new = prepare_job(app, ctx, svc, task)?;
+    app.jobs
+        .submit(new)
+        .map_err(|e| ApiError::internal(format!("creating the job folder: {}", e.kind())))
+}
+
+/// `…/<task>/execute` (synchronous services).
+pub(crate) async fn execute(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    task: &TaskDef,
+) -> Result<Response, ApiError> {
+    if !svc.synchronous {
+        return Err(ApiError::bad_request(format!(
+            "{} is an asynchronous service: use submitJob, not execute",
+            svc.qualified_name()
+        )));
+    }
+    let job = start_job(app, ctx, svc, task)?;
+    job.wait_finished().await;
+    let rec = job.snapshot();
+    if rec.status != JobStatus::Succeeded {
+        let details: Vec<String> = rec
+            .messages
+            .iter()
+            .filter(|m| m.severity() >= gp_model::Severity::Error)
+            .map(|m| m.description.clone())
+            .collect();
+        return Err(ApiError::new(500, "Error executing tool.", details));
+    }
+    let mut results = Vec::new();
+    for out in rec.results.iter() {
+        results.push(result_param(app, ctx, svc, &rec, out).await?);
+    }
+    let v = ExecuteResponse {
+        results,
+        messages: rec.messages.clone(),
+    };
+    Ok(value_response(
+        ctx.f,
+        "Execute results",
+        &crumbs(svc, Some(task.info.name.as_str())),
+        &[],
+        &v,
+    ))
+}
+
+/// `…/<task>/submitJob` (asynchronous services).
+pub(crate) fn submit_job(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    task: &TaskDef,
+) -> Result<Response, ApiError> {
+    if svc.synchronous {
+        return Err(ApiError::bad_request(format!(
+            "{} is a synchronous service: use execute, not submitJob",
+            svc.qualified_name()
+        )));
+    }
+    let job = start_job(app, ctx, svc, task)?;
+    let rec = job.snapshot();
+    let v = SubmitJobResponse {
+        job_id: gp_model::JobId::new(rec.job_id),
+        job_status: JobStatus::Submitted,
+    };
+    Ok(value_response(
+        if ctx.f == F::Html { F::Pjson } else { ctx.f },
+        "Job submitted",
+        &crumbs(svc, Some(task.info.name.as_str())),
+        &[],
+        &v,
+    ))
+}
