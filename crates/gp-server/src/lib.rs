@@ -304,7 +304,8 @@ impl Server {
             .with_state(app.clone())
             // Limits are applied while reading: form bodies in `route`, uploads in `uploads`.
             .layer(DefaultBodyLimit::disable())
-            .layer(cors(&config.cors_origins)?);
+            .layer(cors(&config.cors_origins)?)
+            .layer(axum::middleware::map_response(no_stray_credentials));
         let (tx, rx) = tokio::sync::watch::channel(false);
         let expiring = app.clone();
         let expiry = config.job_expiry;
@@ -414,4 +415,14 @@ fn cors(origins: &[String]) -> Result<CorsLayer, Error> {
             header::CONTENT_TYPE,
             header::HeaderName::from_static("x-esri-authorization"),
         ]))
+}
+
+/// Drops `Access-Control-Allow-Credentials` from answers that allow no origin (an
+/// origin not on the list), so no answer says "credentials" without naming who.
+async fn no_stray_credentials(mut r: axum::response::Response) -> axum::response::Response {
+    let h = r.headers_mut();
+    if !h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        h.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    }
+    r
 }

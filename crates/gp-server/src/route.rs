@@ -129,7 +129,12 @@ async fn read_multipart(
             if file.is_some() {
                 return Err(ApiError::bad_request("send one file per upload"));
             }
-            let user = app.auth.check(params, headers)?;
+            let user = app.auth.check(params, headers).map_err(|mut e| {
+                e.details.push(
+                    "Uploads read the token before the file: send it in the query string, a header, or a form field before the file.".into(),
+                );
+                e
+            })?;
             file = Some(app.uploads.receive(field, &fname, user, declared).await?);
         } else {
             let text = field
