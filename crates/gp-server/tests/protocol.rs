@@ -582,3 +582,48 @@ async fn natural_earth_cities_buffered_from_a_shapefile_and_an_upload() {
     assert_eq!(polygons(fs)[0].len(), 243);
     s.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffers_across_the_antimeridian_come_back_cut_at_180() {
+    let s = start_default().await;
+    let url = s.svc("GP/BufferSync/GPServer/BufferPoints/execute");
+    let input = points(4326, &[(179.99, -17.0)]);
+    let xs = |v: &Value| -> Vec<Vec<f64>> {
+        v["results"][0]["value"]["features"][0]["geometry"]["rings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c[0].as_f64().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    for (context, limit, near) in [
+        ("", 180.0, 179.0),
+        (r#"{"outSR": 3857}"#, 20_037_508.35, 19_900_000.0),
+    ] {
+        let v = s
+            .post(
+                &url,
+                &[
+                    ("f", "json"),
+                    ("Input_Features", &input),
+                    ("Distance", "20 kilometers"),
+                    ("context", context),
+                ],
+            )
+            .await;
+        let rings = xs(&v);
+        // Two pieces, one at each edge of the map; none spans the world.
+        assert_eq!(rings.len(), 2, "{context}: {v}");
+        for r in &rings {
+            assert!(r.iter().all(|x| x.abs() <= limit), "{context}: {r:?}");
+            assert!(r.iter().all(|x| x.abs() > near), "{context}: a ring spans the map: {r:?}");
+        }
+        assert!(rings.iter().any(|r| r[0] > 0.0) && rings.iter().any(|r| r[0] < 0.0));
+    }
+}

@@ -8,7 +8,10 @@
 use std::path::PathBuf;
 
 use geo::algorithm::orient::{Direction, Orient};
-use geo::{Destination, Geodesic, LineString, MultiPolygon, Polygon as GeoPolygon};
+use geo::{
+    BooleanOps, Destination, Geodesic, LineString, MultiPolygon, Polygon as GeoPolygon, Rect,
+    Translate,
+};
 use gp_model::geometry::{Geometry, GeometryType, Polygon};
 use gp_model::{
     AttrValue, Attributes, Coord, Feature, FeatureSet, Field, FieldType, GpValue, LinearUnit,
@@ -349,6 +352,9 @@ pub(crate) fn run(mut job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Outp
                 .collect();
             rings = from_geo(&geo::unary_union(&polys));
         }
+        if geographic {
+            rings = split_at_antimeridian(rings);
+        }
         let mut attributes = Attributes::default();
         attributes.insert(
             "OBJECTID".to_string(),
@@ -447,6 +453,31 @@ pub(crate) fn run(mut job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Outp
     )])
 }
 
+/// Cuts geographic rings that reach past ±180° longitude (a geodesic circle is kept
+/// continuous, so one near the antimeridian reaches 181°) at the antimeridian, and
+/// moves the part beyond it to the other side, as ArcGIS returns such buffers: every
+/// longitude within [-180, 180], so projections and map images see two pieces at the
+/// map's edges rather than one polygon around the world.
+fn split_at_antimeridian(rings: Vec<Vec<Coord>>) -> Vec<Vec<Coord>> {
+    let beyond = rings.iter().flatten().any(|c| c.x.abs() > 180.0);
+    if !beyond {
+        return rings;
+    }
+    let mp = MultiPolygon::new(split_polygons(&rings));
+    let window = |x0: f64, shift: f64| {
+        let cut = mp.intersection(&Rect::new((x0, -90.0), (x0 + 360.0, 90.0)).to_polygon());
+        cut.translate(shift, 0.0)
+    };
+    let parts = [window(-180.0, 0.0), window(180.0, -360.0), window(-540.0, 360.0)];
+    let polys: Vec<GeoPolygon<f64>> = parts.into_iter().flat_map(|m| m.0).collect();
+    let mut out = from_geo(&geo::unary_union(&polys));
+    // The cut is exact up to rounding: 180.00000000000003 is 180.
+    for c in out.iter_mut().flatten() {
+        c.x = c.x.clamp(-180.0, 180.0);
+    }
+    out
+}
+
 /// Splits Esri rings (clockwise exteriors, counter-clockwise holes) into polygons.
 fn split_polygons(rings: &[Vec<Coord>]) -> Vec<GeoPolygon<f64>> {
     let mut polys: Vec<Vec<Vec<Coord>>> = Vec::new();
@@ -479,6 +510,29 @@ fn oid_of(fs: &FeatureSet, f: &Feature) -> Option<i64> {
 mod tests {
     use super::*;
     use geo::GeodesicArea;
+
+    #[test]
+    fn circles_across_the_antimeridian_are_cut_into_two_parts() {
+        let ring = geodesic_circle(179.99, -33.0, 50_000.0);
+        assert!(ring.iter().any(|c| c.x > 180.0));
+        let area = |rings: &[Vec<Coord>]| -> f64 {
+            split_polygons(rings)
+                .iter()
+                .map(|p| p.orient(Direction::Default).geodesic_area_unsigned())
+                .sum()
+        };
+        let whole = area(std::slice::from_ref(&ring));
+        let cut = split_at_antimeridian(vec![ring]);
+        assert_eq!(split_polygons(&cut).len(), 2, "{cut:?}");
+        assert!(cut.iter().flatten().all(|c| c.x.abs() <= 180.0));
+        // East of 180 and west of -180 both reached, and nothing lost.
+        assert!(cut.iter().flatten().any(|c| c.x > 179.5));
+        assert!(cut.iter().flatten().any(|c| c.x < -179.5));
+        assert!((area(&cut) - whole).abs() / whole < 1e-6);
+        // A circle that stays inside is left as it is.
+        let inside = geodesic_circle(10.0, 50.0, 1000.0);
+        assert_eq!(split_at_antimeridian(vec![inside.clone()]), vec![inside]);
+    }
 
     #[test]
     fn geodesic_circle_area_matches_pi_r_squared() {
