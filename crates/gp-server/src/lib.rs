@@ -264,6 +264,13 @@ impl Server {
             }
         };
         let data_root = data_dir.canonicalize().map_err(|e| dd_err(e.to_string()))?;
+        let base_layer = match samples::base_layer(&samples_dir) {
+            Ok(fs) => Some(Arc::new(fs)),
+            Err(e) => {
+                tracing::warn!("map images are drawn without a base layer: {e}");
+                None
+            }
+        };
         let app = Arc::new(state::App {
             catalog,
             jobs,
@@ -298,6 +305,7 @@ impl Server {
             render_slots: Arc::new(tokio::sync::Semaphore::new(
                 config.render_concurrency.max(1),
             )),
+            base_layer,
         });
         let router = Router::new()
             .fallback(route::handle)

@@ -92,6 +92,7 @@ fn job_layers(app: &App, svc: &ServiceDef, rec: &JobRecord) -> Vec<JobLayer> {
 fn layer_extent(l: &JobLayer, target: &SpatialReference) -> Option<[f64; 4]> {
     match &l.layer {
         Layer::Features(fs) => feature_extent(fs, target),
+        Layer::Base(_) => None,
         Layer::Raster(p) => {
             let (b, epsg) = raster_extent(p)?;
             let from = Crs::from_wkid(epsg).ok()?;
@@ -484,7 +485,15 @@ async fn export(
         transparent,
         format,
     };
-    let drawn: Vec<Layer> = chosen.into_iter().map(|l| l.layer).collect();
+    // Under the results, unless the client lays the image over a map of its own: the
+    // countries, so an image shows where its result is.
+    let base = (!transparent)
+        .then(|| app.base_layer.clone().map(Layer::Base))
+        .flatten();
+    let drawn: Vec<Layer> = base
+        .into_iter()
+        .chain(chosen.into_iter().map(|l| l.layer))
+        .collect();
     let permit = app
         .render_slots
         .clone()

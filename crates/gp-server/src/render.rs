@@ -13,11 +13,27 @@ use crate::project::{Crs, map_geometry};
 /// Largest image side accepted by `export`.
 pub(crate) const MAX_SIDE: u32 = 4096;
 
+/// Colour of the sea under the base layer.
+pub(crate) const SEA: [u8; 3] = [214, 232, 244];
+/// Colour of land in the base layer.
+pub(crate) const LAND: [u8; 3] = [240, 234, 214];
+
+/// How features are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// A result: translucent blue, red points.
+    Result,
+    /// The base layer: land in sand, thin grey borders.
+    Base,
+}
+
 /// One drawable layer.
 #[derive(Debug, Clone)]
 pub(crate) enum Layer {
     /// Features in their spatial reference.
     Features(Box<FeatureSet>),
+    /// The base layer (shared, drawn first, on a sea-blue background).
+    Base(std::sync::Arc<FeatureSet>),
     /// A GeoTIFF on disk.
     Raster(PathBuf),
 }
@@ -87,6 +103,7 @@ fn draw_features(
     req: &MapRequest,
     fs: &FeatureSet,
     target: &Crs,
+    style: Style,
 ) -> Result<(), String> {
     let from = Crs::from_sr(
         fs.spatial_reference
@@ -102,10 +119,15 @@ fn draw_features(
     let mut point = Paint::default();
     point.set_color_rgba8(220, 40, 30, 255);
     point.anti_alias = true;
-    let stroke = Stroke {
+    let mut stroke = Stroke {
         width: 1.5,
         ..Default::default()
     };
+    if style == Style::Base {
+        fill.set_color_rgba8(LAND[0], LAND[1], LAND[2], 255);
+        line.set_color_rgba8(160, 160, 160, 255);
+        stroke.width = 0.6;
+    }
     for feat in &fs.features {
         let Some(g) = &feat.geometry else { continue };
         let mut g = g.clone();
@@ -275,7 +297,11 @@ pub(crate) fn render(layers: &[Layer], req: &MapRequest) -> Result<Vec<u8>, Stri
     for layer in layers {
         match layer {
             Layer::Raster(p) => draw_raster(&mut pixmap, req, p, &target)?,
-            Layer::Features(fs) => draw_features(&mut pixmap, req, fs, &target)?,
+            Layer::Features(fs) => draw_features(&mut pixmap, req, fs, &target, Style::Result)?,
+            Layer::Base(fs) => {
+                pixmap.fill(tiny_skia::Color::from_rgba8(SEA[0], SEA[1], SEA[2], 255));
+                draw_features(&mut pixmap, req, fs, &target, Style::Base)?
+            }
         }
     }
     encode(&pixmap, req.format)

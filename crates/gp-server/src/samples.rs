@@ -11,6 +11,9 @@
 //! `naturalearth_cities.*`: the 243 Natural Earth populated places (public domain) as
 //! a Shapefile, embedded from `data/naturalearth_cities/` (origin in `data/SOURCES.md`)
 //! and served under `/arcgis/rest/directories/samples/`.
+//!
+//! `naturalearth_lowres.*`: the 177 Natural Earth 1:110m countries (public domain), the
+//! base layer of result map images, embedded from `data/naturalearth_lowres/`.
 
 use std::path::{Path, PathBuf};
 
@@ -76,10 +79,52 @@ const CITIES: [(&str, &[u8]); 5] = [
     ),
 ];
 
+/// The embedded Natural Earth countries Shapefile: (file name, bytes).
+const COUNTRIES: [(&str, &[u8]); 5] = [
+    (
+        "naturalearth_lowres.shp",
+        include_bytes!("../data/naturalearth_lowres/naturalearth_lowres.shp"),
+    ),
+    (
+        "naturalearth_lowres.shx",
+        include_bytes!("../data/naturalearth_lowres/naturalearth_lowres.shx"),
+    ),
+    (
+        "naturalearth_lowres.dbf",
+        include_bytes!("../data/naturalearth_lowres/naturalearth_lowres.dbf"),
+    ),
+    (
+        "naturalearth_lowres.prj",
+        include_bytes!("../data/naturalearth_lowres/naturalearth_lowres.prj"),
+    ),
+    (
+        "naturalearth_lowres.cpg",
+        include_bytes!("../data/naturalearth_lowres/naturalearth_lowres.cpg"),
+    ),
+];
+
+/// File name of the countries written among the samples.
+pub(crate) const COUNTRIES_FILE: &str = "naturalearth_lowres.shp";
+
+/// The base layer of map images: the Natural Earth countries in WGS 84, latitudes
+/// kept within Web Mercator's ±85.05° so every map projection can draw them.
+pub(crate) fn base_layer(samples: &Path) -> Result<gp_model::FeatureSet, String> {
+    let path = samples.join(COUNTRIES_FILE);
+    let mut fs = gp_features::load(&path).map_err(|e| format!("the base layer: {e}"))?;
+    for f in &mut fs.features {
+        if let Some(gp_model::Geometry::Polygon(p)) = &mut f.geometry {
+            for c in p.rings.iter_mut().flatten() {
+                c.y = c.y.clamp(-85.05, 85.05);
+            }
+        }
+    }
+    Ok(fs)
+}
+
 /// Writes the sample files into `dir` (once; existing files are kept).
 pub(crate) fn write_samples(dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    for (name, bytes) in CITIES {
+    for (name, bytes) in CITIES.into_iter().chain(COUNTRIES) {
         let p = dir.join(name);
         if !p.exists() {
             let tmp = dir.join(format!(".{name}.tmp"));

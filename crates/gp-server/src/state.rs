@@ -38,6 +38,8 @@ pub(crate) struct App {
     pub(crate) body_timeout: Duration,
     /// Map exports running at once, off the async threads.
     pub(crate) render_slots: Arc<Semaphore>,
+    /// The base layer of map images (Natural Earth countries).
+    pub(crate) base_layer: Option<Arc<gp_model::FeatureSet>>,
 }
 
 /// One request, parsed.

@@ -622,8 +622,56 @@ async fn buffers_across_the_antimeridian_come_back_cut_at_180() {
         assert_eq!(rings.len(), 2, "{context}: {v}");
         for r in &rings {
             assert!(r.iter().all(|x| x.abs() <= limit), "{context}: {r:?}");
-            assert!(r.iter().all(|x| x.abs() > near), "{context}: a ring spans the map: {r:?}");
+            assert!(
+                r.iter().all(|x| x.abs() > near),
+                "{context}: a ring spans the map: {r:?}"
+            );
         }
         assert!(rings.iter().any(|r| r[0] > 0.0) && rings.iter().any(|r| r[0] < 0.0));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_images_show_where_the_result_is_on_a_base_layer() {
+    let s = start_default().await;
+    let task = s.svc("GP/BufferByVal/GPServer/BufferPoints");
+    let job = s
+        .submit(
+            &task,
+            &[
+                ("Input_Features", &points(4326, &[(0.0, 50.0)])),
+                ("Distance", "100 kilometers"),
+            ],
+        )
+        .await;
+    assert_eq!(s.wait(&job).await["jobStatus"], "esriJobSucceeded");
+    let id = job.rsplit('/').next().unwrap();
+    let export = |transparent: &str| {
+        let url = s.svc(&format!(
+            "GP/BufferByVal/MapServer/jobs/{id}/export?f=image&bbox=-30,30,30,60&bboxSR=4326&size=300,150&format=png32&transparent={transparent}"
+        ));
+        let http = s.http.clone();
+        async move {
+            let bytes = http.get(url).send().await.unwrap().bytes().await.unwrap();
+            image::load_from_memory(&bytes).unwrap().to_rgba8()
+        }
+    };
+    // (lon, lat) to pixel: 5 pixels a degree from (-30, 60).
+    let px = |img: &image::RgbaImage, lon: f64, lat: f64| {
+        *img.get_pixel(((lon + 30.0) * 5.0) as u32, ((60.0 - lat) * 5.0) as u32)
+    };
+    let img = export("false").await;
+    let sea = px(&img, -25.0, 40.0); // the Atlantic
+    let land = px(&img, 25.0, 45.0); // Romania
+    let result = px(&img, 0.0, 50.0); // the buffer, over the Channel coast
+    assert_eq!(sea.0, [214, 232, 244, 255], "sea");
+    assert_eq!(land.0, [240, 234, 214, 255], "land");
+    assert!(
+        result.0[2] > result.0[0] + 20,
+        "the result is drawn in blue over the base: {result:?}"
+    );
+    // Transparent images are for overlays: no base layer.
+    let img = export("true").await;
+    assert_eq!(px(&img, -25.0, 40.0).0[3], 0);
+    assert_eq!(px(&img, 25.0, 45.0).0[3], 0);
 }

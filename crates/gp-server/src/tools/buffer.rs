@@ -468,7 +468,11 @@ fn split_at_antimeridian(rings: Vec<Vec<Coord>>) -> Vec<Vec<Coord>> {
         let cut = mp.intersection(&Rect::new((x0, -90.0), (x0 + 360.0, 90.0)).to_polygon());
         cut.translate(shift, 0.0)
     };
-    let parts = [window(-180.0, 0.0), window(180.0, -360.0), window(-540.0, 360.0)];
+    let parts = [
+        window(-180.0, 0.0),
+        window(180.0, -360.0),
+        window(-540.0, 360.0),
+    ];
     let polys: Vec<GeoPolygon<f64>> = parts.into_iter().flat_map(|m| m.0).collect();
     let mut out = from_geo(&geo::unary_union(&polys));
     // The cut is exact up to rounding: 180.00000000000003 is 180.
