@@ -41,20 +41,6 @@ pub(crate) async fn directories(app: &App, ctx: &Ctx, tail: &[&str]) -> Result<R
     Ok(bytes_response(bytes, ct))
 }
 
-/// The help path of a task: `arcgisoutput/<Folder>/<Service>_GPServer/<Task>.htm`,
-/// as ArcGIS Server writes `helpUrl`.
-pub(crate) fn help_path(service: &str, task: &str) -> String {
-    format!(
-        "/arcgis/rest/directories/arcgisoutput/{}_GPServer/{}.htm",
-        service
-            .split('/')
-            .map(crate::gpserver::enc)
-            .collect::<Vec<_>>()
-            .join("/"),
-        crate::gpserver::enc(task)
-    )
-}
-
 fn help_page(app: &App, tail: &[&str]) -> Option<Response> {
     let [root, svc_path @ .., file] = tail else {
         return None;

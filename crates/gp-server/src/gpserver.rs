@@ -8,36 +8,7 @@ use axum::response::Response;
 use crate::catalog::ServiceDef;
 use crate::respond::ApiError;
 use crate::state::{App, Ctx, eq};
-use crate::{jobapi, meta, submit, uploads};
-
-/// `/arcgis/rest/services/<svc>/GPServer`.
-pub(crate) fn svc_path(svc: &ServiceDef) -> String {
-    format!("/arcgis/rest/services/{}/GPServer", svc.qualified_name())
-}
-
-/// Characters escaped in a URL path segment (unreserved ones stay as they are).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// Percent-encodes one path segment (`911 Calls` -> `911%20Calls`).
-pub(crate) fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
-}
-
-/// Breadcrumbs of the HTML pages: home, the service, the task.
-pub(crate) fn crumbs(svc: &ServiceDef, task: Option<&str>) -> Vec<(String, String)> {
-    let mut c = vec![
-        ("Home".to_string(), "/arcgis/rest/services".to_string()),
-        (svc.qualified_name(), svc_path(svc)),
-    ];
-    if let Some(t) = task {
-        c.push((t.to_string(), format!("{}/{}", svc_path(svc), enc(t))));
-    }
-    c
-}
+use crate::{jobapi, meta, submit, upload_api};
 
 /// `…/GPServer[/…]`.
 pub(crate) async fn gpserver(
@@ -54,7 +25,7 @@ pub(crate) async fn gpserver(
                     "Uploads are not enabled on this service",
                 ));
             }
-            uploads::resource(app, ctx, svc, tail)
+            upload_api::resource(app, ctx, svc, tail)
         }
         [j, id, tail @ ..] if eq(j, "jobs") => {
             jobapi::job_resource(app, ctx, svc, None, id, tail).await

@@ -7,9 +7,9 @@ use axum::response::Response;
 use gp_model::{JobId, JobInfo, JobStatus, ParamName, ParamUrl, SubmitJobResponse};
 
 use crate::catalog::{ServiceDef, TaskDef};
-use crate::gpserver::{crumbs, enc, svc_path};
 use crate::jobs::{Job, JobRecord};
 use crate::mapserver;
+use crate::paths::{crumbs, enc, svc_path};
 use crate::request::F;
 use crate::respond::{ApiError, value_response};
 use crate::results::result_param;

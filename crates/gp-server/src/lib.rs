@@ -35,6 +35,7 @@
 //! per connection.
 
 mod auth;
+mod body;
 mod catalog;
 mod directory;
 mod files;
@@ -46,6 +47,7 @@ mod jobs;
 mod mapserver;
 mod meta;
 mod names;
+mod paths;
 mod portal;
 mod project;
 mod render;
@@ -55,11 +57,13 @@ mod results;
 mod route;
 mod samples;
 mod serve;
+mod shapes;
 mod state;
 mod submit;
 mod tls;
 mod tokens;
 mod tools;
+mod upload_api;
 mod uploads;
 
 use std::net::SocketAddr;

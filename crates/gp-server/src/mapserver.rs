@@ -533,7 +533,7 @@ fn save_image(
         .and_then(|d| d.trim().parse::<f64>().ok())
         .unwrap_or(96.0);
     Ok(MapImage {
-        href: crate::results::scratch_url(ctx, svc, rec, &name),
+        href: crate::paths::scratch_url(ctx, svc, rec, &name),
         width: Some(req.size.0),
         height: Some(req.size.1),
         extent: Some(envelope(req.bbox, &req.sr)),

@@ -5,7 +5,7 @@ use axum::response::Response;
 use gp_model::{ExecutionType, GpServiceInfo, TaskName};
 
 use crate::catalog::{ServiceDef, TaskDef};
-use crate::gpserver::{crumbs, enc, svc_path};
+use crate::paths::{crumbs, enc, svc_path};
 use crate::respond::value_response;
 use crate::state::{App, CURRENT_VERSION, Ctx};
 
@@ -57,7 +57,7 @@ pub(crate) fn service_info(app: &App, ctx: &Ctx, svc: &ServiceDef) -> Response {
 pub(crate) fn task_info(ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Response {
     let mut info = task.info.clone();
     info.execution_type = Some(execution(svc.synchronous));
-    info.help_url = Some(ctx.url(&crate::files::help_path(
+    info.help_url = Some(ctx.url(&crate::paths::help_path(
         &svc.qualified_name(),
         task.info.name.as_str(),
     )));
@@ -73,7 +73,7 @@ pub(crate) fn task_info(ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Response
         ),
         (
             "Help".to_string(),
-            crate::files::help_path(&svc.qualified_name(), task.info.name.as_str()),
+            crate::paths::help_path(&svc.qualified_name(), task.info.name.as_str()),
         ),
     ];
     value_response(

@@ -132,7 +132,13 @@ fn draw_features(
         let Some(g) = &feat.geometry else { continue };
         let mut g = g.clone();
         if from.code != target.code {
-            map_geometry(&mut g, &mut |x, y| from.transform_xy(target, x, y))?;
+            let projected = map_geometry(&mut g, &mut |x, y| from.transform_xy(target, x, y));
+            match projected {
+                Ok(()) => {}
+                // A base feature the map's projection cannot reach is left out.
+                Err(_) if style == Style::Base => continue,
+                Err(e) => return Err(e),
+            }
         } else {
             crate::project::linearize(&mut g);
         }
@@ -300,11 +306,71 @@ pub(crate) fn render(layers: &[Layer], req: &MapRequest) -> Result<Vec<u8>, Stri
             Layer::Features(fs) => draw_features(&mut pixmap, req, fs, &target, Style::Result)?,
             Layer::Base(fs) => {
                 pixmap.fill(tiny_skia::Color::from_rgba8(SEA[0], SEA[1], SEA[2], 255));
-                draw_features(&mut pixmap, req, fs, &target, Style::Base)?
+                if let Some(view) = base_in_view(fs, req, &target) {
+                    draw_features(&mut pixmap, req, &view, &target, Style::Base)?
+                }
             }
         }
     }
     encode(&pixmap, req.format)
+}
+
+/// The part of the (WGS 84) base layer inside the map's view, cut to it with a margin,
+/// so a map in a local projection (UTM, a state plane) projects only what it shows.
+/// `None` when the view cannot be expressed in WGS 84.
+fn base_in_view(fs: &FeatureSet, req: &MapRequest, target: &Crs) -> Option<FeatureSet> {
+    use geo::{BooleanOps, BoundingRect, Intersects};
+    let wgs84 = Crs::from_wkid(4326).ok()?;
+    let [x0, y0, x1, y1] = req.bbox;
+    let mut lon = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut lat = (f64::INFINITY, f64::NEG_INFINITY);
+    for i in 0..=8 {
+        for j in 0..=8 {
+            let x = x0 + (x1 - x0) * f64::from(i) / 8.0;
+            let y = y0 + (y1 - y0) * f64::from(j) / 8.0;
+            let (a, b) = if target.code == wgs84.code {
+                (x, y)
+            } else {
+                target.transform_xy(&wgs84, x, y).ok()?
+            };
+            lon = (lon.0.min(a), lon.1.max(a));
+            lat = (lat.0.min(b), lat.1.max(b));
+        }
+    }
+    let (mx, my) = ((lon.1 - lon.0) * 0.1 + 0.5, (lat.1 - lat.0) * 0.1 + 0.5);
+    let view = geo::Rect::new(
+        ((lon.0 - mx).max(-180.0), (lat.0 - my).max(-85.05)),
+        ((lon.1 + mx).min(180.0), (lat.1 + my).min(85.05)),
+    );
+    let whole = view.width() >= 359.0 && view.height() >= 170.0;
+    let mut out = fs.schema_only();
+    for f in &fs.features {
+        let Some(Geometry::Polygon(p)) = &f.geometry else {
+            continue;
+        };
+        let polys = crate::shapes::split_polygons(&p.rings);
+        let mp = geo::MultiPolygon::new(polys);
+        if !mp.bounding_rect().is_some_and(|b| b.intersects(&view)) {
+            continue;
+        }
+        let cut = if whole {
+            mp
+        } else {
+            mp.intersection(&view.to_polygon())
+        };
+        let rings = crate::shapes::from_geo(&cut);
+        if rings.is_empty() {
+            continue;
+        }
+        out.features.push(gp_model::Feature {
+            attributes: Default::default(),
+            geometry: Some(Geometry::Polygon(gp_model::Polygon {
+                rings,
+                ..Default::default()
+            })),
+        });
+    }
+    Some(out)
 }
 
 fn encode(pixmap: &Pixmap, format: Format) -> Result<Vec<u8>, String> {

@@ -8,27 +8,11 @@ use gp_model::{
 };
 
 use crate::catalog::ServiceDef;
-use crate::gpserver::enc;
 use crate::jobs::{JobRecord, StoredOutput};
 use crate::mapserver;
 use crate::project::{project_feature_set, strip_dims};
 use crate::respond::ApiError;
 use crate::state::{App, Ctx, eq};
-
-/// The URL of a file in a job's scratch folder.
-pub(crate) fn scratch_url(ctx: &Ctx, svc: &ServiceDef, rec: &JobRecord, file: &str) -> String {
-    let root = if rec.synchronous {
-        "arcgisoutput"
-    } else {
-        "arcgisjobs"
-    };
-    ctx.url(&format!(
-        "/arcgis/rest/directories/{root}/{}/{}/scratch/{}",
-        svc.jobs_dir_name(),
-        rec.job_id,
-        enc(file)
-    ))
-}
 
 /// The result `out` of job `rec` as answered to this request.
 pub(crate) async fn result_param(
@@ -58,7 +42,7 @@ pub(crate) async fn result_param(
     }
     Ok(match out {
         StoredOutput::File { name, format, .. } => param(GpValue::DataRef(DataRef {
-            url: Some(scratch_url(ctx, svc, rec, name)),
+            url: Some(crate::paths::scratch_url(ctx, svc, rec, name)),
             format: Some(format.clone()),
             ..Default::default()
         })),

@@ -8,9 +8,9 @@ use axum::response::Response;
 use gp_model::{ExecuteResponse, JobStatus, ResultParameter, RunContext, SubmitJobResponse};
 
 use crate::catalog::{ServiceDef, TaskDef};
-use crate::gpserver::crumbs;
 use crate::jobs::{Job, NewJob};
 use crate::names::AppResolver;
+use crate::paths::crumbs;
 use crate::project::Crs;
 use crate::request::F;
 use crate::respond::{ApiError, value_response};

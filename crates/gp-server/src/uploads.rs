@@ -1,4 +1,4 @@
-//! `…/GPServer/uploads`: files uploaded as ArcGIS takes them. Only the allowed file
+//! The upload store behind `…/GPServer/uploads` ([`crate::upload_api`]): files uploaded as ArcGIS takes them. Only the allowed file
 //! types (`allowedUploadFileTypes`), streamed to disk under a size limit, owned by the
 //! uploading user when token security is on, deletable (`uploads/<itemID>/delete`),
 //! and removed after the job expiry like jobs.
@@ -8,17 +8,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::extract::multipart::Field;
-use axum::http::Method;
-use axum::response::Response;
-use gp_model::{ItemId, UploadItem, UploadResponse, UploadsInfo};
+use gp_model::{ItemId, UploadItem, UploadsInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::ServiceDef;
 use crate::jobs::new_id;
 use crate::names::safe_segment;
-use crate::request::F;
-use crate::respond::{ApiError, value_response};
-use crate::state::{App, Ctx, eq};
+use crate::respond::ApiError;
 
 /// File types accepted by default: data a GP tool reads, never scripts, programs or
 /// pages (`.sh`, `.exe`, `.html` are refused).
@@ -47,8 +43,8 @@ pub(crate) struct Incoming {
 
 /// `item.json`: the item as served, and its owner (not served).
 #[derive(Debug, Serialize, Deserialize)]
-struct Stored {
-    item: UploadItem,
+pub(crate) struct Stored {
+    pub(crate) item: UploadItem,
     #[serde(default)]
     owner: Option<String>,
 }
@@ -135,7 +131,7 @@ impl Uploads {
                 Ok(None) => break,
                 Err(e) => {
                     let err: &(dyn std::error::Error + 'static) = &e;
-                    return Err(crate::route::body_error(err, "reading the uploaded file"));
+                    return Err(crate::body::body_error(err, "reading the uploaded file"));
                 }
             };
             size += chunk.len() as u64;
@@ -167,7 +163,11 @@ impl Uploads {
         (safe_segment(id) && id.starts_with('i')).then(|| self.dir.join(id))
     }
 
-    fn stored(&self, id: &str, user: Option<&str>) -> Result<(PathBuf, Stored), ApiError> {
+    pub(crate) fn stored(
+        &self,
+        id: &str,
+        user: Option<&str>,
+    ) -> Result<(PathBuf, Stored), ApiError> {
         let not_found = || ApiError::not_found(format!("Item {id} not found"));
         let dir = self.item_dir(id).ok_or_else(not_found)?;
         let bytes = std::fs::read(dir.join("item.json")).map_err(|_| not_found())?;
@@ -185,7 +185,7 @@ impl Uploads {
         p.is_file().then_some(p)
     }
 
-    fn commit(
+    pub(crate) fn commit(
         &self,
         incoming: Incoming,
         svc: &ServiceDef,
@@ -249,80 +249,5 @@ impl Uploads {
             }
         }
         n
-    }
-}
-
-/// `uploads`, `uploads/info`, `uploads/upload`, `uploads/<itemID>[/delete]`.
-pub(crate) fn resource(
-    app: &App,
-    ctx: &mut Ctx,
-    svc: &ServiceDef,
-    tail: &[&str],
-) -> Result<Response, ApiError> {
-    let store = &app.uploads;
-    let post_only = |what: &str| {
-        ApiError::new(
-            405,
-            "Unable to complete operation.",
-            vec![format!("{what} accepts POST requests only")],
-        )
-    };
-    let json_f = if ctx.f == F::Html { F::Pjson } else { ctx.f };
-    let title = format!("{} uploads", svc.qualified_name());
-    match tail {
-        [] => Ok(value_response(ctx.f, &title, &[], &[], &store.info())),
-        [i] if eq(i, "info") => Ok(value_response(ctx.f, &title, &[], &[], &store.info())),
-        [u] if eq(u, "upload") => {
-            if ctx.method != Method::POST {
-                return Err(post_only("uploads/upload"));
-            }
-            let Some(incoming) = ctx.upload.take() else {
-                return Err(ApiError::bad_param(
-                    "file",
-                    "no file in the multipart body (send it as the field `file`)",
-                ));
-            };
-            let description = ctx.params.get("description").unwrap_or_default();
-            let item = store.commit(incoming, svc, description)?;
-            let v = UploadResponse {
-                success: true,
-                item,
-            };
-            Ok(value_response(json_f, "Upload", &[], &[], &v))
-        }
-        [id] => {
-            let (_, s) = store.stored(id, ctx.user.as_deref())?;
-            #[derive(Serialize)]
-            struct ItemDoc<'a> {
-                item: &'a UploadItem,
-            }
-            Ok(value_response(
-                ctx.f,
-                &format!("Item {id}"),
-                &[],
-                &[],
-                &ItemDoc { item: &s.item },
-            ))
-        }
-        [id, d] if eq(d, "delete") => {
-            if ctx.method != Method::POST {
-                return Err(post_only("delete"));
-            }
-            let (dir, _) = store.stored(id, ctx.user.as_deref())?;
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| ApiError::internal(format!("deleting the item: {}", e.kind())))?;
-            #[derive(Serialize)]
-            struct Deleted {
-                success: bool,
-            }
-            Ok(value_response(
-                json_f,
-                "Deleted",
-                &[],
-                &[],
-                &Deleted { success: true },
-            ))
-        }
-        _ => Err(ApiError::not_found("Resource not found")),
     }
 }

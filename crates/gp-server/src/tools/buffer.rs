@@ -7,10 +7,8 @@
 
 use std::path::PathBuf;
 
-use geo::algorithm::orient::{Direction, Orient};
 use geo::{
-    BooleanOps, Destination, Geodesic, LineString, MultiPolygon, Polygon as GeoPolygon, Rect,
-    Translate,
+    BooleanOps, Destination, Geodesic, MultiPolygon, Polygon as GeoPolygon, Rect, Translate,
 };
 use gp_model::geometry::{Geometry, GeometryType, Polygon};
 use gp_model::{
@@ -20,6 +18,7 @@ use gp_model::{
 
 use super::{BadParam, Inputs, Output, PrepareLimits, Resolver, ToolCtx, ToolError, required};
 use crate::project::{Crs, project_feature_set};
+use crate::shapes::{from_geo, split_polygons, to_geo};
 
 /// Vertices of one circle. An inscribed 96-gon has 99.93% of the circle's area.
 pub(crate) const CIRCLE_VERTICES: usize = 96;
@@ -222,26 +221,6 @@ pub(crate) fn planar_circle(x: f64, y: f64, r: f64) -> Vec<Coord> {
         ring.push(first);
     }
     ring
-}
-
-fn to_geo(rings: &[Vec<Coord>]) -> Option<GeoPolygon<f64>> {
-    let mut it = rings
-        .iter()
-        .map(|r| LineString::from(r.iter().map(|c| (c.x, c.y)).collect::<Vec<_>>()));
-    let exterior = it.next()?;
-    Some(GeoPolygon::new(exterior, it.collect()))
-}
-
-fn from_geo(mp: &MultiPolygon<f64>) -> Vec<Vec<Coord>> {
-    // Esri: exterior rings clockwise, holes counter-clockwise.
-    let oriented = mp.orient(Direction::Reversed);
-    let mut rings = Vec::new();
-    for poly in &oriented.0 {
-        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-            rings.push(ring.coords().map(|c| Coord::xy(c.x, c.y)).collect());
-        }
-    }
-    rings
 }
 
 /// Runs the buffer.
@@ -482,19 +461,6 @@ fn split_at_antimeridian(rings: Vec<Vec<Coord>>) -> Vec<Vec<Coord>> {
     out
 }
 
-/// Splits Esri rings (clockwise exteriors, counter-clockwise holes) into polygons.
-fn split_polygons(rings: &[Vec<Coord>]) -> Vec<GeoPolygon<f64>> {
-    let mut polys: Vec<Vec<Vec<Coord>>> = Vec::new();
-    for ring in rings {
-        if gp_model::geometry::ring_signed_area(ring) <= 0.0 || polys.is_empty() {
-            polys.push(vec![ring.clone()]);
-        } else if let Some(last) = polys.last_mut() {
-            last.push(ring.clone());
-        }
-    }
-    polys.iter().filter_map(|p| to_geo(p)).collect()
-}
-
 fn oid_of(fs: &FeatureSet, f: &Feature) -> Option<i64> {
     let name = fs.object_id_field_name.clone().or_else(|| {
         fs.fields.as_ref().and_then(|fields| {
@@ -514,6 +480,7 @@ fn oid_of(fs: &FeatureSet, f: &Feature) -> Option<i64> {
 mod tests {
     use super::*;
     use geo::GeodesicArea;
+    use geo::algorithm::orient::{Direction, Orient};
 
     #[test]
     fn circles_across_the_antimeridian_are_cut_into_two_parts() {
