@@ -6,6 +6,7 @@
 //!   installed, plus doctests), and rustdoc with warnings denied.
 //! - `cargo xtask bench raster`: TIFF decoding against GDAL, medians side by side.
 //! - `cargo xtask bench features`: feature conversions against `ogr2ogr`.
+//! - `cargo xtask bench server`: status latency of gp-server during big map exports.
 //! - `cargo xtask bench outputs`: a large feature output saved by `gp job fetch`
 //!   against the ArcGIS API for Python fetching it.
 //! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
@@ -59,6 +60,9 @@ enum Bench {
     },
     /// Job polling: gp-client's `wait()` against a fixed 0.2 s loop on the local server.
     Poll,
+    /// gp-server: job status latency on an idle server and during 16 concurrent
+    /// 4096 × 4096 map exports.
+    Server,
     /// A large feature output saved by `gp job fetch` (GeoPackage, FlatGeobuf, GeoJSON)
     /// against the ArcGIS API for Python fetching it (needs curl and Python 3).
     Outputs {
@@ -104,6 +108,23 @@ fn main() -> anyhow::Result<()> {
         Task::Bench {
             what: Bench::Outputs { points, runs },
         } => bench_outputs::outputs(points, runs),
+        Task::Bench {
+            what: Bench::Server,
+        } => {
+            let status = std::process::Command::new(cargo())
+                .args([
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    "gp-server",
+                    "--example",
+                    "export_bench",
+                ])
+                .status()?;
+            anyhow::ensure!(status.success(), "the server benchmark failed ({status})");
+            Ok(())
+        }
         Task::Bench { what: Bench::Poll } => {
             let status = std::process::Command::new(cargo())
                 .args([

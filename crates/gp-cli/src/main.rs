@@ -35,21 +35,8 @@ pub(crate) struct Cli {
 enum Cmd {
     /// Start the local ArcGIS-compatible GP server.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: std::net::SocketAddr,
-        /// Keep jobs, outputs and uploads here (they survive restarts).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Jobs that run at the same time.
-        #[arg(long, default_value_t = 2)]
-        workers: usize,
-        /// Turn on token security with this user (repeat for more).
-        #[arg(long, value_name = "USER:PASS")]
-        token_auth: Vec<String>,
-        /// HTTPS with a self-signed certificate.
-        #[arg(long)]
-        tls: bool,
+        #[command(flatten)]
+        options: gp_server::options::ServerOptions,
     },
     /// Run the seed's three workflows against an embedded server.
     Demo {
@@ -179,35 +166,12 @@ fn init_logs(verbose: u8) {
         .try_init();
 }
 
-async fn serve(
-    addr: std::net::SocketAddr,
-    data_dir: Option<PathBuf>,
-    workers: usize,
-    token_auth: Vec<String>,
-    tls: bool,
-) -> anyhow::Result<()> {
-    let mut users = Vec::new();
-    for u in &token_auth {
-        let (user, pass) = u
-            .split_once(':')
-            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
-            .with_context(|| format!("--token-auth expects USER:PASS, got `{u}`"))?;
-        users.push((user.to_string(), pass.to_string()));
-    }
+async fn serve(options: &gp_server::options::ServerOptions) -> anyhow::Result<()> {
+    let config = options.config()?;
     // Listen for Ctrl-C before saying we are ready, so an early interrupt still
     // stops the server cleanly.
-    #[cfg(unix)]
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .context("listening for Ctrl-C")?;
-    let server = gp_server::Server::start(gp_server::ServerConfig {
-        addr,
-        data_dir,
-        workers,
-        users,
-        tls,
-        ..Default::default()
-    })
-    .await?;
+    let stop = gp_server::stop_signal().context("listening for Ctrl-C and SIGTERM")?;
+    let server = gp_server::Server::start(config).await?;
     {
         // A server keeps serving when whoever started it stops reading its stdout.
         use std::io::Write;
@@ -218,16 +182,11 @@ async fn serve(
         }
         let _ = writeln!(
             out,
-            "services: GP/BufferByVal, GP/BufferSync, GP/Utilities, SlopeByVal (Ctrl-C stops)"
+            "services: GP/BufferByVal, GP/BufferSync, GP/Utilities, SlopeByVal (Ctrl-C or SIGTERM stops)"
         );
         let _ = out.flush();
     }
-    #[cfg(unix)]
-    interrupt.recv().await;
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    stop.await;
     server.shutdown().await;
     Ok(())
 }
@@ -282,13 +241,7 @@ fn raster_info(file: &PathBuf, stats: bool, json: bool) -> anyhow::Result<()> {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Cmd::Serve {
-            addr,
-            data_dir,
-            workers,
-            token_auth,
-            tls,
-        } => serve(addr, data_dir, workers, token_auth, tls).await,
+        Cmd::Serve { options } => serve(&options).await,
         Cmd::Demo { out } => demo::run(&out, cli.quiet).await,
         Cmd::Services { url, json, conn } => info::services(&url, json, &conn).await,
         Cmd::Info { url, json, conn } => info::info(&url, json, &conn).await,

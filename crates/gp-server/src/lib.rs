@@ -47,6 +47,7 @@ mod jobs;
 mod mapserver;
 mod meta;
 mod names;
+pub mod options;
 mod paths;
 mod portal;
 mod project;
@@ -437,4 +438,26 @@ async fn no_stray_credentials(mut r: axum::response::Response) -> axum::response
         h.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
     }
     r
+}
+
+/// Listens for Ctrl-C (SIGINT) and, on Unix, SIGTERM; the future ends at the first
+/// (how the binaries know to call [`Server::shutdown`]). The handlers are in place when
+/// this returns, so a signal that comes before the future is awaited is not lost.
+pub fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
