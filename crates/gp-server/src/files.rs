@@ -7,8 +7,9 @@ use serde::Serialize;
 
 use crate::catalog::TaskDef;
 use crate::names::directory_file;
+use crate::paths::help_segments;
 use crate::respond::{ApiError, bytes_response, esc, value_response};
-use crate::state::{App, Ctx, eq};
+use crate::state::{App, Ctx};
 
 #[derive(Serialize)]
 struct Directories {
@@ -42,25 +43,24 @@ pub(crate) async fn directories(app: &App, ctx: &Ctx, tail: &[&str]) -> Result<R
 }
 
 fn help_page(app: &App, tail: &[&str]) -> Option<Response> {
-    let [root, svc_path @ .., file] = tail else {
-        return None;
-    };
-    if !eq(root, "arcgisoutput") {
+    if !tail.last().is_some_and(|f| f.ends_with(".htm")) {
         return None;
     }
-    let task_name = file.strip_suffix(".htm")?;
-    let (last, folder) = svc_path.split_last()?;
-    let name = last
-        .strip_suffix("_GPServer")
-        .or_else(|| last.strip_suffix("_gpserver"))?;
-    let folder = match folder {
-        [] => None,
-        [f] => Some(*f),
-        _ => return None,
+    let same = |segs: Vec<String>| {
+        segs.len() == tail.len()
+            && segs.iter().zip(tail).all(|(a, b)| {
+                percent_encoding::percent_decode_str(a)
+                    .decode_utf8_lossy()
+                    .eq_ignore_ascii_case(b)
+            })
     };
-    let svc = app.catalog.service(folder, name)?;
-    let task = svc.task(task_name)?;
-    Some(render_help(&svc.qualified_name(), task))
+    app.catalog.services.iter().find_map(|svc| {
+        let task = svc
+            .tasks
+            .iter()
+            .find(|t| same(help_segments(&svc.qualified_name(), t.info.name.as_str())))?;
+        Some(render_help(&svc.qualified_name(), task))
+    })
 }
 
 fn render_help(service: &str, task: &TaskDef) -> Response {

@@ -190,6 +190,7 @@ pub(crate) struct JobManager {
     output_root: PathBuf,
     expiry: Duration,
     stopping: Arc<AtomicBool>,
+    scrub: Arc<crate::scrub::Scrub>,
 }
 
 fn fmt_time(t: DateTime<Utc>) -> String {
@@ -211,6 +212,7 @@ impl JobManager {
             output_root,
             expiry,
             stopping: Arc::new(AtomicBool::new(false)),
+            scrub: Arc::new(crate::scrub::Scrub::new(data_dir)),
         };
         m.load_existing();
         Ok(m)
@@ -319,7 +321,8 @@ impl JobManager {
         let pool = self.pool.clone();
         let j = job.clone();
         let stopping = self.stopping.clone();
-        tokio::spawn(async move { run_job(j, pool, new, stopping).await });
+        let scrub = self.scrub.clone();
+        tokio::spawn(async move { run_job(j, pool, new, stopping, scrub).await });
         Ok(job)
     }
 
@@ -430,7 +433,13 @@ fn finish(
 
 const STOPPED: &str = "The server stopped while this job was running; it did not finish.";
 
-async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc<AtomicBool>) {
+async fn run_job(
+    job: Arc<Job>,
+    pool: Arc<Semaphore>,
+    new: NewJob,
+    stopping: Arc<AtomicBool>,
+    scrub: Arc<crate::scrub::Scrub>,
+) {
     let cancelled_status = |job: &Job| {
         if stopping.load(Ordering::SeqCst) {
             job.log.error(STOPPED.to_string());
@@ -563,7 +572,8 @@ async fn run_job(job: Arc<Job>, pool: Arc<Semaphore>, new: NewJob, stopping: Arc
             &new.task,
         ),
         Err(ToolError::Failed(msg)) => {
-            job.log.error(msg);
+            // A library's error may name a file in the data directory.
+            job.log.error(scrub.apply(&msg));
             finish(
                 &job,
                 JobStatus::Failed,

@@ -57,6 +57,7 @@ mod respond;
 mod results;
 mod route;
 mod samples;
+mod scrub;
 mod serve;
 mod shapes;
 mod state;
@@ -311,6 +312,7 @@ impl Server {
                 config.render_concurrency.max(1),
             )),
             base_layer,
+            scrub: scrub::Scrub::new(&data_dir),
         });
         let router = Router::new()
             .fallback(route::handle)

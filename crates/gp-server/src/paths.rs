@@ -49,12 +49,24 @@ pub(crate) fn scratch_url(ctx: &Ctx, svc: &ServiceDef, rec: &JobRecord, file: &s
     ))
 }
 
-/// The help path of a task: `arcgisoutput/<Folder>/<Service>_GPServer/<Task>.htm`,
-/// as ArcGIS Server writes `helpUrl`.
+/// The help path of a task, as ArcGIS Server writes `helpUrl`.
 pub(crate) fn help_path(service: &str, task: &str) -> String {
     format!(
-        "/arcgis/rest/directories/arcgisoutput/{}_GPServer/{}.htm",
-        service.split('/').map(enc).collect::<Vec<_>>().join("/"),
-        enc(task)
+        "/arcgis/rest/directories/{}",
+        help_segments(service, task).join("/")
     )
+}
+
+/// The segments of [`help_path`] after `directories/`, percent-encoded:
+/// `arcgisoutput/<Folder>/<Service>_GPServer/<Folder>_<Service>/<Task>.htm`.
+pub(crate) fn help_segments(service: &str, task: &str) -> Vec<String> {
+    let parts: Vec<&str> = service.split('/').collect();
+    let mut segs = vec!["arcgisoutput".to_string()];
+    if let Some((name, folders)) = parts.split_last() {
+        segs.extend(folders.iter().map(|f| enc(f)));
+        segs.push(format!("{}_GPServer", enc(name)));
+    }
+    segs.push(enc(&parts.join("_")));
+    segs.push(format!("{}.htm", enc(task)));
+    segs
 }

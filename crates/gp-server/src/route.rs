@@ -156,7 +156,13 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
     }
     match answer {
         Ok(r) => r,
-        Err(e) => e.respond(ctx.f),
+        Err(mut e) => {
+            e.message = app.scrub.apply(&e.message);
+            for d in &mut e.details {
+                *d = app.scrub.apply(d);
+            }
+            e.respond(ctx.f)
+        }
     }
 }
 

@@ -40,6 +40,8 @@ pub(crate) struct App {
     pub(crate) render_slots: Arc<Semaphore>,
     /// The base layer of map images (Natural Earth countries).
     pub(crate) base_layer: Option<Arc<gp_model::FeatureSet>>,
+    /// Hides the data directory in answers.
+    pub(crate) scrub: crate::scrub::Scrub,
 }
 
 /// One request, parsed.

@@ -166,6 +166,9 @@ async fn bad_requests_get_envelopes_and_the_server_keeps_serving() {
             "{needle}: {}",
             error_text(&v)
         );
+        // No answer shows where the server keeps its files.
+        let data = s.server.data_dir().to_string_lossy().into_owned();
+        assert!(!v.to_string().contains(&data), "{v}");
     }
     // Wait: not a number.
     let v = s

@@ -222,7 +222,7 @@ async fn an_unknown_host_never_reaches_a_url() {
         &format!("GET {sync}?f=json HTTP/1.1\r\nHost: localhost:1234\r\nConnection: close\r\n\r\n"),
     )
     .await;
-    assert!(got.contains("\"helpUrl\":\"http://localhost:1234/arcgis/rest/directories/arcgisoutput/SlopeByVal_GPServer/RunSlope.htm\""), "{got}");
+    assert!(got.contains("\"helpUrl\":\"http://localhost:1234/arcgis/rest/directories/arcgisoutput/SlopeByVal_GPServer/SlopeByVal/RunSlope.htm\""), "{got}");
     // With a public URL, every href starts with it, whatever the Host says.
     let s = start(ServerConfig {
         public_url: Some("https://gis.example.org".into()),

@@ -675,3 +675,44 @@ async fn map_images_show_where_the_result_is_on_a_base_layer() {
     assert_eq!(px(&img, -25.0, 40.0).0[3], 0);
     assert_eq!(px(&img, 25.0, 45.0).0[3], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_help_url_serves_its_help_page() {
+    let s = start_default().await;
+    for (svc, task) in [
+        ("GP/BufferByVal", "BufferPoints"),
+        ("GP/BufferSync", "BufferPoints"),
+        ("SlopeByVal", "RunSlope"),
+        ("GP/Utilities", "EchoTypes"),
+    ] {
+        let info = s
+            .get(&s.svc(&format!("{svc}/GPServer/{task}?f=json")))
+            .await;
+        let help = info["helpUrl"].as_str().unwrap_or_else(|| panic!("{info}"));
+        let r = s.http.get(help).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{help}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let page = r.text().await.unwrap();
+        assert!(page.contains(&format!("<h1>{task}</h1>")), "{page}");
+        for p in info["parameters"].as_array().unwrap() {
+            let name = p["name"].as_str().unwrap();
+            assert!(
+                page.contains(&format!("<td>{name}</td>")),
+                "{svc}/{task}: {name}"
+            );
+        }
+    }
+    // A help page of a task that does not exist is a 404.
+    let r = s
+        .http
+        .get(s.url("/arcgis/rest/directories/arcgisoutput/SlopeByVal_GPServer/SlopeByVal/Nope.htm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
