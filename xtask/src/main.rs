@@ -110,37 +110,29 @@ fn main() -> anyhow::Result<()> {
         } => bench_outputs::outputs(points, runs),
         Task::Bench {
             what: Bench::Server,
-        } => {
-            let status = std::process::Command::new(cargo())
-                .args([
-                    "run",
-                    "--release",
-                    "--quiet",
-                    "-p",
-                    "gp-server",
-                    "--example",
-                    "export_bench",
-                ])
-                .status()?;
-            anyhow::ensure!(status.success(), "the server benchmark failed ({status})");
-            Ok(())
-        }
-        Task::Bench { what: Bench::Poll } => {
-            let status = std::process::Command::new(cargo())
-                .args([
-                    "run",
-                    "--release",
-                    "--quiet",
-                    "-p",
-                    "gp-client",
-                    "--example",
-                    "poll_bench",
-                ])
-                .status()?;
-            anyhow::ensure!(status.success(), "the polling benchmark failed ({status})");
-            Ok(())
-        }
+        } => run_example("gp-server", "export_bench"),
+        Task::Bench { what: Bench::Poll } => run_example("gp-client", "poll_bench"),
     }
+}
+
+/// Runs a benchmark that is an example of a workspace crate, built in release mode.
+fn run_example(package: &str, example: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new(cargo())
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            package,
+            "--example",
+            example,
+        ])
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "the benchmark {example} failed ({status})"
+    );
+    Ok(())
 }
 
 /// The workspace root (the parent of this crate's directory).
