@@ -97,8 +97,8 @@ pub use mapservice::{LayerInfo, MapLayerEntry, MapServiceInfo};
 pub use results::{ExecuteResponse, ResultParameter, UploadItem, UploadResponse, UploadsInfo};
 pub use rules::{choice, did_you_mean};
 pub use service::{
-    AuthInfo, ExecutionType, GpServiceInfo, RestInfo, ServiceDirectory, ServiceEntry,
-    ServiceSchema, TokenResponse, TokensInfo, UrlRef,
+    AuthInfo, ExecutionType, GpServiceInfo, PortalInfo, RestInfo, ServiceDirectory, ServiceEntry,
+    ServiceSchema, SharingInfo, TokenResponse, TokensInfo, UrlRef,
 };
 pub use task::{
     CodedValue, Direction, Filter, ParameterInfo, ParameterMember, ParameterType, TaskInfo,

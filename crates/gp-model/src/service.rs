@@ -185,3 +185,61 @@ pub struct TokenResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl: Option<bool>,
 }
+
+/// `/sharing/rest/portals/self?f=json`: what a client reads of a portal before it talks
+/// to the servers behind it (the ArcGIS API for Python's `GIS(url)` does).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalInfo {
+    /// Portal name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_name: Option<String>,
+    /// Organisation name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Organisation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// True for ArcGIS Enterprise.
+    #[serde(default)]
+    pub is_portal: bool,
+    /// `multitenant` or `singletenant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_mode: Option<String>,
+    /// Portal version (`2024.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<String>,
+    /// True when only HTTPS is allowed.
+    #[serde(default)]
+    pub all_ssl: bool,
+    /// `host/webadaptor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_hostname: Option<String>,
+    /// The organisation's URL key, when it has one.
+    #[serde(default)]
+    pub url_key: Option<String>,
+    /// Custom base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_base_url: Option<String>,
+    /// Helper services (geocode, routing, ...), kept as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helper_services: Option<serde_json::Value>,
+    /// The signed-in user, when there is one (kept as JSON).
+    #[serde(default)]
+    pub user: Option<serde_json::Value>,
+    /// True when OAuth sign-in is offered.
+    #[serde(default)]
+    pub supports_o_auth: bool,
+    /// True for a read-only portal.
+    #[serde(default)]
+    pub is_read_only: bool,
+}
+
+/// `/sharing/rest?f=json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharingInfo {
+    /// Portal version (`2024.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<String>,
+}

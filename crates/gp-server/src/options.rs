@@ -60,7 +60,7 @@ pub struct ServerOptions {
     /// allowed for them. Default: any origin, without credentials.
     #[arg(long, value_name = "ORIGIN")]
     pub cors_origin: Vec<String>,
-    /// The URL clients reach the server at (scheme://host[:port]); every URL the
+    /// The URL clients reach the server at (`scheme://host[:port]`); every URL the
     /// server writes starts with it.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
