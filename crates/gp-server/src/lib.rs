@@ -32,7 +32,17 @@
 //! gp-model holds every protocol type the server answers with, and the rules
 //! of input values and `context` the client checks too; hyper-util's connection
 //! builder with tokio timers enforces the header timeout, and [tower] runs the router
-//! per connection.
+//! per connection; [clap] reads the options ([`options::ServerOptions`]).
+//!
+//! Layout, one concept a module, none importing back from its importer: `serve`
+//! (connections and their limits), `route` (paths, Host, bodies, tokens) with `body`
+//! (stalled bodies) and `host`; the resources `directory`, `gpserver` (routing a GP
+//! service), `meta` (service and task metadata), `submit` (`execute`, `submitJob`),
+//! `jobapi` (status, cancel, results, inputs), `results` (one result as answered),
+//! `mapserver` (result maps and exports, drawn by `render`), `upload_api` over the
+//! store `uploads`, `files` (directories and help pages), `tokens`, `portal`; the state
+//! `state`, `catalog`, `jobs` with `joblog`, `auth`; helpers `names` (file resolution),
+//! `paths` (URLs written), `scrub` (no server paths in answers), `shapes`, `project`.
 
 mod auth;
 mod body;
