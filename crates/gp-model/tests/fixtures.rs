@@ -97,6 +97,17 @@ fn every_fixture_parses_and_round_trips() {
             "job_status" => {
                 round_trip::<JobInfo>(&rel, &text);
             }
+            "portal_self" => {
+                let p = round_trip::<PortalInfo>(&rel, &text);
+                assert!(p.portal_name.is_some() && p.portal_mode.is_some(), "{rel}");
+            }
+            "rest_info" => {
+                let r = round_trip::<RestInfo>(&rel, &text);
+                assert!(
+                    r.auth_info.is_some_and(|a| a.token_services_url.is_some()),
+                    "{rel}"
+                );
+            }
             "job_progress" => {
                 round_trip::<ProgressDoc>(&rel, &text);
             }
