@@ -94,7 +94,10 @@ pub use job::{
     max_severity,
 };
 pub use mapservice::{LayerInfo, MapLayerEntry, MapServiceInfo};
-pub use results::{ExecuteResponse, ResultParameter, UploadItem, UploadResponse, UploadsInfo};
+pub use results::{
+    ExecuteResponse, OperationResult, ResultParameter, UploadItem, UploadParts, UploadResponse,
+    UploadsInfo,
+};
 pub use rules::{choice, did_you_mean};
 pub use service::{
     AuthInfo, ExecutionType, GpServiceInfo, PortalInfo, RestInfo, ServiceDirectory, ServiceEntry,

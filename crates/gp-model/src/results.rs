@@ -119,6 +119,26 @@ pub struct UploadItem {
     pub size: Option<u64>,
 }
 
+/// `uploads/<itemID>/parts?f=json`: the parts of an item uploaded by parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadParts {
+    /// The item.
+    #[serde(rename = "itemID", default, skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<crate::ids::ItemId>,
+    /// Part numbers, ascending.
+    #[serde(default)]
+    pub parts: Vec<u32>,
+}
+
+/// `{"success": true}`: the answer of operations without a result (`delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationResult {
+    /// True when the operation was done.
+    #[serde(default)]
+    pub success: bool,
+}
+
 /// `uploads/info?f=json`: what a service's uploads accept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -76,6 +76,7 @@ mod tls;
 mod tokens;
 mod tools;
 mod upload_api;
+mod upload_parts;
 mod uploads;
 
 use std::net::SocketAddr;

@@ -34,6 +34,14 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of `name` (case-insensitive), in order: for repeated fields.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A boolean parameter: `true`/`false` in any case (Python sends `False`), also
     /// `1`/`0`/`yes`/`no`. `Err` names the bad text.
     pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, String> {

@@ -39,7 +39,7 @@ async fn read_multipart(
     req: Request,
     params: &mut Params,
     headers: &HeaderMap,
-    upload_path: bool,
+    path: FilePath,
 ) -> Result<Option<uploads::Incoming>, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -57,9 +57,9 @@ async fn read_multipart(
         };
         let name = field.name().unwrap_or_default().to_string();
         if let Some(fname) = field.file_name().map(str::to_string) {
-            if !upload_path {
+            if path == FilePath::No {
                 return Err(ApiError::bad_request(
-                    "files are accepted only by …/GPServer/uploads/upload",
+                    "files are accepted only by …/GPServer/uploads/upload and …/uploads/<itemID>/uploadPart",
                 ));
             }
             if file.is_some() {
@@ -71,7 +71,12 @@ async fn read_multipart(
                 );
                 e
             })?;
-            file = Some(app.uploads.receive(field, &fname, user, declared).await?);
+            let part = path == FilePath::Part;
+            file = Some(
+                app.uploads
+                    .receive(field, &fname, user, declared, part)
+                    .await?,
+            );
         } else {
             let text = field
                 .text()
@@ -83,8 +88,23 @@ async fn read_multipart(
     Ok(file)
 }
 
-fn is_upload_path(segs: &[String]) -> bool {
-    segs.len() >= 2 && eq(&segs[segs.len() - 1], "upload") && eq(&segs[segs.len() - 2], "uploads")
+/// Where a request may carry a file: `…/uploads/upload` and `…/uploads/<id>/uploadPart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilePath {
+    No,
+    Upload,
+    Part,
+}
+
+fn file_path(segs: &[String]) -> FilePath {
+    let n = segs.len();
+    if n >= 2 && eq(&segs[n - 1], "upload") && eq(&segs[n - 2], "uploads") {
+        FilePath::Upload
+    } else if n >= 3 && eq(&segs[n - 1], "uploadPart") && eq(&segs[n - 3], "uploads") {
+        FilePath::Part
+    } else {
+        FilePath::No
+    }
 }
 
 /// The single handler behind every path.
@@ -116,7 +136,7 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
     let req = Request::from_parts(parts, timed_body(body, app.body_timeout));
     let mut upload = None;
     if is_multipart(&headers) {
-        match read_multipart(&app, req, &mut params, &headers, is_upload_path(&segs)).await {
+        match read_multipart(&app, req, &mut params, &headers, file_path(&segs)).await {
             Ok(u) => upload = u,
             Err(e) => return close(e.respond(early_f(&params))),
         }

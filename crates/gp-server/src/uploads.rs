@@ -36,8 +36,8 @@ pub(crate) struct Uploads {
 #[derive(Debug)]
 pub(crate) struct Incoming {
     name: String,
-    file: tempfile::NamedTempFile,
-    size: u64,
+    pub(crate) file: tempfile::NamedTempFile,
+    pub(crate) size: u64,
     owner: Option<String>,
 }
 
@@ -46,7 +46,7 @@ pub(crate) struct Incoming {
 pub(crate) struct Stored {
     pub(crate) item: UploadItem,
     #[serde(default)]
-    owner: Option<String>,
+    pub(crate) owner: Option<String>,
 }
 
 fn sanitize(name: &str) -> String {
@@ -101,23 +101,19 @@ impl Uploads {
 
     /// Streams the file field `field` to disk: refused at once when its type is not
     /// allowed, and as soon as it passes the size limit.
+    /// A part of an upload by parts is not checked here: its item's name was, at
+    /// `register`.
     pub(crate) async fn receive(
         &self,
         mut field: Field<'_>,
         file_name: &str,
         owner: Option<String>,
         declared: Option<u64>,
+        is_part: bool,
     ) -> Result<Incoming, ApiError> {
         let name = sanitize(file_name);
-        let ext = crate::tools::extension(std::path::Path::new(&name));
-        if !self.info().allows(&ext) {
-            return Err(ApiError::bad_param(
-                "file",
-                &format!(
-                    "`.{ext}` files are not accepted here (accepted: {})",
-                    self.types.join(", ")
-                ),
-            ));
+        if !is_part {
+            self.check_type(&name)?;
         }
         let incoming_dir = self.dir.join(".incoming");
         std::fs::create_dir_all(&incoming_dir)
@@ -140,13 +136,7 @@ impl Uploads {
                     Some(d) => format!("{} MB", mb(d)),
                     None => format!("more than {} MB", mb(self.max_bytes)),
                 };
-                return Err(ApiError::bad_param(
-                    "file",
-                    &format!(
-                        "the file is too large ({n}, limit {} MB)",
-                        mb(self.max_bytes)
-                    ),
-                ));
+                return Err(self.too_large(n));
             }
             file.write_all(&chunk)
                 .map_err(|e| ApiError::internal(format!("storing the upload: {}", e.kind())))?;
@@ -159,7 +149,33 @@ impl Uploads {
         })
     }
 
-    fn item_dir(&self, id: &str) -> Option<PathBuf> {
+    /// Refuses a file name whose type is not on the list.
+    pub(crate) fn check_type(&self, name: &str) -> Result<(), ApiError> {
+        let ext = crate::tools::extension(std::path::Path::new(name));
+        if self.info().allows(&ext) {
+            return Ok(());
+        }
+        Err(ApiError::bad_param(
+            "file",
+            &format!(
+                "`.{ext}` files are not accepted here (accepted: {})",
+                self.types.join(", ")
+            ),
+        ))
+    }
+
+    /// The refusal of a file past the limit: `size` is what is known of it.
+    pub(crate) fn too_large(&self, size: String) -> ApiError {
+        ApiError::bad_param(
+            "file",
+            &format!(
+                "the file is too large ({size}, limit {} MB)",
+                mb(self.max_bytes)
+            ),
+        )
+    }
+
+    pub(crate) fn item_dir(&self, id: &str) -> Option<PathBuf> {
         (safe_segment(id) && id.starts_with('i')).then(|| self.dir.join(id))
     }
 
@@ -185,7 +201,8 @@ impl Uploads {
         p.is_file().then_some(p)
     }
 
-    pub(crate) fn commit(
+    /// Stores a single uploaded file as a committed item.
+    pub(crate) fn store_single(
         &self,
         incoming: Incoming,
         svc: &ServiceDef,
@@ -212,10 +229,7 @@ impl Uploads {
                 .file
                 .persist_noclobber(dir.join("file").join(&incoming.name))
                 .map_err(|e| e.error)?;
-            let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-            tmp.write_all(&serde_json::to_vec_pretty(&stored).map_err(std::io::Error::other)?)?;
-            tmp.persist(dir.join("item.json")).map_err(|e| e.error)?;
-            Ok(())
+            write_record(&dir, &stored)
         };
         if let Err(e) = write() {
             let _ = std::fs::remove_dir_all(&dir);
@@ -225,6 +239,37 @@ impl Uploads {
             )));
         }
         Ok(item)
+    }
+
+    /// Reserves an item for an upload by parts (`register`): its name's type is checked
+    /// now, its parts come with `uploadPart`.
+    pub(crate) fn register(
+        &self,
+        item_name: &str,
+        svc: &ServiceDef,
+        description: &str,
+        owner: Option<String>,
+    ) -> Result<UploadItem, ApiError> {
+        let name = sanitize(item_name);
+        self.check_type(&name)?;
+        let id = item_id();
+        let dir = self.dir.join(&id);
+        let stored = Stored {
+            item: UploadItem {
+                item_id: ItemId::new(id),
+                item_name: Some(name),
+                description: Some(description.to_string()),
+                date: Some(chrono::Utc::now().timestamp_millis()),
+                committed: Some(false),
+                service_name: Some(svc.qualified_name()),
+                size: None,
+            },
+            owner,
+        };
+        std::fs::create_dir_all(dir.join("parts"))
+            .and_then(|()| write_record(&dir, &stored))
+            .map_err(|e| ApiError::internal(format!("registering the upload: {}", e.kind())))?;
+        Ok(stored.item)
     }
 
     /// Removes items uploaded longer ago than the expiry; returns how many.
@@ -250,4 +295,12 @@ impl Uploads {
         }
         n
     }
+}
+
+/// Writes `item.json` of an item folder (temp file, then rename).
+pub(crate) fn write_record(dir: &std::path::Path, stored: &Stored) -> std::io::Result<()> {
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(&serde_json::to_vec_pretty(stored).map_err(std::io::Error::other)?)?;
+    tmp.persist(dir.join("item.json")).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -599,3 +599,118 @@ async fn big_map_exports_do_not_hold_up_status_requests() {
         "a status request waited {worst:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_by_parts_are_typed_owned_sized_and_joined_in_order() {
+    let s = start(ServerConfig {
+        users: vec![("ann".into(), "a-pw".into()), ("bob".into(), "b-pw".into())],
+        max_upload_bytes: 1 << 20,
+        ..Default::default()
+    })
+    .await;
+    let ann = token(&s, "ann", "a-pw").await;
+    let bob = token(&s, "bob", "b-pw").await;
+    let base = s.svc("SlopeByVal/GPServer/uploads");
+    let register = |name: &str, t: &str| {
+        let form = vec![
+            ("f".to_string(), "json".to_string()),
+            ("token".to_string(), t.to_string()),
+            ("itemName".to_string(), name.to_string()),
+        ];
+        let (http, url) = (s.http.clone(), format!("{base}/register"));
+        async move {
+            http.post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let part = |id: &str, n: &str, bytes: Vec<u8>, t: &str| {
+        let form = reqwest::multipart::Form::new()
+            .text("f", "json")
+            .text("token", t.to_string())
+            .text("partId", n.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("split.part"),
+            );
+        let (http, url) = (s.http.clone(), format!("{base}/{id}/uploadPart"));
+        async move {
+            http.post(url)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    // The type is checked when the item is registered.
+    let v = register("run.sh", &ann).await;
+    assert!(error_text(&v).contains("files are not accepted"), "{v}");
+    let v = register("dem.tif", &ann).await;
+    assert_eq!(v["item"]["committed"], false, "{v}");
+    let id = v["item"]["itemID"].as_str().unwrap().to_string();
+    // Parts in any order; only the owner adds them.
+    assert_eq!(
+        part(&id, "2", b"-second".to_vec(), &ann).await["success"],
+        true
+    );
+    assert_eq!(
+        part(&id, "1", b"first".to_vec(), &ann).await["success"],
+        true
+    );
+    assert_eq!(
+        error_code(&part(&id, "3", b"x".to_vec(), &bob).await),
+        Some(403)
+    );
+    let v = part(&id, "0", b"x".to_vec(), &ann).await;
+    assert!(error_text(&v).contains("not a part number"), "{v}");
+    // Together the parts stay under the limit.
+    let v = part(&id, "3", vec![b' '; 1 << 20], &ann).await;
+    assert!(error_text(&v).contains("too large"), "{v}");
+    let v = s
+        .get(&format!("{base}/{id}/parts?f=json&token={ann}"))
+        .await;
+    assert_eq!(v["parts"], serde_json::json!([1, 2]), "{v}");
+    // Not usable before the commit.
+    let v = s
+        .post(
+            &format!("{base}/{id}/commit"),
+            &[("f", "json"), ("token", &ann), ("parts", "1,4")],
+        )
+        .await;
+    assert!(error_text(&v).contains("has no part 4"), "{v}");
+    let v = s
+        .post(
+            &format!("{base}/{id}/commit"),
+            &[("f", "json"), ("token", &ann)],
+        )
+        .await;
+    assert_eq!(v["item"]["committed"], true, "{v}");
+    assert_eq!(v["item"]["size"], 12, "{v}");
+    let r = s
+        .http
+        .get(format!("{base}/{id}/download?token={ann}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(&r.bytes().await.unwrap()[..], b"first-second");
+    let r = s
+        .http
+        .get(format!("{base}/{id}/download?f=json&token={bob}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&r.json::<Value>().await.unwrap()), Some(403));
+    // A committed item takes no more parts.
+    let v = part(&id, "3", b"x".to_vec(), &ann).await;
+    assert!(error_text(&v).contains("is committed"), "{v}");
+    still_serving(&s).await;
+}
