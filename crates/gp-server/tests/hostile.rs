@@ -366,35 +366,34 @@ async fn uploads_are_typed_sized_owned_deletable_and_expire() {
     };
     assert_eq!(s.get(&item(&ann)).await["item"]["itemName"], "points.json");
     assert_eq!(error_code(&s.get(&item(&bob)).await), Some(403));
-    let run = |t: &str| {
-        let form = vec![
-            ("f".to_string(), "json".to_string()),
-            ("token".to_string(), t.to_string()),
-            (
-                "Input_Features".to_string(),
-                format!("{{\"itemID\": \"{id}\"}}"),
-            ),
-            ("Distance".to_string(), "1 kilometers".to_string()),
-        ];
-        let url = s.svc("GP/BufferSync/GPServer/BufferPoints/execute");
-        let http = s.http.clone();
-        async move {
-            http.post(url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let v = run(&bob).await;
+    let item_ref = format!("{{\"itemID\": \"{id}\"}}");
+    let execute = s.svc("GP/BufferSync/GPServer/BufferPoints/execute");
+    let v = s
+        .post(
+            &execute,
+            &[
+                ("f", "json"),
+                ("token", &bob),
+                ("Input_Features", &item_ref),
+                ("Distance", "1 kilometers"),
+            ],
+        )
+        .await;
     assert!(
         error_text(&v).contains(&format!("no uploaded item with itemID `{id}`")),
         "{v}"
     );
-    let v = run(&ann).await;
+    let v = s
+        .post(
+            &execute,
+            &[
+                ("f", "json"),
+                ("token", &ann),
+                ("Input_Features", &item_ref),
+                ("Distance", "1 kilometers"),
+            ],
+        )
+        .await;
     assert!(v["results"].is_array(), "{v}");
     // Deleting takes POST, by the owner.
     let delete = s.svc(&format!("GP/BufferByVal/GPServer/uploads/{id}/delete"));
@@ -611,24 +610,7 @@ async fn uploads_by_parts_are_typed_owned_sized_and_joined_in_order() {
     let ann = token(&s, "ann", "a-pw").await;
     let bob = token(&s, "bob", "b-pw").await;
     let base = s.svc("SlopeByVal/GPServer/uploads");
-    let register = |name: &str, t: &str| {
-        let form = vec![
-            ("f".to_string(), "json".to_string()),
-            ("token".to_string(), t.to_string()),
-            ("itemName".to_string(), name.to_string()),
-        ];
-        let (http, url) = (s.http.clone(), format!("{base}/register"));
-        async move {
-            http.post(url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
+    let register_url = format!("{base}/register");
     let part = |id: &str, n: &str, bytes: Vec<u8>, t: &str| {
         let form = reqwest::multipart::Form::new()
             .text("f", "json")
@@ -651,9 +633,19 @@ async fn uploads_by_parts_are_typed_owned_sized_and_joined_in_order() {
         }
     };
     // The type is checked when the item is registered.
-    let v = register("run.sh", &ann).await;
+    let v = s
+        .post(
+            &register_url,
+            &[("f", "json"), ("token", &ann), ("itemName", "run.sh")],
+        )
+        .await;
     assert!(error_text(&v).contains("files are not accepted"), "{v}");
-    let v = register("dem.tif", &ann).await;
+    let v = s
+        .post(
+            &register_url,
+            &[("f", "json"), ("token", &ann), ("itemName", "dem.tif")],
+        )
+        .await;
     assert_eq!(v["item"]["committed"], false, "{v}");
     let id = v["item"]["itemID"].as_str().unwrap().to_string();
     // Parts in any order; only the owner adds them.
