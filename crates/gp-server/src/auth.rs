@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
 
-use crate::jobs::new_id;
+use crate::ids::new_id;
 use crate::request::Params;
 use crate::respond::ApiError;
 

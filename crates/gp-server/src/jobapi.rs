@@ -7,9 +7,10 @@ use axum::response::Response;
 use gp_model::{JobId, JobInfo, JobStatus, ParamName, ParamUrl, SubmitJobResponse};
 
 use crate::catalog::{ServiceDef, TaskDef};
-use crate::jobs::{Job, JobRecord};
+use crate::jobs::Job;
 use crate::mapserver;
 use crate::paths::{crumbs, enc, svc_path};
+use crate::record::JobRecord;
 use crate::request::F;
 use crate::respond::{ApiError, value_response};
 use crate::results::result_param;

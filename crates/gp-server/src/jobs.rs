@@ -12,77 +12,12 @@ use gp_model::{
     DataType, GpValue, JobMessage, JobStatus, MessageType, ResultParameter, RunContext,
 };
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
+use crate::ids::new_id;
 use crate::joblog::JobLog;
+use crate::record::{JobRecord, StoredOutput, write_record};
 use crate::tools::{Output, Prepared, ToolCtx, ToolError};
-
-/// A result as stored: a value (kept decoded, as the tool made it), or a file in the
-/// job's scratch folder whose URL is built per request from the request's host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) enum StoredOutput {
-    /// `{"paramName", "dataType", "value"}`.
-    Value(Box<ResultParameter>),
-    /// A file under the job's scratch folder.
-    #[serde(rename_all = "camelCase")]
-    File {
-        /// The output parameter.
-        param_name: String,
-        /// Its data type.
-        data_type: DataType,
-        /// File name.
-        name: String,
-        /// `format`.
-        format: String,
-    },
-}
-
-impl StoredOutput {
-    /// The output parameter's name.
-    pub(crate) fn name(&self) -> &str {
-        match self {
-            StoredOutput::Value(r) => r.param_name.as_str(),
-            StoredOutput::File { param_name, .. } => param_name,
-        }
-    }
-
-    /// The output parameter's data type.
-    pub(crate) fn data_type(&self) -> &DataType {
-        match self {
-            StoredOutput::Value(r) => &r.data_type,
-            StoredOutput::File { data_type, .. } => data_type,
-        }
-    }
-}
-
-/// What is persisted in `job.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct JobRecord {
-    pub(crate) job_id: String,
-    pub(crate) service: String,
-    pub(crate) task: String,
-    pub(crate) owner: Option<String>,
-    pub(crate) synchronous: bool,
-    pub(crate) status: JobStatus,
-    pub(crate) submitted: DateTime<Utc>,
-    pub(crate) ended: Option<DateTime<Utc>>,
-    /// The inputs as the run saw them (defaults filled), shared by snapshots.
-    pub(crate) inputs: Arc<Vec<ResultParameter>>,
-    /// The outputs, shared by snapshots (a large feature set is not copied per request).
-    pub(crate) results: Arc<Vec<StoredOutput>>,
-    pub(crate) messages: Vec<JobMessage>,
-}
-
-impl JobRecord {
-    /// The result called `name` (case-insensitive).
-    pub(crate) fn result(&self, name: &str) -> Option<&StoredOutput> {
-        self.results
-            .iter()
-            .find(|r| r.name().eq_ignore_ascii_case(name))
-    }
-}
 
 /// One job.
 #[derive(Debug)]
@@ -140,30 +75,6 @@ impl Job {
             notified.await;
         }
     }
-}
-
-fn write_record(dir: &Path, r: &JobRecord) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(r).map_err(std::io::Error::other)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, &bytes)?;
-    tmp.persist(dir.join("job.json")).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// A new unguessable job id: `j` + 32 hex digits from the operating system's CSPRNG.
-pub(crate) fn new_id(prefix: &str) -> String {
-    let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        // The OS RNG failing is not recoverable for security-relevant ids.
-        tracing::error!("the operating system's random number generator failed");
-        std::process::abort();
-    }
-    let mut s = String::with_capacity(33);
-    s.push_str(prefix);
-    for x in b {
-        s.push_str(&format!("{x:02x}"));
-    }
-    s
 }
 
 /// Everything a new job needs.
@@ -582,20 +493,5 @@ async fn run_job(
                 &new.task,
             )
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn job_ids_are_j_plus_32_hex_and_unique() {
-        let a = new_id("j");
-        let b = new_id("j");
-        assert_eq!(a.len(), 33);
-        assert!(a.starts_with('j'));
-        assert!(a[1..].chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
     }
 }

@@ -12,8 +12,9 @@ use gp_model::{
 use serde_json::json;
 
 use crate::catalog::ServiceDef;
-use crate::jobs::{JobRecord, StoredOutput, new_id};
+use crate::ids::new_id;
 use crate::project::Crs;
+use crate::record::{JobRecord, StoredOutput};
 use crate::render::{
     Format, Layer, MapRequest, feature_extent, fit_extent, raster_extent, render, scale,
 };

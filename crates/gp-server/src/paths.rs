@@ -2,7 +2,7 @@
 //! pages. A leaf: it imports no resource module.
 
 use crate::catalog::ServiceDef;
-use crate::jobs::JobRecord;
+use crate::record::JobRecord;
 use crate::state::Ctx;
 
 /// `/arcgis/rest/services/<svc>/GPServer`.

@@ -8,9 +8,9 @@ use gp_model::{
 };
 
 use crate::catalog::ServiceDef;
-use crate::jobs::{JobRecord, StoredOutput};
 use crate::mapserver;
 use crate::project::{project_feature_set, strip_dims};
+use crate::record::{JobRecord, StoredOutput};
 use crate::respond::ApiError;
 use crate::state::{App, Ctx, eq};
 

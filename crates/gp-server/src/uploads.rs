@@ -12,7 +12,7 @@ use gp_model::{ItemId, UploadItem, UploadsInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::ServiceDef;
-use crate::jobs::new_id;
+use crate::ids::new_id;
 use crate::names::safe_segment;
 use crate::respond::ApiError;
 

@@ -102,3 +102,35 @@ pub fn error_code(v: &Value) -> Option<i64> {
 pub fn error_text(v: &Value) -> String {
     format!("{} {}", v["error"]["message"], v["error"]["details"])
 }
+
+/// A good request must be answered within this long while an attack goes on (a
+/// liveness bound, several times what a healthy server needs).
+pub const LIVE: Duration = Duration::from_secs(10);
+
+/// How many attacking connections fit in this process's descriptor limit (each takes
+/// one descriptor here and one in the server, which runs in the same process), at most `want`.
+pub fn connections(want: usize) -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|x| x.starts_with("Max open files"))
+                .and_then(|x| x.split_whitespace().nth(3))
+                .and_then(|n| n.parse::<usize>().ok())
+        })
+        .unwrap_or(1024);
+    want.min(soft.saturating_sub(200) / 2)
+}
+
+/// `GET /arcgis/rest/info?f=json` answered with a JSON object, within [`LIVE`].
+pub async fn still_serving(s: &Srv) {
+    let t = Instant::now();
+    let r = tokio::time::timeout(LIVE, s.http.get(s.url("/arcgis/rest/info?f=json")).send())
+        .await
+        .expect("a good request is answered while under attack")
+        .expect("the good request succeeds");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["currentVersion"].is_number(), "{v}");
+    assert!(t.elapsed() < LIVE);
+}
