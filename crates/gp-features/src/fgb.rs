@@ -52,9 +52,15 @@ const READ_BATCH: usize = 4096;
 /// the file.
 pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Result<()> {
     let err = fmt_err(path, "FlatGeobuf");
+    // Sizes first: the crate allocates what the file declares before it reads.
+    crate::fgb_check::check_layout(path).map_err(&err)?;
     let f = BufReader::new(std::fs::File::open(path).map_err(io("opening", path))?);
     let reader = FgbReader::open(f).map_err(|e| err(e.to_string()))?;
     let header = reader.header();
+    let column_types: Vec<ColumnType> = header
+        .columns()
+        .map(|cols| cols.iter().map(|c| c.type_()).collect())
+        .unwrap_or_default();
     let fields: Vec<gp_model::Field> = header
         .columns()
         .map(|cols| {
@@ -92,6 +98,9 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
                 else {
                     break;
                 };
+                crate::fgb_check::check_feature(&f.fbs_feature(), &column_types).map_err(|m| {
+                    geozero::error::GeozeroError::Feature(format!("feature {index}: {m}"))
+                })?;
                 if f.geometry().is_some() {
                     f.process(&mut b, index)?;
                 } else {

@@ -75,6 +75,7 @@ mod cut;
 mod error;
 mod esri;
 mod fgb;
+mod fgb_check;
 mod filegdb;
 mod flat;
 mod geojson;
