@@ -220,7 +220,7 @@ fn raster_info(file: &PathBuf, stats: bool, json: bool) -> anyhow::Result<()> {
         )?;
     }
     if let Some(n) = t.nodata {
-        outln!("nodata {n}")?;
+        outln!("nodata {}", gp_raster::nodata_text(n))?;
     }
     for (i, s) in info.stats.iter().flatten().enumerate() {
         match s {

@@ -68,7 +68,9 @@ pub struct TiffInfo {
     pub bigtiff: bool,
     /// Georeferencing.
     pub georef: GeoReference,
-    /// `GDAL_NODATA`.
+    /// `GDAL_NODATA` (NaN and ±infinity kept; in JSON written as GDAL writes them:
+    /// `"NaN"`, `"Infinity"`, `"-Infinity"`, other values as numbers).
+    #[serde(serialize_with = "nodata_json")]
     pub nodata: Option<f64>,
     /// `GDAL_METADATA` XML.
     pub metadata: Option<String>,
@@ -308,11 +310,36 @@ fn header(d: &mut Dec, path: &Path, limits: &DecodeLimits) -> Result<Header> {
 }
 
 fn parse_nodata(s: &str) -> Option<f64> {
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("nan") {
-        return Some(f64::NAN);
+    // Rust reads `nan`, `inf`, `-inf` and `infinity` in any case, as GDAL writes them.
+    s.trim().trim_end_matches('\0').parse().ok()
+}
+
+/// A nodata value as text, as GDAL prints it: `nan`, `inf`, `-inf`, or the number.
+///
+/// ```
+/// assert_eq!(gp_raster::nodata_text(f64::NAN), "nan");
+/// assert_eq!(gp_raster::nodata_text(f64::NEG_INFINITY), "-inf");
+/// assert_eq!(gp_raster::nodata_text(-9999.0), "-9999");
+/// ```
+pub fn nodata_text(nd: f64) -> String {
+    if nd.is_nan() {
+        "nan".into()
+    } else {
+        nd.to_string()
     }
-    t.parse().ok()
+}
+
+fn nodata_json<S: serde::Serializer>(
+    v: &Option<f64>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match v {
+        None => s.serialize_none(),
+        Some(x) if x.is_nan() => s.serialize_str("NaN"),
+        Some(x) if *x == f64::INFINITY => s.serialize_str("Infinity"),
+        Some(x) if *x == f64::NEG_INFINITY => s.serialize_str("-Infinity"),
+        Some(x) => s.serialize_f64(*x),
+    }
 }
 
 /// Reads a TIFF's header and tags (no pixels).

@@ -89,7 +89,7 @@ impl fmt::Display for RasterInfo {
             writeln!(f, "Pixel is: {:?}", t.georef.raster_type)?;
         }
         if let Some(nd) = t.nodata {
-            writeln!(f, "NoData: {nd}")?;
+            writeln!(f, "NoData: {}", crate::nodata_text(nd))?;
         }
         if let Some(stats) = &self.stats {
             for (i, s) in stats.iter().enumerate() {

@@ -50,7 +50,7 @@ mod mapimage;
 mod raster;
 mod scratch;
 
-pub use decode::{DecodeLimits, Layout, TiffInfo, read_tiff, read_tiff_info};
+pub use decode::{DecodeLimits, Layout, TiffInfo, nodata_text, read_tiff, read_tiff_info};
 pub use encode::{WriteOptions, write_geotiff};
 pub use error::{Error, Result};
 pub use info::RasterInfo;

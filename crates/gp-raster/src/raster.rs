@@ -298,7 +298,12 @@ impl Raster {
         }
         let n = self.band_len();
         let start = band as usize * n;
-        let nodata = self.nodata;
+        // Compared at the band's precision: a float32 band's nodata written in decimal
+        // (`0.1`) is the float32 nearest to it, as GDAL compares.
+        let nodata = match (&self.data, self.nodata) {
+            (RasterData::F32(_), Some(nd)) => Some(f64::from(nd as f32)),
+            (_, nd) => nd,
+        };
         let (mut min, mut max, mut count) = (f64::INFINITY, f64::NEG_INFINITY, 0u64);
         // Welford's algorithm: stable for large rasters.
         let (mut mean, mut m2) = (0.0f64, 0.0f64);

@@ -331,3 +331,75 @@ fn zstd_decodes_with_the_feature_and_is_a_clear_error_without() {
         assert!(matches!(e, Error::Unsupported { .. }), "{e}");
     }
 }
+
+#[test]
+fn nodata_nan_and_infinity_are_kept_and_float_nodata_is_compared_as_float32() {
+    if !gdal() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // (GDAL's -a_nodata text, what gp's JSON says, as GDAL's JSON says it)
+    for (nodata, json) in [
+        ("nan", serde_json::json!("NaN")),
+        ("-inf", serde_json::json!("-Infinity")),
+        ("inf", serde_json::json!("Infinity")),
+        ("-9999", serde_json::json!(-9999.0)),
+    ] {
+        let p = dir.path().join(format!("nd{nodata}.tif"));
+        run(
+            "gdal_create",
+            &[
+                "-of",
+                "GTiff",
+                "-ot",
+                "Float32",
+                "-outsize",
+                "4",
+                "4",
+                "-burn",
+                "1",
+                "-a_nodata",
+                nodata,
+                p.to_str().unwrap(),
+            ],
+        );
+        let ours = RasterInfo::read(&p, false, &Default::default()).unwrap();
+        let v = serde_json::to_value(&ours).unwrap();
+        assert_eq!(v["nodata"], json, "{nodata}: {v}");
+        let theirs = gdalinfo(&p);
+        assert_eq!(
+            theirs["bands"][0]["noDataValue"], json,
+            "GDAL agrees for {nodata}"
+        );
+        assert!(
+            ours.to_string()
+                .contains(&format!("NoData: {}", nodata.trim_start_matches('+'))),
+            "{ours}"
+        );
+    }
+    // A float32 band whose GDAL_NODATA is written in decimal (`0.1`, not the float32's
+    // 0.10000000149011612): cells holding it are not data, here as in GDAL.
+    let p = dir.path().join("tenth.tif");
+    let mut r = Raster::new(4, 4, 1, RasterData::F32(vec![0.1; 16])).unwrap();
+    if let RasterData::F32(v) = &mut r.data {
+        v[0] = 2.5;
+    }
+    r.nodata = Some(0.1);
+    write_geotiff(&p, &r, &WriteOptions::default()).unwrap();
+    assert_eq!(read_tiff_info(&p).unwrap().nodata, Some(0.1));
+    let back = read_tiff(&p, &DecodeLimits::default()).unwrap();
+    let stats = back.stats(0).unwrap();
+    assert_eq!((stats.valid_count, stats.min, stats.max), (1, 2.5, 2.5));
+    let out = Command::new("gdalinfo")
+        .args(["-stats", "-json", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let band = &v["bands"][0];
+    assert_eq!(
+        band["noDataValue"].as_f64().map(|x| x as f32),
+        Some(0.1f32),
+        "{band}"
+    );
+    assert_eq!(band["minimum"], 2.5, "GDAL too sees one valid cell: {band}");
+}
