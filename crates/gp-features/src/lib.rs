@@ -84,6 +84,7 @@ mod gpkg_write;
 mod rtree;
 mod schema;
 mod shp;
+mod shp_check;
 mod sink;
 mod srs;
 mod stream;

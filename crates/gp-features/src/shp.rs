@@ -379,6 +379,8 @@ fn exact_cell(
 pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Result<()> {
     use shapefile::ShapeType as S;
     let err = fmt_err(path, "Shapefile");
+    // Counts first: the crate reserves what each record declares before it reads.
+    crate::shp_check::check_layout(path).map_err(&err)?;
     let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
     let dbf_path = sibling(path, "dbf");
     let mut table = dbase::ReaderBuilder::new()
