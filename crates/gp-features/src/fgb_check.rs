@@ -11,7 +11,7 @@
 //!   bounds: coordinate arrays of matching lengths, part ends inside them and in order,
 //!   nested parts not too deep, and properties whose values fit their buffer.
 
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flatgeobuf::{ColumnType, Geometry};
@@ -46,12 +46,7 @@ fn index_size(items: u64, node_size: u16) -> Option<u64> {
 
 /// Walks the file's structure: `Err` says what does not fit and where.
 pub(crate) fn check_layout(path: &Path) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("opening: {e}"))?;
-    let len = file
-        .metadata()
-        .map_err(|e| format!("reading its size: {e}"))?
-        .len();
-    let mut r = BufReader::with_capacity(64 << 10, file);
+    let (mut r, len) = crate::layout::open_sized(path)?;
     let mut head = [0u8; 12];
     r.read_exact(&mut head)
         .map_err(|_| format!("the file is {len} bytes, too short for a FlatGeobuf header"))?;

@@ -81,6 +81,7 @@ mod flat;
 mod geojson;
 mod gpkg;
 mod gpkg_write;
+mod layout;
 mod rtree;
 mod schema;
 mod shp;

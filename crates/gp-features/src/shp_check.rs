@@ -4,7 +4,7 @@
 //! counts it reads before it reads the points, so a record claiming 2^30 points in a
 //! file of a few hundred bytes would reserve gigabytes; here it is a clear error.
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 /// Bytes per point of each shape type's coordinate arrays (x, y; plus z range and
@@ -26,12 +26,7 @@ fn i32_le(b: &[u8]) -> i32 {
 
 /// Walks the records: `Err` says which record does not fit and why.
 pub(crate) fn check_layout(path: &Path) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("opening: {e}"))?;
-    let len = file
-        .metadata()
-        .map_err(|e| format!("reading its size: {e}"))?
-        .len();
-    let mut r = BufReader::with_capacity(64 << 10, file);
+    let (mut r, len) = crate::layout::open_sized(path)?;
     let mut head = [0u8; 100];
     r.read_exact(&mut head)
         .map_err(|_| format!("the file is {len} bytes, shorter than a .shp header (100)"))?;
