@@ -72,6 +72,7 @@
 mod atomic;
 mod csvfile;
 mod cut;
+mod dbf_write;
 mod error;
 mod esri;
 mod fgb;
@@ -86,6 +87,7 @@ mod rtree;
 mod schema;
 mod shp;
 mod shp_check;
+mod shp_write;
 mod sink;
 mod srs;
 mod stream;
@@ -268,7 +270,7 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 tmp("cpg")?,
                 tmp("prj")?,
             );
-            let sink = Box::new(shp::ShpSink::create(
+            let sink = Box::new(shp_write::ShpSink::create(
                 shp.path(),
                 shx.path(),
                 dbf.path(),
@@ -345,7 +347,7 @@ pub fn save_with(
         exceeded_transfer_limit: fs.exceeded_transfer_limit == Some(true),
     };
     let renamed = if t.format == Format::Shapefile {
-        shp::renames(fs)
+        shp_write::renames(fs)
     } else {
         Vec::new()
     };
@@ -476,7 +478,7 @@ fn finish_streamed(
         layer,
         features: n,
         renamed_fields: if tout.format == Format::Shapefile {
-            shp::renames(schema)
+            shp_write::renames(schema)
         } else {
             Vec::new()
         },
