@@ -77,6 +77,10 @@ mod error;
 mod esri;
 mod fgb;
 mod fgb_check;
+mod fgb_encode;
+mod fgb_index;
+mod fgb_sink;
+mod fgb_spool;
 mod filegdb;
 mod flat;
 mod geojson;
@@ -247,7 +251,7 @@ fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
                 Format::EsriJson => Box::new(esri::EsriSink::create(tmp.path())?),
                 Format::GeoJson => Box::new(geojson::GeoJsonSink::create(tmp.path(), false)?),
                 Format::GeoJsonSeq => Box::new(geojson::GeoJsonSink::create(tmp.path(), true)?),
-                Format::FlatGeobuf => Box::new(fgb::FgbSink::create(tmp.path(), &stem)),
+                Format::FlatGeobuf => Box::new(fgb_sink::FgbSink::create(tmp.path(), &stem)),
                 _ => Box::new(csvfile::CsvSink::create(tmp.path())?),
             };
             Output {
