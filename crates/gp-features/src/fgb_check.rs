@@ -162,15 +162,27 @@ fn check_geometry(g: &Geometry<'_>, depth: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The bytes a property value of `t` takes after its column index, or `None` for the
-/// types written with a 4-byte length.
-fn fixed_size(t: ColumnType) -> Option<usize> {
+/// How a property value of type `t` is laid out after its column index.
+enum Layout {
+    /// A fixed number of bytes.
+    Fixed(usize),
+    /// A 4-byte length, then that many bytes.
+    Sized,
+    /// A type this reader does not know (the crate reads nothing for it and then takes
+    /// the value's bytes for the next column index).
+    Unknown,
+}
+
+fn layout(t: ColumnType) -> Layout {
     match t {
-        ColumnType::Byte | ColumnType::UByte | ColumnType::Bool => Some(1),
-        ColumnType::Short | ColumnType::UShort => Some(2),
-        ColumnType::Int | ColumnType::UInt | ColumnType::Float => Some(4),
-        ColumnType::Long | ColumnType::ULong | ColumnType::Double => Some(8),
-        _ => None,
+        ColumnType::Byte | ColumnType::UByte | ColumnType::Bool => Layout::Fixed(1),
+        ColumnType::Short | ColumnType::UShort => Layout::Fixed(2),
+        ColumnType::Int | ColumnType::UInt | ColumnType::Float => Layout::Fixed(4),
+        ColumnType::Long | ColumnType::ULong | ColumnType::Double => Layout::Fixed(8),
+        ColumnType::String | ColumnType::Json | ColumnType::DateTime | ColumnType::Binary => {
+            Layout::Sized
+        }
+        _ => Layout::Unknown,
     }
 }
 
@@ -186,9 +198,15 @@ fn check_properties(bytes: &[u8], columns: &[ColumnType]) -> Result<(), String> 
                 columns.len()
             ));
         };
-        let size = match fixed_size(*t) {
-            Some(s) => s,
-            None => {
+        let size = match layout(*t) {
+            Layout::Fixed(s) => s,
+            Layout::Unknown => {
+                return Err(format!(
+                    "column {col} has a type this reader does not know ({})",
+                    t.0
+                ));
+            }
+            Layout::Sized => {
                 let Some(len) = bytes.get(at..at + 4) else {
                     return Err(format!("the length of column {col}'s value is cut off"));
                 };

@@ -1,12 +1,14 @@
 //! Hostile FlatGeobuf files: sizes a file cannot back, an index that cannot exist,
-//! features whose parts or properties point past their buffers, and every single-byte
-//! change of a real file. Each is read with a clear error (or read, when the change is
-//! harmless), in bounded memory, and no panic happens anywhere (a panic hook counts
-//! them; this binary has one test so the hook sees only it).
+//! features whose parts or properties point past their buffers, every single-byte
+//! change of a file gp wrote, and changes of one GDAL wrote. Each is read with a clear
+//! error (or read, when the change is harmless), in bounded memory, and no panic
+//! happens anywhere (a panic hook counts them; this binary has one test so the hook
+//! sees only it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
 
+mod common;
+
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use flatbuffers::FlatBufferBuilder;
@@ -17,8 +19,6 @@ use flatgeobuf::{
 use gp_model::{AttrValue, Attributes, Feature as EsriFeature, FeatureSet, Field, FieldType};
 
 const MAGIC: [u8; 8] = [b'f', b'g', b'b', 3, b'f', b'g', b'b', 0];
-
-static PANICS: AtomicUsize = AtomicUsize::new(0);
 
 /// A FlatGeobuf file: a header with `count` features and index node size `node`, one
 /// Int column `n`, then the given size-prefixed features.
@@ -149,12 +149,7 @@ fn real_file(dir: &Path) -> Vec<u8> {
 
 #[test]
 fn hostile_flatgeobuf_files_are_refused_in_bounded_memory_without_a_panic() {
-    // Counts panics, and still shows them (an assertion of this test is one too).
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-        default(info);
-    }));
+    common::count_panics();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // The good file the others are made from.
@@ -225,6 +220,43 @@ fn hostile_flatgeobuf_files_are_refused_in_bounded_memory_without_a_panic() {
         &file(1, 0, &[feature(&SQUARE, &[5], &[3, 0, 1, 0, 0, 0])]),
         Err("column 3; the header has 1 columns"),
     );
+    // A file GDAL wrote (the Natural Earth countries, with GDAL's spatial index): read
+    // whole, and its single-byte changes over the header, the index and the first
+    // features read or refused.
+    if common::ogr2ogr() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../gp-server/data/naturalearth_lowres/naturalearth_lowres.shp");
+        let gdal = d.join("gdal.fgb");
+        let out = std::process::Command::new("ogr2ogr")
+            .args([
+                "-f",
+                "FlatGeobuf",
+                "-nlt",
+                "PROMOTE_TO_MULTI",
+                gdal.to_str().unwrap(),
+                src.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(gp_features::load(&gdal).unwrap().features.len(), 177);
+        let bytes = std::fs::read(&gdal).unwrap();
+        let path = d.join("gdal-mutant.fgb");
+        // Every byte of the header (where a changed column type once made the crate
+        // panic), then every fourth byte of the index and the first features.
+        let header_end = 12 + u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let end = bytes.len().min(12_000);
+        for i in (0..header_end).chain((header_end..end).step_by(4)) {
+            let mut m = bytes.clone();
+            m[i] ^= 0x5A;
+            std::fs::write(&path, &m).unwrap();
+            let _ = gp_features::load(&path);
+        }
+    }
     // Every single-byte change of a real file (with its index): read or refused.
     let real = real_file(d);
     let path = d.join("mutant.fgb");
@@ -238,9 +270,5 @@ fn hostile_flatgeobuf_files_are_refused_in_bounded_memory_without_a_panic() {
         }
     }
     assert!(t.elapsed() < Duration::from_secs(120), "{:?}", t.elapsed());
-    assert_eq!(
-        PANICS.load(Ordering::SeqCst),
-        0,
-        "panics while reading hostile files"
-    );
+    assert_eq!(common::panics(), 0, "panics while reading hostile files");
 }

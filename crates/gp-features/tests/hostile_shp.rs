@@ -5,11 +5,10 @@
 //! a panic (a panic hook counts them; this binary has one test).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+mod common;
 
-static PANICS: AtomicUsize = AtomicUsize::new(0);
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 fn source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../gp-server/data/naturalearth_lowres")
@@ -40,12 +39,7 @@ fn refused(dir: &Path, shp: &[u8], needle: &str) {
 
 #[test]
 fn hostile_shapefiles_are_refused_without_reserving_what_they_claim() {
-    // Counts panics, and still shows them (an assertion of this test is one too).
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-        default(info);
-    }));
+    common::count_panics();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let real = std::fs::read(source().join("naturalearth_lowres.shp")).unwrap();
@@ -86,9 +80,5 @@ fn hostile_shapefiles_are_refused_without_reserving_what_they_claim() {
         }
     }
     assert!(t.elapsed() < Duration::from_secs(120), "{:?}", t.elapsed());
-    assert_eq!(
-        PANICS.load(Ordering::SeqCst),
-        0,
-        "panics while reading hostile files"
-    );
+    assert_eq!(common::panics(), 0, "panics while reading hostile files");
 }
