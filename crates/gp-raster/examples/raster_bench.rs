@@ -4,13 +4,16 @@
 //!   tiled 256x256, Deflate with the floating-point predictor (deterministic).
 //! - `raster_bench decode PATH OUT`: decodes PATH and writes the band-sequential
 //!   samples to OUT, the same work as `gdal_translate -of ENVI PATH OUT`.
+//! - `raster_bench stats PATH`: band statistics streamed over the tiles, printed as
+//!   `min max mean stddev` (the work of `gdalinfo -stats`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line helper
 
 use std::io::Write;
 
 use gp_raster::{
-    DecodeLimits, GeoReference, Raster, RasterData, WriteOptions, read_tiff, write_geotiff,
+    DecodeLimits, GeoReference, Raster, RasterData, WriteOptions, read_tiff, tiff_stats,
+    write_geotiff,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,8 +46,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             f.flush()?;
             Ok(())
         }
+        Some("stats") if args.len() == 3 => {
+            for s in tiff_stats(&args[2], &DecodeLimits::default())?
+                .into_iter()
+                .flatten()
+            {
+                println!("{} {} {} {}", s.min, s.max, s.mean, s.stddev);
+            }
+            Ok(())
+        }
         _ => {
-            eprintln!("usage: raster_bench generate PATH SIZE | decode PATH OUT");
+            eprintln!("usage: raster_bench generate PATH SIZE | decode PATH OUT | stats PATH");
             std::process::exit(2);
         }
     }

@@ -5,9 +5,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::decode::{DecodeLimits, Layout, TiffInfo, read_tiff, read_tiff_info};
+use crate::decode::{DecodeLimits, read_tiff_info};
 use crate::error::Result;
 use crate::raster::{BandStats, ModelType};
+use crate::stats::tiff_stats;
+use crate::tags::{Layout, TiffInfo};
 
 /// A TIFF's description, with band statistics when asked for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,15 +25,15 @@ pub struct RasterInfo {
 }
 
 impl RasterInfo {
-    /// Reads the header; with `stats`, decodes the pixels and computes band statistics.
+    /// Reads the header; with `stats`, computes band statistics streamed over the
+    /// chunks as they are decoded ([`crate::tiff_stats`]).
     pub fn read(path: impl AsRef<Path>, stats: bool, limits: &DecodeLimits) -> Result<RasterInfo> {
         let path = path.as_ref();
-        let (tiff, stats) = if stats {
-            let r = read_tiff(path, limits)?;
-            let s = (0..r.bands).map(|b| r.stats(b)).collect();
-            (read_tiff_info(path)?, Some(s))
+        let tiff = read_tiff_info(path)?;
+        let stats = if stats {
+            Some(tiff_stats(path, limits)?)
         } else {
-            (read_tiff_info(path)?, None)
+            None
         };
         Ok(RasterInfo {
             path: path.display().to_string(),

@@ -27,30 +27,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! ## Features
-//! - `zstd`: decode ZSTD-compressed TIFFs (builds the zstd C library).
-//!
 //! ## Which crate does what
-//! - [tiff]: TIFF structure, decompression (LZW, Deflate, PackBits, JPEG, ZSTD behind
-//!   the `zstd` feature) and predictors; this crate adds the GeoTIFF tags, the
-//!   parallel chunk scheduling and the limits checked before allocation.
+//! - [tiff]: the TIFF structure (IFDs and tag values). Strips and tiles are read and
+//!   decoded here, so each is checked against the file before anything is allocated.
+//! - [weezl]: LZW; [flate2] (zlib-rs backend): Deflate, reading and writing;
+//!   [zune_jpeg]: JPEG-in-TIFF, YCbCr turned to RGB as GDAL reads it; [ruzstd]: ZSTD
+//!   (pure Rust). PackBits and the predictors are a few lines here.
 //! - [rayon]: chunks decoded and encoded in parallel.
-//! - [flate2] (zlib-rs backend): Deflate when writing GeoTIFFs.
 //! - [image]: PNG, JPEG and GIF map images.
 //! - [tempfile]: temporary files renamed into place.
 //! - [bytemuck]: typed sample buffers viewed as bytes, without `unsafe` here.
 
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod chunk;
+mod codec;
 mod decode;
 mod encode;
 mod error;
 mod info;
 mod mapimage;
+mod predictor;
 mod raster;
 mod scratch;
+mod stats;
+mod tags;
 
-pub use decode::{DecodeLimits, Layout, TiffInfo, nodata_text, read_tiff, read_tiff_info};
+pub use decode::{DecodeLimits, read_tiff, read_tiff_info};
 pub use encode::{WriteOptions, write_geotiff};
 pub use error::{Error, Result};
 pub use info::RasterInfo;
@@ -59,3 +62,5 @@ pub use raster::{BandStats, GeoReference, ModelType, Raster, RasterData, RasterT
 pub use scratch::{
     AtomicFile, SCRATCH_ENV, ScratchWorkspace, file_name_from_url, sanitize_file_name,
 };
+pub use stats::tiff_stats;
+pub use tags::{ColorTable, Layout, TiffInfo, nodata_text};

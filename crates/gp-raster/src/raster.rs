@@ -298,35 +298,17 @@ impl Raster {
         }
         let n = self.band_len();
         let start = band as usize * n;
-        // Compared at the band's precision: a float32 band's nodata written in decimal
-        // (`0.1`) is the float32 nearest to it, as GDAL compares.
-        let nodata = match (&self.data, self.nodata) {
-            (RasterData::F32(_), Some(nd)) => Some(f64::from(nd as f32)),
-            (_, nd) => nd,
-        };
-        let (mut min, mut max, mut count) = (f64::INFINITY, f64::NEG_INFINITY, 0u64);
-        // Welford's algorithm: stable for large rasters.
-        let (mut mean, mut m2) = (0.0f64, 0.0f64);
+        let nodata = crate::stats::band_nodata(self.sample_type(), self.nodata);
+        let mut acc = crate::stats::Acc::default();
         with_data!(&self.data, v => {
             for x in &v[start..start + n] {
                 let x = *x as f64;
                 if x.is_nan() || nodata.is_some_and(|nd| nd == x) {
                     continue;
                 }
-                count += 1;
-                min = min.min(x);
-                max = max.max(x);
-                let d = x - mean;
-                mean += d / count as f64;
-                m2 += d * (x - mean);
+                acc.push(x);
             }
         });
-        (count > 0).then(|| BandStats {
-            min,
-            max,
-            mean,
-            stddev: (m2 / count as f64).sqrt(),
-            valid_count: count,
-        })
+        acc.finish()
     }
 }

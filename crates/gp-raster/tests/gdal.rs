@@ -303,36 +303,6 @@ fn we_read_what_gdal_writes() {
 }
 
 #[test]
-fn zstd_decodes_with_the_feature_and_is_a_clear_error_without() {
-    if !gdal() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src.tif");
-    write_geotiff(&src, &dem(40, 30), &WriteOptions::default()).unwrap();
-    let p = dir.path().join("zstd.tif");
-    run(
-        "gdal_translate",
-        &[
-            "-q",
-            "-co",
-            "COMPRESS=ZSTD",
-            "-co",
-            "PREDICTOR=3",
-            src.to_str().unwrap(),
-            p.to_str().unwrap(),
-        ],
-    );
-    let got = read_tiff(&p, &DecodeLimits::default());
-    if cfg!(feature = "zstd") {
-        assert_eq!(got.unwrap().data.as_bytes(), gdal_bytes(&p).as_slice());
-    } else {
-        let e = got.unwrap_err();
-        assert!(matches!(e, Error::Unsupported { .. }), "{e}");
-    }
-}
-
-#[test]
 fn nodata_nan_and_infinity_are_kept_and_float_nodata_is_compared_as_float32() {
     if !gdal() {
         return;
