@@ -70,6 +70,15 @@ impl fmt::Display for RasterInfo {
             },
             if t.bigtiff { ", BigTIFF" } else { "" }
         )?;
+        match &t.color_table {
+            Some(c) => writeln!(
+                f,
+                "Photometric: {}, colour table of {} entries",
+                t.photometric,
+                c.entries.len()
+            )?,
+            None => writeln!(f, "Photometric: {}", t.photometric)?,
+        }
         match (t.georef.epsg, t.georef.model_type) {
             (Some(e), Some(ModelType::Geographic)) => {
                 writeln!(f, "Coordinate system: EPSG:{e} (geographic)")?
