@@ -10,6 +10,7 @@
 //! - `cargo xtask bench outputs`: a large feature output saved by `gp job fetch`
 //!   against the ArcGIS API for Python fetching it.
 //! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
+//! - `cargo xtask fuzz TARGET --seconds S`: a cargo-fuzz target with a 1 GB memory limit.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line tool reports on the terminal
 
@@ -18,6 +19,7 @@ mod bench;
 mod bench_features;
 mod bench_outputs;
 mod ci;
+mod fuzz;
 mod interop;
 
 use std::path::PathBuf;
@@ -40,6 +42,14 @@ enum Task {
     Arch,
     /// The real ArcGIS API for Python (arcgis 2.4.4, in target/interop/venv) against gp-server.
     Interop,
+    /// A cargo-fuzz target (or `all`) for a while, with a 1 GB memory limit.
+    Fuzz {
+        /// tiff, flatgeobuf, shapefile, geopackage, geojson, csv, esri_json, or all.
+        target: String,
+        /// How long to fuzz each target.
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+    },
     /// Benchmarks, run side by side with the reference tool and reported as medians.
     Bench {
         #[command(subcommand)]
@@ -94,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         Task::Ci => ci::run(),
         Task::Arch => arch::check(),
         Task::Interop => interop::run(),
+        Task::Fuzz { target, seconds } => fuzz::run(&target, seconds),
         Task::Bench {
             what: Bench::Raster { size, runs },
         } => bench::raster(size, runs),

@@ -266,6 +266,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     sync,
                 },
             )?;
+            for w in &r.output.warnings {
+                eprintln!("warning: {w}");
+            }
             outln!(
                 "wrote {}{}",
                 r.output.path.display(),

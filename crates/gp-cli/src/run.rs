@@ -306,9 +306,10 @@ pub(crate) fn saved_json(s: &SavedOutput) -> serde_json::Value {
             features,
             streamed,
             exceeded_transfer_limit,
+            warnings,
         } => serde_json::json!({"param": s.param, "file": path, "layer": layer,
             "features": features, "streamed": streamed,
-            "exceeded_transfer_limit": exceeded_transfer_limit}),
+            "exceeded_transfer_limit": exceeded_transfer_limit, "warnings": warnings}),
         Saved::File { path } | Saved::MapImage { path } => {
             serde_json::json!({"param": s.param, "file": path})
         }
@@ -326,17 +327,23 @@ pub(crate) fn print_saved(saved: &[SavedOutput], opts: &SaveOptions) -> anyhow::
                 path,
                 layer,
                 features,
+                warnings,
                 ..
-            } => outln!(
-                "{}: wrote {} feature(s) to {}{}",
-                s.param,
-                features,
-                path.display(),
-                layer
-                    .as_ref()
-                    .map(|l| format!(" (layer {l})"))
-                    .unwrap_or_default()
-            )?,
+            } => {
+                outln!(
+                    "{}: wrote {} feature(s) to {}{}",
+                    s.param,
+                    features,
+                    path.display(),
+                    layer
+                        .as_ref()
+                        .map(|l| format!(" (layer {l})"))
+                        .unwrap_or_default()
+                )?;
+                for w in warnings {
+                    eprintln!("warning: {}: {w}", s.param);
+                }
+            }
             Saved::File { path } => {
                 files = true;
                 outln!("{}: wrote {}", s.param, path.display())?

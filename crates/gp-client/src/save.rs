@@ -128,6 +128,9 @@ pub enum Saved {
         /// True when the server said `exceededTransferLimit`: fewer features came
         /// than the output holds (a warning is added to the messages too).
         exceeded_transfer_limit: bool,
+        /// Geometries repaired on writing (rings closed or dropped, partial Z
+        /// written as 2-D), one sentence per kind.
+        warnings: Vec<String>,
     },
     /// A raster or file downloaded.
     File {
@@ -429,6 +432,7 @@ impl GpResult {
                     features: r.features,
                     streamed: true,
                     exceeded_transfer_limit: r.exceeded_transfer_limit,
+                    warnings: r.warnings,
                 })
             }
             Some(Ok(None)) => {
@@ -475,5 +479,6 @@ async fn save_whole(
         features: r.features,
         streamed: false,
         exceeded_transfer_limit: r.exceeded_transfer_limit,
+        warnings: r.warnings,
     })
 }

@@ -279,6 +279,14 @@ impl crate::sink::FeatureSink for CsvSink {
             .map_err(|e| fmt_err(&self.path, "CSV")(e.to_string()))
     }
 
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.w
+            .flush()
+            .map_err(|e| fmt_err(&self.path, "CSV")(e.to_string()))
+    }
+}
+
+impl crate::sink::FeatureWriter for CsvSink {
     fn feature(&mut self, feat: &Feature) -> Result<()> {
         let err = fmt_err(&self.path, "CSV");
         let i = self.count;
@@ -303,11 +311,5 @@ impl crate::sink::FeatureSink for CsvSink {
         self.w.write_record(&rec).map_err(|e| err(e.to_string()))?;
         self.count += 1;
         Ok(())
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<()> {
-        self.w
-            .flush()
-            .map_err(|e| fmt_err(&self.path, "CSV")(e.to_string()))
     }
 }

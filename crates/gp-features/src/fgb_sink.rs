@@ -231,58 +231,6 @@ impl crate::sink::FeatureSink for FgbSink {
         Ok(())
     }
 
-    fn encoder(&self) -> Option<Arc<dyn Encoder>> {
-        self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
-    }
-
-    fn reads_batches(&self) -> bool {
-        false
-    }
-
-    fn encoded(&mut self, _batch: &FlatBatch, enc: Encoded) -> Result<()> {
-        if !self.started {
-            return Err(fmt_err(&self.path, "FlatGeobuf")(
-                "features before the schema".into(),
-            ));
-        }
-        let first_at = self.starts.last().copied().unwrap_or(0);
-        for (b, &end) in enc.boxes.iter().zip(&enc.ends) {
-            self.starts.push(first_at + end as u64);
-            self.boxes.push(*b);
-            // (`min`/`max` pass over the NaN of a feature without geometry.)
-            self.unindexed |= b[0].is_nan();
-            self.extent[0] = self.extent[0].min(b[0]);
-            self.extent[1] = self.extent[1].min(b[1]);
-            self.extent[2] = self.extent[2].max(b[2]);
-            self.extent[3] = self.extent[3].max(b[3]);
-        }
-        let bytes = enc.bytes;
-        let kept = self
-            .mem
-            .len()
-            .saturating_add(bytes.len())
-            .saturating_add(self.boxes.len().saturating_mul(PER_FEATURE));
-        if self.spill.is_none() && kept <= self.mem_limit {
-            self.mem.extend_from_slice(&bytes);
-            return Ok(());
-        }
-        let path = self.path.clone();
-        let tmp = |e: std::io::Error| io("writing a temporary file for", &path)(e);
-        let spill = match &mut self.spill {
-            Some(s) => s,
-            None => {
-                use std::io::Seek;
-                let mut f = spill_file(&self.path)
-                    .map_err(io("creating a temporary file for", &self.path))?;
-                f.seek(std::io::SeekFrom::Start(self.mem.len() as u64))
-                    .map_err(&tmp)?;
-                // Unbuffered: the encoded slices come in blocks of many features.
-                self.spill.insert(f)
-            }
-        };
-        spill.write_all(&bytes).map_err(tmp)
-    }
-
     fn finish(mut self: Box<Self>) -> Result<()> {
         let path = self.path.clone();
         let err = fmt_err(&path, "FlatGeobuf");
@@ -376,6 +324,60 @@ impl crate::sink::FeatureSink for FgbSink {
     }
 }
 
+impl crate::sink::BatchWriter for FgbSink {
+    fn encoder(&self) -> Option<Arc<dyn Encoder>> {
+        self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
+    }
+
+    fn reads_batches(&self) -> bool {
+        false
+    }
+
+    fn encoded(&mut self, _batch: &FlatBatch, enc: Encoded) -> Result<()> {
+        if !self.started {
+            return Err(fmt_err(&self.path, "FlatGeobuf")(
+                "features before the schema".into(),
+            ));
+        }
+        let first_at = self.starts.last().copied().unwrap_or(0);
+        for (b, &end) in enc.boxes.iter().zip(&enc.ends) {
+            self.starts.push(first_at + end as u64);
+            self.boxes.push(*b);
+            // (`min`/`max` pass over the NaN of a feature without geometry.)
+            self.unindexed |= b[0].is_nan();
+            self.extent[0] = self.extent[0].min(b[0]);
+            self.extent[1] = self.extent[1].min(b[1]);
+            self.extent[2] = self.extent[2].max(b[2]);
+            self.extent[3] = self.extent[3].max(b[3]);
+        }
+        let bytes = enc.bytes;
+        let kept = self
+            .mem
+            .len()
+            .saturating_add(bytes.len())
+            .saturating_add(self.boxes.len().saturating_mul(PER_FEATURE));
+        if self.spill.is_none() && kept <= self.mem_limit {
+            self.mem.extend_from_slice(&bytes);
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let tmp = |e: std::io::Error| io("writing a temporary file for", &path)(e);
+        let spill = match &mut self.spill {
+            Some(s) => s,
+            None => {
+                use std::io::Seek;
+                let mut f = spill_file(&self.path)
+                    .map_err(io("creating a temporary file for", &self.path))?;
+                f.seek(std::io::SeekFrom::Start(self.mem.len() as u64))
+                    .map_err(&tmp)?;
+                // Unbuffered: the encoded slices come in blocks of many features.
+                self.spill.insert(f)
+            }
+        };
+        spill.write_all(&bytes).map_err(tmp)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -426,7 +428,12 @@ mod tests {
             let mut sink = super::FgbSink::create(&path, "t");
             sink.mem_limit = mem;
             sink.end_limit = end;
-            crate::sink::write_all(Box::new(sink), &fs).unwrap();
+            crate::sink::write_all(
+                crate::sink::Sink::Batches(Box::new(sink)),
+                &fs,
+                &crate::repair::Fixes::default(),
+            )
+            .unwrap();
             files.push(std::fs::read(&path).unwrap());
         }
         assert!(files[0].len() > 3000 * 40);

@@ -505,6 +505,16 @@ impl crate::sink::FeatureSink for GeoJsonSink {
         Ok(())
     }
 
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let w = |x: std::io::Error| io("writing", &self.path)(x);
+        if !self.lines {
+            self.out.write_all(b"\n]}\n").map_err(w)?;
+        }
+        self.out.flush().map_err(|x| io("writing", &self.path)(x))
+    }
+}
+
+impl crate::sink::BatchWriter for GeoJsonSink {
     fn encoder(&self) -> Option<Arc<dyn Encoder>> {
         self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
     }
@@ -519,13 +529,5 @@ impl crate::sink::FeatureSink for GeoJsonSink {
             .map_err(|x| io("writing", &self.path)(x))?;
         self.count += enc.ends.len();
         Ok(())
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<()> {
-        let w = |x: std::io::Error| io("writing", &self.path)(x);
-        if !self.lines {
-            self.out.write_all(b"\n]}\n").map_err(w)?;
-        }
-        self.out.flush().map_err(|x| io("writing", &self.path)(x))
     }
 }

@@ -378,6 +378,65 @@ impl crate::sink::FeatureSink for GpkgSink {
         Ok(())
     }
 
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let err = fmt_err(&self.path, "GeoPackage");
+        let c = self
+            .conn
+            .take()
+            .ok_or_else(|| err("no schema was given".into()))?;
+        let layer = self.layer.clone();
+        let rtree = format!("rtree_{layer}_geom");
+        c.execute_batch(&format!(
+            "CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy)",
+            q(&rtree)
+        ))
+        .map_err(|e| err(e.to_string()))?;
+        crate::rtree::bulk_load(&c, &rtree, &mut self.boxes)
+            .map_err(|e| err(format!("spatial index: {e}")))?;
+        let mut bounds = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for (_, b) in &self.boxes {
+            bounds = [
+                bounds[0].min(b[0]),
+                bounds[1].min(b[2]),
+                bounds[2].max(b[1]),
+                bounds[3].max(b[3]),
+            ];
+        }
+        let finite = bounds.iter().all(|v| v.is_finite());
+        c.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, min_x, min_y, max_x, max_y, srs_id) VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![layer, finite.then_some(bounds[0]), finite.then_some(bounds[1]), finite.then_some(bounds[2]), finite.then_some(bounds[3]), self.srs_id],
+        )
+        .map_err(|e| err(e.to_string()))?;
+        c.execute(
+            "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, ?4, ?5)",
+            params![
+                layer,
+                self.gname,
+                self.srs_id,
+                i32::from(self.z),
+                i32::from(self.m)
+            ],
+        )
+        .map_err(|e| err(e.to_string()))?;
+        c.execute(
+            "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+            [&layer],
+        )
+        .map_err(|e| err(e.to_string()))?;
+        c.execute_batch(&triggers(&layer, &self.fid, &rtree))
+            .map_err(|e| err(e.to_string()))?;
+        c.execute_batch("COMMIT").map_err(|e| err(e.to_string()))?;
+        c.close().map_err(|(_, e)| err(e.to_string()))
+    }
+}
+
+impl crate::sink::BatchWriter for GpkgSink {
     fn encoder(&self) -> Option<Arc<dyn Encoder>> {
         self.encoder.clone().map(|e| e as Arc<dyn Encoder>)
     }
@@ -442,63 +501,6 @@ impl crate::sink::FeatureSink for GpkgSink {
         }
         self.count += batch.len();
         Ok(())
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<()> {
-        let err = fmt_err(&self.path, "GeoPackage");
-        let c = self
-            .conn
-            .take()
-            .ok_or_else(|| err("no schema was given".into()))?;
-        let layer = self.layer.clone();
-        let rtree = format!("rtree_{layer}_geom");
-        c.execute_batch(&format!(
-            "CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy)",
-            q(&rtree)
-        ))
-        .map_err(|e| err(e.to_string()))?;
-        crate::rtree::bulk_load(&c, &rtree, &mut self.boxes)
-            .map_err(|e| err(format!("spatial index: {e}")))?;
-        let mut bounds = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        for (_, b) in &self.boxes {
-            bounds = [
-                bounds[0].min(b[0]),
-                bounds[1].min(b[2]),
-                bounds[2].max(b[1]),
-                bounds[3].max(b[3]),
-            ];
-        }
-        let finite = bounds.iter().all(|v| v.is_finite());
-        c.execute(
-            "INSERT INTO gpkg_contents (table_name, data_type, identifier, min_x, min_y, max_x, max_y, srs_id) VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, ?6)",
-            params![layer, finite.then_some(bounds[0]), finite.then_some(bounds[1]), finite.then_some(bounds[2]), finite.then_some(bounds[3]), self.srs_id],
-        )
-        .map_err(|e| err(e.to_string()))?;
-        c.execute(
-            "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, ?4, ?5)",
-            params![
-                layer,
-                self.gname,
-                self.srs_id,
-                i32::from(self.z),
-                i32::from(self.m)
-            ],
-        )
-        .map_err(|e| err(e.to_string()))?;
-        c.execute(
-            "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-            [&layer],
-        )
-        .map_err(|e| err(e.to_string()))?;
-        c.execute_batch(&triggers(&layer, &self.fid, &rtree))
-            .map_err(|e| err(e.to_string()))?;
-        c.execute_batch("COMMIT").map_err(|e| err(e.to_string()))?;
-        c.close().map_err(|(_, e)| err(e.to_string()))
     }
 }
 

@@ -83,10 +83,14 @@ mod fgb_sink;
 mod fgb_spool;
 mod filegdb;
 mod flat;
+mod flat_number;
+mod flat_parse;
 mod geojson;
 mod gpkg;
 mod gpkg_write;
 mod layout;
+mod output;
+mod repair;
 mod rtree;
 mod schema;
 mod shp;
@@ -107,7 +111,7 @@ pub use schema::conform;
 pub use srs::{epsg_of_wkt, sr_from_wkt, wkt_for};
 pub use target::{Format, Target};
 
-use atomic::TempPath;
+use output::{Output, finish_streamed, output_error, output_for};
 
 /// Options of [`load_with`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -148,6 +152,9 @@ pub struct SaveReport {
     /// True when the input said `exceededTransferLimit: true`: the server sent fewer
     /// features than the result holds.
     pub exceeded_transfer_limit: bool,
+    /// What was repaired while writing, one sentence per kind: polygon rings closed
+    /// or dropped, geometries declaring Z without Z values written as 2-D.
+    pub warnings: Vec<String>,
 }
 
 /// Loads a feature file (format from extension or content; `file.gpkg/layer` names a
@@ -162,7 +169,7 @@ pub fn load_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<FeatureSe
     let layer = opts.layer.as_deref().or(t.layer.as_deref());
     let p = t.path.as_path();
     match t.format {
-        Format::EsriJson => esri::read(p),
+        Format::EsriJson => esri::read(p, layer),
         Format::GeoJson => geojson::read(p, false),
         Format::GeoJsonSeq => geojson::read(p, true),
         Format::Shapefile => shp::read(p),
@@ -188,149 +195,6 @@ pub fn save(fs: &FeatureSet, path: impl AsRef<Path>) -> Result<SaveReport> {
     save_with(fs, path, &SaveOptions::default())
 }
 
-/// An output written through a [`sink::FeatureSink`] into temporary files.
-struct Output {
-    files: Files,
-    sink: Box<dyn sink::FeatureSink>,
-    layer: Option<String>,
-}
-
-/// The temporary files of an output: `tmps` are renamed into place in order (the
-/// main file last), `optional` only when the sink wrote something into it (a
-/// Shapefile's `.prj`).
-struct Files {
-    tmps: Vec<TempPath>,
-    optional: Option<(TempPath, PathBuf)>,
-    /// With [`SaveOptions::sync`]: flushes `tmps` to disk while they are written.
-    flusher: Option<atomic::Flusher>,
-}
-
-impl Files {
-    fn new(tmps: Vec<TempPath>, optional: Option<(TempPath, PathBuf)>, sync: bool) -> Files {
-        let flusher = sync
-            .then(|| atomic::Flusher::start(tmps.iter().map(|t| t.path().to_path_buf()).collect()));
-        Files {
-            tmps,
-            optional,
-            flusher,
-        }
-    }
-
-    fn commit(mut self) -> Result<()> {
-        let sync = self.flusher.take().is_some();
-        for t in self.tmps {
-            t.commit(sync)?;
-        }
-        if let Some((t, target)) = self.optional {
-            if std::fs::metadata(t.path()).is_ok_and(|m| m.len() > 0) {
-                t.commit(sync)?;
-            } else {
-                // No spatial reference: no .prj, and not a stale one from before.
-                let _ = std::fs::remove_file(target);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The sink for a target, or `None` for the File Geodatabase (written whole by GDAL).
-fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
-    let p = t.path.as_path();
-    let stem = p
-        .file_stem()
-        .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
-    let layer = opts.layer.clone().or(t.layer.clone());
-    Ok(Some(match t.format {
-        Format::EsriJson
-        | Format::GeoJson
-        | Format::GeoJsonSeq
-        | Format::FlatGeobuf
-        | Format::Csv => {
-            let tmp = TempPath::new(p, opts.overwrite)?;
-            let sink: Box<dyn sink::FeatureSink> = match t.format {
-                Format::EsriJson => Box::new(esri::EsriSink::create(tmp.path())?),
-                Format::GeoJson => Box::new(geojson::GeoJsonSink::create(tmp.path(), false)?),
-                Format::GeoJsonSeq => Box::new(geojson::GeoJsonSink::create(tmp.path(), true)?),
-                Format::FlatGeobuf => Box::new(fgb_sink::FgbSink::create(tmp.path(), &stem)),
-                _ => Box::new(csvfile::CsvSink::create(tmp.path())?),
-            };
-            Output {
-                files: Files::new(vec![tmp], None, opts.sync),
-                sink,
-                layer,
-            }
-        }
-        Format::Shapefile => {
-            if !opts.overwrite && p.exists() {
-                return Err(Error::Exists {
-                    path: p.to_path_buf(),
-                });
-            }
-            let tmp = |e: &str| TempPath::new(&p.with_extension(e), true);
-            let (shp, shx, dbf, cpg, prj) = (
-                tmp("shp")?,
-                tmp("shx")?,
-                tmp("dbf")?,
-                tmp("cpg")?,
-                tmp("prj")?,
-            );
-            let sink = Box::new(shp_write::ShpSink::create(
-                shp.path(),
-                shx.path(),
-                dbf.path(),
-                cpg.path(),
-                prj.path(),
-            ));
-            // The table and index first, the .shp last.
-            Output {
-                files: Files::new(
-                    vec![dbf, cpg, shx, shp],
-                    Some((prj, p.with_extension("prj"))),
-                    opts.sync,
-                ),
-                sink,
-                layer: None,
-            }
-        }
-        Format::GeoPackage => {
-            let layer_name = layer.unwrap_or(stem);
-            let named = t.layer.is_some() || opts.layer.is_some();
-            let existing = p.exists();
-            if existing && !named && !opts.overwrite {
-                return Err(Error::Exists {
-                    path: p.to_path_buf(),
-                });
-            }
-            let tmp = TempPath::new(p, true)?;
-            if existing && named {
-                std::fs::copy(p, tmp.path()).map_err(error::io("copying", p))?;
-            } else {
-                std::fs::remove_file(tmp.path()).map_err(error::io("preparing", tmp.path()))?;
-            }
-            let sink = Box::new(gpkg_write::GpkgSink::create(
-                tmp.path(),
-                &layer_name,
-                opts.overwrite,
-            ));
-            Output {
-                files: Files::new(vec![tmp], None, opts.sync),
-                sink,
-                layer: Some(layer_name),
-            }
-        }
-        Format::FileGdb => return Ok(None),
-    }))
-}
-
-fn output_error(e: Error, t: &Target, layer: Option<&str>) -> Error {
-    match (e, layer) {
-        (Error::Exists { .. }, Some(l)) if t.format == Format::GeoPackage => Error::Exists {
-            path: t.path.join(l),
-        },
-        (other, _) => other.at(&t.path),
-    }
-}
-
 /// Saves a feature set; the format comes from the extension, `file.gpkg/layer` writes
 /// a layer into a (new or existing) GeoPackage. Files are written under temporary
 /// names and renamed into place: an error leaves nothing behind and never damages an
@@ -342,13 +206,14 @@ pub fn save_with(
 ) -> Result<SaveReport> {
     let t = Target::parse(path, false)?;
     let p = t.path.as_path();
-    let report = |layer: Option<String>, renamed_fields| SaveReport {
+    let report = |layer: Option<String>, renamed_fields, warnings| SaveReport {
         path: p.to_path_buf(),
         format: t.format,
         layer,
         features: fs.features.len(),
         renamed_fields,
         exceeded_transfer_limit: fs.exceeded_transfer_limit == Some(true),
+        warnings,
     };
     let renamed = if t.format == Format::Shapefile {
         shp_write::renames(fs)
@@ -356,17 +221,22 @@ pub fn save_with(
         Vec::new()
     };
     if let Some(out) = output_for(&t, opts)? {
-        let layer = out.layer.clone();
-        sink::write_all(out.sink, fs).map_err(|e| output_error(e, &t, layer.as_deref()))?;
-        out.files.commit()?;
-        return Ok(report(layer, renamed));
+        let Output {
+            files,
+            sink,
+            layer,
+            fixes,
+        } = out;
+        sink::write_all(sink, fs, &fixes).map_err(|e| output_error(e, &t, layer.as_deref()))?;
+        files.commit()?;
+        return Ok(report(layer, renamed, fixes.warnings()));
     }
     let stem = p
         .file_stem()
         .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
     let layer_name = opts.layer.clone().or(t.layer.clone()).unwrap_or(stem);
     filegdb::write(fs, p, &layer_name, opts.overwrite)?;
-    Ok(report(Some(layer_name), Vec::new()))
+    Ok(report(Some(layer_name), Vec::new(), Vec::new()))
 }
 
 /// What [`convert`] did.
@@ -392,7 +262,9 @@ pub fn convert(
     let tin = Target::parse(input.as_ref(), true)?;
     let tout = Target::parse(output.as_ref(), false)?;
     let streams = match tin.format {
-        Format::EsriJson | Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf => true,
+        // An execute response's features are inside `results`: read whole.
+        Format::EsriJson => esri::shape(&tin.path)? != esri::Shape::ExecuteResponse,
+        Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf => true,
         Format::GeoJson => geojson::streamable(&tin.path)?,
         Format::GeoJsonSeq | Format::Csv => true,
         _ => false,
@@ -400,9 +272,19 @@ pub fn convert(
     if streams && let Some(mut out) = output_for(&tout, opts)? {
         let layer = out.layer.clone();
         let streamed = match tin.format {
-            Format::EsriJson => stream::read_esri_json(&tin.path, out.sink.as_mut()),
+            // A saved result parameter is read through to its value, as an HTTP body.
+            Format::EsriJson if esri::shape(&tin.path)? == esri::Shape::ResultParameter => {
+                let f = std::fs::File::open(&tin.path).map_err(error::io("opening", &tin.path))?;
+                stream::read_esri_json_reader(
+                    std::io::BufReader::new(f),
+                    &tin.path,
+                    &mut out.sink,
+                    &out.fixes,
+                )
+            }
+            Format::EsriJson => stream::read_esri_json(&tin.path, &mut out.sink, &out.fixes),
             _ => {
-                let mut feed = sink::Feed::new(out.sink.as_mut());
+                let mut feed = sink::Feed::new(&mut out.sink, &out.fixes);
                 match tin.format {
                     Format::Shapefile => shp::read_each(&tin.path, &mut feed),
                     Format::FlatGeobuf => fgb::read_each(&tin.path, &mut feed),
@@ -455,39 +337,13 @@ pub fn convert_esri_json_from<R: std::io::Read + Send>(
     };
     let layer = out.layer.clone();
     let label = Path::new(source);
-    let streamed = stream::read_esri_json_reader(reader, label, out.sink.as_mut())
+    let streamed = stream::read_esri_json_reader(reader, label, &mut out.sink, &out.fixes)
         .map_err(|e| output_error(e, &tout, layer.as_deref()))?;
     let Some((n, schema)) = streamed else {
         // Dropped unused: the temporary files go with it.
         return Ok(None);
     };
     finish_streamed(out, &tout, n, &schema).map(Some)
-}
-
-/// Completes a streamed output of `n` features and renames it into place.
-fn finish_streamed(
-    out: Output,
-    tout: &Target,
-    n: usize,
-    schema: &FeatureSet,
-) -> Result<SaveReport> {
-    let layer = out.layer.clone();
-    out.sink
-        .finish()
-        .map_err(|e| output_error(e, tout, layer.as_deref()))?;
-    out.files.commit()?;
-    Ok(SaveReport {
-        path: tout.path.clone(),
-        format: tout.format,
-        layer,
-        features: n,
-        renamed_fields: if tout.format == Format::Shapefile {
-            shp_write::renames(schema)
-        } else {
-            Vec::new()
-        },
-        exceeded_transfer_limit: schema.exceeded_transfer_limit == Some(true),
-    })
 }
 
 /// arcpy's `FeatureSet.load` and `FeatureSet.save` on gp-model's [`FeatureSet`].

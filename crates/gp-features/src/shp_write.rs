@@ -335,6 +335,36 @@ impl crate::sink::FeatureSink for ShpSink {
         Ok(())
     }
 
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let err = fmt_err(&self.shp_path, "Shapefile");
+        let (Some(mut shp), Some(mut shx), Some(mut table), Some(mut file)) = (
+            self.shp_out.take(),
+            self.shx_out.take(),
+            self.table.take(),
+            self.shp.take(),
+        ) else {
+            return Err(err("no schema was given".into()));
+        };
+        table.finalize().map_err(|e| err(e.to_string()))?;
+        drop(table);
+        let w = |e: std::io::Error| io("writing", &self.shp_path)(e);
+        shp.flush().map_err(w)?;
+        drop(shp);
+        let mut head = Vec::with_capacity(100);
+        header(&mut head, self.len, self.st, &self.bbox.bbox);
+        file.seek(SeekFrom::Start(0)).map_err(w)?;
+        file.write_all(&head).map_err(w)?;
+        shx.flush().map_err(w)?;
+        let mut shx_file = shx.into_inner().map_err(|e| w(e.into_error()))?;
+        head.clear();
+        header(&mut head, 100 + self.count * 8, self.st, &self.bbox.bbox);
+        shx_file.seek(SeekFrom::Start(0)).map_err(w)?;
+        shx_file.write_all(&head).map_err(w)
+    }
+}
+
+impl crate::sink::FeatureWriter for ShpSink {
     fn feature(&mut self, f: &Feature) -> Result<()> {
         let err = fmt_err(&self.shp_path, "Shapefile");
         let i = self.count;
@@ -449,33 +479,5 @@ impl crate::sink::FeatureSink for ShpSink {
             .map_err(|e| err(format!("feature {i}: {e}")))?;
         self.count += 1;
         Ok(())
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<()> {
-        use std::io::{Seek, SeekFrom};
-        let err = fmt_err(&self.shp_path, "Shapefile");
-        let (Some(mut shp), Some(mut shx), Some(mut table), Some(mut file)) = (
-            self.shp_out.take(),
-            self.shx_out.take(),
-            self.table.take(),
-            self.shp.take(),
-        ) else {
-            return Err(err("no schema was given".into()));
-        };
-        table.finalize().map_err(|e| err(e.to_string()))?;
-        drop(table);
-        let w = |e: std::io::Error| io("writing", &self.shp_path)(e);
-        shp.flush().map_err(w)?;
-        drop(shp);
-        let mut head = Vec::with_capacity(100);
-        header(&mut head, self.len, self.st, &self.bbox.bbox);
-        file.seek(SeekFrom::Start(0)).map_err(w)?;
-        file.write_all(&head).map_err(w)?;
-        shx.flush().map_err(w)?;
-        let mut shx_file = shx.into_inner().map_err(|e| w(e.into_error()))?;
-        head.clear();
-        header(&mut head, 100 + self.count * 8, self.st, &self.bbox.bbox);
-        shx_file.seek(SeekFrom::Start(0)).map_err(w)?;
-        shx_file.write_all(&head).map_err(w)
     }
 }

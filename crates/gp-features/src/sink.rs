@@ -1,9 +1,11 @@
 //! Feature sinks: writers that take a schema, then features one at a time, so a
 //! conversion never holds the whole data set.
 //!
-//! Writers whose per-feature work can run in parallel (GeoJSON, FlatGeobuf,
-//! GeoPackage) also offer an [`Encoder`]: it turns a [`FlatBatch`] into output bytes
-//! on any thread, and the sink only appends the encoded batches in order.
+//! Two protocols, two traits: a [`FeatureWriter`] takes features one at a time; a
+//! [`BatchWriter`] (GeoJSON, FlatGeobuf, GeoPackage, whose per-feature work can run in
+//! parallel) offers an [`Encoder`] that turns a [`FlatBatch`] into output bytes on any
+//! thread, and only appends the encoded batches in order. A [`Sink`] is one or the
+//! other.
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use gp_model::{Feature, FeatureSet};
 
 use crate::error::Result;
 use crate::flat::{FlatBatch, FlatSchema};
+use crate::repair::{Fixes, repaired};
 
 /// A batch encoded by an [`Encoder`]: feature `i` is `bytes[ends[i-1]..ends[i]]`
 /// (`ends[-1]` being 0) with bounding box `boxes[i]` (`[minx, miny, maxx, maxy]`,
@@ -42,16 +45,11 @@ pub(crate) trait Encoder: Send + Sync {
     fn encode(&self, batch: &FlatBatch, out: &mut Encoded) -> Result<()>;
 }
 
-/// A writer of one output, fed feature by feature.
+/// What every writer of one output does: take the schema, then (by one of the two
+/// protocols below) the features, then finish.
 pub(crate) trait FeatureSink {
     /// Called once with the feature set's schema (its features are ignored).
     fn start(&mut self, schema: &FeatureSet) -> Result<()>;
-    /// Called for each feature, in order, when the sink has no [`Encoder`].
-    fn feature(&mut self, _f: &Feature) -> Result<()> {
-        Err(crate::error::Error::Schema {
-            message: "internal error: this writer takes encoded batches".into(),
-        })
-    }
     /// Completes the output.
     fn finish(self: Box<Self>) -> Result<()>;
     /// True when the sink writes the feature set's keys that may follow the features
@@ -59,24 +57,72 @@ pub(crate) trait FeatureSink {
     fn needs_trailing_keys(&self) -> bool {
         false
     }
-    /// The sink's parallel encoder, if it has one (asked after `start`). A sink that
-    /// returns one is fed through [`FeatureSink::encoded`] only.
-    fn encoder(&self) -> Option<Arc<dyn Encoder>> {
-        None
+}
+
+/// A writer fed one feature at a time, in order (Shapefile, CSV, Esri JSON).
+pub(crate) trait FeatureWriter: FeatureSink {
+    /// Writes one feature.
+    fn feature(&mut self, f: &Feature) -> Result<()>;
+    /// True when geometries are written as they came (Esri JSON); else they are
+    /// repaired first as simple features need (see [`crate::repair`]).
+    fn keeps_geometry(&self) -> bool {
+        false
     }
-    /// True when [`FeatureSink::encoded`] reads the flat batch beside its encoding.
+}
+
+/// A writer fed batches that its [`Encoder`] encoded on any thread (GeoJSON,
+/// FlatGeobuf, GeoPackage); it only appends them, in input order.
+pub(crate) trait BatchWriter: FeatureSink {
+    /// The parallel encoder, made by `start` from the schema (`None` before).
+    fn encoder(&self) -> Option<Arc<dyn Encoder>>;
+    /// True when [`BatchWriter::encoded`] reads the flat batch beside its encoding.
     /// When false, the streaming reader frees each batch on the thread that parsed it
     /// and hands over an empty one: freeing a batch's many small allocations on
     /// another thread costs more than parsing them.
     fn reads_batches(&self) -> bool {
         true
     }
-    /// Appends a batch made by the sink's encoder, batches in input order (an empty
-    /// batch when the sink does not [read them](FeatureSink::reads_batches)).
-    fn encoded(&mut self, _batch: &FlatBatch, _enc: Encoded) -> Result<()> {
-        Err(crate::error::Error::Schema {
-            message: "internal error: this writer takes features one at a time".into(),
-        })
+    /// Appends a batch made by the encoder (an empty batch when the writer does not
+    /// [read them](BatchWriter::reads_batches)).
+    fn encoded(&mut self, batch: &FlatBatch, enc: Encoded) -> Result<()>;
+}
+
+/// An output's writer, by the protocol it takes: feeding it the other way cannot
+/// compile.
+pub(crate) enum Sink {
+    /// One feature at a time.
+    Features(Box<dyn FeatureWriter>),
+    /// Encoded batches.
+    Batches(Box<dyn BatchWriter>),
+}
+
+impl Sink {
+    fn as_sink(&mut self) -> &mut dyn FeatureSink {
+        match self {
+            Sink::Features(w) => w.as_mut(),
+            Sink::Batches(w) => w.as_mut(),
+        }
+    }
+
+    /// See [`FeatureSink::start`].
+    pub(crate) fn start(&mut self, schema: &FeatureSet) -> Result<()> {
+        self.as_sink().start(schema)
+    }
+
+    /// See [`FeatureSink::needs_trailing_keys`].
+    pub(crate) fn needs_trailing_keys(&self) -> bool {
+        match self {
+            Sink::Features(w) => w.needs_trailing_keys(),
+            Sink::Batches(w) => w.needs_trailing_keys(),
+        }
+    }
+
+    /// See [`FeatureSink::finish`].
+    pub(crate) fn finish(self) -> Result<()> {
+        match self {
+            Sink::Features(w) => w.finish(),
+            Sink::Batches(w) => w.finish(),
+        }
     }
 }
 
@@ -108,9 +154,11 @@ impl Consumer for Collect {
 }
 
 /// A consumer that writes through a sink as features come: in flat batches through
-/// the sink's encoder when it has one, else one by one. Returns the count on `end`.
+/// the sink's encoder when it takes batches, else one by one (repaired as simple
+/// features need, see [`crate::repair`]). Returns the count on `end`.
 pub(crate) struct Feed<'a> {
-    sink: &'a mut dyn FeatureSink,
+    sink: &'a mut Sink,
+    fixes: &'a Fixes,
     fs: FeatureSet,
     schema: FlatSchema,
     enc: Option<Arc<dyn Encoder>>,
@@ -119,9 +167,10 @@ pub(crate) struct Feed<'a> {
 }
 
 impl<'a> Feed<'a> {
-    pub(crate) fn new(sink: &'a mut dyn FeatureSink) -> Self {
+    pub(crate) fn new(sink: &'a mut Sink, fixes: &'a Fixes) -> Self {
         Feed {
             sink,
+            fixes,
             fs: FeatureSet::default(),
             schema: FlatSchema::default(),
             enc: None,
@@ -131,10 +180,12 @@ impl<'a> Feed<'a> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        if let (Some(enc), Some(b)) = (&self.enc, self.batch.take()) {
+        if let (Some(enc), Some(b), Sink::Batches(w)) =
+            (&self.enc, self.batch.take(), &mut *self.sink)
+        {
             let mut e = Encoded::default();
             enc.encode(&b, &mut e)?;
-            self.sink.encoded(&b, e)?;
+            w.encoded(&b, e)?;
         }
         Ok(())
     }
@@ -150,18 +201,39 @@ impl Feed<'_> {
     /// One feature, borrowed.
     pub(crate) fn feature_ref(&mut self, f: &Feature) -> Result<()> {
         self.count += 1;
-        if self.enc.is_none() {
-            return self.sink.feature(f);
+        let index = self.count - 1;
+        if let Sink::Features(w) = &mut *self.sink {
+            return write_feature(w.as_mut(), f, index, self.fixes);
         }
-        let first = self.count - 1;
         let b = self
             .batch
-            .get_or_insert_with(|| FlatBatch::new(&self.schema, first));
-        b.push(&self.schema, f);
+            .get_or_insert_with(|| FlatBatch::new(&self.schema, index));
+        b.push(&self.schema, f, self.fixes);
         if b.len() >= BATCH {
             self.flush()?;
         }
         Ok(())
+    }
+}
+
+/// The error of a batch writer asked for its encoder before `start` (a bug).
+pub(crate) fn not_started() -> crate::error::Error {
+    crate::error::Error::Schema {
+        message: "internal error: a batch writer's encoder was asked for before start".into(),
+    }
+}
+
+/// Feature `index` through a feature writer, repaired unless it keeps geometries.
+pub(crate) fn write_feature(
+    w: &mut dyn FeatureWriter,
+    f: &Feature,
+    index: usize,
+    fixes: &Fixes,
+) -> Result<()> {
+    if w.keeps_geometry() {
+        w.feature(f)
+    } else {
+        w.feature(&repaired(f, index, fixes))
     }
 }
 
@@ -173,7 +245,9 @@ impl Consumer for Feed<'_> {
             ..fs.clone()
         };
         self.schema = FlatSchema::new(fs);
-        self.enc = self.sink.encoder();
+        if let Sink::Batches(w) = &*self.sink {
+            self.enc = Some(w.encoder().ok_or_else(not_started)?);
+        }
         Ok(())
     }
 
@@ -183,8 +257,8 @@ impl Consumer for Feed<'_> {
 }
 
 /// Writes a whole feature set through a sink.
-pub(crate) fn write_all(mut sink: Box<dyn FeatureSink>, fs: &FeatureSet) -> Result<()> {
-    let mut feed = Feed::new(sink.as_mut());
+pub(crate) fn write_all(mut sink: Sink, fs: &FeatureSet, fixes: &Fixes) -> Result<()> {
+    let mut feed = Feed::new(&mut sink, fixes);
     feed.schema(fs)?;
     for f in &fs.features {
         feed.feature_ref(f)?;

@@ -13,7 +13,8 @@ use rayon::prelude::*;
 use crate::cut::{Raw, Sender, cut_array};
 use crate::error::{Result, fmt_err, io};
 use crate::flat::{FlatBatch, FlatSchema};
-use crate::sink::{Encoded, Encoder, FeatureSink};
+use crate::repair::Fixes;
+use crate::sink::{Encoded, Encoder, Sink, not_started, write_feature};
 use crate::walk::{Buf, CHUNK, expect, header_key, key, read_header, skip_value};
 
 /// Streams an Esri JSON feature set from `path` into `sink`: its schema first, then
@@ -24,7 +25,8 @@ use crate::walk::{Buf, CHUNK, expect, header_key, key, read_header, skip_value};
 /// schema key (`hasZ`, `fields`, ...) stands after the features array.
 pub(crate) fn read_esri_json(
     path: &Path,
-    sink: &mut dyn FeatureSink,
+    sink: &mut Sink,
+    fixes: &Fixes,
 ) -> Result<Option<(usize, FeatureSet)>> {
     let err = fmt_err(path, "Esri JSON");
     let (header, tail_checked) = match read_header(path, sink.needs_trailing_keys())? {
@@ -32,7 +34,7 @@ pub(crate) fn read_esri_json(
         None => return Err(err("no `features` array".into())),
     };
     let source = move |tx: &Sender, flag: &AtomicBool| produce(path, tx, tail_checked, Some(flag));
-    let (n, exceeded) = match run_stream(path, sink, &header, source) {
+    let (n, exceeded) = match run_stream(path, sink, fixes, &header, source) {
         // A feature can fail only because a schema key after the array was not known
         // yet (`hasZ` for 3-value coordinates): then the file is read whole instead.
         Err(e) if !tail_checked => match read_header(path, true)? {
@@ -49,7 +51,8 @@ pub(crate) fn read_esri_json(
 /// the features. Returns the count (see [`streamed`]) and that flag.
 fn run_stream(
     path: &Path,
-    sink: &mut dyn FeatureSink,
+    sink: &mut Sink,
+    fixes: &Fixes,
     header: &FeatureSet,
     source: impl FnOnce(&Sender, &AtomicBool) -> Result<bool> + Send,
 ) -> Result<(Option<usize>, bool)> {
@@ -60,7 +63,7 @@ fn run_stream(
     };
     let exceeded = AtomicBool::new(header.exceeded_transfer_limit == Some(true));
     let flag = &exceeded;
-    let n = streamed(path, sink, header, dims, move |tx: &Sender| {
+    let n = streamed(path, sink, fixes, header, dims, move |tx: &Sender| {
         source(tx, flag)
     })?;
     Ok((n, exceeded.load(Ordering::Relaxed)))
@@ -90,7 +93,8 @@ fn counted(
 pub(crate) fn read_esri_json_reader<R: Read + Send>(
     r: R,
     label: &Path,
-    sink: &mut dyn FeatureSink,
+    sink: &mut Sink,
+    fixes: &Fixes,
 ) -> Result<Option<(usize, FeatureSet)>> {
     let err = fmt_err(label, "Esri JSON");
     let mut b = Buf::new(r, CHUNK);
@@ -129,7 +133,7 @@ pub(crate) fn read_esri_json_reader<R: Read + Send>(
     let header = FeatureSet::from_json(&obj).map_err(|e| err(e.to_string()))?;
     expect(&mut b, b'[', label)?;
     let source = move |tx: &Sender, flag: &AtomicBool| cut_array(b, label, tx, false, Some(flag));
-    let (n, exceeded) = run_stream(label, sink, &header, source)?;
+    let (n, exceeded) = run_stream(label, sink, fixes, &header, source)?;
     Ok(counted(n, header, exceeded))
 }
 
@@ -166,14 +170,16 @@ pub(crate) fn for_each_batch(
 /// [`pipeline`]); `path` names the input in errors.
 fn streamed(
     path: &Path,
-    sink: &mut dyn FeatureSink,
+    sink: &mut Sink,
+    fixes: &Fixes,
     header: &FeatureSet,
     dims: Dims,
     source: impl FnOnce(&Sender) -> Result<bool> + Send,
 ) -> Result<Option<usize>> {
     let err = fmt_err(path, "Esri JSON");
-    Ok(match sink.encoder() {
-        Some(enc) => {
+    Ok(match sink {
+        Sink::Batches(sink) => {
+            let enc = sink.encoder().ok_or_else(not_started)?;
             let schema = FlatSchema::new(header);
             let enc: &dyn Encoder = enc.as_ref();
             let keep = sink.reads_batches();
@@ -185,6 +191,7 @@ fn streamed(
                     enc,
                     spare: (!keep).then_some(&spare),
                     path,
+                    fixes,
                 };
                 parse_flat(data, ranges, index, &to)
             };
@@ -197,7 +204,7 @@ fn streamed(
                 Ok(n)
             })?
         }
-        None => {
+        Sink::Features(sink) => {
             let parse = |data: &[u8], ranges: &[(usize, usize)], index: usize| {
                 ranges
                     .par_iter()
@@ -208,8 +215,12 @@ fn streamed(
                     })
                     .collect::<Result<Vec<Feature>>>()
             };
+            let mut index = 0;
             pipeline(path, source, parse, |b: Vec<Feature>| {
-                b.iter().try_for_each(|f| sink.feature(f))?;
+                for f in &b {
+                    write_feature(sink.as_mut(), f, index, fixes)?;
+                    index += 1;
+                }
                 Ok(b.len())
             })?
         }
@@ -221,10 +232,11 @@ struct Flat<'a> {
     schema: &'a FlatSchema,
     dims: Dims,
     enc: &'a dyn Encoder,
-    /// When the sink does not read the batches (see [`FeatureSink::reads_batches`]):
+    /// When the sink does not read the batches (see [`crate::sink::BatchWriter::reads_batches`]):
     /// emptied batches, whose buffers are used again (growing new ones costs copies).
     spare: Option<&'a std::sync::Mutex<Vec<FlatBatch>>>,
     path: &'a Path,
+    fixes: &'a Fixes,
 }
 
 /// Parses and encodes the features `ranges` of `data` (the first being feature
@@ -256,7 +268,14 @@ fn parse_flat(
             let first = index + c * per;
             let mut b = take_spare(first);
             for (k, &(s, e)) in chunk.iter().enumerate() {
-                b.parse(to.schema, &data[s..e], to.dims, first + k, to.path)?;
+                b.parse(
+                    to.schema,
+                    &data[s..e],
+                    to.dims,
+                    first + k,
+                    to.path,
+                    to.fixes,
+                )?;
             }
             // Room for about what the text took (the encodings come close to it), so
             // the output does not grow by copies.

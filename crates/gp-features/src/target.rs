@@ -97,6 +97,19 @@ impl Target {
     pub fn parse(path: impl AsRef<Path>, reading: bool) -> Result<Target> {
         let path = path.as_ref();
         if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            // `response.json/Output_Polygons`: one result of a saved execute response.
+            if reading
+                && parent
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+                && parent.is_file()
+            {
+                return Ok(Target {
+                    path: parent.to_path_buf(),
+                    format: Format::EsriJson,
+                    layer: Some(name.to_string_lossy().into_owned()),
+                });
+            }
             let container = parent
                 .extension()
                 .and_then(|e| e.to_str())
@@ -179,6 +192,7 @@ fn sniff_json(path: &Path) -> Result<Format> {
         "\"geometryType\"",
         "\"attributes\"",
         "\"paramName\"",
+        "\"results\"",
         "\"spatialReference\"",
         "\"fields\"",
     ]

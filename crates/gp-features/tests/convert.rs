@@ -647,3 +647,61 @@ fn recorded_answers_stream_like_whole() {
         check(&fixtures, dir.path(), name, one_pass);
     }
 }
+
+fn fixture(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../gp-model/tests/fixtures/arcgis-rest")
+        .join(rel)
+}
+
+#[test]
+fn result_parameters_and_execute_responses_are_esri_json_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    // An execute response (Esri's documented example): its one feature result.
+    let exec = fixture("sage/execute-gp-task.md.example-polyline.json");
+    let fs = load(&exec).unwrap();
+    assert_eq!(fs.features.len(), 1);
+    assert_eq!(fs.geometry_type, Some(GeometryType::Polyline));
+    let out = dir.path().join("exec.geojson");
+    let r = convert(&exec, &out, &SaveOptions::default()).unwrap();
+    assert_eq!((r.output.features, r.streamed), (1, false));
+    // Named, as `file.json/NAME`.
+    assert_eq!(load(exec.join("Output")).unwrap(), fs);
+    let e = load(exec.join("Nope")).unwrap_err().to_string();
+    assert!(
+        e.contains("no result `Nope`") && e.contains("Output"),
+        "{e}"
+    );
+    // A response whose results are not features says so.
+    let multi = fixture("sage/execute-gp-task.md.example-multivalue.json");
+    let e = load(&multi).unwrap_err().to_string();
+    assert!(e.contains("no feature result"), "{e}");
+    // A result parameter as `results/<param>?f=json` saves it (arcgis-rest-js's mock).
+    let param = fixture("arcgis-rest-js/job-mock-fetches.mockAllResultsRequest.out_stops.json");
+    let whole = load(&param).unwrap();
+    let out = dir.path().join("stops.fgb");
+    let r = convert(&param, &out, &SaveOptions::default()).unwrap();
+    assert_eq!(r.output.features, whole.features.len());
+    assert_eq!(load(&out).unwrap().features.len(), whole.features.len());
+}
+
+#[test]
+fn converting_onto_an_existing_file_needs_overwrite_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(&input, format!("{HEAD} \"features\": [{}]}}", features(3))).unwrap();
+    for ext in ["geojson", "gpkg", "fgb", "shp", "csv", "json"] {
+        let out = dir.path().join(format!("out.{ext}"));
+        convert(&input, &out, &SaveOptions::default()).unwrap();
+        let before = std::fs::read(&out).unwrap();
+        let e = convert(&input, &out, &SaveOptions::default()).unwrap_err();
+        assert!(matches!(e, Error::Exists { .. }), "{ext}: {e}");
+        assert!(e.to_string().contains(&format!("out.{ext}")), "{ext}: {e}");
+        assert_eq!(std::fs::read(&out).unwrap(), before, "{ext}: untouched");
+        let again = SaveOptions {
+            overwrite: true,
+            ..Default::default()
+        };
+        convert(&input, &out, &again).unwrap();
+    }
+}

@@ -1,0 +1,121 @@
+//! # gp-fuzz
+//!
+//! The fuzzing harness of gp's file readers: one function per target, each taking the
+//! fuzzer's bytes as a file of its format and reading it the ways gp does (whole, and
+//! streamed through [`gp_features::convert`] or [`gp_raster::tiff_stats`]). A result
+//! is ignored; only a panic, a hang or an allocation over the fuzzer's limit is a
+//! finding.
+//!
+//! The same functions serve the `cargo fuzz` targets in `fuzz/` (run with
+//! `cargo xtask fuzz TARGET --seconds S`) and the regression test of this crate, which
+//! replays every seed and every input a fuzzer found (`fuzz/regressions/TARGET/`) on
+//! each `cargo xtask ci`.
+//!
+//! ```
+//! // Any bytes are a clear error or a value, never a panic.
+//! gp_fuzz::run("tiff", b"II*\0\x08\0\0\0garbage");
+//! gp_fuzz::run("esri_json", br#"{"features": [{"geometry": {"rings": [[[0, 0]]]}}]}"#);
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The targets, by name.
+pub const TARGETS: &[&str] = &[
+    "tiff",
+    "flatgeobuf",
+    "shapefile",
+    "geopackage",
+    "geojson",
+    "csv",
+    "esri_json",
+];
+
+/// A folder for the inputs of this process (in memory where `/dev/shm` exists).
+fn dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = if Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let d = base.join(format!("gp-fuzz-{}", std::process::id()));
+        // Nothing to do if it cannot be made: every read below then fails cleanly.
+        let _ = std::fs::create_dir_all(&d);
+        d
+    })
+}
+
+fn put(name: &str, data: &[u8]) -> PathBuf {
+    let p = dir().join(name);
+    let _ = std::fs::write(&p, data);
+    p
+}
+
+/// Reads `data` as a feature file named `name`, whole and streamed into GeoJSON.
+fn features(name: &str, data: &[u8]) {
+    let p = put(name, data);
+    let _ = gp_features::load(&p);
+    let out = dir().join("out.geojson");
+    let _ = gp_features::convert(
+        &p,
+        &out,
+        &gp_features::SaveOptions {
+            overwrite: true,
+            ..Default::default()
+        },
+    );
+    let _ = std::fs::remove_file(out);
+}
+
+/// Splits a shapefile input: `.shp` length and `.shx` length as little-endian u32,
+/// then the three files' bytes (`.dbf` the rest).
+pub fn split_shapefile(data: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let shp = u32::from_le_bytes(data.get(..4)?.try_into().ok()?) as usize;
+    let shx = u32::from_le_bytes(data.get(4..8)?.try_into().ok()?) as usize;
+    let rest = &data[8..];
+    let (a, rest) = rest.split_at_checked(shp)?;
+    let (b, c) = rest.split_at_checked(shx)?;
+    Some((a, b, c))
+}
+
+/// The other way: three files into one shapefile input.
+pub fn join_shapefile(shp: &[u8], shx: &[u8], dbf: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + shp.len() + shx.len() + dbf.len());
+    v.extend((shp.len() as u32).to_le_bytes());
+    v.extend((shx.len() as u32).to_le_bytes());
+    v.extend_from_slice(shp);
+    v.extend_from_slice(shx);
+    v.extend_from_slice(dbf);
+    v
+}
+
+/// Runs target `name` on `data`. Unknown names do nothing.
+pub fn run(name: &str, data: &[u8]) {
+    match name {
+        "tiff" => {
+            let p = put("input.tif", data);
+            let limits = gp_raster::DecodeLimits {
+                max_decoded_bytes: 256 << 20,
+                ..Default::default()
+            };
+            let _ = gp_raster::read_tiff_info(&p);
+            let _ = gp_raster::read_tiff(&p, &limits);
+            let _ = gp_raster::tiff_stats(&p, &limits);
+        }
+        "flatgeobuf" => features("input.fgb", data),
+        "shapefile" => {
+            if let Some((shp, shx, dbf)) = split_shapefile(data) {
+                put("input.shx", shx);
+                put("input.dbf", dbf);
+                features("input.shp", shp);
+            }
+        }
+        "geopackage" => features("input.gpkg", data),
+        "geojson" => features("input.geojson", data),
+        "csv" => features("input.csv", data),
+        "esri_json" => features("input.json", data),
+        _ => {}
+    }
+}
