@@ -65,6 +65,35 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         &["gp-client", "gp-transport", "gp-cli", "openssl-sys"],
     ),
     ("gp-client", &["gp-cli", "gp-server", "openssl-sys"]),
+    // Files only: every crate that writes files uses it, so it uses none of them.
+    (
+        "gp-fs",
+        &[
+            "gp-model",
+            "gp-transport",
+            "gp-client",
+            "gp-raster",
+            "gp-features",
+            "gp-server",
+            "gp-cli",
+            "tokio",
+            "reqwest",
+            "hyper",
+        ],
+    ),
+    // The fuzzing harness reads files: no network, no server.
+    (
+        "gp-fuzz",
+        &[
+            "gp-transport",
+            "gp-client",
+            "gp-server",
+            "gp-cli",
+            "reqwest",
+            "hyper",
+            "tokio",
+        ],
+    ),
     ("gp-cli", &["openssl-sys"]),
 ];
 

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use gp_client::{Client, MapImageOptions, Params};
+use gp_fs::ScratchWorkspace;
 use gp_model::GpValue;
-use gp_raster::{RasterInfo, ScratchWorkspace};
+use gp_raster::RasterInfo;
 use gp_transport::TransportExt;
 
 /// The buffer distance of the demo: large enough to see on a world map image.

@@ -76,7 +76,7 @@ impl OutArgs {
         }
         let opts = SaveOptions {
             format,
-            scratch: Some(gp_raster::ScratchWorkspace::resolve_or(
+            scratch: Some(gp_fs::ScratchWorkspace::resolve_or(
                 self.scratch.as_deref(),
                 self.out.as_deref(),
             )),

@@ -5,7 +5,8 @@
 mod common;
 
 use gp_client::{Client, Params};
-use gp_raster::{RasterInfo, ScratchWorkspace};
+use gp_fs::ScratchWorkspace;
+use gp_raster::RasterInfo;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -14,8 +14,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gp_fs::ScratchWorkspace;
 use gp_model::{GpValue, JobMessage, JobStatus, ParameterInfo, Severity};
-use gp_raster::ScratchWorkspace;
 use gp_transport::Transport;
 
 use crate::{Error, MapImageOptions, ParamRef, Params, PollPolicy};

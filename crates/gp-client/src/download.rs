@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use futures::StreamExt;
+use gp_fs::ScratchWorkspace;
 use gp_model::GpValue;
-use gp_raster::ScratchWorkspace;
 use gp_transport::TransportExt;
 
 use crate::error::Error;
@@ -138,7 +138,7 @@ impl GpResult {
                 message: "the output has no url".into(),
             });
         };
-        let name = gp_raster::file_name_from_url(url)?;
+        let name = gp_fs::file_name_from_url(url)?;
         let resp = self.tool().client.transport.get_streaming(url, &[]).await?;
         let status = resp.status().as_u16();
         let header = |h: http::header::HeaderName| {

@@ -146,6 +146,10 @@ pub enum Error {
     /// A raster or image could not be written or read.
     #[error(transparent)]
     Raster(#[from] gp_raster::Error),
+    /// A file could not be written into place (it exists, a download was cut short,
+    /// an unsafe name).
+    #[error(transparent)]
+    File(#[from] gp_fs::Error),
 }
 
 fn details_text(d: &[String]) -> String {

@@ -165,12 +165,14 @@ impl JobFile {
             message: format!("writing the job file: {e}"),
         };
         let text = serde_json::to_string_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
-        let tmp = path.with_extension("tmp-gpjob");
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        // Durable: the file is how a detached job is found again after a crash.
+        gp_fs::write_atomic(
+            path,
+            text.as_bytes(),
+            gp_fs::Options::new(true, gp_fs::Flush::Durable),
+        )
+        .map_err(|e| io(std::io::Error::other(e)))?;
+        Ok(())
     }
 
     /// Reads a job file.
@@ -511,7 +513,7 @@ impl GpResult {
         let r = self.tool.client.transport.get(&href, &[]).await?;
         let body = wire::check(&href, r)?;
         let name =
-            gp_raster::file_name_from_url(&href).unwrap_or_else(|_| format!("map.{}", opts.format));
+            gp_fs::file_name_from_url(&href).unwrap_or_else(|_| format!("map.{}", opts.format));
         Ok(gp_raster::MapImage::from_bytes(body.to_vec(), &name)?)
     }
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use futures::StreamExt;
 use gp_features::Format;
+use gp_fs::ScratchWorkspace;
 use gp_model::GpValue;
-use gp_raster::ScratchWorkspace;
 use gp_transport::TransportExt;
 
 use crate::error::Error;

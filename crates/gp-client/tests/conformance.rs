@@ -153,10 +153,7 @@ async fn suite(b: &Backend, dir: &Path) {
         .unwrap();
     r.wait_with(poll()).await.unwrap();
     let tif = r
-        .download(
-            0,
-            &gp_raster::ScratchWorkspace::at(dir.join(format!("{n}-ws"))),
-        )
+        .download(0, &gp_fs::ScratchWorkspace::at(dir.join(format!("{n}-ws"))))
         .await
         .unwrap();
     assert!(std::fs::read(tif).unwrap().starts_with(b"II*\0"), "{n}");

@@ -221,7 +221,7 @@ async fn the_token_never_reaches_a_second_origin() {
     r.wait_with(fast()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = r
-        .download("Out", &gp_raster::ScratchWorkspace::at(dir.path()))
+        .download("Out", &gp_fs::ScratchWorkspace::at(dir.path()))
         .await
         .unwrap();
     assert_eq!(std::fs::read(p).unwrap(), tiff());
@@ -245,7 +245,7 @@ async fn the_token_never_reaches_a_second_origin() {
         .unwrap();
     let r = run(&a, &trusting).await;
     r.wait_with(fast()).await.unwrap();
-    r.download("Out", &gp_raster::ScratchWorkspace::at(dir.path()))
+    r.download("Out", &gp_fs::ScratchWorkspace::at(dir.path()))
         .await
         .unwrap();
     assert_eq!(
@@ -273,7 +273,7 @@ async fn downloads_never_replace_a_file_and_are_what_they_say() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let ws = gp_raster::ScratchWorkspace::at(dir.path());
+    let ws = gp_fs::ScratchWorkspace::at(dir.path());
     std::fs::write(dir.path().join("out.tif"), "mine").unwrap();
     let a = raster_service(b.url("/files/out.tif")).await;
     let client = Client::http().unwrap();

@@ -235,7 +235,7 @@ async fn rasters_land_in_the_scratch_workspace() {
         .unwrap();
     r.wait().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let scratch = gp_raster::ScratchWorkspace::at(dir.path().join("rasteroutput"));
+    let scratch = gp_fs::ScratchWorkspace::at(dir.path().join("rasteroutput"));
     let path = r.download("Output_Slope", &scratch).await.unwrap();
     assert_eq!(
         path,

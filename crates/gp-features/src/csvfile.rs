@@ -245,7 +245,7 @@ pub(crate) struct CsvSink {
 impl CsvSink {
     pub(crate) fn create(path: &Path) -> Result<Self> {
         let w = csv::Writer::from_writer(
-            crate::atomic::create_file(path).map_err(crate::error::io("creating", path))?,
+            gp_fs::create_file(path).map_err(crate::error::io("creating", path))?,
         );
         Ok(CsvSink {
             path: path.to_path_buf(),

@@ -100,6 +100,29 @@ pub(crate) fn fmt_err<'a>(
     }
 }
 
+impl From<gp_fs::Error> for Error {
+    fn from(e: gp_fs::Error) -> Error {
+        match e {
+            gp_fs::Error::Exists { path } => Error::Exists { path },
+            gp_fs::Error::Io {
+                action,
+                path,
+                source,
+            } => Error::Io {
+                action,
+                path,
+                source,
+            },
+            // Not made while writing features (sizes and names of downloads).
+            other => Error::Io {
+                action: "writing",
+                path: PathBuf::new(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        }
+    }
+}
+
 impl Error {
     /// Names `path` (the user's destination) instead of a temporary file; errors about
     /// other files (the input of a conversion) are kept as they are.

@@ -114,7 +114,7 @@ pub(crate) struct EsriSink {
 
 impl EsriSink {
     pub(crate) fn create(path: &Path) -> Result<Self> {
-        let f = crate::atomic::create_file(path).map_err(io("creating", path))?;
+        let f = gp_fs::create_file(path).map_err(io("creating", path))?;
         Ok(EsriSink {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 20, f),

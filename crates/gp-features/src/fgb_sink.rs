@@ -294,7 +294,7 @@ impl crate::sink::FeatureSink for FgbSink {
             },
         );
         fbb.finish_size_prefixed(header, None);
-        let file = crate::atomic::create_file(&path).map_err(io("creating", &path))?;
+        let file = gp_fs::create_file(&path).map_err(io("creating", &path))?;
         let w = |e: std::io::Error| io("writing", &path)(e);
         write_at(&file, &MAGIC, 0).map_err(w)?;
         let head = fbb.finished_data();

@@ -455,7 +455,7 @@ pub(crate) struct GeoJsonSink {
 
 impl GeoJsonSink {
     pub(crate) fn create(path: &Path, lines: bool) -> Result<Self> {
-        let f = crate::atomic::create_file(path).map_err(io("creating", path))?;
+        let f = gp_fs::create_file(path).map_err(io("creating", path))?;
         Ok(GeoJsonSink {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 20, f),

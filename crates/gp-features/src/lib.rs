@@ -46,9 +46,9 @@
 //! - [rusqlite] (SQLite bundled): GeoPackage; the GeoPackage geometry blobs are
 //!   written here.
 //! - [csv]: CSV. [crs-definitions](crs_definitions): WKT for EPSG codes (`.prj`, GeoPackage).
-//! - [tempfile]: every file is written under a temporary name and renamed into place;
-//!   with [`SaveOptions::sync`] flushed to disk first (by a thread that flushes while
-//!   the file is written, then once more).
+//! - [gp_fs]: every file is written under a temporary name and renamed into place;
+//!   with [`SaveOptions::sync`] flushed to disk, rename included (by a thread that
+//!   flushes while the file is written, then once more).
 //! - The streaming [`convert`] of Esri JSON is written here, in three stages on their
 //!   own threads: a cutter splits the features array into feature texts (whole read
 //!   buffers are handed on, not copied), 64 bytes at a time where it can (bit masks
@@ -69,7 +69,6 @@
 
 #![deny(rustdoc::broken_intra_doc_links)]
 
-mod atomic;
 mod csvfile;
 mod cut;
 mod dbf_write;

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use gp_model::FeatureSet;
 
-use crate::atomic::{self, TempPath};
 use crate::error::{self, Error, Result};
 use crate::repair::Fixes;
 use crate::sink::Sink;
 use crate::target::{Format, Target};
 use crate::{SaveOptions, SaveReport, csvfile, esri, fgb_sink, geojson, gpkg_write, shp_write};
+use gp_fs::{AtomicPath, Flush, Flusher};
 
 /// An output written through a [`Sink`] into temporary files.
 pub(crate) struct Output {
@@ -26,16 +26,29 @@ pub(crate) struct Output {
 /// main file last), `optional` only when the sink wrote something into it (a
 /// Shapefile's `.prj`).
 pub(crate) struct Files {
-    tmps: Vec<TempPath>,
-    optional: Option<(TempPath, PathBuf)>,
+    tmps: Vec<AtomicPath>,
+    optional: Option<(AtomicPath, PathBuf)>,
     /// With [`SaveOptions::sync`]: flushes `tmps` to disk while they are written.
-    flusher: Option<atomic::Flusher>,
+    flusher: Option<Flusher>,
+}
+
+/// The flush policy of an output: with [`SaveOptions::sync`], durable (data and
+/// rename on disk when the save returns); else none forced.
+fn policy(opts: &SaveOptions, overwrite: bool) -> gp_fs::Options {
+    gp_fs::Options::new(
+        overwrite,
+        if opts.sync {
+            Flush::Durable
+        } else {
+            Flush::Never
+        },
+    )
 }
 
 impl Files {
-    fn new(tmps: Vec<TempPath>, optional: Option<(TempPath, PathBuf)>, sync: bool) -> Files {
-        let flusher = sync
-            .then(|| atomic::Flusher::start(tmps.iter().map(|t| t.path().to_path_buf()).collect()));
+    fn new(tmps: Vec<AtomicPath>, optional: Option<(AtomicPath, PathBuf)>, sync: bool) -> Files {
+        let flusher =
+            sync.then(|| Flusher::start(tmps.iter().map(|t| t.path().to_path_buf()).collect()));
         Files {
             tmps,
             optional,
@@ -44,13 +57,13 @@ impl Files {
     }
 
     pub(crate) fn commit(mut self) -> Result<()> {
-        let sync = self.flusher.take().is_some();
+        drop(self.flusher.take());
         for t in self.tmps {
-            t.commit(sync)?;
+            t.commit()?;
         }
         if let Some((t, target)) = self.optional {
             if std::fs::metadata(t.path()).is_ok_and(|m| m.len() > 0) {
-                t.commit(sync)?;
+                t.commit()?;
             } else {
                 // No spatial reference: no .prj, and not a stale one from before.
                 let _ = std::fs::remove_file(target);
@@ -73,7 +86,7 @@ pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output
         | Format::GeoJsonSeq
         | Format::FlatGeobuf
         | Format::Csv => {
-            let tmp = TempPath::new(p, opts.overwrite)?;
+            let tmp = AtomicPath::new(p, policy(opts, opts.overwrite))?;
             let sink = match t.format {
                 Format::EsriJson => Sink::Features(Box::new(esri::EsriSink::create(tmp.path())?)),
                 Format::GeoJson => {
@@ -100,7 +113,7 @@ pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output
                     path: p.to_path_buf(),
                 });
             }
-            let tmp = |e: &str| TempPath::new(&p.with_extension(e), true);
+            let tmp = |e: &str| AtomicPath::new(&p.with_extension(e), policy(opts, true));
             let (shp, shx, dbf, cpg, prj) = (
                 tmp("shp")?,
                 tmp("shx")?,
@@ -136,7 +149,7 @@ pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output
                     path: p.to_path_buf(),
                 });
             }
-            let tmp = TempPath::new(p, true)?;
+            let tmp = AtomicPath::new(p, policy(opts, true))?;
             if existing && named {
                 std::fs::copy(p, tmp.path()).map_err(error::io("copying", p))?;
             } else {

@@ -229,7 +229,7 @@ impl crate::sink::FeatureSink for ShpSink {
         self.st = shape_type(&self.gt, self.z, self.m);
         let [shx, dbf, cpg, prj] = &self.paths;
         let shp_file =
-            crate::atomic::create_file(&self.shp_path).map_err(io("creating", &self.shp_path))?;
+            gp_fs::create_file(&self.shp_path).map_err(io("creating", &self.shp_path))?;
         let mut shp_out = BufWriter::with_capacity(
             1 << 20,
             shp_file
@@ -238,7 +238,7 @@ impl crate::sink::FeatureSink for ShpSink {
         );
         let mut shx_out = BufWriter::with_capacity(
             1 << 20,
-            crate::atomic::create_file(shx).map_err(io("creating", shx))?,
+            gp_fs::create_file(shx).map_err(io("creating", shx))?,
         );
         // Headers are completed in finish(); reserve their 100 bytes now.
         shp_out
@@ -316,7 +316,7 @@ impl crate::sink::FeatureSink for ShpSink {
                 }
             };
         }
-        let dbf_file = crate::atomic::create_file(dbf).map_err(io("creating", dbf))?;
+        let dbf_file = gp_fs::create_file(dbf).map_err(io("creating", dbf))?;
         // The dBase III layout the `dbase` crate writes: a 32-byte header, 32 bytes per
         // field, a terminator byte, then the records.
         self.dbf_records = (32 + 32 * self.fields.len() as u64 + 1, at);

@@ -156,9 +156,11 @@ pub fn write_geotiff(path: impl AsRef<Path>, raster: &Raster, opts: &WriteOption
         });
     }
     if path.exists() && !opts.overwrite {
-        return Err(Error::Exists {
+        // Before compressing anything (the rename checks again).
+        return Err(gp_fs::Error::Exists {
             path: path.to_path_buf(),
-        });
+        }
+        .into());
     }
     let t = raster.sample_type();
     let s = t.size();
@@ -316,13 +318,12 @@ pub fn write_geotiff(path: impl AsRef<Path>, raster: &Raster, opts: &WriteOption
     }
     tags.sort_by_key(|(t, _)| *t);
 
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = crate::scratch::temp_in(dir)?;
+    let mut tmp = gp_fs::AtomicFile::new(
+        path.to_path_buf(),
+        gp_fs::Options::new(opts.overwrite, gp_fs::Flush::Data),
+    )?;
     {
-        let mut out = BufWriter::new(tmp.as_file());
+        let mut out = BufWriter::new(tmp.file_mut());
         let wr = |e| Error::Io {
             action: "writing",
             path: path.to_path_buf(),
@@ -363,12 +364,7 @@ pub fn write_geotiff(path: impl AsRef<Path>, raster: &Raster, opts: &WriteOption
         out.write_all(&extra).map_err(wr)?;
         out.flush().map_err(wr)?;
     }
-    tmp.as_file().sync_all().map_err(io("syncing", path))?;
-    tmp.persist(path).map_err(|e| Error::Io {
-        action: "renaming into",
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
+    tmp.finish(None)?;
     Ok(())
 }
 

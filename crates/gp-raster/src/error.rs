@@ -45,32 +45,10 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
-    /// A file name from a URL or a user could not be used safely.
-    #[error("unsafe file name `{name}`: {reason}")]
-    FileName {
-        /// The name as given.
-        name: String,
-        /// Why it is refused.
-        reason: String,
-    },
-    /// A download ended with a different size than announced.
-    #[error(
-        "{path}: expected {expected} bytes but received {received}; the partial file was removed"
-    )]
-    SizeMismatch {
-        /// The final path the file would have had.
-        path: PathBuf,
-        /// Announced size.
-        expected: u64,
-        /// Bytes received.
-        received: u64,
-    },
-    /// The destination exists and overwriting was not asked for.
-    #[error("{path} already exists")]
-    Exists {
-        /// The existing file.
-        path: PathBuf,
-    },
+    /// A file could not be written into place (it exists, a download was cut short,
+    /// an unsafe name).
+    #[error(transparent)]
+    File(#[from] gp_fs::Error),
     /// A map image could not be decoded or converted.
     #[error("image {path}: {message}")]
     Image {

@@ -1,14 +1,15 @@
 //! # gp-raster
 //!
 //! Raster outputs of geoprocessing services: TIFF/GeoTIFF decoding (parallel) and
-//! encoding, the scratch workspace where downloads land atomically, and map images.
+//! encoding, and map images. Files are written through gp-fs (atomically, into the
+//! scratch workspace).
 //!
 //! ```
 //! use gp_raster::*;
 //!
 //! // arcpy's env.scratchWorkspace: an explicit folder, else GP_SCRATCH_WORKSPACE, else TEMP.
 //! # let tmp = tempfile::tempdir()?;
-//! let ws = ScratchWorkspace::resolve(Some(&tmp.path().join("rasteroutput")));
+//! let ws = gp_fs::ScratchWorkspace::resolve(Some(&tmp.path().join("rasteroutput")));
 //! ws.ensure()?;
 //!
 //! // A float32 GeoTIFF with georeferencing and nodata, written atomically...
@@ -35,7 +36,7 @@
 //!   (pure Rust). PackBits and the predictors are a few lines here.
 //! - [rayon]: chunks decoded and encoded in parallel.
 //! - [image]: PNG, JPEG and GIF map images.
-//! - [tempfile]: temporary files renamed into place.
+//! - [gp_fs]: files written under a temporary name and renamed into place.
 //! - [bytemuck]: typed sample buffers viewed as bytes, without `unsafe` here.
 
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -49,7 +50,6 @@ mod info;
 mod mapimage;
 mod predictor;
 mod raster;
-mod scratch;
 mod stats;
 mod tags;
 
@@ -59,8 +59,5 @@ pub use error::{Error, Result};
 pub use info::RasterInfo;
 pub use mapimage::{ImageKind, MapImage};
 pub use raster::{BandStats, GeoReference, ModelType, Raster, RasterData, RasterType, SampleType};
-pub use scratch::{
-    AtomicFile, SCRATCH_ENV, ScratchWorkspace, file_name_from_url, sanitize_file_name,
-};
 pub use stats::tiff_stats;
 pub use tags::{ColorTable, Layout, TiffInfo, nodata_text};

@@ -7,7 +7,6 @@ use image::{DynamicImage, ImageFormat, ImageReader, Rgba, RgbaImage};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::scratch::AtomicFile;
 
 /// The formats a map service exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -173,11 +172,11 @@ impl MapImage {
                 }
             },
         };
-        if !overwrite && target.exists() {
-            return Err(Error::Exists { path: target });
-        }
-        let mut f = AtomicFile::new(target, overwrite)?;
+        let mut f = gp_fs::AtomicFile::new(
+            target,
+            gp_fs::Options::new(overwrite, gp_fs::Flush::Durable),
+        )?;
         f.write_chunk(image.bytes())?;
-        f.finish(Some(image.bytes().len() as u64))
+        Ok(f.finish(Some(image.bytes().len() as u64))?)
     }
 }

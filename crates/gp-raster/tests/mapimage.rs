@@ -60,5 +60,5 @@ fn save_keeps_or_converts() {
     let e = m.save(dir.path().join("x.bmp"), false).unwrap_err();
     assert!(e.to_string().contains(".bmp"), "{e}");
     let e = m.save(dir.path().join("map.png"), false).unwrap_err();
-    assert!(matches!(e, Error::Exists { .. }), "{e}");
+    assert!(matches!(e, Error::File(gp_fs::Error::Exists { .. })), "{e}");
 }

@@ -250,7 +250,7 @@ fn bad_buffers_and_options_are_errors() {
         },
     )
     .unwrap_err();
-    assert!(matches!(e, Error::Exists { .. }), "{e}");
+    assert!(matches!(e, Error::File(gp_fs::Error::Exists { .. })), "{e}");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         1,

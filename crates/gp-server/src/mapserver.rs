@@ -524,10 +524,12 @@ fn save_image(
 ) -> Result<MapImage, ApiError> {
     let dir = job_dir(app, svc, rec).join("scratch");
     let name = format!("_ags_map{}.{}", new_id(""), req.format.extension());
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, &bytes)
-        .and_then(|()| std::fs::rename(&tmp, dir.join(&name)))
-        .map_err(|e| ApiError::internal(format!("writing the map image: {}", e.kind())))?;
+    gp_fs::write_atomic(
+        &dir.join(&name),
+        &bytes,
+        gp_fs::Options::new(false, gp_fs::Flush::Never),
+    )
+    .map_err(|e| ApiError::internal(format!("writing the map image: {e}")))?;
     let dpi = ctx
         .params
         .get("dpi")

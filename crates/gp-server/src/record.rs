@@ -74,11 +74,15 @@ impl JobRecord {
     }
 }
 
-/// Writes `job.json` into a job folder (temp file, then rename).
+/// Writes `job.json` into a job folder (temp file, data flushed, then rename: a
+/// restart never finds a half-written record).
 pub(crate) fn write_record(dir: &Path, r: &JobRecord) -> std::io::Result<()> {
     let bytes = serde_json::to_vec_pretty(r).map_err(std::io::Error::other)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, &bytes)?;
-    tmp.persist(dir.join("job.json")).map_err(|e| e.error)?;
+    gp_fs::write_atomic(
+        &dir.join("job.json"),
+        &bytes,
+        gp_fs::Options::new(true, gp_fs::Flush::Data),
+    )
+    .map_err(std::io::Error::other)?;
     Ok(())
 }

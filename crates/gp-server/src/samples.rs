@@ -127,10 +127,11 @@ pub(crate) fn write_samples(dir: &Path) -> Result<PathBuf, String> {
     for (name, bytes) in CITIES.into_iter().chain(COUNTRIES) {
         let p = dir.join(name);
         if !p.exists() {
-            let tmp = dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, bytes)
-                .and_then(|()| std::fs::rename(&tmp, &p))
-                .map_err(|e| format!("writing {}: {e}", p.display()))?;
+            // Another server starting on the same folder may have written it: fine.
+            match gp_fs::write_atomic(&p, bytes, gp_fs::Options::new(false, gp_fs::Flush::Data)) {
+                Ok(_) | Err(gp_fs::Error::Exists { .. }) => {}
+                Err(e) => return Err(e.to_string()),
+            }
         }
     }
     let path = dir.join(SAMPLE_DEM_FILE);

@@ -20,10 +20,12 @@ pub(crate) fn self_signed_acceptor(dir: &Path) -> Result<TlsAcceptor, String> {
         .map_err(|e| format!("creating a certificate: {e}"))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let pem = dir.join("cert.pem");
-    let tmp = dir.join(".cert.pem.tmp");
-    std::fs::write(&tmp, ck.cert.pem())
-        .and_then(|()| std::fs::rename(&tmp, &pem))
-        .map_err(|e| format!("writing {}: {e}", pem.display()))?;
+    gp_fs::write_atomic(
+        &pem,
+        ck.cert.pem().as_bytes(),
+        gp_fs::Options::new(true, gp_fs::Flush::Data),
+    )
+    .map_err(|e| e.to_string())?;
     let cert: CertificateDer<'static> = ck.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -3,7 +3,6 @@
 //! `commit` joins them (in the order given, or by number) into the item's file. The
 //! size limit holds for the parts together.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use gp_model::UploadItem;
@@ -131,24 +130,23 @@ impl Uploads {
             ));
         }
         let name = stored.item.item_name.clone().unwrap_or_default();
-        std::fs::create_dir_all(dir.join("file")).map_err(io_err("committing the upload"))?;
-        let mut out = tempfile::NamedTempFile::new_in(dir.join("file"))
-            .map_err(io_err("committing the upload"))?;
+        let fs_err = |e: gp_fs::Error| ApiError::internal(format!("committing the upload: {e}"));
+        let mut out = gp_fs::AtomicFile::new(
+            dir.join("file").join(&name),
+            gp_fs::Options::new(false, gp_fs::Flush::Data),
+        )
+        .map_err(fs_err)?;
         let mut size = 0u64;
         for n in &order {
             let mut part = std::fs::File::open(parts_dir.join(n.to_string()))
                 .map_err(io_err("committing the upload"))?;
-            size += std::io::copy(&mut part, out.as_file_mut())
+            size += std::io::copy(&mut part, out.file_mut())
                 .map_err(io_err("committing the upload"))?;
         }
         if size > self.max_bytes {
             return Err(self.too_large(format!("{:.1} MB", size as f64 / (1u64 << 20) as f64)));
         }
-        out.as_file_mut()
-            .flush()
-            .map_err(io_err("committing the upload"))?;
-        out.persist_noclobber(dir.join("file").join(&name))
-            .map_err(|e| io_err("committing the upload")(e.error))?;
+        out.finish(None).map_err(fs_err)?;
         stored.item.committed = Some(true);
         stored.item.size = Some(size);
         write_record(&dir, &stored).map_err(io_err("committing the upload"))?;

@@ -297,10 +297,14 @@ impl Uploads {
     }
 }
 
-/// Writes `item.json` of an item folder (temp file, then rename).
+/// Writes `item.json` of an item folder (temp file, data flushed, then rename).
 pub(crate) fn write_record(dir: &std::path::Path, stored: &Stored) -> std::io::Result<()> {
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(&serde_json::to_vec_pretty(stored).map_err(std::io::Error::other)?)?;
-    tmp.persist(dir.join("item.json")).map_err(|e| e.error)?;
+    let bytes = serde_json::to_vec_pretty(stored).map_err(std::io::Error::other)?;
+    gp_fs::write_atomic(
+        &dir.join("item.json"),
+        &bytes,
+        gp_fs::Options::new(true, gp_fs::Flush::Data),
+    )
+    .map_err(std::io::Error::other)?;
     Ok(())
 }
