@@ -581,5 +581,9 @@ fn triggers(layer: &str, fid: &str, rtree: &str) -> String {
 /// Writes `fs` as layer `layer` of the GeoPackage at `path`.
 #[cfg(feature = "gdal")]
 pub(crate) fn write(fs: &FeatureSet, path: &Path, layer: &str, overwrite: bool) -> Result<()> {
-    crate::sink::write_all(Box::new(GpkgSink::create(path, layer, overwrite)), fs)
+    crate::sink::write_all(
+        crate::sink::Sink::Batches(Box::new(GpkgSink::create(path, layer, overwrite))),
+        fs,
+        &crate::repair::Fixes::default(),
+    )
 }
