@@ -15,7 +15,7 @@ pub struct Flusher {
 
 impl Flusher {
     /// Time between two flushes.
-    const EVERY: std::time::Duration = std::time::Duration::from_millis(25);
+    pub const EVERY: std::time::Duration = std::time::Duration::from_millis(25);
 
     /// Starts flushing `paths` (each once it exists).
     pub fn start(paths: Vec<PathBuf>) -> Flusher {
