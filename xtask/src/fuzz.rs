@@ -71,6 +71,7 @@ pub(crate) fn run(target: &str, seconds: u64) -> anyhow::Result<()> {
     };
     ensure_tools()?;
     let mut summary = Vec::new();
+    let mut failed = Vec::new();
     for t in chosen {
         let corpus = Path::new("target/fuzz/corpus").join(t);
         let artifacts = Path::new("target/fuzz/artifacts").join(t);
@@ -78,6 +79,7 @@ pub(crate) fn run(target: &str, seconds: u64) -> anyhow::Result<()> {
         std::fs::create_dir_all(&artifacts)?;
         let seeds = Path::new("fuzz/seeds").join(t);
         eprintln!("==> fuzzing {t} for {seconds} s");
+        let started = std::time::Instant::now();
         let out = Command::new("rustup")
             .args([
                 "run",
@@ -110,21 +112,32 @@ pub(crate) fn run(target: &str, seconds: u64) -> anyhow::Result<()> {
         let rss = stat(&err, "peak_rss_mb");
         let found = std::fs::read_dir(&artifacts)?.count();
         let line = format!(
-            "fuzz {t}: {} executions in {seconds} s, peak RSS {} MB, findings {found}",
+            "fuzz {t}: {} executions in {} s, peak RSS {} MB, findings {found}",
             execs.map_or("?".into(), |n| n.to_string()),
+            started.elapsed().as_secs(),
             rss.map_or("?".into(), |n| n.to_string()),
         );
         println!("{line}");
         if !out.status.success() || found > 0 {
-            for l in tail.iter().rev() {
+            // The fuzzer's report: the panic message is before the stack.
+            let report: Vec<&str> = err
+                .lines()
+                .skip_while(|l| !l.contains("panicked at") && !l.contains("==ERROR"))
+                .take(12)
+                .collect();
+            let last: Vec<&str> = tail.iter().take(6).rev().copied().collect();
+            for l in report.iter().chain(&last) {
                 eprintln!("{l}");
             }
-            bail!("{line}; see {}", artifacts.display());
+            failed.push(format!("{line}; see {}", artifacts.display()));
         }
         summary.push(line);
     }
     if summary.len() > 1 {
         println!("\n{}", summary.join("\n"));
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("\n"));
     }
     Ok(())
 }

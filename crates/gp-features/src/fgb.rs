@@ -61,6 +61,7 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
                 .collect()
         })
         .unwrap_or_default();
+    let header_type = header.geometry_type();
     let declared = match header.geometry_type() {
         FgbType::Point => Some(GeometryType::Point),
         FgbType::MultiPoint => Some(GeometryType::Multipoint),
@@ -90,9 +91,10 @@ pub(crate) fn read_each(path: &Path, to: &mut dyn crate::sink::Consumer) -> Resu
                 else {
                     break;
                 };
-                crate::fgb_check::check_feature(&f.fbs_feature(), &column_types).map_err(|m| {
-                    geozero::error::GeozeroError::Feature(format!("feature {index}: {m}"))
-                })?;
+                crate::fgb_check::check_feature(&f.fbs_feature(), &column_types, header_type)
+                    .map_err(|m| {
+                        geozero::error::GeozeroError::Feature(format!("feature {index}: {m}"))
+                    })?;
                 if f.geometry().is_some() {
                     f.process(&mut b, index)?;
                 } else {

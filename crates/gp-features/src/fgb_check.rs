@@ -115,7 +115,13 @@ pub(crate) fn check_layout(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn check_geometry(g: &Geometry<'_>, depth: usize) -> Result<(), String> {
+/// `kind` is the type the reader will use: the header's, or the geometry's own when
+/// the header says Unknown (and always for the parts of a collection).
+fn check_geometry(
+    g: &Geometry<'_>,
+    kind: flatgeobuf::GeometryType,
+    depth: usize,
+) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("geometry parts nested deeper than {MAX_DEPTH}"));
     }
@@ -140,7 +146,7 @@ fn check_geometry(g: &Geometry<'_>, depth: usize) -> Result<(), String> {
             return Err(format!("{l} {name} values for {coords} coordinates"));
         }
     }
-    if g.type_() == flatgeobuf::GeometryType::Point && g.xy().is_some() && coords == 0 {
+    if kind == flatgeobuf::GeometryType::Point && g.xy().is_some() && coords == 0 {
         return Err("a point without coordinates".into());
     }
     if let Some(ends) = g.ends() {
@@ -156,7 +162,7 @@ fn check_geometry(g: &Geometry<'_>, depth: usize) -> Result<(), String> {
     }
     if let Some(parts) = g.parts() {
         for p in parts.iter() {
-            check_geometry(&p, depth + 1)?;
+            check_geometry(&p, p.type_(), depth + 1)?;
         }
     }
     Ok(())
@@ -228,9 +234,15 @@ fn check_properties(bytes: &[u8], columns: &[ColumnType]) -> Result<(), String> 
 pub(crate) fn check_feature(
     f: &flatgeobuf::Feature<'_>,
     columns: &[ColumnType],
+    header_type: flatgeobuf::GeometryType,
 ) -> Result<(), String> {
     if let Some(g) = f.geometry() {
-        check_geometry(&g, 0)?;
+        let kind = if header_type == flatgeobuf::GeometryType::Unknown {
+            g.type_()
+        } else {
+            header_type
+        };
+        check_geometry(&g, kind, 0)?;
     }
     if let Some(p) = f.properties() {
         check_properties(p.bytes(), columns)?;
