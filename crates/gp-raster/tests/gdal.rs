@@ -11,22 +11,8 @@ use std::process::Command;
 
 use gp_raster::*;
 
-fn gdal() -> bool {
-    let ok = Command::new("gdalinfo")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("GP_REQUIRE_GDAL").is_err(),
-            "GP_REQUIRE_GDAL is set but gdalinfo is not available"
-        );
-        eprintln!(
-            "skipped: GDAL (gdalinfo) is not installed; `apt-get install gdal-bin` to run this test"
-        );
-    }
-    ok
-}
+mod common;
+use common::gdal;
 
 #[track_caller]
 fn run(cmd: &str, args: &[&str]) {

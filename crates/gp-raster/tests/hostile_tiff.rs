@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gp_raster::*;
 
+mod common;
+use common::gdal;
+
 struct Counting;
 static NOW: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
@@ -179,21 +182,6 @@ fn small_files_claiming_huge_images_are_refused_in_small_memory() {
     let s = s[0].unwrap();
     assert_eq!((s.valid_count, s.min, s.max), (1 << 30, 0.0, 0.0));
     assert!(used < 1 << 20, "{used}");
-}
-
-fn gdal() -> bool {
-    let ok = Command::new("gdal_translate")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("GP_REQUIRE_GDAL").is_err(),
-            "GP_REQUIRE_GDAL is set but GDAL is not available"
-        );
-        eprintln!("skipped: GDAL is not installed");
-    }
-    ok
 }
 
 #[test]

@@ -18,23 +18,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gp_raster::*;
 
+mod common;
+use common::gdal;
+
 const W: u32 = 80;
 const H: u32 = 48;
-
-fn gdal() -> bool {
-    let ok = Command::new("gdalinfo")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("GP_REQUIRE_GDAL").is_err(),
-            "GP_REQUIRE_GDAL is set but gdalinfo is not available"
-        );
-        eprintln!("skipped: GDAL is not installed; `apt-get install gdal-bin` to run this test");
-    }
-    ok
-}
 
 fn run(cmd: &str, args: &[String]) -> Result<Vec<u8>, String> {
     let out = Command::new(cmd)
@@ -160,60 +148,27 @@ fn gdal_type(st: SampleType) -> &'static [&'static str] {
     }
 }
 
-/// JPEG strips must be a multiple of 8 (16 for YCbCr) rows: 16 divides the image, 32 does not.
-const JPEG_LAYOUTS: [(&str, &[&str]); 4] = [
-    ("strips16", &["-co", "BLOCKYSIZE=16"]),
-    ("strips32", &["-co", "BLOCKYSIZE=32"]),
-    (
-        "tiles16",
-        &[
-            "-co",
-            "TILED=YES",
-            "-co",
-            "BLOCKXSIZE=16",
-            "-co",
-            "BLOCKYSIZE=16",
-        ],
-    ),
-    (
-        "tiles32",
-        &[
-            "-co",
-            "TILED=YES",
-            "-co",
-            "BLOCKXSIZE=32",
-            "-co",
-            "BLOCKYSIZE=32",
-        ],
-    ),
-];
-
-const LAYOUTS: [(&str, &[&str]); 4] = [
-    ("strips8", &["-co", "BLOCKYSIZE=8"]),
-    ("strips7", &["-co", "BLOCKYSIZE=7"]),
-    (
-        "tiles16",
-        &[
-            "-co",
-            "TILED=YES",
-            "-co",
-            "BLOCKXSIZE=16",
-            "-co",
-            "BLOCKYSIZE=16",
-        ],
-    ),
-    (
-        "tiles32",
-        &[
-            "-co",
-            "TILED=YES",
-            "-co",
-            "BLOCKXSIZE=32",
-            "-co",
-            "BLOCKYSIZE=32",
-        ],
-    ),
-];
+/// Strips of `a` rows (dividing the 48-row image) and of `b` (not), tiles of 16 (dividing
+/// 80 x 48) and of 32 (not). JPEG strips must be a multiple of 8 rows (16 for YCbCr).
+fn layouts(a: u32, b: u32) -> Vec<(String, Vec<String>)> {
+    let strips = |n: u32| {
+        (
+            format!("strips{n}"),
+            vec!["-co".to_string(), format!("BLOCKYSIZE={n}")],
+        )
+    };
+    let tiles = |n: u32| {
+        let mut v = vec!["-co".to_string(), "TILED=YES".to_string()];
+        v.extend([
+            "-co".into(),
+            format!("BLOCKXSIZE={n}"),
+            "-co".into(),
+            format!("BLOCKYSIZE={n}"),
+        ]);
+        (format!("tiles{n}"), v)
+    };
+    vec![strips(a), strips(b), tiles(16), tiles(32)]
+}
 
 fn cases(dir: &Path) -> Vec<Case> {
     let mut out = Vec::new();
@@ -266,14 +221,14 @@ fn cases(dir: &Path) -> Vec<Case> {
             ("ZSTD", "1"),
             ("ZSTD", pred),
         ] {
-            for (layout, largs) in LAYOUTS {
+            for (layout, largs) in layouts(8, 7) {
                 for interleave in ["PIXEL", "BAND"] {
                     let mut args = s(gdal_type(st));
                     args.extend(s(&["-a_nodata", nodata, "-co"]));
                     args.push(format!("COMPRESS={codec}"));
                     args.extend(s(&["-co", &format!("PREDICTOR={predictor}")]));
                     args.extend(s(&["-co", &format!("INTERLEAVE={interleave}")]));
-                    args.extend(s(largs));
+                    args.extend(largs.iter().cloned());
                     push(
                         format!("{st:?}-{codec}-pred{predictor}-{layout}-{interleave}"),
                         &src,
@@ -286,7 +241,7 @@ fn cases(dir: &Path) -> Vec<Case> {
         }
     }
     let smooth = smooth(dir);
-    for (layout, largs) in JPEG_LAYOUTS {
+    for (layout, largs) in layouts(16, 32) {
         for (photometric, bands, interleaves) in [
             ("MINISBLACK", &["-b", "1"][..], &["PIXEL"][..]),
             ("RGB", &[][..], &["PIXEL", "BAND"][..]),
@@ -297,7 +252,7 @@ fn cases(dir: &Path) -> Vec<Case> {
                 args.extend(s(&["-co", "COMPRESS=JPEG", "-co"]));
                 args.push(format!("PHOTOMETRIC={photometric}"));
                 args.extend(s(&["-co", &format!("INTERLEAVE={interleave}")]));
-                args.extend(s(largs));
+                args.extend(largs.iter().cloned());
                 push(
                     format!("jpeg-{photometric}-{layout}-{interleave}"),
                     &smooth,
@@ -309,11 +264,11 @@ fn cases(dir: &Path) -> Vec<Case> {
         }
     }
     let palette = paletted(dir);
-    for (layout, largs) in LAYOUTS {
+    for (layout, largs) in layouts(8, 7) {
         for codec in ["NONE", "LZW", "DEFLATE", "PACKBITS"] {
             let mut args = s(&["-co"]);
             args.push(format!("COMPRESS={codec}"));
-            args.extend(s(largs));
+            args.extend(largs.iter().cloned());
             push(
                 format!("palette-{codec}-{layout}"),
                 &palette,
