@@ -222,6 +222,11 @@ fn raster_info(file: &PathBuf, stats: bool, json: bool) -> anyhow::Result<()> {
     if let Some(n) = t.nodata {
         outln!("nodata {}", gp_raster::nodata_text(n))?;
     }
+    match (&t.color_table, t.photometric.as_str()) {
+        (Some(c), p) => outln!("photometric {p}, colour table of {} entries", c.entries.len())?,
+        (None, "ycbcr") => outln!("photometric ycbcr (JPEG, read as RGB)")?,
+        _ => {}
+    }
     for (i, s) in info.stats.iter().flatten().enumerate() {
         match s {
             Some(s) => outln!(
