@@ -80,6 +80,7 @@ pub(crate) fn run(target: &str, seconds: u64) -> anyhow::Result<()> {
         let seeds = Path::new("fuzz/seeds").join(t);
         eprintln!("==> fuzzing {t} for {seconds} s");
         let started = std::time::Instant::now();
+        let started_at = std::time::SystemTime::now();
         let out = Command::new("rustup")
             .args([
                 "run",
@@ -110,7 +111,11 @@ pub(crate) fn run(target: &str, seconds: u64) -> anyhow::Result<()> {
         let tail: Vec<&str> = err.lines().rev().take(40).collect();
         let execs = stat(&err, "number_of_executed_units");
         let rss = stat(&err, "peak_rss_mb");
-        let found = std::fs::read_dir(&artifacts)?.count();
+        // Findings of this run only (older ones stay until copied to regressions/).
+        let found = std::fs::read_dir(&artifacts)?
+            .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+            .filter(|m| *m >= started_at)
+            .count();
         let line = format!(
             "fuzz {t}: {} executions in {} s, peak RSS {} MB, findings {found}",
             execs.map_or("?".into(), |n| n.to_string()),
@@ -122,7 +127,7 @@ pub(crate) fn run(target: &str, seconds: u64) -> anyhow::Result<()> {
             // The fuzzer's report: the panic message is before the stack.
             let report: Vec<&str> = err
                 .lines()
-                .skip_while(|l| !l.contains("panicked at") && !l.contains("==ERROR"))
+                .skip_while(|l| !l.contains("panicked at") && !l.contains("ERROR: "))
                 .take(12)
                 .collect();
             let last: Vec<&str> = tail.iter().take(6).rev().copied().collect();

@@ -223,7 +223,10 @@ fn raster_info(file: &PathBuf, stats: bool, json: bool) -> anyhow::Result<()> {
         outln!("nodata {}", gp_raster::nodata_text(n))?;
     }
     match (&t.color_table, t.photometric.as_str()) {
-        (Some(c), p) => outln!("photometric {p}, colour table of {} entries", c.entries.len())?,
+        (Some(c), p) => outln!(
+            "photometric {p}, colour table of {} entries",
+            c.entries.len()
+        )?,
         (None, "ycbcr") => outln!("photometric ycbcr (JPEG, read as RGB)")?,
         _ => {}
     }
