@@ -26,6 +26,9 @@ fn i32_le(b: &[u8]) -> i32 {
     i32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
+/// Appends the next `k` bytes of a record's content to the buffer.
+type More<'a> = dyn FnMut(&mut Vec<u8>, usize) -> Result<(), String> + 'a;
+
 /// Reads the counts and the parts array of record `n` at byte `at`, whose content is
 /// `size` bytes, through `more` (which appends that many next bytes of the content to
 /// the buffer), and checks them: the counts against the content length, and each
@@ -36,7 +39,7 @@ fn check_record(
     at: u64,
     size: u64,
     body: &mut Vec<u8>,
-    more: &mut dyn FnMut(&mut Vec<u8>, usize) -> Result<(), String>,
+    more: &mut More<'_>,
 ) -> Result<u64, String> {
     body.clear();
     let look = size.min(44) as usize;
