@@ -24,7 +24,12 @@ use crate::sink::{Encoded, Encoder};
 /// else WGS 84 as RFC 7946 says.
 fn crs_of(head: &str) -> SpatialReference {
     if let Some(i) = head.find("\"crs\"") {
-        let rest = &head[i..head.len().min(i + 300)];
+        // 300 bytes, cut back to a character boundary (the head is any text).
+        let mut end = head.len().min(i + 300);
+        while !head.is_char_boundary(end) {
+            end -= 1;
+        }
+        let rest = &head[i..end];
         if let Some(j) = rest.find("EPSG:") {
             let digits: String = rest[j + 5..]
                 .trim_start_matches(':')
