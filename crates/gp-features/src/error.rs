@@ -113,12 +113,20 @@ impl From<gp_fs::Error> for Error {
                 path,
                 source,
             },
-            // Not made while writing features (sizes and names of downloads).
-            other => Error::Io {
-                action: "writing",
-                path: PathBuf::new(),
-                source: std::io::Error::other(other.to_string()),
-            },
+            // Not made while writing features (download sizes, names from URLs),
+            // kept with the file they name all the same.
+            other => {
+                let path = match &other {
+                    gp_fs::Error::SizeMismatch { path, .. } => path.clone(),
+                    gp_fs::Error::FileName { name, .. } => PathBuf::from(name),
+                    _ => PathBuf::new(),
+                };
+                Error::Io {
+                    action: "writing",
+                    path,
+                    source: std::io::Error::other(other.to_string()),
+                }
+            }
         }
     }
 }

@@ -260,9 +260,13 @@ pub fn convert(
 ) -> Result<ConvertReport> {
     let tin = Target::parse(input.as_ref(), true)?;
     let tout = Target::parse(output.as_ref(), false)?;
+    let shape = match tin.format {
+        Format::EsriJson => Some(esri::shape(&tin.path)?),
+        _ => None,
+    };
     let streams = match tin.format {
         // An execute response's features are inside `results`: read whole.
-        Format::EsriJson => esri::shape(&tin.path)? != esri::Shape::ExecuteResponse,
+        Format::EsriJson => shape != Some(esri::Shape::ExecuteResponse),
         Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf => true,
         Format::GeoJson => geojson::streamable(&tin.path)?,
         Format::GeoJsonSeq | Format::Csv => true,
@@ -272,7 +276,7 @@ pub fn convert(
         let layer = out.layer.clone();
         let streamed = match tin.format {
             // A saved result parameter is read through to its value, as an HTTP body.
-            Format::EsriJson if esri::shape(&tin.path)? == esri::Shape::ResultParameter => {
+            Format::EsriJson if shape == Some(esri::Shape::ResultParameter) => {
                 let f = std::fs::File::open(&tin.path).map_err(error::io("opening", &tin.path))?;
                 stream::read_esri_json_reader(
                     std::io::BufReader::new(f),

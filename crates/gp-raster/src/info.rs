@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::decode::{DecodeLimits, read_tiff_info};
 use crate::error::Result;
 use crate::raster::{BandStats, ModelType};
-use crate::stats::tiff_stats;
+use crate::stats::stats_and_info;
 use crate::tags::{Layout, TiffInfo};
 
 /// A TIFF's description, with band statistics when asked for.
@@ -29,11 +29,11 @@ impl RasterInfo {
     /// chunks as they are decoded ([`crate::tiff_stats`]).
     pub fn read(path: impl AsRef<Path>, stats: bool, limits: &DecodeLimits) -> Result<RasterInfo> {
         let path = path.as_ref();
-        let tiff = read_tiff_info(path)?;
-        let stats = if stats {
-            Some(tiff_stats(path, limits)?)
+        let (tiff, stats) = if stats {
+            let (s, info) = stats_and_info(path, limits)?;
+            (info, Some(s))
         } else {
-            None
+            (read_tiff_info(path)?, None)
         };
         Ok(RasterInfo {
             path: path.display().to_string(),

@@ -10,7 +10,7 @@ use crate::chunk::{Chunks, Place};
 use crate::decode::{DecodeLimits, nodata_sample};
 use crate::error::Result;
 use crate::raster::{BandStats, SampleType};
-use crate::tags::header;
+use crate::tags::{TiffInfo, header};
 
 /// Running statistics of one band.
 #[derive(Debug, Clone, Copy)]
@@ -188,7 +188,14 @@ impl Shifted {
 /// # Ok::<(), gp_raster::Error>(())
 /// ```
 pub fn tiff_stats(path: impl AsRef<Path>, limits: &DecodeLimits) -> Result<Vec<Option<BandStats>>> {
-    let path = path.as_ref();
+    stats_and_info(path.as_ref(), limits).map(|(s, _)| s)
+}
+
+/// [`tiff_stats`] and the header it read (so a caller needing both reads it once).
+pub(crate) fn stats_and_info(
+    path: &Path,
+    limits: &DecodeLimits,
+) -> Result<(Vec<Option<BandStats>>, TiffInfo)> {
     let limits = DecodeLimits {
         // Nothing the size of the image is allocated here.
         max_decoded_bytes: u64::MAX,
@@ -242,7 +249,10 @@ pub fn tiff_stats(path: impl AsRef<Path>, limits: &DecodeLimits) -> Result<Vec<O
                 Ok(a)
             },
         )?;
-    Ok(accs.iter().map(Acc::finish).collect())
+    Ok((
+        accs.iter().map(Acc::finish).collect(),
+        chunks.h.info.clone(),
+    ))
 }
 
 #[cfg(test)]
