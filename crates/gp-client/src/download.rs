@@ -139,6 +139,31 @@ impl GpResult {
             });
         };
         let name = gp_fs::file_name_from_url(url)?;
+        // A download cut or refused in passing leaves nothing behind (it is written
+        // under a temporary name) and is fetched again.
+        let mut n = 0u32;
+        loop {
+            match self
+                .download_once(url, &name, scratch, overwrite, progress)
+                .await
+            {
+                Err(e) if n < wire::READ_RETRIES && wire::is_passing(&e) => {
+                    n += 1;
+                    wire::pause_before_retry(url, &e, n).await;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn download_once(
+        &self,
+        url: &str,
+        name: &str,
+        scratch: &ScratchWorkspace,
+        overwrite: bool,
+        progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
+    ) -> Result<PathBuf, Error> {
         let resp = self.tool().client.transport.get_streaming(url, &[]).await?;
         let status = resp.status().as_u16();
         let header = |h: http::header::HeaderName| {
@@ -165,9 +190,9 @@ impl GpResult {
                 found: "an empty body".into(),
             });
         };
-        check_head(url, &name, content_type.as_deref(), &first)?;
+        check_head(url, name, content_type.as_deref(), &first)?;
         scratch.ensure()?;
-        let mut file = scratch.create(&name, overwrite)?;
+        let mut file = scratch.create(name, overwrite)?;
         file.write_chunk(&first)?;
         progress(file.written(), expected);
         while let Some(chunk) = body.next().await {

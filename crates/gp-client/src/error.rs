@@ -118,13 +118,15 @@ pub enum Error {
     /// A `submitJob` or `execute` went out but its answer was lost: the job may
     /// exist on the server. It is never sent again by this crate.
     #[error(
-        "{url}: the request was sent but its answer was lost ({message}); a job may have started on the server: look for it among the service's jobs (ArcGIS Server Manager, or the admin API's services/<service>.GPServer/jobs) before running the tool again"
+        "{url}: the request was sent but its answer was lost ({message}); a job may have started on the server: look for it among the service's jobs (ArcGIS Server Manager, or the admin API's services/<service>.GPServer/jobs; gp-server logs the request id {request_id} with the job) before running the tool again"
     )]
     AnswerLost {
         /// The request.
         url: String,
         /// What happened.
         message: String,
+        /// The `X-Request-Id` the request carried.
+        request_id: String,
     },
     /// A download is not what the output says it is (an HTML page, an error
     /// envelope, JSON where a TIFF was expected); nothing was saved.

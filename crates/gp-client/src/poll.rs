@@ -89,8 +89,9 @@ pub struct ProgressEvent {
 }
 
 /// True for a failed status poll worth repeating: no answer or a cut one, a body
-/// that is not the JSON asked for (an HTML page from a proxy), or a status that
-/// says "later" (429, 502, 503, 504).
+/// that is not the JSON asked for (an HTML page from a proxy), a status that
+/// says "later" (429, 502, 503, 504), or a passing server error (an envelope with
+/// code 500: ArcGIS answers "Unable to complete operation" for a moment).
 pub(crate) fn is_transient(e: &Error) -> bool {
     match e {
         Error::Transport(t) => matches!(
@@ -101,7 +102,7 @@ pub(crate) fn is_transient(e: &Error) -> bool {
                 | gp_transport::Error::Body { .. }
         ),
         Error::Protocol { status, .. } => matches!(status, 200 | 408 | 429 | 502 | 503 | 504),
-        Error::Server { code, .. } => matches!(code, 429 | 502 | 503 | 504),
+        Error::Server { code, .. } => matches!(code, 429 | 500 | 502 | 503 | 504),
         _ => false,
     }
 }

@@ -9,7 +9,7 @@ use gp_model::{
     ExecuteResponse, GpValue, JobInfo, JobMessage, JobStatus, ParameterInfo, Progress,
     ResultParameter, Severity, SubmitJobResponse,
 };
-use gp_transport::{Idempotency, TransportExt};
+use gp_transport::TransportExt;
 use indexmap::IndexMap;
 
 use crate::error::Error;
@@ -69,9 +69,10 @@ pub struct GpResult {
     state: Mutex<State>,
 }
 
-/// A transport error on a request that is never repeated (`execute`, `submitJob`):
-/// when the request may have reached the server, the answer was lost, not the job.
-fn lost(url: &str, e: Error) -> Error {
+/// A failure of a request that is never repeated (`execute`, `submitJob`): when
+/// the request may have reached the server (no answer, a cut one, one that cannot be
+/// read), the answer was lost, not the job.
+fn lost(url: &str, request_id: &str, e: Error) -> Error {
     match e {
         Error::Transport(
             t @ (gp_transport::Error::Timeout { .. }
@@ -80,6 +81,16 @@ fn lost(url: &str, e: Error) -> Error {
         ) => Error::AnswerLost {
             url: wire::redact(url),
             message: t.to_string(),
+            request_id: request_id.to_string(),
+        },
+        // An answer that arrived but cannot be read (corrupted on the way): the
+        // server took the request, so a job may exist.
+        Error::Protocol {
+            status, message, ..
+        } if (200..300).contains(&status) => Error::AnswerLost {
+            url: wire::redact(url),
+            message: format!("the answer could not be read: {message}"),
+            request_id: request_id.to_string(),
         },
         other => other,
     }
@@ -88,17 +99,20 @@ fn lost(url: &str, e: Error) -> Error {
 pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> {
     let form = encode(tool, &params).await?;
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // One id for the request and any resend of it, in the `X-Request-Id` header:
+    // the server can log it with the job it creates.
+    let request_id = wire::new_request_id();
     if tool.synchronous {
         let url = format!("{}/execute", tool.url);
-        let r: ExecuteResponse = wire::post_json(
+        let r: ExecuteResponse = wire::submit_json(
             &tool.client.transport,
             &url,
             &pairs,
-            Idempotency::NotIdempotent,
+            &request_id,
             "execute response",
         )
         .await
-        .map_err(|e| lost(&url, e))?;
+        .map_err(|e| lost(&url, &request_id, e))?;
         let outputs = r
             .results
             .into_iter()
@@ -118,15 +132,15 @@ pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> 
         });
     }
     let url = format!("{}/submitJob", tool.url);
-    let r: SubmitJobResponse = wire::post_json(
+    let r: SubmitJobResponse = wire::submit_json(
         &tool.client.transport,
         &url,
         &pairs,
-        Idempotency::NotIdempotent,
+        &request_id,
         "submitJob response",
     )
     .await
-    .map_err(|e| lost(&url, e))?;
+    .map_err(|e| lost(&url, &request_id, e))?;
     let id = r.job_id.to_string();
     Ok(GpResult {
         tool: tool.clone(),

@@ -341,6 +341,49 @@ impl GpResult {
             };
         };
         let url = format!("{job}/results/{}", encode_segment(&name));
+        // A stream cut or corrupted on the way leaves nothing behind (the file is
+        // written under a temporary name) and is fetched again.
+        let converted = wire::retry_read(&url, || self.stream_features(&url, path, opts)).await?;
+        match converted {
+            Some(r) => {
+                if r.exceeded_transfer_limit {
+                    self.warn_truncated(&name, r.features);
+                }
+                Ok(Saved::Features {
+                    path: r.path,
+                    layer: r.layer,
+                    features: r.features,
+                    streamed: true,
+                    exceeded_transfer_limit: r.exceeded_transfer_limit,
+                    warnings: r.warnings,
+                })
+            }
+            None => {
+                // Not readable in one pass (schema after the features): whole.
+                let v = self.output(name.as_str()).await?;
+                match v {
+                    GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
+                        save_whole(fs, path.to_path_buf(), opts).await
+                    }
+                    _ => Err(Error::Protocol {
+                        url: wire::redact(&url),
+                        status: 200,
+                        message: format!("the output {name} is not a feature or record set"),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// One attempt to stream the result at `url` into `path`: the report, or
+    /// `None` when it cannot be read in one pass (nothing written).
+    async fn stream_features(
+        &self,
+        url: &str,
+        path: &Path,
+        opts: &SaveOptions,
+    ) -> Result<Option<gp_features::SaveReport>, Error> {
+        let url = url.to_string();
         let resp = self
             .tool()
             .client
@@ -422,32 +465,17 @@ impl GpResult {
             return Err(e.into());
         }
         match converted {
-            Some(Ok(Some(r))) => {
-                if r.exceeded_transfer_limit {
-                    self.warn_truncated(&name, r.features);
-                }
-                Ok(Saved::Features {
-                    path: r.path,
-                    layer: r.layer,
-                    features: r.features,
-                    streamed: true,
-                    exceeded_transfer_limit: r.exceeded_transfer_limit,
-                    warnings: r.warnings,
+            Some(Ok(r)) => Ok(r),
+            // The body did not parse: corrupted on the way, as the server wrote it
+            // it was JSON. Said as a bad answer, so it is asked for again.
+            Some(Err(gp_features::Error::Format {
+                path: p, message, ..
+            })) if p.as_os_str() == std::ffi::OsStr::new(&source_name(&url)) => {
+                Err(Error::Protocol {
+                    url: wire::redact(&url),
+                    status: 200,
+                    message,
                 })
-            }
-            Some(Ok(None)) => {
-                // Not readable in one pass (schema after the features): whole.
-                let v = self.output(name.as_str()).await?;
-                match v {
-                    GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
-                        save_whole(fs, path.to_path_buf(), opts).await
-                    }
-                    _ => Err(Error::Protocol {
-                        url: wire::redact(&url),
-                        status: 200,
-                        message: format!("the output {name} is not a feature or record set"),
-                    }),
-                }
             }
             Some(Err(e)) => Err(e.into()),
             None => Err(Error::Config {
@@ -455,6 +483,11 @@ impl GpResult {
             }),
         }
     }
+}
+
+/// How the stream's source is named in the converter's errors.
+fn source_name(url: &str) -> String {
+    wire::redact(url)
 }
 
 /// Saves a decoded feature set on a blocking thread.

@@ -83,7 +83,57 @@ pub(crate) fn answer<T: DeserializeOwned>(
     }
 }
 
-/// GET `url?f=json&…` decoded as `T` (retried by the transport: reads are idempotent).
+/// Times an idempotent read is asked again after an answer that was cut, corrupt
+/// or a passing server error (see [`is_passing`]).
+pub(crate) const READ_RETRIES: u32 = 3;
+
+/// True for a failed read whose answer, not the request, was at fault: an answer
+/// cut short, a body that is not the JSON asked for under a 2xx status (corrupted
+/// on the way, an HTML page from a proxy), or an error envelope of a passing server
+/// failure (500, 502, 503, 504, often sent with HTTP 200). The transport has
+/// already retried what got no answer at all.
+pub(crate) fn is_passing(e: &Error) -> bool {
+    match e {
+        Error::Transport(gp_transport::Error::Body { .. }) => true,
+        Error::Protocol { status, .. } => (200..300).contains(status),
+        Error::Server { code, .. } => matches!(code, 500 | 502 | 503 | 504),
+        _ => false,
+    }
+}
+
+/// Runs the read `attempt` once and again up to [`READ_RETRIES`] times while it
+/// fails in passing, waiting 200 ms, 400 ms, 800 ms (less up to a quarter, at random).
+pub(crate) async fn retry_read<T, F, Fut>(url: &str, mut attempt: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let mut n = 0u32;
+    loop {
+        match attempt().await {
+            Err(e) if n < READ_RETRIES && is_passing(&e) => {
+                n += 1;
+                pause_before_retry(url, &e, n).await;
+            }
+            r => return r,
+        }
+    }
+}
+
+/// The wait before retry `n` (from 1) of a read that failed in passing: 200 ms,
+/// 400 ms, 800 ms, less up to a quarter at random; logged with the error.
+pub(crate) async fn pause_before_retry(url: &str, e: &Error, n: u32) {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    let wait = std::time::Duration::from_millis(200 << n.clamp(1, 8).saturating_sub(1))
+        .mul_f64(1.0 - f64::from(b[0]) / 1024.0);
+    tracing::warn!(url = %redact(url), error = %e, attempt = n, "read failed in passing; asking again");
+    tokio::time::sleep(wait).await;
+}
+
+/// GET `url?f=json&…` decoded as `T`. Reads are idempotent: the transport retries
+/// what got no answer, and an answer that was cut, corrupt or a passing server
+/// error is asked for again ([`retry_read`]).
 pub(crate) async fn get_json<T: DeserializeOwned>(
     t: &Arc<dyn Transport>,
     url: &str,
@@ -92,21 +142,39 @@ pub(crate) async fn get_json<T: DeserializeOwned>(
 ) -> Result<T, Error> {
     let mut q = vec![("f", "json")];
     q.extend_from_slice(query);
-    let r = t.get(url, &q).await?;
-    answer(what, url, r)
+    retry_read(url, || async {
+        let r = t.get(url, &q).await?;
+        answer(what, url, r)
+    })
+    .await
 }
 
-/// POST a form with `f=json`, decoded as `T`.
-pub(crate) async fn post_json<T: DeserializeOwned>(
+/// A new request id: 32 hex digits from the OS's random source.
+pub(crate) fn new_request_id() -> String {
+    let mut b = [0u8; 16];
+    let _ = getrandom::fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// POST a `submitJob` or `execute` form with `f=json` and `X-Request-Id`, never
+/// repeated once it may have reached the server, decoded as `T`.
+pub(crate) async fn submit_json<T: DeserializeOwned>(
     t: &Arc<dyn Transport>,
     url: &str,
     form: &[(&str, &str)],
-    idem: Idempotency,
+    request_id: &str,
     what: &'static str,
 ) -> Result<T, Error> {
     let mut f = vec![("f", "json")];
     f.extend_from_slice(form);
-    let r = t.post_form(url, &f, idem).await?;
+    let r = t
+        .post_form_with_headers(
+            url,
+            &f,
+            Idempotency::NotIdempotent,
+            &[("x-request-id", request_id)],
+        )
+        .await?;
     answer(what, url, r)
 }
 

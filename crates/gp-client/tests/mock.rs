@@ -202,22 +202,35 @@ async fn failures_unknown_statuses_and_envelopes_end_the_wait() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("esriJobSomethingNew"), "{e}");
-    // An error envelope (HTTP 200) while polling is a typed error.
+    // An error envelope (HTTP 200) of a lasting error while polling is a typed error.
     let t = task(scripted(
         11.3,
         &[
             "esriJobExecuting",
-            r#"{"error": {"code": 500, "message": "Job lost", "details": []}}"#,
+            r#"{"error": {"code": 400, "message": "Job lost", "details": []}}"#,
         ],
-        cap,
+        cap.clone(),
     ))
     .await;
     let r = t.run(Params::new()).await.unwrap();
     let e = r.wait_with(fast()).await.unwrap_err();
     assert!(
-        matches!(&e, Error::Server { code: 500, message, .. } if message == "Job lost"),
+        matches!(&e, Error::Server { code: 400, message, .. } if message == "Job lost"),
         "{e}"
     );
+    // A passing one (500, "Unable to complete operation") is asked again.
+    let t = task(scripted(
+        11.3,
+        &[
+            "esriJobExecuting",
+            r#"{"error": {"code": 500, "message": "Unable to complete operation.", "details": []}}"#,
+            "esriJobSucceeded",
+        ],
+        cap,
+    ))
+    .await;
+    let r = t.run(Params::new()).await.unwrap();
+    assert_eq!(r.wait_with(fast()).await.unwrap(), JobStatus::Succeeded);
 }
 
 #[test]

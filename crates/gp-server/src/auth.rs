@@ -143,6 +143,13 @@ impl Auth {
         Ok(Issued { token, expires_ms })
     }
 
+    /// Expires `token` now (fault injection: a token that expires mid-job). False
+    /// when it was not issued here.
+    pub(crate) fn expire(&self, token: &str) -> bool {
+        let mut t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        t.remove(token).is_some()
+    }
+
     /// The user of the request: `Ok(None)` when security is off; 499 without a
     /// token; 498 for an unknown or expired one.
     pub(crate) fn check(

@@ -14,6 +14,7 @@ use gp_model::{
 use indexmap::IndexMap;
 use tokio::sync::{Notify, Semaphore};
 
+use crate::faults::{Fault, JobEntry};
 use crate::ids::new_id;
 use crate::joblog::JobLog;
 use crate::record::{JobRecord, StoredOutput, write_record};
@@ -90,12 +91,31 @@ pub(crate) struct NewJob {
     pub(crate) prepared: Prepared,
     pub(crate) env: RunContext,
     pub(crate) timeout: Duration,
+    /// The client's `X-Request-Id`.
+    pub(crate) request_id: Option<String>,
+    /// A job fault to inject.
+    pub(crate) fault: Option<Fault>,
 }
+
+/// A job created while faults were on, for the fault report.
+#[derive(Debug)]
+struct LedgerRow {
+    request_id: Option<String>,
+    job: Arc<Job>,
+    task: String,
+    synchronous: bool,
+    fault: Option<Fault>,
+    deleted: Arc<AtomicBool>,
+}
+
+type JobMap = Arc<RwLock<HashMap<String, Arc<Job>>>>;
 
 /// The manager.
 #[derive(Debug)]
 pub(crate) struct JobManager {
-    jobs: RwLock<HashMap<String, Arc<Job>>>,
+    jobs: JobMap,
+    /// Every job created, when faults are on.
+    ledger: Option<Mutex<Vec<LedgerRow>>>,
     pool: Arc<Semaphore>,
     jobs_root: PathBuf,
     output_root: PathBuf,
@@ -110,14 +130,21 @@ fn fmt_time(t: DateTime<Utc>) -> String {
 
 impl JobManager {
     /// A manager with `workers` concurrent jobs, keeping files under `data_dir`, and
-    /// loading the jobs a previous run left there.
-    pub(crate) fn new(data_dir: &Path, workers: usize, expiry: Duration) -> std::io::Result<Self> {
+    /// loading the jobs a previous run left there; with `ledger`, every job created
+    /// is kept for [`JobManager::ledger`].
+    pub(crate) fn new(
+        data_dir: &Path,
+        workers: usize,
+        expiry: Duration,
+        ledger: bool,
+    ) -> std::io::Result<Self> {
         let jobs_root = data_dir.join("arcgisjobs");
         let output_root = data_dir.join("arcgisoutput");
         std::fs::create_dir_all(&jobs_root)?;
         std::fs::create_dir_all(&output_root)?;
         let m = JobManager {
-            jobs: RwLock::new(HashMap::new()),
+            jobs: Arc::new(RwLock::new(HashMap::new())),
+            ledger: ledger.then(|| Mutex::new(Vec::new())),
             pool: Arc::new(Semaphore::new(workers.max(1))),
             jobs_root,
             output_root,
@@ -227,7 +254,35 @@ impl JobManager {
             self.jobs
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(id, job.clone());
+                .insert(id.clone(), job.clone());
+        }
+        tracing::info!(job = %id, task = %new.task, request_id = ?new.request_id, fault = ?new.fault.map(Fault::name), "job created");
+        let deleted = Arc::new(AtomicBool::new(false));
+        if let Some(ledger) = &self.ledger {
+            ledger
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(LedgerRow {
+                    request_id: new.request_id.clone(),
+                    job: job.clone(),
+                    task: new.task.clone(),
+                    synchronous: new.synchronous,
+                    fault: new.fault,
+                    deleted: deleted.clone(),
+                });
+        }
+        if new.fault == Some(Fault::JobDelete) {
+            // Injected: the job and its files are deleted as soon as it ends.
+            let (j, map) = (job.clone(), self.jobs.clone());
+            tokio::spawn(async move {
+                j.wait_finished().await;
+                let id = j.lock().job_id.clone();
+                map.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                deleted.store(true, Ordering::SeqCst);
+                if let Err(e) = std::fs::remove_dir_all(&j.dir) {
+                    tracing::warn!(job = %id, "cannot remove a deleted job's folder: {e}");
+                }
+            });
         }
         let pool = self.pool.clone();
         let j = job.clone();
@@ -235,6 +290,35 @@ impl JobManager {
         let scrub = self.scrub.clone();
         tokio::spawn(async move { run_job(j, pool, new, stopping, scrub).await });
         Ok(job)
+    }
+
+    /// Every job created while faults were on, with its status now (`None` once
+    /// deleted); empty when faults are off.
+    pub(crate) fn ledger(&self) -> Vec<JobEntry> {
+        let Some(ledger) = &self.ledger else {
+            return Vec::new();
+        };
+        ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|row| {
+                // One lock of the record at a time: a guard lives to the end of
+                // the statement that takes it.
+                let (job_id, status) = {
+                    let r = row.job.lock();
+                    (r.job_id.clone(), r.status.clone())
+                };
+                JobEntry {
+                    request_id: row.request_id.clone(),
+                    job_id,
+                    task: row.task.clone(),
+                    synchronous: row.synchronous,
+                    fault: row.fault,
+                    status: (!row.deleted.load(Ordering::SeqCst)).then_some(status),
+                }
+            })
+            .collect()
     }
 
     /// Cancels a job that has not ended. Returns the status after the request, or
@@ -450,7 +534,24 @@ async fn run_job(
                 });
             }
             let cancelled = job.cancel.load(Ordering::SeqCst);
-            if cancelled {
+            let injected = match new.fault {
+                Some(Fault::JobFail) => {
+                    job.log
+                        .error("The job failed (injected fault: job-fail).".to_string());
+                    Some(JobStatus::Failed)
+                }
+                Some(Fault::JobTimeout) => Some(JobStatus::TimedOut),
+                Some(Fault::JobCancel) => {
+                    job.log.info(
+                        "The server cancelled the job (injected fault: job-cancel).".to_string(),
+                    );
+                    Some(JobStatus::Cancelled)
+                }
+                _ => None,
+            };
+            if let (Some(status), false) = (injected, cancelled) {
+                finish(&job, status, Vec::new(), Some(started), &new.task);
+            } else if cancelled {
                 finish(
                     &job,
                     cancelled_status(&job),

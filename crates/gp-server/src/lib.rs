@@ -35,7 +35,8 @@
 //! per connection; [clap] reads the options ([`options::ServerOptions`]).
 //!
 //! Layout, one concept a module, none importing back from its importer: `serve`
-//! (connections and their limits), `route` (paths, Host, bodies, tokens) with `body`
+//! (connections and their limits), `fault_layer` (the faults of `faults`, off by
+//! default), `route` (paths, Host, bodies, tokens) with `body`
 //! (stalled bodies) and `host`; the resources `directory`, `gpserver` (routing a GP
 //! service), `meta` (service and task metadata), `submit` (`execute`, `submitJob`),
 //! `jobapi` (status, cancel, results, inputs), `results` (one result as answered),
@@ -48,6 +49,8 @@ mod auth;
 mod body;
 mod catalog;
 mod directory;
+mod fault_layer;
+pub mod faults;
 mod files;
 mod gpserver;
 mod host;
@@ -171,6 +174,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Map exports rendered at once (each on a blocking thread). Default: the number of CPUs.
     pub render_concurrency: usize,
+    /// Faults to inject (see [`faults`]); `None`, the default, injects none.
+    pub faults: Option<faults::FaultSpec>,
 }
 
 impl Default for ServerConfig {
@@ -201,6 +206,7 @@ impl Default for ServerConfig {
             tls_handshake_timeout: Duration::from_secs(10),
             max_connections: 1000,
             render_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            faults: None,
         }
     }
 }
@@ -215,6 +221,7 @@ pub struct Server {
     data_dir: PathBuf,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    faults: Option<Arc<faults::FaultState>>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -247,8 +254,13 @@ impl Server {
         std::fs::create_dir_all(&data_dir).map_err(|e| dd_err(e.to_string()))?;
         let samples_dir = data_dir.join("samples");
         samples::write_samples(&samples_dir).map_err(dd_err)?;
-        let jobs = jobs::JobManager::new(&data_dir, config.workers, config.job_expiry)
-            .map_err(|e| dd_err(e.to_string()))?;
+        let jobs = jobs::JobManager::new(
+            &data_dir,
+            config.workers,
+            config.job_expiry,
+            config.faults.is_some(),
+        )
+        .map_err(|e| dd_err(e.to_string()))?;
         let mut catalog = catalog::Catalog::builtin();
         if let Some(t) = config.task_timeout {
             catalog.set_timeout(t);
@@ -334,6 +346,23 @@ impl Server {
             .layer(DefaultBodyLimit::disable())
             .layer(cors(&config.cors_origins)?)
             .layer(axum::middleware::map_response(no_stray_credentials));
+        let fault_state = config
+            .faults
+            .clone()
+            .map(|spec| Arc::new(faults::FaultState::new(spec)));
+        if let Some(f) = &fault_state {
+            tracing::warn!(
+                seed = f.spec.seed,
+                "fault injection is on: this server misbehaves on purpose"
+            );
+        }
+        let router = tower::Layer::layer(
+            &fault_layer::FaultLayer {
+                state: fault_state.clone(),
+                app: app.clone(),
+            },
+            router,
+        );
         let (tx, rx) = tokio::sync::watch::channel(false);
         let expiring = app.clone();
         let expiry = config.job_expiry;
@@ -380,6 +409,7 @@ impl Server {
             data_dir: data_dir.clone(),
             shutdown: tx,
             task,
+            faults: fault_state,
             _tmp: tmp,
         })
     }
@@ -402,6 +432,18 @@ impl Server {
     /// With TLS: the PEM file of the self-signed certificate, for clients to trust.
     pub fn cert_pem(&self) -> Option<&std::path::Path> {
         self.cert_pem.as_deref()
+    }
+
+    /// With faults on: the requests received per route, the faults injected, and
+    /// every job created with the client's request id and its status now.
+    pub fn fault_report(&self) -> Option<faults::FaultReport> {
+        let state = self.faults.as_ref()?;
+        let (requests, injected) = state.tallies();
+        Some(faults::FaultReport {
+            requests,
+            injected,
+            jobs: self.app.jobs.ledger(),
+        })
     }
 
     /// Stops accepting requests, stops running jobs (recorded as failed: "the

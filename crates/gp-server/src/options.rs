@@ -83,6 +83,19 @@ pub struct ServerOptions {
     /// Most connections open at once.
     #[arg(long, default_value_t = 1000)]
     pub max_connections: usize,
+    /// Misbehave on purpose, for testing clients: inject faults at these rates. SPEC
+    /// is a comma-separated list of `[ROUTE:]KIND=RATE` rules and `stall=SECONDS`.
+    /// ROUTE: meta, submit, status, results, files or * (default). KIND: http-502,
+    /// http-503, http-503-retry-after, http-429, reset-before-body, reset-after-body,
+    /// stall, truncate, corrupt-json, error-200, token-expired, and on submit
+    /// job-fail, job-timeout, job-cancel, job-delete; or any (every kind the route
+    /// allows, the rate shared). RATE: a probability from 0 to 1. Example:
+    /// `any=0.1,stall=3` faults one request in ten.
+    #[arg(long, value_name = "SPEC", verbatim_doc_comment)]
+    pub faults: Option<String>,
+    /// Seed of the fault decisions (the same seed gives the same sequence).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "faults")]
+    pub fault_seed: u64,
 }
 
 fn minutes(m: f64, what: &str) -> anyhow::Result<Duration> {
@@ -169,6 +182,12 @@ impl ServerOptions {
                 "--tls-handshake-timeout-secs",
             )?,
             max_connections: self.max_connections,
+            faults: self
+                .faults
+                .as_deref()
+                .map(|spec| crate::faults::FaultSpec::parse(spec, self.fault_seed))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--faults: {e}"))?,
             ..Default::default()
         };
         Ok(config)

@@ -116,6 +116,21 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
+    let job_fault = req
+        .extensions()
+        .get::<crate::fault_layer::InjectedJobFault>()
+        .map(|f| f.0);
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string);
     let mut params = Params::default();
     if let Some(q) = req.uri().query() {
         params.extend_urlencoded(q.as_bytes());
@@ -168,6 +183,8 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
         user: None,
         upload,
         peer,
+        request_id,
+        job_fault,
     };
     let answer = dispatch(&app, &mut ctx, &segs, &headers).await;
     if let Some(u) = ctx.upload.take() {
@@ -222,7 +239,13 @@ async fn dispatch(
             | ["sharing", "rest", "info"]
     ) || matches!(rest, [a, b] | [a, b, ..] if eq(a, "tokens") || (eq(a, "rest") && eq(b, "info")));
     if !public {
-        ctx.user = app.auth.check(&ctx.params, headers)?;
+        ctx.user = app.auth.check(&ctx.params, headers).inspect_err(|_| {
+            // A refused token is answered as JSON unless a page was asked for:
+            // a file download has no `f`, and its client must see the 498.
+            if ctx.params.get("f").is_none() {
+                ctx.f = F::Json;
+            }
+        })?;
     }
     match rest {
         [] => Ok(redirect("/arcgis/rest/services")),

@@ -24,6 +24,8 @@ use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::fault_layer::FaultService;
+
 /// Connection limits.
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
@@ -198,12 +200,13 @@ impl AcceptLog {
     }
 }
 
-/// Serves `router` on `listener` (through `tls` when given) until `stop` changes,
+/// Serves `router` (behind the fault layer, which passes everything on unless
+/// faults are on) on `listener` (through `tls` when given) until `stop` changes,
 /// then lets open requests finish for up to `grace`.
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    router: Router,
+    router: FaultService<Router>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
     grace: Duration,

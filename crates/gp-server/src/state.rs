@@ -58,6 +58,11 @@ pub(crate) struct Ctx {
     pub(crate) upload: Option<Incoming>,
     /// The client's address.
     pub(crate) peer: Option<SocketAddr>,
+    /// The client's `X-Request-Id` (letters, digits, `-` and `_`, at most 64),
+    /// kept with the jobs the request creates.
+    pub(crate) request_id: Option<String>,
+    /// A job fault the fault layer decided for this request.
+    pub(crate) job_fault: Option<crate::faults::Fault>,
 }
 
 impl Ctx {

@@ -104,6 +104,8 @@ fn prepare_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result
         prepared,
         env,
         timeout: task.timeout,
+        request_id: ctx.request_id.clone(),
+        fault: ctx.job_fault,
     })
 }
 

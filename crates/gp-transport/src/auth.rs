@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use http::{HeaderValue, header};
 
 use crate::error::{Error, redact};
@@ -411,6 +412,31 @@ fn is_token_error(body: &[u8]) -> bool {
         && gp_model::ServerError::check(body).is_some_and(|e| e.is_auth())
 }
 
+/// Token refreshes one request may make: a token can be refused again while another
+/// request's refresh replaced it, or expired once more by the server.
+const MAX_REFRESHES: u32 = 3;
+
+impl<T: Transport> AuthTransport<T> {
+    /// The token to try after `failed` was refused: the provider's current one when
+    /// another request refreshed it meanwhile, else a new one.
+    async fn next_token(&self, failed: &Token) -> Result<Token, Error> {
+        let current = self.provider.token(&self.inner, false).await?;
+        if current.expose() != failed.expose() {
+            return Ok(current);
+        }
+        self.provider.token(&self.inner, true).await
+    }
+}
+
+/// The first chunk of a streamed body and the stream again with it in front.
+async fn peek(body: BodyStream) -> Result<(Bytes, BodyStream), Error> {
+    let mut body = body;
+    let first = body.next().await.transpose()?.unwrap_or_default();
+    let again: BodyStream =
+        Box::pin(futures::stream::once(std::future::ready(Ok(first.clone()))).chain(body));
+    Ok((first, again))
+}
+
 #[async_trait]
 impl<T: Transport> Transport for AuthTransport<T> {
     async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, Error> {
@@ -418,16 +444,19 @@ impl<T: Transport> Transport for AuthTransport<T> {
             return self.inner.send(request).await;
         }
         check_secure(&request.uri().to_string(), self.allow_insecure)?;
-        let token = self.provider.token(&self.inner, false).await?;
-        let r = self.inner.send(self.with_token(&request, &token)?).await?;
-        if !is_token_error(r.body()) {
-            return Ok(r);
-        }
+        let mut token = self.provider.token(&self.inner, false).await?;
+        let mut r = self.inner.send(self.with_token(&request, &token)?).await?;
         // The server refused the token before doing anything: get a new one and
-        // send once more (safe even for submitJob: no job was created).
-        tracing::debug!(url = %redact(&request.uri().to_string()), "token refused; refreshing once");
-        let token = self.provider.token(&self.inner, true).await?;
-        self.inner.send(self.with_token(&request, &token)?).await
+        // send again (safe even for submitJob: no job was created).
+        for _ in 0..MAX_REFRESHES {
+            if !is_token_error(r.body()) {
+                break;
+            }
+            tracing::debug!(url = %redact(&request.uri().to_string()), "token refused; refreshing");
+            token = self.next_token(&token).await?;
+            r = self.inner.send(self.with_token(&request, &token)?).await?;
+        }
+        Ok(r)
     }
 
     async fn send_streaming(
@@ -438,10 +467,24 @@ impl<T: Transport> Transport for AuthTransport<T> {
             return self.inner.send_streaming(request).await;
         }
         check_secure(&request.uri().to_string(), self.allow_insecure)?;
-        let token = self.provider.token(&self.inner, false).await?;
-        self.inner
-            .send_streaming(self.with_token(&request, &token)?)
-            .await
+        let mut token = self.provider.token(&self.inner, false).await?;
+        let mut refreshes = 0;
+        loop {
+            let r = self
+                .inner
+                .send_streaming(self.with_token(&request, &token)?)
+                .await?;
+            let (parts, body) = r.into_parts();
+            // A refused token comes back as a small envelope in the first chunk.
+            let (first, body) = peek(body).await?;
+            if refreshes < MAX_REFRESHES && is_token_error(&first) {
+                refreshes += 1;
+                tracing::debug!(url = %redact(&request.uri().to_string()), "token refused; refreshing");
+                token = self.next_token(&token).await?;
+                continue;
+            }
+            return Ok(http::Response::from_parts(parts, body));
+        }
     }
 }
 

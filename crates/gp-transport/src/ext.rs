@@ -153,6 +153,33 @@ pub trait TransportExt: Transport {
         self.send(req).await
     }
 
+    /// POST a form to `url` with extra `headers` (an `X-Request-Id`), retried on
+    /// failure only when `idempotency` says so; a retry carries the same headers.
+    async fn post_form_with_headers(
+        &self,
+        url: &str,
+        pairs: &[(&str, &str)],
+        idempotency: Idempotency,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Response<Bytes>, Error> {
+        let body = Bytes::from(form_body(pairs));
+        let mut req = build(
+            Method::POST,
+            url,
+            Some("application/x-www-form-urlencoded"),
+            body,
+            idempotency,
+        )?;
+        for (k, v) in headers {
+            let v = http::HeaderValue::from_str(v).map_err(|_| Error::InvalidUrl {
+                url: redact(url),
+                message: format!("the {k} header value is not valid header text"),
+            })?;
+            req.headers_mut().insert(*k, v);
+        }
+        self.send(req).await
+    }
+
     /// POST a multipart body (uploads); never retried.
     async fn post_multipart(
         &self,

@@ -109,7 +109,13 @@ impl HttpTransport {
             let r = self.to_reqwest(req, total_timeout)?;
             match self.client.execute(r).await {
                 Ok(resp) => {
-                    if idempotent && retryable_status(resp.status()) && attempt < policy.max_retries
+                    // 429 and 503 say the request was refused, not processed: even a
+                    // submitJob may be sent again. 502 and 504 may come after the
+                    // server acted, so only idempotent requests are repeated on them.
+                    let refused = matches!(resp.status().as_u16(), 429 | 503);
+                    if (idempotent || refused)
+                        && retryable_status(resp.status())
+                        && attempt < policy.max_retries
                     {
                         let wait = policy.delay(attempt, retry_after(resp.headers()));
                         tracing::debug!(%url, status = %resp.status(), ?wait, "retrying");
@@ -186,16 +192,35 @@ fn response_parts(resp: &reqwest::Response) -> http::response::Builder {
 impl Transport for HttpTransport {
     async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, Error> {
         let url = redact(&request.uri().to_string());
-        let resp = self.execute(&request, true).await?;
-        let builder = response_parts(&resp);
-        let body = resp.bytes().await.map_err(|e| Error::Body {
-            url: url.clone(),
-            message: error_chain(&e),
-        })?;
-        builder.body(body).map_err(|e| Error::Body {
-            url,
-            message: e.to_string(),
-        })
+        let idempotent = Idempotency::of(&request) == Idempotency::Idempotent;
+        let policy = self.config.retry;
+        let mut attempt = 0u32;
+        loop {
+            let resp = self.execute(&request, true).await?;
+            let builder = response_parts(&resp);
+            match resp.bytes().await {
+                Ok(body) => {
+                    return builder.body(body).map_err(|e| Error::Body {
+                        url,
+                        message: e.to_string(),
+                    });
+                }
+                // An answer cut short: a read is asked again; anything else is
+                // reported (the server acted on it).
+                Err(e) if idempotent && attempt < policy.max_retries => {
+                    let wait = policy.delay(attempt, None);
+                    tracing::debug!(%url, error = %error_chain(&e), ?wait, "answer cut short; retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(Error::Body {
+                        url,
+                        message: error_chain(&e),
+                    });
+                }
+            }
+        }
     }
 
     async fn send_streaming(

@@ -23,6 +23,12 @@ fn fast() -> HttpConfig {
 
 /// A server that answers 503 to the first `failures` requests, then 200; counts requests.
 async fn flaky(failures: usize) -> (String, Arc<AtomicUsize>) {
+    flaky_with(failures, "503 Service Unavailable").await
+}
+
+/// A server that answers `status` (`502 Bad Gateway`) to the first `failures`
+/// requests, then 200; counts requests.
+async fn flaky_with(failures: usize, status: &'static str) -> (String, Arc<AtomicUsize>) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let count = Arc::new(AtomicUsize::new(0));
@@ -57,7 +63,9 @@ async fn flaky(failures: usize) -> (String, Arc<AtomicUsize>) {
                 }
                 let n = c.fetch_add(1, Ordering::SeqCst);
                 let resp = if n < failures {
-                    "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbusy".to_string()
+                    format!(
+                        "HTTP/1.1 {status}\r\nretry-after: 0\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbusy"
+                    )
                 } else {
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}".to_string()
                 };
@@ -78,7 +86,20 @@ async fn idempotent_requests_are_retried_and_jobs_are_not() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(count.load(Ordering::SeqCst), 3, "two 503s then success");
-    // submitJob: one attempt, the 503 is returned as a response.
+    // submitJob: a 502 may come after the server acted: one attempt, the 502 is
+    // returned as a response.
+    let (url, count) = flaky_with(2, "502 Bad Gateway").await;
+    let r = t
+        .post_form(
+            &format!("{url}/GPServer/T/submitJob"),
+            &[("f", "json")],
+            Idempotency::NotIdempotent,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert_eq!(count.load(Ordering::SeqCst), 1, "never repeated");
+    // A 503 (or 429) says the request was refused, not processed: sent again.
     let (url, count) = flaky(2).await;
     let r = t
         .post_form(
@@ -88,8 +109,8 @@ async fn idempotent_requests_are_retried_and_jobs_are_not() {
         )
         .await
         .unwrap();
-    assert_eq!(r.status(), 503);
-    assert_eq!(count.load(Ordering::SeqCst), 1, "never repeated");
+    assert_eq!(r.status(), 200);
+    assert_eq!(count.load(Ordering::SeqCst), 3, "two refusals, then taken");
     // A POST marked idempotent (status polling) is retried.
     let (url, count) = flaky(1).await;
     let r = t
