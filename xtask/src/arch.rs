@@ -95,6 +95,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         ],
     ),
     ("gp-cli", &["openssl-sys"]),
+    // The soak drives the real client against the real server: no OpenSSL either.
+    ("gp-soak", &["openssl-sys"]),
 ];
 
 pub(crate) fn check() -> anyhow::Result<()> {

@@ -90,6 +90,52 @@ fn install_tools() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The cargo-deny version CI installs when none is there.
+const CARGO_DENY: &str = "cargo-deny@0.20.2";
+
+/// `cargo deny` with `deny.toml`: licences, duplicate versions and sources always;
+/// advisories when the RustSec database (a git repository) can be fetched.
+fn deny() -> anyhow::Result<()> {
+    if !cargo_ci()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        step(
+            "install cargo-deny",
+            cargo_ci().args(["install", "--locked", "--quiet", CARGO_DENY]),
+        )?;
+    }
+    step(
+        "cargo deny (licences, duplicate versions, sources)",
+        cargo_ci().args([
+            "deny",
+            "--all-features",
+            "check",
+            "bans",
+            "licenses",
+            "sources",
+        ]),
+    )?;
+    eprintln!("\n==> cargo deny check advisories");
+    let out = cargo_ci()
+        .args(["deny", "--all-features", "check", "advisories"])
+        .output()
+        .context("running cargo deny check advisories")?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        eprintln!("<== advisories ok");
+    } else if err.contains("failed to fetch advisory database") {
+        eprintln!(
+            "<== advisories NOT CHECKED: the RustSec advisory database cannot be fetched from this machine (it is a git repository; only package registries are reachable here)"
+        );
+    } else {
+        eprintln!("{err}");
+        bail!("cargo deny check advisories failed");
+    }
+    Ok(())
+}
+
 pub(crate) fn run() -> anyhow::Result<()> {
     let t = Instant::now();
     install_tools()
@@ -109,6 +155,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     )?;
     eprintln!("\n==> architecture invariants");
     crate::arch::check()?;
+    deny()?;
     if has_nextest() {
         step(
             "tests (nextest)",
@@ -139,8 +186,14 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&out);
     // Built with the workspace's feature set, so the test build is reused.
     step(
-        "build examples",
-        cargo_ci().args(["build", "--workspace", "--all-features", "--examples"]),
+        "build examples and binaries",
+        cargo_ci().args([
+            "build",
+            "--workspace",
+            "--all-features",
+            "--examples",
+            "--bins",
+        ]),
     )?;
     let examples = crate::target_dir().join("debug").join("examples");
     for example in ["buffer_points", "slope_raster", "map_image"] {
@@ -158,6 +211,19 @@ pub(crate) fn run() -> anyhow::Result<()> {
             bail!("the examples did not write {}", out.join(file).display());
         }
     }
+    // The short soak: 500 jobs, one request in ten faulted, with the debug build.
+    let ts = Instant::now();
+    crate::soak::run(
+        &crate::soak::SoakArgs {
+            jobs: 500,
+            fault_rate: 0.1,
+            seed: 1,
+            concurrency: 16,
+        },
+        false,
+    )
+    .context("soak")?;
+    eprintln!("<== soak in {:.1}s", ts.elapsed().as_secs_f64());
     step(
         "docs",
         cargo_ci()

@@ -2,8 +2,9 @@
 //! (<https://github.com/matklad/cargo-xtask>): `cargo xtask <task>`.
 //!
 //! - `cargo xtask ci`: everything CI checks, in order: formatting, clippy with
-//!   warnings denied, the architecture invariants, the whole test suite (nextest when
-//!   installed, plus doctests), and rustdoc with warnings denied.
+//!   warnings denied, the architecture invariants, `cargo deny`, the whole test suite
+//!   (nextest when installed, plus doctests), the seed's examples, a 500-job soak
+//!   through the fault layer, rustdoc with warnings denied, and the interop tests.
 //! - `cargo xtask bench raster`: TIFF decoding against GDAL, medians side by side.
 //! - `cargo xtask bench features`: feature conversions against `ogr2ogr`.
 //! - `cargo xtask bench server`: status latency of gp-server during big map exports.
@@ -11,6 +12,8 @@
 //!   against the ArcGIS API for Python fetching it.
 //! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
 //! - `cargo xtask fuzz TARGET --seconds S`: a cargo-fuzz target with a 1 GB memory limit.
+//! - `cargo xtask soak [--jobs N] [--fault-rate R] [--seed S] [--concurrency C]`: jobs
+//!   through gp-server's fault layer with gp-client, counting what was lost.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a command-line tool reports on the terminal
 
@@ -21,6 +24,7 @@ mod bench_outputs;
 mod ci;
 mod fuzz;
 mod interop;
+mod soak;
 
 use std::path::PathBuf;
 
@@ -50,6 +54,9 @@ enum Task {
         #[arg(long, default_value_t = 600)]
         seconds: u64,
     },
+    /// Jobs of mixed tools through gp-server's fault layer with the real client; the
+    /// last line counts duplicates, lost jobs, overdue waits, partial files, panics.
+    Soak(soak::SoakArgs),
     /// Benchmarks, run side by side with the reference tool and reported as medians.
     Bench {
         #[command(subcommand)]
@@ -105,6 +112,7 @@ fn main() -> anyhow::Result<()> {
         Task::Arch => arch::check(),
         Task::Interop => interop::run(),
         Task::Fuzz { target, seconds } => fuzz::run(&target, seconds),
+        Task::Soak(args) => soak::run(&args, true),
         Task::Bench {
             what: Bench::Raster { size, runs },
         } => bench::raster(size, runs),

@@ -345,3 +345,90 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(e: gp_client::Error, code: u8) {
+        let text = e.to_string();
+        assert_eq!(exit_code(&anyhow::Error::new(e)), code, "{text}");
+    }
+
+    /// The exit code of each error the fault tests of gp-client end with
+    /// (`crates/gp-client/tests/fault_kinds.rs`): 1 when the job itself did not
+    /// succeed or the wait passed its deadline, 3 for network and server faults.
+    #[test]
+    fn exit_codes_of_fault_outcomes() {
+        use gp_client::Error as E;
+        use gp_model::JobStatus;
+        for status in [JobStatus::Failed, JobStatus::TimedOut, JobStatus::Cancelled] {
+            check(
+                E::JobFailed {
+                    tool: "T".into(),
+                    job_id: "j1".into(),
+                    status,
+                    messages: Vec::new(),
+                },
+                1,
+            );
+        }
+        check(
+            E::WaitTimeout {
+                job_id: "j1".into(),
+                job_url: "http://h/T/jobs/j1".into(),
+                status: JobStatus::Executing,
+                seconds: 1.0,
+            },
+            1,
+        );
+        check(
+            E::AnswerLost {
+                url: "http://h/T/submitJob".into(),
+                message: "no answer".into(),
+                request_id: "abc".into(),
+            },
+            3,
+        );
+        check(
+            E::PollGaveUp {
+                job_url: "http://h/T/jobs/j1".into(),
+                seconds: 120.0,
+                last: "503".into(),
+            },
+            3,
+        );
+        check(
+            E::Server {
+                url: "http://h/T/jobs/j1".into(),
+                code: 404,
+                message: "Job j1 not found".into(),
+                details: Vec::new(),
+            },
+            3,
+        );
+        check(
+            E::Protocol {
+                url: "http://h/T/submitJob".into(),
+                status: 502,
+                message: "bad gateway".into(),
+            },
+            3,
+        );
+        check(
+            E::Transport(gp_transport::Error::Timeout {
+                url: "http://h".into(),
+            }),
+            3,
+        );
+        check(
+            E::BadDownload {
+                url: "http://h/f.tif".into(),
+                expected: "a TIFF".into(),
+                found: "HTML".into(),
+            },
+            3,
+        );
+    }
+}

@@ -172,7 +172,22 @@ impl GpResult {
                     wait = wait.min(t.saturating_sub(st.start.elapsed()));
                 }
                 tokio::time::sleep(wait).await;
-                let status = match self.refresh().await {
+                // The deadline holds during a request too: a status request that
+                // hangs (retried by the transport) is cut off when it passes.
+                let refreshed = match policy.timeout {
+                    Some(t) => {
+                        let left = t.saturating_sub(st.start.elapsed());
+                        match tokio::time::timeout(left, self.refresh()).await {
+                            Ok(r) => r,
+                            Err(_) => {
+                                st.done = true;
+                                return Some((Err(self.timed_out(st.start)), st));
+                            }
+                        }
+                    }
+                    None => self.refresh().await,
+                };
+                let status = match refreshed {
                     Ok(s) => s,
                     Err(e) if is_transient(&e) => {
                         let since = *st.failing_since.get_or_insert_with(Instant::now);
