@@ -190,7 +190,19 @@ impl GpResult {
                 found: "an empty body".into(),
             });
         };
-        check_head(url, name, content_type.as_deref(), &first)?;
+        if let Err(e) = check_head(url, name, content_type.as_deref(), &first) {
+            // Read the rest of a small refusal first: one cut short is a passing
+            // failure (asked again), not a verdict on the file.
+            let mut seen = first.len();
+            while seen < 1 << 16 {
+                match body.next().await {
+                    Some(Ok(c)) => seen += c.len(),
+                    Some(Err(cut)) => return Err(cut.into()),
+                    None => break,
+                }
+            }
+            return Err(e);
+        }
         scratch.ensure()?;
         let mut file = scratch.create(name, overwrite)?;
         file.write_chunk(&first)?;

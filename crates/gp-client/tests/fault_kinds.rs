@@ -700,3 +700,45 @@ async fn wait_deadline_holds_while_a_status_request_stalls() {
         t.elapsed()
     );
 }
+
+/// A token refused again after a refresh (another request's refresh replaced it,
+/// or the server expired it once more) is refreshed again, a bounded number of
+/// times. (Found by the soak: one refresh per request was not enough with 16 jobs
+/// sharing a token.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_poll_token_expired_twice_in_a_row_is_refreshed_twice() {
+    let s = serve(Script {
+        status: vec![token_expired(), token_expired()],
+        ..Default::default()
+    })
+    .await;
+    let (c, tokens) = with_tokens(&s).await;
+    let r = submit(&s, &c).await.unwrap();
+    assert_eq!(r.wait_with(fast()).await.unwrap(), JobStatus::Succeeded);
+    assert_eq!(tokens.0.load(Ordering::SeqCst), 2);
+    // A server that refuses every token: three refreshes, then its 498.
+    let s = serve(Script {
+        status: vec![token_expired(); 50],
+        ..Default::default()
+    })
+    .await;
+    let (c, tokens) = with_tokens(&s).await;
+    let r = submit(&s, &c).await.unwrap();
+    let e = r.refresh().await.unwrap_err();
+    assert!(matches!(e, Error::Server { code: 498, .. }), "{e:?}");
+    assert_eq!(tokens.0.load(Ordering::SeqCst), 3);
+}
+
+/// A refusal cut short (a 498 envelope truncated before its end) looks like JSON
+/// where a TIFF was expected; it is read to its cut and asked again, not reported
+/// as a bad download. (Found by the 10,000-job soak.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_cut_refusal_is_asked_again() {
+    let body = r#"{"error": {"code": 498, "message": "Invalid token.", "details": [], "messageCode": "GWM_0002"}}"#;
+    let cut = Reply::Truncated {
+        status: 200,
+        body: body.as_bytes().to_vec(),
+        send: 70,
+    };
+    check_download(vec![cut], 2).await;
+}

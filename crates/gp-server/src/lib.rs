@@ -5,7 +5,10 @@
 //! progress, results and inputs, cancel, uploads, result map services with
 //! `export`, tokens) and runs real tools: geodesic/planar point buffers with
 //! dissolve, Horn slope of a DEM, and utilities for testing clients. It is the
-//! embedded default behind `gp demo` and the client's integration tests.
+//! embedded default behind `gp demo` and the client's integration tests. With
+//! [`ServerConfig::faults`] (`gp serve --faults SPEC`) it misbehaves on purpose, at
+//! chosen rates per route (see [`faults`]), for testing clients; [`Server::fault_report`]
+//! then says what it received, injected and created.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), gp_server::Error> {

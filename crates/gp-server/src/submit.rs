@@ -140,6 +140,12 @@ pub(crate) async fn execute(
             .filter(|m| m.severity() >= gp_model::Severity::Error)
             .map(|m| m.description.clone())
             .collect();
+        let details = if details.is_empty() {
+            // A cancelled job has no error message: say how it ended.
+            vec![format!("The job ended {}.", rec.status)]
+        } else {
+            details
+        };
         return Err(ApiError::new(500, "Error executing tool.", details));
     }
     let mut results = Vec::new();

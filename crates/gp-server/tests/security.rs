@@ -105,3 +105,41 @@ async fn tokens_and_ownership() {
     assert_eq!(error_code(&v), Some(498), "{v}");
     s.server.shutdown().await;
 }
+
+/// A refused token on a request without `f` (a file download) is answered with the
+/// JSON envelope, so a client sees the 498 and refreshes; `f=html` still gets a page.
+/// (Found by the soak: downloads got an HTML page and never refreshed.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_without_f_is_answered_as_json() {
+    let s = start(ServerConfig {
+        users: vec![("alice".into(), "wonder".into())],
+        ..Default::default()
+    })
+    .await;
+    let url = s.url("/arcgis/rest/directories/arcgisjobs/x/j1/scratch/out.tif");
+    let r = s
+        .http
+        .get(&url)
+        .header("X-Esri-Authorization", "Bearer expired")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("json")
+    );
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(error_code(&v), Some(498), "{v}");
+    let page = s
+        .http
+        .get(format!("{url}?f=html&token=expired"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html"), "{page}");
+}
