@@ -357,7 +357,7 @@ mod tests {
     }
 
     /// The exit code of each error the fault tests of gp-client end with
-    /// (`crates/gp-client/tests/fault_kinds.rs`): 1 when the job itself did not
+    /// (`crates/gp-client/tests/fault_*.rs`): 1 when the job itself did not
     /// succeed or the wait passed its deadline, 3 for network and server faults.
     #[test]
     fn exit_codes_of_fault_outcomes() {
