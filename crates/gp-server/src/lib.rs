@@ -452,6 +452,20 @@ impl Server {
     /// Stops accepting requests, stops running jobs (recorded as failed: "the
     /// server stopped"), and waits for open requests to finish.
     pub async fn shutdown(self) {
+        if let Some(r) = self.fault_report() {
+            let line = |m: &std::collections::BTreeMap<String, u64>| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            tracing::info!(
+                "faults: requests {}; injected {}; {} jobs created",
+                line(&r.requests),
+                line(&r.injected),
+                r.jobs.len()
+            );
+        }
         let _ = self.shutdown.send(true);
         self.app.jobs.stop_all(Duration::from_secs(5)).await;
         let _ = self.task.await;

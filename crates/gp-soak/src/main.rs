@@ -266,6 +266,12 @@ async fn soak(args: &Args, panics: &Panics, log: &Log, log_path: &Path) -> anyho
         *outcomes.entry(o).or_default() += 1;
     }
     eprintln!("client outcomes: {}", counts(&outcomes));
+    let told = tally::reported_after_success(&runs, &ledger.submits(), &report.jobs);
+    eprintln!(
+        "succeeded on the server, an error reported by the client instead of the outputs: {} ({})",
+        told.values().sum::<u64>(),
+        counts(&told)
+    );
     // Every job's outcome and errors, for reading after a run.
     let mut detail = String::new();
     for r in &runs {

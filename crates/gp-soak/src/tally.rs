@@ -56,11 +56,12 @@ impl Tally {
 
 /// Compares the client's runs and submits (request ids per logical job) with the
 /// server's jobs. `partial_files` and `panics` are counted elsewhere.
-pub(crate) fn compare(
-    runs: &[JobRun],
+/// The server's jobs of each logical job (by the request ids it sent), and the
+/// number of server jobs no logical job sent.
+fn by_logical_job<'a>(
     submits: &BTreeMap<usize, Vec<String>>,
-    server: &[JobEntry],
-) -> Tally {
+    server: &'a [JobEntry],
+) -> (BTreeMap<usize, Vec<&'a JobEntry>>, usize) {
     let mut owner: HashMap<&str, usize> = HashMap::new();
     for (job, ids) in submits {
         for id in ids {
@@ -68,7 +69,7 @@ pub(crate) fn compare(
         }
     }
     let mut per_job: BTreeMap<usize, Vec<&JobEntry>> = BTreeMap::new();
-    let mut duplicates = 0;
+    let mut orphans = 0;
     for e in server {
         match e
             .request_id
@@ -76,9 +77,38 @@ pub(crate) fn compare(
             .and_then(|id| owner.get(id).copied())
         {
             Some(job) => per_job.entry(job).or_default().push(e),
-            None => duplicates += 1,
+            None => orphans += 1,
         }
     }
+    (per_job, orphans)
+}
+
+/// Jobs that succeeded on the server whose client reported an error instead of
+/// the outputs (not lost: the user was told), by the error's kind.
+pub(crate) fn reported_after_success(
+    runs: &[JobRun],
+    submits: &BTreeMap<usize, Vec<String>>,
+    server: &[JobEntry],
+) -> BTreeMap<String, u64> {
+    let (per_job, _) = by_logical_job(submits, server);
+    let mut out = BTreeMap::new();
+    for run in runs {
+        let succeeded = per_job
+            .get(&run.index)
+            .is_some_and(|v| v.iter().any(|e| e.status == Some(JobStatus::Succeeded)));
+        if let (true, Outcome::Reported(kind)) = (succeeded, &run.outcome) {
+            *out.entry(kind.clone()).or_default() += 1;
+        }
+    }
+    out
+}
+
+pub(crate) fn compare(
+    runs: &[JobRun],
+    submits: &BTreeMap<usize, Vec<String>>,
+    server: &[JobEntry],
+) -> Tally {
+    let (per_job, mut duplicates) = by_logical_job(submits, server);
     duplicates += per_job
         .values()
         .map(|v| v.len().saturating_sub(1))
@@ -176,6 +206,11 @@ mod tests {
             }
         );
         assert!(!t.clean());
+        let told = reported_after_success(&runs, &submits, &server);
+        assert_eq!(
+            told.into_iter().collect::<Vec<_>>(),
+            [("answer lost".to_string(), 1)]
+        );
         assert_eq!(
             t.line(),
             "soak: submitted=5 terminal=4 duplicates=2 lost=2 overdue=0 partial_files=0 panics=0"

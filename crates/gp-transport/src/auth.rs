@@ -1,5 +1,5 @@
 //! Tokens: fixed or from `generateToken`, added to requests, refreshed before they
-//! expire and once when the server answers 498/499. Never printed.
+//! expire and when the server answers 498/499 (up to three times a request). Never printed.
 
 use std::fmt;
 use std::sync::Arc;

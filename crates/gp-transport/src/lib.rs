@@ -7,11 +7,13 @@
 //! - [`HttpTransport`]: reqwest with rustls (no OpenSSL), connect and request
 //!   timeouts, redirects, gzip/deflate, a per-host connection pool, a User-Agent
 //!   naming this crate, and retries with exponential backoff and jitter **only** for
-//!   idempotent requests (see [`Idempotency`]): never a retry of `submitJob`,
-//!   `execute` or `uploads/upload` once it may have reached the server.
+//!   idempotent requests (see [`Idempotency`]), a body cut short included: never a
+//!   retry of `submitJob`, `execute` or `uploads/upload` once it may have been
+//!   processed (they are sent again only on 429 and 503, which say they were not).
 //! - [`AuthTransport`] with a [`TokenProvider`] ([`FixedToken`], [`UserPassword`]
 //!   with `generateToken`): the token goes in `X-Esri-Authorization: Bearer` (or the
-//!   form body), is refreshed before expiry and once on a 498/499 envelope, and is
+//!   form body), is refreshed before expiry and on a 498/499 envelope (streamed
+//!   answers too; up to three times a request), and is
 //!   never printed by `Debug`, `Display` or errors. Tokens are not sent over plain
 //!   HTTP to a non-loopback host unless allowed.
 //! - [`ReplayTransport`] and [`RecordingTransport`]: serve recorded request/response
