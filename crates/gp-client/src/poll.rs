@@ -35,6 +35,12 @@ pub struct PollPolicy {
     /// HTML page, HTTP 429/502/503/504) before waiting gives up; they are retried
     /// with backoff until then. Default 2 minutes.
     pub give_up_after: Duration,
+    /// Use the server's long polling when its service metadata advertises it
+    /// (`jobStatusWaitSeconds`, gp-server): each status request is held by the
+    /// server until the job ends or `max` passes, so the end is seen at once with a
+    /// request every `max`. ArcGIS servers do not offer it; then the job is polled.
+    /// Keep the transport's request timeout above `max`. Default true.
+    pub long_poll: bool,
 }
 
 impl Default for PollPolicy {
@@ -47,6 +53,7 @@ impl Default for PollPolicy {
             timeout: None,
             max_unknown: 30,
             give_up_after: Duration::from_secs(120),
+            long_poll: true,
         }
     }
 }
@@ -159,11 +166,20 @@ impl GpResult {
                 let ev = self.event(&mut st.seen, self.status());
                 return Some((Ok(ev), st));
             }
+            // How long the server may hold each status request, when it offers to.
+            let hold = self
+                .tool()
+                .service
+                .job_status_wait_seconds
+                .filter(|s| policy.long_poll && s.is_finite() && *s > 0.0)
+                .map(|s| Duration::from_secs_f64(s).min(policy.max.max(Duration::from_secs(1))));
             loop {
                 let mut wait = if st.first {
                     policy.min.saturating_sub(self.started().elapsed())
                 } else if st.failures > 0 {
                     policy.retry_delay(st.failures)
+                } else if hold.is_some() {
+                    Duration::ZERO
                 } else {
                     policy.delay(self.started().elapsed())
                 };
@@ -174,10 +190,13 @@ impl GpResult {
                 tokio::time::sleep(wait).await;
                 // The deadline holds during a request too: a status request that
                 // hangs (retried by the transport) is cut off when it passes.
-                let refreshed = match policy.timeout {
-                    Some(t) => {
-                        let left = t.saturating_sub(st.start.elapsed());
-                        match tokio::time::timeout(left, self.refresh()).await {
+                let left = policy
+                    .timeout
+                    .map(|t| t.saturating_sub(st.start.elapsed()));
+                let held = hold.map(|h| left.map_or(h, |l| h.min(l)));
+                let refreshed = match left {
+                    Some(left) => {
+                        match tokio::time::timeout(left, self.refresh_held(held)).await {
                             Ok(r) => r,
                             Err(_) => {
                                 st.done = true;
@@ -185,7 +204,7 @@ impl GpResult {
                             }
                         }
                     }
-                    None => self.refresh().await,
+                    None => self.refresh_held(held).await,
                 };
                 let status = match refreshed {
                     Ok(s) => s,

@@ -3,7 +3,7 @@
 //! in `poll`, downloads in `download`, saving every output in `save`.
 
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gp_model::{
     ExecuteResponse, GpValue, JobInfo, JobMessage, JobStatus, ParameterInfo, Progress,
@@ -354,16 +354,22 @@ impl GpResult {
 
     /// Asks the server for the job's status and messages.
     pub async fn refresh(&self) -> Result<JobStatus, Error> {
+        self.refresh_held(None).await
+    }
+
+    /// Asks for the status; with `hold`, asks the server to answer only when the job
+    /// ends or `hold` passes (long polling, on servers that advertise it).
+    pub(crate) async fn refresh_held(&self, hold: Option<Duration>) -> Result<JobStatus, Error> {
         let Some(url) = &self.job_url else {
             return Ok(self.status());
         };
-        let info: JobInfo = wire::get_json(
-            &self.tool.client.transport,
-            url,
-            &[("returnMessages", "true")],
-            "job status",
-        )
-        .await?;
+        let secs = hold.map(|h| format!("{:.3}", h.as_secs_f64()));
+        let mut query = vec![("returnMessages", "true")];
+        if let Some(s) = &secs {
+            query.push((gp_model::STATUS_WAIT_PARAM, s.as_str()));
+        }
+        let info: JobInfo =
+            wire::get_json(&self.tool.client.transport, url, &query, "job status").await?;
         let mut s = self.lock();
         s.status = info.job_status.clone();
         s.progress = info.progress;

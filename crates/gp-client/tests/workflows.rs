@@ -1,6 +1,7 @@
 //! The seed's workflows through gp-client against gp-server over real loopback HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use gp_client::*;
@@ -416,5 +417,71 @@ async fn a_job_is_reopened_from_its_job_file() {
         .await
         .is_err()
     );
+    s.shutdown().await;
+}
+
+/// Status requests and whether they asked the server to hold them.
+#[derive(Debug)]
+struct StatusCount {
+    inner: Arc<dyn gp_transport::Transport>,
+    held: std::sync::atomic::AtomicUsize,
+    plain: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl gp_transport::Transport for StatusCount {
+    async fn send(
+        &self,
+        req: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, gp_transport::Error> {
+        use std::sync::atomic::Ordering;
+        let p = req.uri().path().to_string();
+        if p.contains("/jobs/") && !p.contains("/results") {
+            let q = req.uri().query().unwrap_or_default();
+            if q.contains("waitSeconds=") {
+                self.held.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.plain.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        self.inner.send(req).await
+    }
+}
+
+/// gp-server advertises long polling and `wait()` uses it: a 0.5 s job is seen to
+/// end by its first status request (held by the server); with `long_poll: false`
+/// the job is polled without holding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_uses_long_polling_where_the_server_offers_it() {
+    use std::sync::atomic::Ordering;
+    let s = server().await;
+    let counter = Arc::new(StatusCount {
+        inner: Arc::new(gp_transport::HttpTransport::new(Default::default()).unwrap()),
+        held: Default::default(),
+        plain: Default::default(),
+    });
+    let client = Client::new(counter.clone());
+    let tb = client
+        .import(&s.url("/arcgis/rest/services/GP/Utilities/GPServer"))
+        .await
+        .unwrap();
+    let wait = tb.tool("Wait").unwrap();
+    let r = wait.run(Params::new().set("Seconds", "0.5")).await.unwrap();
+    assert_eq!(r.wait().await.unwrap(), JobStatus::Succeeded);
+    assert_eq!(counter.plain.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        counter.held.load(Ordering::SeqCst),
+        1,
+        "one held request saw the end"
+    );
+    let r = wait.run(Params::new().set("Seconds", "0.5")).await.unwrap();
+    r.wait_with(PollPolicy {
+        long_poll: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(counter.held.load(Ordering::SeqCst), 1);
+    assert!(counter.plain.load(Ordering::SeqCst) >= 2);
     s.shutdown().await;
 }

@@ -100,8 +100,8 @@ pub use results::{
 };
 pub use rules::{choice, did_you_mean};
 pub use service::{
-    AuthInfo, ExecutionType, GpServiceInfo, PortalInfo, RestInfo, ServiceDirectory, ServiceEntry,
-    ServiceSchema, SharingInfo, TokenResponse, TokensInfo, UrlRef,
+    AuthInfo, ExecutionType, GpServiceInfo, PortalInfo, RestInfo, STATUS_WAIT_PARAM,
+    ServiceDirectory, ServiceEntry, ServiceSchema, SharingInfo, TokenResponse, TokensInfo, UrlRef,
 };
 pub use task::{
     CodedValue, Direction, Filter, ParameterInfo, ParameterMember, ParameterType, TaskInfo,

@@ -131,7 +131,17 @@ pub struct GpServiceInfo {
     /// 11.1+ JSON schema reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<ServiceSchema>,
+    /// A gp-server extension (ArcGIS servers do not send it): the longest time, in
+    /// seconds, a job status request with [`STATUS_WAIT_PARAM`] is held until the
+    /// job ends (long polling). Without it, clients poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_status_wait_seconds: Option<f64>,
 }
+
+/// The job status parameter that asks the server to hold the answer until the job
+/// ends or this many seconds pass (servers that advertise
+/// [`GpServiceInfo::job_status_wait_seconds`]).
+pub const STATUS_WAIT_PARAM: &str = "waitSeconds";
 
 impl GpServiceInfo {
     /// True when `execute` is the operation (synchronous service).

@@ -79,6 +79,33 @@ fn status(ctx: &Ctx, job: &Job, rec: &JobRecord) -> Result<JobInfo, ApiError> {
     })
 }
 
+/// The longest a status request with `waitSeconds` is held (advertised in the
+/// service's `jobStatusWaitSeconds`); well under the idle and request timeouts of
+/// clients and proxies.
+pub(crate) const MAX_STATUS_WAIT_SECS: f64 = 20.0;
+
+/// Long polling: with `waitSeconds=N` a status request of a job that has not ended
+/// is answered when it ends, or after N seconds (at most [`MAX_STATUS_WAIT_SECS`]).
+async fn wait_for_end(ctx: &Ctx, job: &Job) -> Result<(), ApiError> {
+    let Some(text) = ctx.params.get(gp_model::STATUS_WAIT_PARAM) else {
+        return Ok(());
+    };
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+        .ok_or_else(|| {
+            ApiError::bad_param(
+                gp_model::STATUS_WAIT_PARAM,
+                &format!("`{text}` is not a number of seconds"),
+            )
+        })?;
+    let wait = std::time::Duration::from_secs_f64(secs.min(MAX_STATUS_WAIT_SECS));
+    let _ = tokio::time::timeout(wait, job.wait_finished()).await;
+    Ok(())
+}
+
 /// `…/jobs/<id>[/…]`.
 pub(crate) async fn job_resource(
     app: &Arc<App>,
@@ -89,6 +116,9 @@ pub(crate) async fn job_resource(
     tail: &[&str],
 ) -> Result<Response, ApiError> {
     let job = find_job(app, ctx, svc, task, id)?;
+    if tail.is_empty() {
+        wait_for_end(ctx, &job).await?;
+    }
     let rec = job.snapshot();
     let title = format!("Job {id}");
     let cr = crumbs(svc, Some(&rec.task));

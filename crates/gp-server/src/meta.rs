@@ -33,6 +33,7 @@ pub(crate) fn service_info(app: &App, ctx: &Ctx, svc: &ServiceDef) -> Response {
         maximum_records: Some(app.maximum_records),
         capabilities: Some(if svc.uploads { "Uploads" } else { "" }.into()),
         schema: None,
+        job_status_wait_seconds: (!svc.synchronous).then_some(crate::jobapi::MAX_STATUS_WAIT_SECS),
     };
     let links: Vec<(String, String)> = svc
         .tasks

@@ -282,3 +282,23 @@ async fn jobs_survive_a_restart_and_expire() {
     );
     s.server.shutdown().await;
 }
+
+/// Long polling: async services advertise `jobStatusWaitSeconds`; a status request
+/// with `waitSeconds` is answered when the job ends (here: one request sees the end
+/// of a 0.3 s job), a bad value is refused naming the parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_requests_can_wait_for_the_end() {
+    let s = start_default().await;
+    let meta = s.get(&s.svc("GP/Utilities/GPServer?f=json")).await;
+    assert_eq!(meta["jobStatusWaitSeconds"], 20.0, "{meta}");
+    let sync = s.get(&s.svc("GP/BufferSync/GPServer?f=json")).await;
+    assert!(sync.get("jobStatusWaitSeconds").is_none(), "{sync}");
+    let job = s
+        .submit(&s.svc("GP/Utilities/GPServer/Wait"), &[("Seconds", "0.3")])
+        .await;
+    let v = s.get(&format!("{job}?f=json&waitSeconds=15")).await;
+    assert_eq!(v["jobStatus"], "esriJobSucceeded", "{v}");
+    let v = s.get(&format!("{job}?f=json&waitSeconds=soon")).await;
+    assert_eq!(error_code(&v), Some(400), "{v}");
+    assert!(v.to_string().contains("waitSeconds"), "{v}");
+}
