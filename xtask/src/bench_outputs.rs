@@ -20,14 +20,14 @@ use crate::bench::median;
 use crate::{cargo, project_root};
 
 /// The peak resident memory of a running process, in KiB.
-fn vm_hwm(pid: u32) -> Option<u64> {
+pub(crate) fn vm_hwm(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Runs `cmd` to completion: wall time, peak RSS (KiB, sampled), stdout.
-fn measure(cmd: &mut Command) -> anyhow::Result<(Duration, u64, String)> {
+pub(crate) fn measure(cmd: &mut Command) -> anyhow::Result<(Duration, u64, String)> {
     let t = Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())

@@ -211,6 +211,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
             bail!("the examples did not write {}", out.join(file).display());
         }
     }
+    // The jobs benchmark, small: every job followed and done (no timings asserted).
+    crate::bench_jobs::jobs(true).context("bench jobs --quick")?;
     // The short soak: 500 jobs, one request in ten faulted, with the debug build.
     let ts = Instant::now();
     crate::soak::run(

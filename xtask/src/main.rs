@@ -8,6 +8,8 @@
 //! - `cargo xtask bench raster`: TIFF decoding against GDAL, medians side by side.
 //! - `cargo xtask bench features`: feature conversions against `ogr2ogr`.
 //! - `cargo xtask bench server`: status latency of gp-server during big map exports.
+//! - `cargo xtask bench jobs [--quick]`: job completion with long and plain polling,
+//!   and 1,000 jobs at once, client and server in their own processes.
 //! - `cargo xtask bench outputs`: a large feature output saved by `gp job fetch`
 //!   against the ArcGIS API for Python fetching it.
 //! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
@@ -20,6 +22,7 @@
 mod arch;
 mod bench;
 mod bench_features;
+mod bench_jobs;
 mod bench_outputs;
 mod ci;
 mod fuzz;
@@ -77,6 +80,14 @@ enum Bench {
     },
     /// Job polling: gp-client's `wait()` against a fixed 0.2 s loop on the local server.
     Poll,
+    /// Jobs against gp-server in its own process: completion latency and status
+    /// requests with long polling and plain polling, and 1,000 jobs at once (client
+    /// peak memory, time against the server's busy time).
+    Jobs {
+        /// A small version with the debug build that checks results, not timings.
+        #[arg(long)]
+        quick: bool,
+    },
     /// gp-server: job status latency on an idle server and during 16 concurrent
     /// 4096 × 4096 map exports.
     Server,
@@ -131,6 +142,9 @@ fn main() -> anyhow::Result<()> {
             what: Bench::Server,
         } => run_example("gp-server", "export_bench"),
         Task::Bench { what: Bench::Poll } => run_example("gp-client", "poll_bench"),
+        Task::Bench {
+            what: Bench::Jobs { quick },
+        } => bench_jobs::jobs(quick),
     }
 }
 
