@@ -11,7 +11,7 @@
 //!   seen through long polling within milliseconds) and against the job length.
 //!
 //! Each prints one JSON document on stdout.
-#![allow(clippy::print_stdout)] // reason: a benchmark prints its results
+#![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a benchmark prints its results
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
