@@ -213,6 +213,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     }
     // The jobs benchmark, small: every job followed and done (no timings asserted).
     crate::bench_jobs::jobs(true).context("bench jobs --quick")?;
+    crate::bench_featureset::featureset(2000, 1, true).context("bench featureset --quick")?;
     // The short soak: 500 jobs, one request in ten faulted, with the debug build.
     let ts = Instant::now();
     crate::soak::run(

@@ -10,6 +10,8 @@
 //! - `cargo xtask bench server`: status latency of gp-server during big map exports.
 //! - `cargo xtask bench jobs [--quick]`: job completion with long and plain polling,
 //!   and 1,000 jobs at once, client and server in their own processes.
+//! - `cargo xtask bench featureset [--quick]`: a 100,000-polygon output decoded in
+//!   memory, against the ArcGIS API for Python's `FeatureSet.from_dict`.
 //! - `cargo xtask bench outputs`: a large feature output saved by `gp job fetch`
 //!   against the ArcGIS API for Python fetching it.
 //! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
@@ -22,6 +24,7 @@
 mod arch;
 mod bench;
 mod bench_features;
+mod bench_featureset;
 mod bench_jobs;
 mod bench_outputs;
 mod ci;
@@ -80,6 +83,19 @@ enum Bench {
     },
     /// Job polling: gp-client's `wait()` against a fixed 0.2 s loop on the local server.
     Poll,
+    /// A 100,000-polygon job output decoded into a typed feature set, against the
+    /// ArcGIS API for Python's `FeatureSet.from_dict` (needs Python 3).
+    Featureset {
+        /// Polygons in the generated output.
+        #[arg(long, default_value_t = 100_000)]
+        polygons: usize,
+        /// Runs of each (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// 2,000 polygons, gp-model only, checking the count (CI).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Jobs against gp-server in its own process: completion latency and status
     /// requests with long polling and plain polling, and 1,000 jobs at once (client
     /// peak memory, time against the server's busy time).
@@ -145,6 +161,14 @@ fn main() -> anyhow::Result<()> {
         Task::Bench {
             what: Bench::Jobs { quick },
         } => bench_jobs::jobs(quick),
+        Task::Bench {
+            what:
+                Bench::Featureset {
+                    polygons,
+                    runs,
+                    quick,
+                },
+        } => bench_featureset::featureset(if quick { 2000 } else { polygons }, runs, quick),
     }
 }
 

@@ -23,14 +23,21 @@ fn map_err<E: std::fmt::Display>(what: &'static str, e: serde_path_to_error::Err
 /// assert!(err.to_string().contains("jobId"), "{err}");
 /// ```
 pub fn from_json_str<T: DeserializeOwned>(what: &'static str, s: &str) -> Result<T> {
-    let mut de = serde_json::Deserializer::from_str(s);
-    let v = serde_path_to_error::deserialize(&mut de).map_err(|e| map_err(what, e))?;
-    finish(what, &mut de)?;
-    Ok(v)
+    from_json_slice(what, s.as_bytes())
 }
 
 /// Decodes `T` from JSON bytes; a failure names `what` and the JSON path.
+///
+/// Decoded once without tracking the path (tracking it costs on every value of a
+/// large feature set); only a document that fails is decoded again, with the path,
+/// for the message.
 pub fn from_json_slice<T: DeserializeOwned>(what: &'static str, s: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(s);
+    if let Ok(v) = T::deserialize(&mut de)
+        && de.end().is_ok()
+    {
+        return Ok(v);
+    }
     let mut de = serde_json::Deserializer::from_slice(s);
     let v = serde_path_to_error::deserialize(&mut de).map_err(|e| map_err(what, e))?;
     finish(what, &mut de)?;

@@ -345,6 +345,19 @@ impl GpValue {
         if !json.trim_start().starts_with('{') {
             return Err(value_err(dt, "expected a JSON object"));
         }
+        // The common case first, in one pass: a feature set with features. Other
+        // shapes (references, map images, feature collections, empty sets) are told
+        // apart below, by their keys.
+        if matches!(dt, DataType::FeatureRecordSetLayer | DataType::RecordSet)
+            && let Ok(fs) = from_json_str::<FeatureSet>("feature set", json)
+            && !fs.features.is_empty()
+        {
+            return Ok(if *dt == DataType::RecordSet {
+                GpValue::RecordSet(fs)
+            } else {
+                GpValue::FeatureSet(fs)
+            });
+        }
         let shape: Shape = from_json_str("GP value", json)
             .map_err(|e| value_err(dt, format!("expected a JSON object: {e}")))?;
         if shape.map_image.is_some() {
