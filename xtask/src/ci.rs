@@ -49,11 +49,12 @@ fn has(cmd: &str, arg: &str) -> bool {
 
 /// Installs the independent checkers the tests use (GDAL) when they are missing.
 fn install_tools() -> anyhow::Result<()> {
-    if has("gdalinfo", "--version") && has("curl", "--version") {
+    let has_wrk = Command::new("wrk").arg("-v").output().is_ok();
+    if has("gdalinfo", "--version") && has("curl", "--version") && has_wrk {
         return Ok(());
     }
     eprintln!(
-        "\n==> installing gdal-bin (GDAL is the independent checker of the raster tests) and curl (the README's curl session is run by a test)"
+        "\n==> installing gdal-bin (GDAL is the independent checker of the raster tests), curl (the README's curl session is run by a test) and wrk (the server throughput benchmark)"
     );
     let sudo: &[&str] = if Command::new("id")
         .arg("-u")
@@ -83,6 +84,7 @@ fn install_tools() -> anyhow::Result<()> {
         "--no-install-recommends",
         "gdal-bin",
         "curl",
+        "wrk",
     ])?;
     if !has("gdalinfo", "--version") {
         bail!("gdal-bin was installed but gdalinfo still does not run");
@@ -214,6 +216,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     // The jobs benchmark, small: every job followed and done (no timings asserted).
     crate::bench_jobs::jobs(true).context("bench jobs --quick")?;
     crate::bench_featureset::featureset(2000, 1, true).context("bench featureset --quick")?;
+    crate::bench_throughput::throughput(true).context("bench throughput --quick")?;
     // The short soak: 500 jobs, one request in ten faulted, with the debug build.
     let ts = Instant::now();
     crate::soak::run(

@@ -12,6 +12,7 @@
 //!   and 1,000 jobs at once, client and server in their own processes.
 //! - `cargo xtask bench featureset [--quick]`: a 100,000-polygon output decoded in
 //!   memory, against the ArcGIS API for Python's `FeatureSet.from_dict`.
+//! - `cargo xtask bench throughput [--quick]`: gp-server under `wrk`.
 //! - `cargo xtask bench outputs`: a large feature output saved by `gp job fetch`
 //!   against the ArcGIS API for Python fetching it.
 //! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
@@ -27,6 +28,7 @@ mod bench_features;
 mod bench_featureset;
 mod bench_jobs;
 mod bench_outputs;
+mod bench_throughput;
 mod ci;
 mod fuzz;
 mod interop;
@@ -96,6 +98,13 @@ enum Bench {
         #[arg(long)]
         quick: bool,
     },
+    /// gp-server under `wrk` (1 thread, 16 connections): job status requests and
+    /// `BufferSync` executes per second, with latency (needs wrk and curl).
+    Throughput {
+        /// 2 s each with the debug build, checking that every answer succeeded (CI).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Jobs against gp-server in its own process: completion latency and status
     /// requests with long polling and plain polling, and 1,000 jobs at once (client
     /// peak memory, time against the server's busy time).
@@ -161,6 +170,9 @@ fn main() -> anyhow::Result<()> {
         Task::Bench {
             what: Bench::Jobs { quick },
         } => bench_jobs::jobs(quick),
+        Task::Bench {
+            what: Bench::Throughput { quick },
+        } => bench_throughput::throughput(quick),
         Task::Bench {
             what:
                 Bench::Featureset {
