@@ -65,10 +65,11 @@ enum Task {
     /// Jobs of mixed tools through gp-server's fault layer with the real client; the
     /// last line counts duplicates, lost jobs, overdue waits, partial files, panics.
     Soak(soak::SoakArgs),
-    /// Benchmarks, run side by side with the reference tool and reported as medians.
+    /// Benchmarks, run side by side with the reference tool and reported as medians;
+    /// without a name, every one in turn with its defaults.
     Bench {
         #[command(subcommand)]
-        what: Bench,
+        what: Option<Bench>,
     },
 }
 
@@ -150,38 +151,83 @@ fn main() -> anyhow::Result<()> {
         Task::Fuzz { target, seconds } => fuzz::run(&target, seconds),
         Task::Soak(args) => soak::run(&args, true),
         Task::Bench {
-            what: Bench::Raster { size, runs },
+            what: Some(Bench::Raster { size, runs }),
         } => bench::raster(size, runs),
         Task::Bench {
             what:
-                Bench::Features {
+                Some(Bench::Features {
                     points,
                     polygons,
                     runs,
-                },
+                }),
         } => bench_features::features(points, polygons, runs),
         Task::Bench {
-            what: Bench::Outputs { points, runs },
+            what: Some(Bench::Outputs { points, runs }),
         } => bench_outputs::outputs(points, runs),
         Task::Bench {
-            what: Bench::Server,
+            what: Some(Bench::Server),
         } => run_example("gp-server", "export_bench"),
-        Task::Bench { what: Bench::Poll } => run_example("gp-client", "poll_bench"),
         Task::Bench {
-            what: Bench::Jobs { quick },
+            what: Some(Bench::Poll),
+        } => run_example("gp-client", "poll_bench"),
+        Task::Bench { what: None } => bench_all(),
+        Task::Bench {
+            what: Some(Bench::Jobs { quick }),
         } => bench_jobs::jobs(quick),
         Task::Bench {
-            what: Bench::Throughput { quick },
+            what: Some(Bench::Throughput { quick }),
         } => bench_throughput::throughput(quick),
         Task::Bench {
             what:
-                Bench::Featureset {
+                Some(Bench::Featureset {
                     polygons,
                     runs,
                     quick,
-                },
+                }),
         } => bench_featureset::featureset(if quick { 2000 } else { polygons }, runs, quick),
     }
+}
+
+/// Every benchmark in turn, with its defaults (`cargo xtask bench`): each installs
+/// or builds what it needs; one that fails is reported and the rest still run.
+fn bench_all() -> anyhow::Result<()> {
+    type Run = Box<dyn Fn() -> anyhow::Result<()>>;
+    let all: [(&str, Run); 8] = [
+        ("raster", Box::new(|| bench::raster(8000, 5))),
+        (
+            "features",
+            Box::new(|| bench_features::features(1_000_000, 100_000, 3)),
+        ),
+        ("outputs", Box::new(|| bench_outputs::outputs(1_000_000, 3))),
+        (
+            "featureset",
+            Box::new(|| bench_featureset::featureset(100_000, 5, false)),
+        ),
+        ("jobs", Box::new(|| bench_jobs::jobs(false))),
+        (
+            "throughput",
+            Box::new(|| bench_throughput::throughput(false)),
+        ),
+        (
+            "server",
+            Box::new(|| run_example("gp-server", "export_bench")),
+        ),
+        ("poll", Box::new(|| run_example("gp-client", "poll_bench"))),
+    ];
+    let mut failed = Vec::new();
+    for (name, run) in all {
+        eprintln!("\n######## cargo xtask bench {name}");
+        if let Err(e) = run() {
+            eprintln!("bench {name} failed: {e:#}");
+            failed.push(name);
+        }
+    }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "benchmarks that failed: {}",
+        failed.join(", ")
+    );
+    Ok(())
 }
 
 /// Runs a benchmark that is an example of a workspace crate, built in release mode.
