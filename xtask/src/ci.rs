@@ -217,6 +217,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     crate::bench_jobs::jobs(true).context("bench jobs --quick")?;
     crate::bench_featureset::featureset(2000, 1, true).context("bench featureset --quick")?;
     crate::bench_throughput::throughput(true).context("bench throughput --quick")?;
+    crate::bench_roundtrip::roundtrip(1, true).context("bench roundtrip --quick")?;
     // The short soak: 500 jobs, one request in ten faulted, with the debug build.
     let ts = Instant::now();
     crate::soak::run(

@@ -13,6 +13,8 @@
 //! - `cargo xtask bench featureset [--quick]`: a 100,000-polygon output decoded in
 //!   memory, against the ArcGIS API for Python's `FeatureSet.from_dict`.
 //! - `cargo xtask bench throughput [--quick]`: gp-server under `wrk`.
+//! - `cargo xtask bench roundtrip [--quick]`: round trips, warm and cold, against the
+//!   ArcGIS API for Python in the same run.
 //! - `cargo xtask bench outputs`: a large feature output saved by `gp job fetch`
 //!   against the ArcGIS API for Python fetching it.
 //! - `cargo xtask interop`: the ArcGIS API for Python against gp-server.
@@ -28,6 +30,7 @@ mod bench_features;
 mod bench_featureset;
 mod bench_jobs;
 mod bench_outputs;
+mod bench_roundtrip;
 mod bench_throughput;
 mod ci;
 mod fuzz;
@@ -96,6 +99,16 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         runs: usize,
         /// 2,000 polygons, gp-model only, checking the count (CI).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Round trips against gp-server through gp-client (warm, and cold `gp run`) and
+    /// through the ArcGIS API for Python 2.4.4 in the same run (needs Python 3).
+    Roundtrip {
+        /// Runs of each (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// gp's side once, with the debug build (CI).
         #[arg(long)]
         quick: bool,
     },
@@ -178,6 +191,9 @@ fn main() -> anyhow::Result<()> {
             what: Some(Bench::Throughput { quick }),
         } => bench_throughput::throughput(quick),
         Task::Bench {
+            what: Some(Bench::Roundtrip { runs, quick }),
+        } => bench_roundtrip::roundtrip(runs, quick),
+        Task::Bench {
             what:
                 Some(Bench::Featureset {
                     polygons,
@@ -192,7 +208,11 @@ fn main() -> anyhow::Result<()> {
 /// or builds what it needs; one that fails is reported and the rest still run.
 fn bench_all() -> anyhow::Result<()> {
     type Run = Box<dyn Fn() -> anyhow::Result<()>>;
-    let all: [(&str, Run); 8] = [
+    let all: [(&str, Run); 9] = [
+        (
+            "roundtrip",
+            Box::new(|| bench_roundtrip::roundtrip(5, false)),
+        ),
         ("raster", Box::new(|| bench::raster(8000, 5))),
         (
             "features",

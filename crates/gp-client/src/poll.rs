@@ -37,9 +37,11 @@ pub struct PollPolicy {
     pub give_up_after: Duration,
     /// Use the server's long polling when its service metadata advertises it
     /// (`jobStatusWaitSeconds`, gp-server): each status request is held by the
-    /// server until the job ends or `max` passes, so the end is seen at once with a
-    /// request every `max`. ArcGIS servers do not offer it; then the job is polled.
-    /// Keep the transport's request timeout above `max`. Default true.
+    /// server until the job ends or a hold passes (a third of the job's age, from
+    /// 0.5 s up to `max`), so the end is seen at once, progress still comes early,
+    /// and a long job costs a request every `max`. ArcGIS servers do not offer it;
+    /// then the job is polled. Keep the transport's request timeout above `max`.
+    /// Default true.
     pub long_poll: bool,
 }
 
@@ -83,6 +85,11 @@ impl PollPolicy {
         base.min(cap).mul_f64(1.0 - 0.25 * random_unit())
     }
 }
+
+/// The shortest hold of a long-polled status request.
+const MIN_HOLD: Duration = Duration::from_millis(500);
+/// A long-polled status request is held up to this fraction of the job's age.
+const HOLD_FRACTION: f64 = 0.33;
 
 /// One observation of a running job, for progress displays.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +200,17 @@ impl GpResult {
                 let left = policy
                     .timeout
                     .map(|t| t.saturating_sub(st.start.elapsed()));
-                let held = hold.map(|h| left.map_or(h, |l| h.min(l)));
+                // Each hold grows with the job's age, from 0.5 s up to the longest
+                // (a third of the time since submission): progress is still shown
+                // early, and a long job costs few requests.
+                let held = hold.map(|longest| {
+                    let h = self
+                        .started()
+                        .elapsed()
+                        .mul_f64(HOLD_FRACTION)
+                        .clamp(MIN_HOLD.min(longest), longest);
+                    left.map_or(h, |l| h.min(l))
+                });
                 let refreshed = match left {
                     Some(left) => {
                         match tokio::time::timeout(left, self.refresh_held(held)).await {
