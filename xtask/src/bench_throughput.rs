@@ -129,7 +129,8 @@ fn form_encode(s: &str) -> String {
 
 pub(crate) fn throughput(quick: bool) -> anyhow::Result<()> {
     if Command::new("wrk").arg("-v").output().is_err() {
-        bail!("wrk is not installed (apt-get install wrk)");
+        crate::ci::install_tools()
+            .context("installing wrk (run as root, or apt-get install wrk)")?;
     }
     let mut build = Command::new(cargo());
     build.args(["build", "-q", "-p", "gp-server", "--bin", "gp-server"]);

@@ -47,8 +47,9 @@ fn has(cmd: &str, arg: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Installs the independent checkers the tests use (GDAL) when they are missing.
-fn install_tools() -> anyhow::Result<()> {
+/// Installs the independent checkers the tests use (GDAL, curl) and wrk when they are
+/// missing.
+pub(crate) fn install_tools() -> anyhow::Result<()> {
     let has_wrk = Command::new("wrk").arg("-v").output().is_ok();
     if has("gdalinfo", "--version") && has("curl", "--version") && has_wrk {
         return Ok(());

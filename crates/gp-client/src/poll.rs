@@ -18,8 +18,8 @@ use crate::result::GpResult;
 /// One request is in flight at a time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
-    /// Shortest wait, also the time from submission to the first status request.
-    /// Default 100 ms.
+    /// Shortest wait, also the time from submission to the first status request
+    /// (with long polling the first request goes at once). Default 100 ms.
     pub min: Duration,
     /// Longest wait (the server's progress interval). Default 5 s.
     pub max: Duration,
@@ -181,7 +181,10 @@ impl GpResult {
                 .filter(|s| policy.long_poll && s.is_finite() && *s > 0.0)
                 .map(|s| Duration::from_secs_f64(s).min(policy.max.max(Duration::from_secs(1))));
             loop {
-                let mut wait = if st.first {
+                let mut wait = if st.first && hold.is_some() {
+                    // A held request may go at once: the server answers at the end.
+                    Duration::ZERO
+                } else if st.first {
                     policy.min.saturating_sub(self.started().elapsed())
                 } else if st.failures > 0 {
                     policy.retry_delay(st.failures)

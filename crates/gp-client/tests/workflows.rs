@@ -449,8 +449,8 @@ impl gp_transport::Transport for StatusCount {
 }
 
 /// gp-server advertises long polling and `wait()` uses it: a 0.5 s job is seen to
-/// end by its first status request (held by the server); with `long_poll: false`
-/// the job is polled without holding.
+/// end by held status requests only; with `long_poll: false` the job is polled
+/// without holding.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_uses_long_polling_where_the_server_offers_it() {
     use std::sync::atomic::Ordering;
@@ -469,11 +469,9 @@ async fn wait_uses_long_polling_where_the_server_offers_it() {
     let r = wait.run(Params::new().set("Seconds", "0.5")).await.unwrap();
     assert_eq!(r.wait().await.unwrap(), JobStatus::Succeeded);
     assert_eq!(counter.plain.load(Ordering::SeqCst), 0);
-    assert_eq!(
-        counter.held.load(Ordering::SeqCst),
-        1,
-        "one held request saw the end"
-    );
+    // The first request is held 0.5 s: it sees the end, or the next one does.
+    let held = counter.held.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&held), "{held} held requests");
     let r = wait.run(Params::new().set("Seconds", "0.5")).await.unwrap();
     r.wait_with(PollPolicy {
         long_poll: false,
@@ -481,7 +479,7 @@ async fn wait_uses_long_polling_where_the_server_offers_it() {
     })
     .await
     .unwrap();
-    assert_eq!(counter.held.load(Ordering::SeqCst), 1);
+    assert_eq!(counter.held.load(Ordering::SeqCst), held);
     assert!(counter.plain.load(Ordering::SeqCst) >= 2);
     s.shutdown().await;
 }
