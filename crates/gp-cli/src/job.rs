@@ -144,6 +144,7 @@ pub(crate) async fn job(action: JobAction, quiet: bool) -> anyhow::Result<()> {
             let r = t.open().await?;
             follow(&r, OnInterrupt::Detach, None, quiet || t.json).await?;
             let saved = save(&r, &dir, &opts, quiet || t.json).await?;
+            out.check_whole(&saved)?;
             if t.json {
                 let doc = serde_json::json!({
                     "job_id": r.result_id(),

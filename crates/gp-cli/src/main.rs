@@ -124,8 +124,9 @@ enum RasterCmd {
     },
 }
 
-/// Exit codes: 0 success, 1 the tool failed/was cancelled/timed out, 2 usage or
-/// input error, 3 network, server or authentication error.
+/// Exit codes: 0 success, 1 the tool failed/was cancelled/timed out or an output
+/// was cut at the server's transfer limit, 2 usage or input error, 3 network,
+/// server or authentication error.
 fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
         if let Some(ce) = cause.downcast_ref::<gp_client::Error>() {
@@ -145,7 +146,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         {
             return 3;
         }
-        if cause.downcast_ref::<run::Cancelled>().is_some() {
+        if cause.downcast_ref::<run::Cancelled>().is_some()
+            || cause.downcast_ref::<run::Truncated>().is_some()
+        {
             return 1;
         }
     }

@@ -49,9 +49,64 @@ pub(crate) struct OutArgs {
     /// Save only this output (repeatable; default: every output).
     #[arg(long = "output", value_name = "NAME")]
     outputs: Vec<String>,
+    /// Accept a feature output the server cut at its transfer limit
+    /// (`maximumRecords`); without it that is an error (exit code 1).
+    #[arg(long)]
+    allow_truncated: bool,
 }
 
+/// A feature output the server cut at its transfer limit, not accepted.
+#[derive(Debug)]
+pub(crate) struct Truncated(pub(crate) String);
+
+impl std::fmt::Display for Truncated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Truncated {}
+
 impl OutArgs {
+    /// An error when a feature output was cut at the server's transfer limit and
+    /// `--allow-truncated` was not given: a file of part of an output must not pass
+    /// for the whole of it.
+    pub(crate) fn check_whole(&self, saved: &[SavedOutput]) -> anyhow::Result<()> {
+        if self.allow_truncated {
+            return Ok(());
+        }
+        let cut: Vec<String> = saved
+            .iter()
+            .filter_map(|s| match &s.saved {
+                Saved::Features {
+                    path,
+                    layer,
+                    features,
+                    exceeded_transfer_limit: true,
+                    ..
+                } => Some(format!(
+                    "{}: {features} feature(s) came back, written to {}{}",
+                    s.param,
+                    path.display(),
+                    layer
+                        .as_ref()
+                        .map(|l| format!(" (layer {l})"))
+                        .unwrap_or_default()
+                )),
+                _ => None,
+            })
+            .collect();
+        if cut.is_empty() {
+            return Ok(());
+        }
+        Err(Truncated(format!(
+            "the server cut {} at its transfer limit (maximumRecords), so the file holds only part of the output: {}. gp cannot fetch the rest from this server; ask its administrator to raise maximumRecords, or pass --allow-truncated to accept the part",
+            if cut.len() == 1 { "an output" } else { "outputs" },
+            cut.join("; ")
+        ))
+        .into())
+    }
+
     /// The save options, checked: everything that can be wrong before a job runs.
     pub(crate) fn save_options(&self) -> anyhow::Result<(PathBuf, SaveOptions)> {
         let format = Format::from_extension(self.format.trim_start_matches('.'))
@@ -466,6 +521,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     };
     follow(&result, on_interrupt, args.timeout, quiet || args.json).await?;
     let saved = save(&result, &out, &opts, quiet || args.json).await?;
+    args.out.check_whole(&saved)?;
     if args.json {
         let doc = serde_json::json!({
             "job_id": result.result_id(),

@@ -283,3 +283,70 @@ fn credentials_from_stdin_and_a_token() {
     assert!(!text(&o).contains("bogus"), "{}", text(&o));
     rt.block_on(server.shutdown());
 }
+
+/// An output the server cut at its transfer limit (5 polygons, `maximumRecords` 3:
+/// the answer has no features and `exceededTransferLimit`) is an error, exit code 1,
+/// naming the output and what came back; `--allow-truncated` accepts it.
+#[test]
+fn a_cut_output_fails_unless_allowed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(gp_server::Server::start(gp_server::ServerConfig {
+            maximum_records: 3,
+            ..Default::default()
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let points = dir.path().join("points.json");
+    let features: Vec<String> = (0..5)
+        .map(|i| {
+            format!(
+                r#"{{"geometry":{{"x":{},"y":50}},"attributes":{{}}}}"#,
+                10 + i
+            )
+        })
+        .collect();
+    std::fs::write(
+        &points,
+        format!(
+            r#"{{"geometryType":"esriGeometryPoint","spatialReference":{{"wkid":4326}},"features":[{}]}}"#,
+            features.join(",")
+        ),
+    )
+    .unwrap();
+    let task = server.url("/arcgis/rest/services/GP/BufferSync/GPServer/BufferPoints");
+    let input = format!("Input_Features=@{}", points.display());
+    let out = dir.path().join("out");
+    let o = gp(&[
+        "run",
+        &task,
+        &input,
+        "Distance=100 meters",
+        "--format",
+        "geojson",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("transfer limit")
+            && t.contains("Output_Polygons: 0 feature(s) came back")
+            && t.contains("--allow-truncated"),
+        "{t}"
+    );
+    let o = gp(&[
+        "run",
+        &task,
+        &input,
+        "Distance=100 meters",
+        "--format",
+        "geojson",
+        "--out",
+        out.to_str().unwrap(),
+        "--overwrite",
+        "--allow-truncated",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    rt.block_on(server.shutdown());
+}
