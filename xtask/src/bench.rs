@@ -29,6 +29,12 @@ pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The median of measured seconds.
+pub(crate) fn median_secs(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 pub(crate) fn raster(size: u32, runs: usize) -> anyhow::Result<()> {
     if Command::new("gdal_translate")
         .arg("--version")

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::bench::median_secs;
 use crate::bench_outputs::measure;
 use crate::cargo;
 
@@ -37,11 +38,6 @@ fn parse(out: &str) -> anyhow::Result<(f64, u64)> {
         v["median_s"].as_f64().context("median_s")?,
         v["features"].as_u64().context("features")?,
     ))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 pub(crate) fn featureset(polygons: usize, runs: usize, quick: bool) -> anyhow::Result<()> {
@@ -123,7 +119,7 @@ pub(crate) fn featureset(polygons: usize, runs: usize, quick: bool) -> anyhow::R
         theirs.push(t);
         their_peak = their_peak.max(peak);
     }
-    let (a, b) = (median(ours), median(theirs));
+    let (a, b) = (median_secs(ours), median_secs(theirs));
     let (am, bm) = (our_peak as f64 / 1024.0, their_peak as f64 / 1024.0);
     println!(
         "{polygons} polygons ({size_mb:.0} MB of Esri JSON), medians of {runs} alternating runs"

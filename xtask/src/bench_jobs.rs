@@ -5,48 +5,37 @@
 //! tables and writes `target/bench/jobs.json`. `--quick` (in `cargo xtask ci`)
 //! runs a small version with the debug build and checks results, not timings.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, bail};
 
 use crate::bench_outputs::measure;
 use crate::cargo;
 
-/// A gp-server process, stopped when dropped.
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(bin: &std::path::Path, workers: usize) -> anyhow::Result<ServerProcess> {
-    let mut child = Command::new(bin)
-        .args(["--addr", "127.0.0.1:0", "--max-connections", "5000"])
-        .arg("--workers")
-        .arg(workers.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let out = child.stdout.take().context("gp-server stdout")?;
-    let mut line = String::new();
-    BufReader::new(out)
-        .read_line(&mut line)
-        .context("reading gp-server's start line")?;
-    let v: serde_json::Value =
-        serde_json::from_str(&line).with_context(|| format!("gp-server said `{line}`"))?;
+/// Starts the gp-server binary with `workers` workers and room for many
+/// connections; returns it (stopped when dropped) and its services URL.
+fn start_server(
+    bin: &std::path::Path,
+    workers: usize,
+) -> anyhow::Result<(crate::interop::Server, String)> {
+    let workers = workers.to_string();
+    let data = crate::target_dir().join("bench").join("jobs-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let (server, v) = crate::interop::start_server(
+        bin,
+        &[
+            "--max-connections",
+            "5000",
+            "--workers",
+            &workers,
+            "--data-dir",
+        ],
+        &data,
+    )?;
     let url = v["url"]
         .as_str()
-        .context("no url in gp-server's start line")?
-        .to_string();
-    Ok(ServerProcess { child, url })
+        .context("no url in gp-server's start line")?;
+    Ok((server, url.to_string()))
 }
 
 fn json(stdout: &str) -> anyhow::Result<serde_json::Value> {
@@ -84,7 +73,7 @@ pub(crate) fn jobs(quick: bool) -> anyhow::Result<()> {
     } else {
         (1000, 2.0, "0.2,1,5,30", 3)
     };
-    let server = start_server(&dir.join("gp-server"), jobs + 100)?;
+    let (server, url) = start_server(&dir.join("gp-server"), jobs + 100)?;
     let bench = dir.join("examples").join("jobs_bench");
 
     eprintln!(
@@ -92,7 +81,7 @@ pub(crate) fn jobs(quick: bool) -> anyhow::Result<()> {
     );
     let (_, _, out) = measure(
         Command::new(&bench)
-            .args(["latency", &server.url, "--lengths", lengths, "--runs"])
+            .args(["latency", &url, "--lengths", lengths, "--runs"])
             .arg(runs.to_string()),
     )?;
     let latency = json(&out)?;
@@ -119,7 +108,7 @@ pub(crate) fn jobs(quick: bool) -> anyhow::Result<()> {
     eprintln!("\n==> {jobs} Wait jobs of {seconds} s at once from one client process");
     let (wall, peak_kib, out) = measure(
         Command::new(&bench)
-            .args(["concurrent", &server.url, "--jobs"])
+            .args(["concurrent", &url, "--jobs"])
             .arg(jobs.to_string())
             .arg("--seconds")
             .arg(seconds.to_string()),

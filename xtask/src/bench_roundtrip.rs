@@ -10,13 +10,9 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::bench::median_secs;
 use crate::bench_outputs::measure;
 use crate::cargo;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn points_json() -> String {
     let features: Vec<String> = (0..100)
@@ -113,7 +109,7 @@ pub(crate) fn roundtrip(runs: usize, quick: bool) -> anyhow::Result<()> {
             }
             times.push(wall.as_secs_f64());
         }
-        Ok(median(times))
+        Ok(median_secs(times))
     };
     let cold_sync = cold("BufferSync")?;
     let cold_async = cold("BufferByVal")?;
@@ -145,7 +141,7 @@ pub(crate) fn roundtrip(runs: usize, quick: bool) -> anyhow::Result<()> {
         let (wall, _, _) = measure(Command::new(&py).args(["-c", "import arcgis"]))?;
         imports.push(wall.as_secs_f64());
     }
-    let import_process = median(imports);
+    let import_process = median_secs(imports);
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);

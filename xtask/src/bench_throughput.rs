@@ -3,21 +3,11 @@
 //! `BufferSync` executes of 10 points per second. `--quick` (in `cargo xtask ci`,
 //! 2 s each, debug build) checks that every answer was a success, not the rates.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, bail};
 
 use crate::cargo;
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// One `wrk` run: requests per second, p50 and p99 in ms, non-2xx answers.
 #[derive(Debug)]
@@ -145,21 +135,15 @@ pub(crate) fn throughput(quick: bool) -> anyhow::Result<()> {
     let bin = crate::target_dir()
         .join(if quick { "debug" } else { "release" })
         .join("gp-server");
-    let mut child = Command::new(&bin)
-        .args(["--addr", "127.0.0.1:0", "--workers", "4"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let v: serde_json::Value = serde_json::from_str(&line)?;
+    let data = crate::target_dir()
+        .join("bench")
+        .join(format!("throughput-data-{}", std::process::id()));
+    let (server, v) = crate::interop::start_server(&bin, &["--workers", "4", "--data-dir"], &data)?;
     let base = v["url"].as_str().context("no url")?.to_string();
-    let server = Server(child, base);
     // One finished job to ask the status of.
     let client = std::process::Command::new("curl")
         .args(["-sS", "-d", "f=json", "-d", "Seconds=0.1"])
-        .arg(format!("{}/GP/Utilities/GPServer/Wait/submitJob", server.1))
+        .arg(format!("{}/GP/Utilities/GPServer/Wait/submitJob", base))
         .output()
         .context("running curl")?;
     let v: serde_json::Value = serde_json::from_slice(&client.stdout).with_context(|| {
@@ -169,7 +153,7 @@ pub(crate) fn throughput(quick: bool) -> anyhow::Result<()> {
         )
     })?;
     let job = v["jobId"].as_str().context("no jobId")?;
-    let status_url = format!("{}/GP/Utilities/GPServer/Wait/jobs/{job}?f=json", server.1);
+    let status_url = format!("{}/GP/Utilities/GPServer/Wait/jobs/{job}?f=json", base);
     std::thread::sleep(std::time::Duration::from_millis(500));
     let dir = crate::target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
@@ -184,11 +168,12 @@ pub(crate) fn throughput(quick: bool) -> anyhow::Result<()> {
     let seconds = if quick { 2 } else { 10 };
     let status = wrk(&status_url, seconds, None)?;
     let exec = wrk(
-        &format!("{}/GP/BufferSync/GPServer/BufferPoints/execute", server.1),
+        &format!("{}/GP/BufferSync/GPServer/BufferPoints/execute", base),
         seconds,
         Some(&script),
     )?;
     drop(server);
+    let _ = std::fs::remove_dir_all(&data);
     if status.errors > 0 || exec.errors > 0 {
         bail!("answers that were not successes: status {status:?}, execute {exec:?}");
     }

@@ -87,8 +87,6 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
-    /// Job polling: gp-client's `wait()` against a fixed 0.2 s loop on the local server.
-    Poll,
     /// A 100,000-polygon job output decoded into a typed feature set, against the
     /// ArcGIS API for Python's `FeatureSet.from_dict` (needs Python 3).
     Featureset {
@@ -180,9 +178,6 @@ fn main() -> anyhow::Result<()> {
         Task::Bench {
             what: Some(Bench::Server),
         } => run_example("gp-server", "export_bench"),
-        Task::Bench {
-            what: Some(Bench::Poll),
-        } => run_example("gp-client", "poll_bench"),
         Task::Bench { what: None } => bench_all(),
         Task::Bench {
             what: Some(Bench::Jobs { quick }),
@@ -208,7 +203,7 @@ fn main() -> anyhow::Result<()> {
 /// or builds what it needs; one that fails is reported and the rest still run.
 fn bench_all() -> anyhow::Result<()> {
     type Run = Box<dyn Fn() -> anyhow::Result<()>>;
-    let all: [(&str, Run); 9] = [
+    let all: [(&str, Run); 8] = [
         (
             "roundtrip",
             Box::new(|| bench_roundtrip::roundtrip(5, false)),
@@ -232,7 +227,6 @@ fn bench_all() -> anyhow::Result<()> {
             "server",
             Box::new(|| run_example("gp-server", "export_bench")),
         ),
-        ("poll", Box::new(|| run_example("gp-client", "poll_bench"))),
     ];
     let mut failed = Vec::new();
     for (name, run) in all {

@@ -107,18 +107,20 @@ pub struct ProgressEvent {
 /// says "later" (429, 502, 503, 504), or a passing server error (an envelope with
 /// code 500: ArcGIS answers "Unable to complete operation" for a moment).
 pub(crate) fn is_transient(e: &Error) -> bool {
-    match e {
-        Error::Transport(t) => matches!(
-            t,
-            gp_transport::Error::Connect { .. }
-                | gp_transport::Error::NoAnswer { .. }
-                | gp_transport::Error::Timeout { .. }
-                | gp_transport::Error::Body { .. }
-        ),
-        Error::Protocol { status, .. } => matches!(status, 200 | 408 | 429 | 502 | 503 | 504),
-        Error::Server { code, .. } => matches!(code, 429 | 500 | 502 | 503 | 504),
-        _ => false,
-    }
+    // What any read asks again for at once, and also what the transport already
+    // retried (no answer, refusals): a poll goes on trying those for longer.
+    crate::wire::is_passing(e)
+        || match e {
+            Error::Transport(t) => matches!(
+                t,
+                gp_transport::Error::Connect { .. }
+                    | gp_transport::Error::NoAnswer { .. }
+                    | gp_transport::Error::Timeout { .. }
+            ),
+            Error::Protocol { status, .. } => matches!(status, 408 | 429 | 502 | 503 | 504),
+            Error::Server { code, .. } => *code == 429,
+            _ => false,
+        }
 }
 
 struct PollState {

@@ -160,23 +160,7 @@ impl Auth {
         if !self.enabled() {
             return Ok(None);
         }
-        let bearer = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| {
-                    let v = v.trim();
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                })
-                .map(|s| s.trim().to_string())
-        };
-        let token = params
-            .get("token")
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .or_else(|| bearer("x-esri-authorization"))
-            .or_else(|| bearer("authorization"));
+        let token = request_token(params.get("token"), headers);
         let Some(token) = token else {
             return Err(ApiError::token_required());
         };
@@ -186,6 +170,28 @@ impl Auth {
             _ => Err(ApiError::invalid_token()),
         }
     }
+}
+
+/// The token a request carries: the `token` parameter (query or form) first, then
+/// `X-Esri-Authorization: Bearer`, then `Authorization: Bearer`; empty is none.
+pub(crate) fn request_token(param: Option<&str>, headers: &HeaderMap) -> Option<String> {
+    let bearer = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let v = v.trim();
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|s| s.trim().to_string())
+    };
+    param
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .or_else(|| bearer("x-esri-authorization"))
+        .or_else(|| bearer("authorization"))
+        .filter(|t| !t.is_empty())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -109,23 +109,13 @@ fn refused(status: StatusCode, retry_after: bool) -> Response {
     r
 }
 
-/// The caller's token, from the headers or the query.
+/// The caller's token, from the query or the headers (as token security reads it;
+/// a token in a form body is not seen here, the body being unread).
 fn token_of<B>(req: &Request<B>) -> Option<String> {
-    let bearer = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().strip_prefix("Bearer "))
-            .map(|s| s.trim().to_string())
-    };
-    bearer("x-esri-authorization")
-        .or_else(|| bearer("authorization"))
-        .or_else(|| {
-            form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
-                .find(|(k, _)| k == "token")
-                .map(|(_, v)| v.into_owned())
-        })
-        .filter(|t| !t.is_empty())
+    let query = form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned());
+    crate::auth::request_token(query.as_deref(), req.headers())
 }
 
 async fn inject<S, B>(
