@@ -144,5 +144,6 @@ pub(crate) fn jobs(quick: bool) -> anyhow::Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
     eprintln!("wrote {}", path.display());
     drop(server);
+    let _ = std::fs::remove_dir_all(crate::target_dir().join("bench").join("jobs-data"));
     Ok(())
 }
