@@ -67,6 +67,7 @@ pub mod geometry;
 mod ids;
 mod job;
 mod mapservice;
+mod query;
 mod results;
 mod rules;
 mod service;
@@ -75,6 +76,7 @@ mod text;
 mod units;
 mod value;
 mod vocab;
+mod where_clause;
 
 pub use context::{ContextError, RunContext, parse_sr_text};
 pub use datatype::DataType;
@@ -94,6 +96,10 @@ pub use job::{
     max_severity,
 };
 pub use mapservice::{LayerInfo, MapLayerEntry, MapServiceInfo};
+pub use query::{
+    AdvancedQueryCapabilities, CountResponse, IdsResponse, LayerQuery, MAX_OBJECT_IDS, OrderBy,
+    QueryError, QueryFormat,
+};
 pub use results::{
     ExecuteResponse, OperationResult, ResultParameter, UploadItem, UploadParts, UploadResponse,
     UploadsInfo,
@@ -108,6 +114,7 @@ pub use task::{
 };
 pub use units::{ArealUnit, ArealUnitKind, LinearUnit, LinearUnitKind, TimeUnit, TimeUnitKind};
 pub use value::{Composite, DataRef, GpValue, HiddenString, MapImage, ValueTable};
+pub use where_clause::{MAX_WHERE_LEN, Where, WhereError};
 
 #[cfg(test)]
 mod tests {

@@ -134,4 +134,42 @@ pub struct LayerInfo {
     /// Maximum scale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_scale: Option<f64>,
+    /// The object id field (feature layers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id_field: Option<String>,
+    /// Most features one query answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_record_count: Option<u64>,
+    /// `Query`, `Query,Create,...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<String>,
+    /// `JSON, geoJSON`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_query_formats: Option<String>,
+    /// True when the query takes `orderByFields`, paging and counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supports_advanced_queries: Option<bool>,
+    /// What the query can do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced_query_capabilities: Option<crate::query::AdvancedQueryCapabilities>,
+}
+
+impl LayerInfo {
+    /// The object id field: `objectIdField`, else the field of type OID.
+    pub fn oid_field(&self) -> Option<&str> {
+        self.object_id_field.as_deref().or_else(|| {
+            self.fields.as_ref().and_then(|f| {
+                f.iter()
+                    .find(|f| f.field_type == crate::FieldType::Oid)
+                    .map(|f| f.name.as_str())
+            })
+        })
+    }
+
+    /// True when queries page with `resultOffset`/`resultRecordCount`.
+    pub fn supports_pagination(&self) -> bool {
+        self.advanced_query_capabilities
+            .as_ref()
+            .is_some_and(|a| a.supports_pagination)
+    }
 }
