@@ -95,7 +95,7 @@ pub struct MapServiceInfo {
 
 /// A MapServer layer's metadata (result map service layers, layer inputs): the parts
 /// a GP client needs; drawing info is kept as JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LayerInfo {
     /// Server version.

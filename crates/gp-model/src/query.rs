@@ -88,9 +88,12 @@ fn parse_bool(param: &str, v: &str) -> Result<bool, QueryError> {
 }
 
 fn parse_u64(param: &str, v: &str) -> Result<u64, QueryError> {
-    v.trim()
-        .parse::<u64>()
-        .map_err(|_| bad(param, format!("expected a whole number ≥ 0, got `{}`", v.trim())))
+    v.trim().parse::<u64>().map_err(|_| {
+        bad(
+            param,
+            format!("expected a whole number ≥ 0, got `{}`", v.trim()),
+        )
+    })
 }
 
 fn parse_envelope(v: &str) -> Result<Envelope, QueryError> {
@@ -99,7 +102,10 @@ fn parse_envelope(v: &str) -> Result<Envelope, QueryError> {
         let e: Envelope = serde_json::from_str(t)
             .map_err(|e| bad("geometry", format!("expected an envelope: {e}")))?;
         if e.bounds().is_none() {
-            return Err(bad("geometry", "the envelope needs xmin, ymin, xmax and ymax"));
+            return Err(bad(
+                "geometry",
+                "the envelope needs xmin, ymin, xmax and ymax",
+            ));
         }
         return Ok(e);
     }
@@ -107,7 +113,12 @@ fn parse_envelope(v: &str) -> Result<Envelope, QueryError> {
         .split(',')
         .map(|s| s.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| bad("geometry", format!("expected xmin,ymin,xmax,ymax, got `{t}`")))?;
+        .map_err(|_| {
+            bad(
+                "geometry",
+                format!("expected xmin,ymin,xmax,ymax, got `{t}`"),
+            )
+        })?;
     match n[..] {
         [a, b, c, d] if [a, b, c, d].iter().all(|x| x.is_finite()) => {
             Ok(Envelope::new(a.min(c), b.min(d), a.max(c), b.max(d)))
@@ -141,9 +152,9 @@ impl LayerQuery {
                 .split(',')
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| {
-                    s.trim()
-                        .parse::<i64>()
-                        .map_err(|_| bad("objectIds", format!("`{}` is not an object id", s.trim())))
+                    s.trim().parse::<i64>().map_err(|_| {
+                        bad("objectIds", format!("`{}` is not an object id", s.trim()))
+                    })
                 })
                 .collect::<Result<_, _>>()?;
             if list.len() > MAX_OBJECT_IDS {
@@ -211,7 +222,10 @@ impl LayerQuery {
                     }
                 };
                 if words.next().is_some() {
-                    return Err(bad("orderByFields", format!("`{part}` is not FIELD [ASC|DESC]")));
+                    return Err(bad(
+                        "orderByFields",
+                        format!("`{part}` is not FIELD [ASC|DESC]"),
+                    ));
                 }
                 q.order_by.push(OrderBy { field, descending });
             }
@@ -233,7 +247,10 @@ impl LayerQuery {
     pub fn to_form(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         let mut push = |k: &str, v: String| out.push((k.to_string(), v));
-        push("where", self.where_clause.clone().unwrap_or_else(|| "1=1".into()));
+        push(
+            "where",
+            self.where_clause.clone().unwrap_or_else(|| "1=1".into()),
+        );
         if let Some(ids) = &self.object_ids {
             push(
                 "objectIds",
@@ -384,7 +401,10 @@ mod tests {
             format: QueryFormat::GeoJson,
         };
         let pairs = q.to_form();
-        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         assert_eq!(form(&refs).expect("read back"), q);
     }
 
@@ -399,15 +419,30 @@ mod tests {
         check(&[("where", "POP >")], "where", "ends where");
         check(&[("resultOffset", "-1")], "resultOffset", "whole number");
         check(&[("objectIds", "1,x")], "objectIds", "`x`");
-        check(&[("orderByFields", "A SIDEWAYS")], "orderByFields", "ASC or DESC");
-        check(&[("geometry", "1,2,3")], "geometry", "four numbers");
-        check(&[("spatialRel", "esriSpatialRelTouches")], "spatialRel", "only");
         check(
-            &[("geometry", "{\"x\":1,\"y\":2}"), ("geometryType", "esriGeometryPoint")],
+            &[("orderByFields", "A SIDEWAYS")],
+            "orderByFields",
+            "ASC or DESC",
+        );
+        check(&[("geometry", "1,2,3")], "geometry", "four numbers");
+        check(
+            &[("spatialRel", "esriSpatialRelTouches")],
+            "spatialRel",
+            "only",
+        );
+        check(
+            &[
+                ("geometry", "{\"x\":1,\"y\":2}"),
+                ("geometryType", "esriGeometryPoint"),
+            ],
             "geometryType",
             "only esriGeometryEnvelope",
         );
-        check(&[("returnCountOnly", "maybe")], "returnCountOnly", "true or false");
+        check(
+            &[("returnCountOnly", "maybe")],
+            "returnCountOnly",
+            "true or false",
+        );
     }
 
     #[test]

@@ -253,3 +253,44 @@ pub struct SharingInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_version: Option<String>,
 }
+
+/// The portal item type of a geoprocessing service (a web tool's item).
+pub const GP_SERVICE_ITEM: &str = "Geoprocessing Service";
+
+/// A portal item (`sharing/rest/content/items/<id>?f=json`): the parts that lead
+/// to a service. Web tools and hosted layers are found this way.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalItem {
+    /// The item id (32 hexadecimal digits).
+    #[serde(default)]
+    pub id: String,
+    /// Its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Name (the service's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `Geoprocessing Service`, `Feature Service`, ...
+    #[serde(rename = "type", default)]
+    pub item_type: String,
+    /// The service URL (`…/GPServer`, `…/FeatureServer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `private`, `org`, `public`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    /// Keywords (`Web Tool`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub type_keywords: Vec<String>,
+}
+
+impl PortalItem {
+    /// True when `text` looks like an item id: 32 hexadecimal digits.
+    pub fn is_item_id(text: &str) -> bool {
+        text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+}

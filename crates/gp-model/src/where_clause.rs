@@ -113,7 +113,10 @@ fn lex(s: &str) -> Result<Vec<(Tok, usize)>, WhereError> {
         }
         if c == b'"' {
             let Some(rel) = s[i + 1..].find('"') else {
-                return Err(err("a quoted field name is not closed with \"".into(), start));
+                return Err(err(
+                    "a quoted field name is not closed with \"".into(),
+                    start,
+                ));
             };
             out.push((Tok::Ident(s[i + 1..i + 1 + rel].to_string()), start));
             i += rel + 2;
@@ -446,7 +449,11 @@ fn parse_date(text: &str) -> Option<i64> {
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis());
     }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
             return Some(d.and_utc().timestamp_millis());
         }

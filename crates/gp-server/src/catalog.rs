@@ -28,6 +28,8 @@ pub(crate) struct ServiceDef {
     pub(crate) uploads: bool,
     /// The tasks.
     pub(crate) tasks: Vec<TaskDef>,
+    /// `maximumRecords` when set for this service alone.
+    pub(crate) maximum_records: Option<u64>,
 }
 
 /// One task of a service.
@@ -273,6 +275,7 @@ impl Catalog {
                     result_map: true,
                     uploads: true,
                     tasks: vec![buffer_task(false)],
+                    maximum_records: None,
                 },
                 ServiceDef {
                     folder: Some("GP"),
@@ -282,6 +285,7 @@ impl Catalog {
                     result_map: false,
                     uploads: true,
                     tasks: vec![buffer_task(true)],
+                    maximum_records: None,
                 },
                 ServiceDef {
                     folder: Some("GP"),
@@ -326,6 +330,7 @@ impl Catalog {
                             timeout: Duration::from_secs(60),
                         },
                     ],
+                    maximum_records: None,
                 },
                 ServiceDef {
                     folder: None,
@@ -344,9 +349,23 @@ impl Catalog {
                         tool: ToolKind::Slope,
                         timeout: Duration::from_secs(600),
                     }],
+                    maximum_records: None,
                 },
             ],
         }
+    }
+
+    /// Sets `maximumRecords` of the service `name` (`GP/BufferByVal`).
+    pub(crate) fn set_maximum_records(&mut self, name: &str, n: u64) -> Result<(), String> {
+        let s = self
+            .services
+            .iter_mut()
+            .find(|s| s.qualified_name().eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| {
+                format!("maximum records: there is no service `{name}` (names are FOLDER/NAME, as GP/BufferByVal)")
+            })?;
+        s.maximum_records = Some(n);
+        Ok(())
     }
 
     /// Sets every task's execution timeout (for tests of `esriJobTimedOut`).

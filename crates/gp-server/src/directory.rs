@@ -7,9 +7,10 @@ use axum::response::Response;
 use gp_model::{AuthInfo, RestInfo, ServiceDirectory, ServiceEntry};
 
 use crate::catalog::Catalog;
+use crate::hosted::FOLDER;
 use crate::respond::{ApiError, value_response};
 use crate::state::{App, CURRENT_VERSION, Ctx, eq};
-use crate::{gpserver, mapserver};
+use crate::{featureserver, gpserver, mapserver};
 
 /// `/rest/info`.
 pub(crate) fn rest_info(app: &App, ctx: &Ctx) -> Response {
@@ -50,7 +51,11 @@ fn listing(cat: &Catalog, folder: Option<&str>) -> ServiceDirectory {
         }
     }
     let folders = if folder.is_none() {
-        cat.folders().into_iter().map(str::to_string).collect()
+        cat.folders()
+            .into_iter()
+            .map(str::to_string)
+            .chain([FOLDER.to_string()])
+            .collect()
     } else {
         Vec::new()
     };
@@ -84,6 +89,36 @@ pub(crate) async fn services(
     let cat = &app.catalog;
     let is_type = |s: &str| eq(s, "GPServer") || eq(s, "MapServer");
     let home = vec![("Home".to_string(), "/arcgis/rest/services".to_string())];
+    match tail {
+        [f] if eq(f, FOLDER) => {
+            let services = app
+                .hosted
+                .names(ctx.user.as_deref())
+                .into_iter()
+                .map(|n| ServiceEntry {
+                    name: format!("{FOLDER}/{n}"),
+                    service_type: "FeatureServer".into(),
+                    url: None,
+                })
+                .collect();
+            let v = ServiceDirectory {
+                current_version: Some(CURRENT_VERSION),
+                folders: Vec::new(),
+                services,
+            };
+            return Ok(value_response(
+                ctx.f,
+                &format!("Folder: {FOLDER}"),
+                &home,
+                &links(&v),
+                &v,
+            ));
+        }
+        [f, n, t, rest @ ..] if eq(f, FOLDER) && eq(t, "FeatureServer") => {
+            return featureserver::featureserver(app, ctx, n, rest);
+        }
+        _ => {}
+    }
     let (folder, name, kind, rest) = match tail {
         [] => {
             let v = listing(cat, None);

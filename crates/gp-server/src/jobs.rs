@@ -18,7 +18,7 @@ use crate::faults::{Fault, JobEntry};
 use crate::ids::new_id;
 use crate::joblog::JobLog;
 use crate::record::{JobRecord, StoredOutput, write_record};
-use crate::tools::{Output, Prepared, ToolCtx, ToolError};
+use crate::tools::{Prepared, ToolCtx, ToolError};
 
 /// One job.
 #[derive(Debug)]
@@ -519,19 +519,7 @@ async fn run_job(
                     .get(&name)
                     .cloned()
                     .unwrap_or_else(|| DataType::Unknown(String::new()));
-                results.push(match out {
-                    Output::Value(v) => StoredOutput::Value(Box::new(ResultParameter {
-                        param_name: gp_model::ParamName::new(name),
-                        data_type,
-                        value: *v,
-                    })),
-                    Output::File { name: f, format } => StoredOutput::File {
-                        param_name: name,
-                        data_type,
-                        name: f,
-                        format,
-                    },
-                });
+                results.push(StoredOutput::from_output(name, data_type, out));
             }
             let cancelled = job.cancel.load(Ordering::SeqCst);
             let injected = match new.fault {

@@ -54,13 +54,16 @@ mod catalog;
 mod directory;
 mod fault_layer;
 pub mod faults;
+mod featureserver;
 mod files;
 mod gpserver;
 mod host;
+mod hosted;
 mod ids;
 mod jobapi;
 mod joblog;
 mod jobs;
+mod layer_query;
 mod mapserver;
 mod meta;
 mod names;
@@ -147,8 +150,12 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Most vertices in one feature input. Default 1,000,000.
     pub max_vertices: usize,
-    /// `maximumRecords` of every service. Default 1000.
+    /// `maximumRecords` of every service, and `maxRecordCount` of hosted layers.
+    /// Default 1000.
     pub maximum_records: u64,
+    /// `maximumRecords` of single services (`GP/BufferByVal`, N), over
+    /// [`ServerConfig::maximum_records`].
+    pub service_maximum_records: Vec<(String, u64)>,
     /// Serve HTTPS with a self-signed certificate for localhost (written to
     /// `<data dir>/tls/cert.pem`). Default off.
     pub tls: bool,
@@ -194,6 +201,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 << 20,
             max_vertices: 1_000_000,
             maximum_records: 1000,
+            service_maximum_records: Vec::new(),
             tls: false,
             max_upload_bytes: 2 << 30,
             upload_types: uploads::DEFAULT_TYPES
@@ -226,6 +234,13 @@ pub struct Server {
     task: tokio::task::JoinHandle<()>,
     faults: Option<Arc<faults::FaultState>>,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// The portal item id of a service (`kind` `GPServer` or `FeatureServer`, `name`
+/// `GP/BufferByVal`): 32 hexadecimal digits, the same on every start, answered at
+/// `/arcgis/sharing/rest/content/items/<id>`.
+pub fn portal_item_id(kind: &str, name: &str) -> String {
+    portal::item_id(kind, name)
 }
 
 impl Server {
@@ -298,6 +313,13 @@ impl Server {
             }
         };
         let data_root = data_dir.canonicalize().map_err(|e| dd_err(e.to_string()))?;
+        let hosted = hosted::Hosted::open(&data_dir.join("hosted")).map_err(dd_err)?;
+        samples::publish_samples(&samples_dir, &hosted);
+        for (name, n) in &config.service_maximum_records {
+            catalog
+                .set_maximum_records(name, *n)
+                .map_err(|m| Error::Config { message: m })?;
+        }
         let base_layer = match samples::base_layer(&samples_dir) {
             Ok(fs) => Some(Arc::new(fs)),
             Err(e) => {
@@ -325,6 +347,7 @@ impl Server {
             max_body: config.max_body_bytes,
             max_vertices: config.max_vertices,
             maximum_records: config.maximum_records,
+            hosted: Arc::new(hosted),
             tls: config.tls,
             addr,
             hosts: host::Hosts {

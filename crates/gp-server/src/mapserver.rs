@@ -84,7 +84,7 @@ fn job_layers(app: &App, svc: &ServiceDef, rec: &JobRecord) -> Vec<JobLayer> {
                     fields: None,
                 });
             }
-            StoredOutput::File { .. } => {}
+            StoredOutput::File { .. } | StoredOutput::Hosted { .. } => {}
         }
     }
     out
@@ -208,7 +208,7 @@ pub(crate) async fn mapserver(
                     let v = save_image(app, ctx, svc, &rec, bytes, &req)?;
                     Ok(value_response(ctx.f, &title, &[], &[], &v))
                 }
-                [n] => {
+                [n, q @ ..] if q.len() <= 1 => {
                     let l = n
                         .parse::<usize>()
                         .ok()
@@ -218,7 +218,25 @@ pub(crate) async fn mapserver(
                                 "Layer {n} not found in the map of job {id}"
                             ))
                         })?;
-                    Ok(value_response(ctx.f, &title, &[], &[], &layer_info(l)))
+                    let max = app.max_records(svc);
+                    match (q, &l.layer) {
+                        ([], _) => Ok(value_response(ctx.f, &title, &[], &[], &layer_info(l, max))),
+                        ([q], Layer::Features(fs)) if eq(q, "query") => {
+                            let oid = job_oid(fs);
+                            let layer = crate::layer_query::QueryLayer {
+                                fs,
+                                oid: &oid,
+                                max_records: max,
+                            };
+                            let query = crate::layer_query::read(ctx)?;
+                            let answer = crate::layer_query::run(&layer, &query)?;
+                            crate::layer_query::respond(ctx, &title, &query, answer)
+                        }
+                        _ => Err(ApiError::not_found(format!(
+                            "Resource {} not found",
+                            tail.join("/")
+                        ))),
+                    }
                 }
                 _ => Err(ApiError::not_found(format!(
                     "Resource {} not found",
@@ -289,8 +307,12 @@ fn map_info(svc: &ServiceDef, layers: &[JobLayer]) -> MapServiceInfo {
     }
 }
 
-fn layer_info(l: &JobLayer) -> LayerInfo {
+fn layer_info(l: &JobLayer, max_records: u64) -> LayerInfo {
     let raster = matches!(l.layer, Layer::Raster(_));
+    let query = match &l.layer {
+        Layer::Features(fs) => crate::featureserver::queryable(&job_oid(fs), max_records),
+        _ => LayerInfo::default(),
+    };
     LayerInfo {
         current_version: Some(CURRENT_VERSION),
         id: l.id as i64,
@@ -310,7 +332,17 @@ fn layer_info(l: &JobLayer) -> LayerInfo {
         }),
         min_scale: Some(0.0),
         max_scale: Some(0.0),
+        ..query
     }
+}
+
+/// The object id field of a job's feature output.
+fn job_oid(fs: &gp_model::FeatureSet) -> String {
+    fs.fields
+        .iter()
+        .flatten()
+        .find(|f| f.field_type == gp_model::FieldType::Oid)
+        .map_or_else(|| "OBJECTID".to_string(), |f| f.name.clone())
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {

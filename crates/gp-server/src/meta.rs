@@ -30,7 +30,7 @@ pub(crate) fn service_info(app: &App, ctx: &Ctx, svc: &ServiceDef) -> Response {
             .collect(),
         execution_type: Some(execution(svc.synchronous)),
         result_map_server_name: Some(if svc.result_map { svc.name } else { "" }.into()),
-        maximum_records: Some(app.maximum_records),
+        maximum_records: Some(app.max_records(svc)),
         capabilities: Some(if svc.uploads { "Uploads" } else { "" }.into()),
         schema: None,
         job_status_wait_seconds: (!svc.synchronous).then_some(crate::jobapi::MAX_STATUS_WAIT_SECS),

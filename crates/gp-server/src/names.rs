@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use gp_model::GpValue;
+use gp_model::{DataRef, FeatureSet, GpValue};
 use serde::Deserialize;
 
 use crate::respond::ApiError;
 use crate::route::segments;
 use crate::samples::{SAMPLE_DEM, SAMPLE_DEM_FILE};
 use crate::state::{App, eq};
-use crate::tools::{BadParam, Resolver};
+use crate::tools::{BadParam, HostedTarget, Resolver};
 
 /// Checks that a path segment is a plain file or folder name.
 pub(crate) fn safe_segment(s: &str) -> bool {
@@ -79,9 +79,77 @@ fn owner_check(job_dir: &Path, user: Option<&str>) -> Result<(), ApiError> {
 pub(crate) struct AppResolver<'a> {
     pub(crate) app: &'a App,
     pub(crate) user: Option<&'a str>,
+    /// The request's `scheme://host:port`: a layer URL is this server's when it
+    /// starts with it.
+    pub(crate) base: &'a str,
 }
 
 impl Resolver for AppResolver<'_> {
+    fn layer(&self, param: &str, r: &DataRef) -> Result<Option<FeatureSet>, BadParam> {
+        let Some(url) = r.url.as_deref() else {
+            return Ok(None);
+        };
+        let path = url.split(['?', '#']).next().unwrap_or_default();
+        let lower = path.to_ascii_lowercase();
+        if !lower.contains("/featureserver/") && !lower.contains("/mapserver/") {
+            return Ok(None);
+        }
+        let ours = path
+            .strip_prefix(self.base)
+            .filter(|rest| rest.starts_with('/'))
+            .and_then(crate::hosted::name_in_path);
+        let Some(name) = ours else {
+            return Err(BadParam::new(
+                param,
+                format!(
+                    "{url}: this server reads the layers it hosts ({}/arcgis/rest/services/{}/<name>/FeatureServer/0); it does not fetch layers from other servers",
+                    self.base,
+                    crate::hosted::FOLDER
+                ),
+            ));
+        };
+        let not_found = || BadParam::new(param, format!("{url}: no hosted layer named {name}"));
+        let l = self.app.hosted.get(&name).ok_or_else(not_found)?;
+        if let Some(owner) = &l.owner
+            && self.app.auth.enabled()
+            && Some(owner.as_str()) != self.user
+        {
+            return Err(not_found());
+        }
+        let mut fs = l.fs.schema_only();
+        fs.features = match r.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            None => l.fs.features.clone(),
+            Some(text) => {
+                let w = gp_model::Where::parse(text)
+                    .map_err(|e| BadParam::new(param, format!("filter: {e}")))?;
+                w.check_fields(l.fs.fields.as_deref().unwrap_or_default())
+                    .map_err(|m| BadParam::new(param, format!("filter: {m}")))?;
+                l.fs.features
+                    .iter()
+                    .filter(|f| w.matches(&f.attributes))
+                    .cloned()
+                    .collect()
+            }
+        };
+        Ok(Some(fs))
+    }
+
+    fn hosted(&self, name: &str) -> Result<HostedTarget, BadParam> {
+        let p = crate::tools::HOSTED_OUTPUT_PARAM;
+        crate::hosted::check_name(name).map_err(|m| BadParam::new(p, m))?;
+        if !self.app.hosted.is_free(name) {
+            return Err(BadParam::new(
+                p,
+                format!("a service named {name} already exists; choose another name"),
+            ));
+        }
+        Ok(HostedTarget {
+            store: self.app.hosted.clone(),
+            name: name.to_string(),
+            owner: self.user.map(str::to_string),
+        })
+    }
+
     fn resolve(&self, param: &str, value: &GpValue) -> Result<PathBuf, BadParam> {
         let sample = |name: &str| -> Option<PathBuf> {
             let n = name.trim();
@@ -96,14 +164,16 @@ impl Resolver for AppResolver<'_> {
                 )
             }),
             GpValue::DataRef(r) => {
-                if let Some(item) = &r.item_id {
-                    return self
-                        .app
-                        .uploads
-                        .item_file(item.as_str(), self.user)
-                        .ok_or_else(|| {
-                            BadParam::new(param, format!("no uploaded item with itemID `{item}`"))
-                        });
+                // An uploaded file is this server's portal item too.
+                let item = r
+                    .item_id
+                    .as_ref()
+                    .map(|i| i.as_str())
+                    .or(r.portal_item_id.as_deref());
+                if let Some(item) = item {
+                    return self.app.uploads.item_file(item, self.user).ok_or_else(|| {
+                        BadParam::new(param, format!("no uploaded item with itemID `{item}`"))
+                    });
                 }
                 if let Some(url) = &r.url {
                     if let Some(p) = sample(url) {

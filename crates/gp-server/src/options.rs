@@ -50,6 +50,10 @@ pub struct ServerOptions {
     /// back empty with `exceededTransferLimit`, as on ArcGIS Server.
     #[arg(long, default_value_t = 1000)]
     pub maximum_records: u64,
+    /// `maximumRecords` of one service, over --maximum-records: `GP/BufferByVal=1000`
+    /// (repeat for more).
+    #[arg(long, value_name = "SERVICE=N")]
+    pub service_maximum_records: Vec<String>,
     /// Largest uploaded file in MiB.
     #[arg(long, default_value_t = 2048)]
     pub max_upload_mb: u64,
@@ -166,6 +170,19 @@ impl ServerOptions {
                 .map(|s| minutes(s / 60.0, "--task-timeout-secs"))
                 .transpose()?,
             maximum_records: self.maximum_records,
+            service_maximum_records: self
+                .service_maximum_records
+                .iter()
+                .map(|s| {
+                    let (name, n) = s.rsplit_once('=').ok_or_else(|| {
+                        anyhow::anyhow!("--service-maximum-records: expected SERVICE=N, got `{s}`")
+                    })?;
+                    let n = n.trim().parse::<u64>().map_err(|_| {
+                        anyhow::anyhow!("--service-maximum-records: `{n}` is not a whole number")
+                    })?;
+                    Ok((name.trim().to_string(), n))
+                })
+                .collect::<anyhow::Result<_>>()?,
             max_upload_bytes: self.max_upload_mb.saturating_mul(1 << 20),
             upload_types: match &self.upload_types {
                 Some(t) => t.split(',').map(str::to_string).collect(),

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use gp_model::{DataType, JobMessage, JobStatus, ResultParameter};
 use serde::{Deserialize, Serialize};
 
+use crate::tools::Output;
+
 /// A result as stored: a value (kept decoded, as the tool made it), or a file in the
 /// job's scratch folder whose URL is built per request from the request's host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,14 +29,48 @@ pub(crate) enum StoredOutput {
         /// `format`.
         format: String,
     },
+    /// A hosted feature layer the tool wrote (`Hosted/<service>/FeatureServer/0`).
+    #[serde(rename_all = "camelCase")]
+    Hosted {
+        /// The output parameter.
+        param_name: String,
+        /// Its data type.
+        data_type: DataType,
+        /// The hosted service's name.
+        service: String,
+    },
 }
 
 impl StoredOutput {
+    /// What a tool's output `name` of type `data_type` is kept as.
+    pub(crate) fn from_output(name: String, data_type: DataType, out: Output) -> StoredOutput {
+        match out {
+            Output::Value(v) => StoredOutput::Value(Box::new(ResultParameter {
+                param_name: gp_model::ParamName::new(name),
+                data_type,
+                value: *v,
+            })),
+            Output::File { name: f, format } => StoredOutput::File {
+                param_name: name,
+                data_type,
+                name: f,
+                format,
+            },
+            Output::Hosted { service } => StoredOutput::Hosted {
+                param_name: name,
+                data_type,
+                service,
+            },
+        }
+    }
+
     /// The output parameter's name.
     pub(crate) fn name(&self) -> &str {
         match self {
             StoredOutput::Value(r) => r.param_name.as_str(),
-            StoredOutput::File { param_name, .. } => param_name,
+            StoredOutput::File { param_name, .. } | StoredOutput::Hosted { param_name, .. } => {
+                param_name
+            }
         }
     }
 
@@ -42,7 +78,9 @@ impl StoredOutput {
     pub(crate) fn data_type(&self) -> &DataType {
         match self {
             StoredOutput::Value(r) => &r.data_type,
-            StoredOutput::File { data_type, .. } => data_type,
+            StoredOutput::File { data_type, .. } | StoredOutput::Hosted { data_type, .. } => {
+                data_type
+            }
         }
     }
 }

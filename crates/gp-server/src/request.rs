@@ -83,7 +83,8 @@ impl F {
             None => Ok(F::Html),
             Some(s) => match s.as_str() {
                 "" | "html" => Ok(F::Html),
-                "json" => Ok(F::Json),
+                // GeoJSON is a format of layer queries, which read `f` themselves.
+                "json" | "geojson" => Ok(F::Json),
                 "pjson" => Ok(F::Pjson),
                 "image" => Ok(F::Image),
                 other => Err(format!(

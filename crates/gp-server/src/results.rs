@@ -36,19 +36,26 @@ pub(crate) async fn result_param(
         data_type: dt.clone(),
         value,
     };
-    if svc.result_map && !rec.synchronous && drawable && !wants_data {
+    let hosted = matches!(out, StoredOutput::Hosted { .. });
+    if svc.result_map && !rec.synchronous && drawable && !wants_data && !hosted {
         let image = mapserver::result_map_image(app, ctx, svc, rec, out.name()).await?;
         return Ok(param(GpValue::MapImage(image)));
     }
     Ok(match out {
+        StoredOutput::Hosted { service, .. } => param(GpValue::DataRef(DataRef {
+            url: Some(ctx.url(&crate::hosted::layer_path(service))),
+            ..Default::default()
+        })),
         StoredOutput::File { name, format, .. } => param(GpValue::DataRef(DataRef {
             url: Some(crate::paths::scratch_url(ctx, svc, rec, name)),
             format: Some(format.clone()),
             ..Default::default()
         })),
         StoredOutput::Value(r) => match &r.value {
-            GpValue::FeatureSet(fs) => param(GpValue::FeatureSet(shape_features(app, ctx, fs)?)),
-            GpValue::RecordSet(fs) => param(GpValue::RecordSet(shape_features(app, ctx, fs)?)),
+            GpValue::FeatureSet(fs) => {
+                param(GpValue::FeatureSet(shape_features(app, ctx, svc, fs)?))
+            }
+            GpValue::RecordSet(fs) => param(GpValue::RecordSet(shape_features(app, ctx, svc, fs)?)),
             _ => (**r).clone(),
         },
     })
@@ -56,7 +63,12 @@ pub(crate) async fn result_param(
 
 /// A stored feature set as this request asks for it. Over `maximumRecords` only the
 /// schema is copied (the features are not), with `exceededTransferLimit`.
-fn shape_features(app: &App, ctx: &Ctx, stored: &FeatureSet) -> Result<FeatureSet, ApiError> {
+fn shape_features(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    stored: &FeatureSet,
+) -> Result<FeatureSet, ApiError> {
     let out_sr = ctx
         .params
         .get("outSR")
@@ -75,7 +87,7 @@ fn shape_features(app: &App, ctx: &Ctx, stored: &FeatureSet) -> Result<FeatureSe
         .params
         .bool("returnM")
         .map_err(|e| ApiError::bad_param("returnM", &e))?;
-    if stored.features.len() as u64 > app.maximum_records {
+    if stored.features.len() as u64 > app.max_records(svc) {
         let mut fs = stored.schema_only();
         if let Some(sr) = out_sr {
             fs.spatial_reference = Some(sr);

@@ -259,9 +259,7 @@ async fn dispatch(
             files::directories(app, ctx, tail).await
         }
         [t, tail @ ..] if eq(t, "tokens") => tokens::tokens(app, ctx, tail),
-        [sh, r, tail @ ..] if eq(sh, "sharing") && eq(r, "rest") => {
-            Ok(portal::sharing(app, ctx, tail))
-        }
+        [sh, r, tail @ ..] if eq(sh, "sharing") && eq(r, "rest") => portal::sharing(app, ctx, tail),
         _ => Err(ApiError::not_found(format!(
             "Resource {} not found",
             segs.join("/")

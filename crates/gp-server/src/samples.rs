@@ -148,3 +148,18 @@ pub(crate) fn write_samples(dir: &Path) -> Result<PathBuf, String> {
     write_geotiff(&path, &r, &WriteOptions::default()).map_err(|e| e.to_string())?;
     Ok(path)
 }
+
+/// Publishes the sample layers as hosted feature layers:
+/// `Hosted/naturalearth_cities/FeatureServer/0` (243 points) and
+/// `Hosted/naturalearth_countries/FeatureServer/0` (177 polygons).
+pub(crate) fn publish_samples(samples: &Path, hosted: &crate::hosted::Hosted) {
+    for (name, file) in [
+        ("naturalearth_cities", "naturalearth_cities.shp"),
+        ("naturalearth_countries", COUNTRIES_FILE),
+    ] {
+        match gp_features::load(samples.join(file)) {
+            Ok(fs) => hosted.publish_sample(name, fs),
+            Err(e) => tracing::warn!("the sample layer {name} is not published: {e}"),
+        }
+    }
+}

@@ -31,6 +31,8 @@ pub(crate) struct App {
     pub(crate) max_body: usize,
     pub(crate) max_vertices: usize,
     pub(crate) maximum_records: u64,
+    /// Hosted feature layers.
+    pub(crate) hosted: Arc<crate::hosted::Hosted>,
     pub(crate) tls: bool,
     pub(crate) addr: SocketAddr,
     pub(crate) hosts: Hosts,
@@ -42,6 +44,13 @@ pub(crate) struct App {
     pub(crate) base_layer: Option<Arc<gp_model::FeatureSet>>,
     /// Hides the data directory in answers.
     pub(crate) scrub: crate::scrub::Scrub,
+}
+
+impl App {
+    /// `maximumRecords` of a service.
+    pub(crate) fn max_records(&self, svc: &crate::catalog::ServiceDef) -> u64 {
+        svc.maximum_records.unwrap_or(self.maximum_records)
+    }
 }
 
 /// One request, parsed.

@@ -16,7 +16,7 @@ use crate::request::F;
 use crate::respond::{ApiError, value_response};
 use crate::results::result_param;
 use crate::state::{App, Ctx};
-use crate::tools::PrepareLimits;
+use crate::tools::{HOSTED_OUTPUT_PARAM, PrepareLimits};
 
 /// The run context of a request, with spatial references this server can project.
 fn run_context(ctx: &Ctx) -> Result<RunContext, ApiError> {
@@ -71,13 +71,31 @@ fn prepare_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result
             value,
         });
     }
-    let by_name = inputs
+    let mut by_name: crate::tools::Inputs = inputs
         .iter()
         .map(|r| (r.param_name.to_string(), r.value.clone()))
         .collect();
+    let hosted = ctx
+        .params
+        .get(HOSTED_OUTPUT_PARAM)
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if let Some(name) = hosted {
+        if !task.tool.writes_hosted() {
+            return Err(ApiError::bad_param(
+                HOSTED_OUTPUT_PARAM,
+                &format!("{} does not write hosted outputs", task.info.name),
+            ));
+        }
+        by_name.insert(
+            HOSTED_OUTPUT_PARAM.into(),
+            gp_model::GpValue::String(name.into()),
+        );
+    }
     let resolver = AppResolver {
         app,
         user: ctx.user.as_deref(),
+        base: &ctx.base,
     };
     let prepared = task
         .tool

@@ -16,7 +16,10 @@ use gp_model::{
     SpatialReference,
 };
 
-use super::{BadParam, Inputs, Output, PrepareLimits, Resolver, ToolCtx, ToolError, required};
+use super::{
+    BadParam, HOSTED_OUTPUT_PARAM, HostedTarget, Inputs, Output, PrepareLimits, Resolver, ToolCtx,
+    ToolError, required,
+};
 use crate::project::{Crs, project_feature_set};
 use crate::shapes::{from_geo, split_polygons, to_geo};
 
@@ -31,6 +34,8 @@ pub(crate) struct BufferJob {
     meters: f64,
     dissolve: bool,
     sr: SpatialReference,
+    /// Where the output goes when asked for as a hosted layer.
+    hosted: Option<HostedTarget>,
 }
 
 /// The default input schema: points in WGS 84 with OBJECTID and Name.
@@ -55,7 +60,10 @@ fn load_features(
     match v {
         GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => Ok(fs.clone()),
         GpValue::FeatureCollection(c) => Ok(c.feature_set.clone()),
-        GpValue::DataRef(_) => {
+        GpValue::DataRef(r) => {
+            if let Some(fs) = resolver.layer(param, r)? {
+                return Ok(fs);
+            }
             let path: PathBuf = resolver.resolve(param, v)?;
             gp_features::load(&path).map_err(|e| {
                 BadParam::new(
@@ -175,12 +183,17 @@ pub(crate) fn prepare(
             ));
         }
     };
+    let hosted = match inputs.get(HOSTED_OUTPUT_PARAM) {
+        Some(GpValue::String(name)) => Some(resolver.hosted(name)?),
+        _ => None,
+    };
     Ok(BufferJob {
         features,
         distance,
         meters,
         dissolve,
         sr,
+        hosted,
     })
 }
 
@@ -426,10 +439,21 @@ pub(crate) fn run(mut job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Outp
         out.spatial_reference = Some(final_sr);
     }
     ctx.info(format!("{} buffer polygon(s) written.", out.features.len()));
-    Ok(vec![(
-        "Output_Polygons".to_string(),
-        Output::Value(Box::new(GpValue::FeatureSet(out))),
-    )])
+    let value = match job.hosted {
+        None => Output::Value(Box::new(GpValue::FeatureSet(out))),
+        Some(t) => {
+            t.store
+                .publish(&t.name, t.owner.as_deref(), out)
+                .map_err(|m| ToolError::Failed(format!("publishing the hosted layer: {m}")))?;
+            ctx.info(format!(
+                "Output_Polygons published as the hosted layer {}/{}.",
+                crate::hosted::FOLDER,
+                t.name
+            ));
+            Output::Hosted { service: t.name }
+        }
+    };
+    Ok(vec![("Output_Polygons".to_string(), value)])
 }
 
 /// Cuts geographic rings that reach past ±180° longitude (a geodesic circle is kept

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use gp_model::{GpValue, RunContext};
+use gp_model::{FeatureSet, GpValue, RunContext};
 use indexmap::IndexMap;
 
 use crate::joblog::JobLog;
@@ -63,7 +63,27 @@ pub(crate) enum Output {
         /// `format` (extension) reported with the URL.
         format: String,
     },
+    /// A hosted feature layer the tool published, returned as its layer URL.
+    Hosted {
+        /// The hosted service's name.
+        service: String,
+    },
 }
+
+/// Where a tool publishes a feature output asked for as a hosted layer
+/// (`esri_out_feature_service_name`).
+#[derive(Debug, Clone)]
+pub(crate) struct HostedTarget {
+    /// The store.
+    pub(crate) store: Arc<crate::hosted::Hosted>,
+    /// The new service's name (checked free when the job was made).
+    pub(crate) name: String,
+    /// Its owner: the caller.
+    pub(crate) owner: Option<String>,
+}
+
+/// The request parameter naming a hosted output.
+pub(crate) const HOSTED_OUTPUT_PARAM: &str = "esri_out_feature_service_name";
 
 /// What a running tool can see and do.
 #[derive(Debug, Clone)]
@@ -113,6 +133,11 @@ impl ToolCtx {
 pub(crate) trait Resolver: Send + Sync {
     /// The local file behind `value` (a `DataRef` or a sample name) for `param`.
     fn resolve(&self, param: &str, value: &GpValue) -> Result<PathBuf, BadParam>;
+    /// The features of a layer URL input (`{"url", "filter"}`), filtered; `None`
+    /// when the URL is not a layer.
+    fn layer(&self, param: &str, r: &gp_model::DataRef) -> Result<Option<FeatureSet>, BadParam>;
+    /// Where a hosted output called `name` goes.
+    fn hosted(&self, name: &str) -> Result<HostedTarget, BadParam>;
 }
 
 /// The tools the server publishes.
@@ -148,6 +173,11 @@ pub(crate) struct PrepareLimits {
 }
 
 impl ToolKind {
+    /// True when the tool can publish its feature output as a hosted layer.
+    pub(crate) fn writes_hosted(self) -> bool {
+        self == ToolKind::Buffer
+    }
+
     /// Checks inputs and resolves files, before any job exists.
     pub(crate) fn prepare(
         self,
