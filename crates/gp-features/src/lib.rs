@@ -89,6 +89,7 @@ mod gpkg;
 mod gpkg_write;
 mod layout;
 mod output;
+mod parts;
 mod repair;
 mod rtree;
 mod schema;
@@ -106,6 +107,7 @@ use std::path::{Path, PathBuf};
 use gp_model::FeatureSet;
 
 pub use error::{Error, Result};
+pub use parts::PartsWriter;
 pub use schema::conform;
 pub use srs::{epsg_of_wkt, sr_from_wkt, wkt_for};
 pub use target::{Format, Target};

@@ -195,6 +195,51 @@ impl<'a> Feed<'a> {
         self.flush()?;
         Ok((self.count, self.fs))
     }
+
+    /// Writes what is pending and lets go of the sink, keeping the rest for
+    /// [`Feed::resume`] (input that arrives in parts).
+    pub(crate) fn pause(mut self) -> Result<Paused> {
+        self.flush()?;
+        Ok(Paused {
+            fs: self.fs,
+            schema: self.schema,
+            enc: self.enc,
+            count: self.count,
+        })
+    }
+
+    /// A feed that goes on where [`Feed::pause`] stopped.
+    pub(crate) fn resume(sink: &'a mut Sink, fixes: &'a Fixes, p: Paused) -> Self {
+        Feed {
+            sink,
+            fixes,
+            fs: p.fs,
+            schema: p.schema,
+            enc: p.enc,
+            batch: None,
+            count: p.count,
+        }
+    }
+}
+
+/// A [`Feed`] between two parts of its input.
+pub(crate) struct Paused {
+    fs: FeatureSet,
+    schema: FlatSchema,
+    enc: Option<Arc<dyn Encoder>>,
+    count: usize,
+}
+
+impl Paused {
+    /// A placeholder while the real one is in a feed.
+    pub(crate) fn empty() -> Paused {
+        Paused {
+            fs: FeatureSet::default(),
+            schema: FlatSchema::default(),
+            enc: None,
+            count: 0,
+        }
+    }
 }
 
 impl Feed<'_> {

@@ -10,7 +10,7 @@ use serde_json::Value;
 async fn directory_and_metadata() {
     let s = start_default().await;
     let root = s.get(&s.svc("?f=json")).await;
-    assert_eq!(root["folders"], serde_json::json!(["GP"]));
+    assert_eq!(root["folders"], serde_json::json!(["GP", "Hosted"]));
     assert!(
         root["services"]
             .as_array()
