@@ -224,22 +224,27 @@ impl Client {
     /// `;user;password` or `;token=T`) or else this client's, bound to the target's
     /// server. Without credentials, this client.
     pub(crate) fn for_target(&self, target: &Target) -> Client {
-        let provider: Arc<dyn TokenProvider> = match (&target.creds, &self.credentials) {
+        self.for_root(&target.creds, &target.server_root)
+    }
+
+    /// The client for the server at `server_root` (`https://host/arcgis`), with
+    /// `creds` or else this client's.
+    pub(crate) fn for_root(&self, creds: &Creds, server_root: &str) -> Client {
+        let provider: Arc<dyn TokenProvider> = match (creds, &self.credentials) {
             (Creds::Token(t), _) => Arc::new(FixedToken(Token::new(t.clone()))),
-            (Creds::UserPassword(u, p), _) => Arc::new(
-                UserPassword::new(&target.server_root, u, p).allow_insecure(self.allow_insecure),
-            ),
+            (Creds::UserPassword(u, p), _) => {
+                Arc::new(UserPassword::new(server_root, u, p).allow_insecure(self.allow_insecure))
+            }
             (Creds::None, Credentials::None) => return self.clone(),
             (Creds::None, Credentials::Token(t)) => Arc::new(FixedToken(Token::new(t.clone()))),
             (Creds::None, Credentials::UserPassword { user, password }) => Arc::new(
-                UserPassword::new(&target.server_root, user, password)
-                    .allow_insecure(self.allow_insecure),
+                UserPassword::new(server_root, user, password).allow_insecure(self.allow_insecure),
             ),
             (Creds::None, Credentials::Provider(p)) => p.clone(),
         };
         let auth = AuthTransport::new(self.transport.clone(), provider)
             .allow_insecure(self.allow_insecure)
-            .scoped_to([&target.server_root], &self.trusted_hosts);
+            .scoped_to([server_root], &self.trusted_hosts);
         Client {
             transport: Arc::new(auth),
             credentials: Credentials::None,

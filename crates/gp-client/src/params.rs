@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use gp_model::Filter;
 use gp_model::geometry::Envelope;
-use gp_model::{DataRef, DataType, GpValue, ParameterInfo, SpatialReference};
+use gp_model::{DataRef, DataType, GpValue, HOSTED_OUTPUT_PARAM, ParameterInfo, SpatialReference};
 use gp_transport::TransportExt;
 
 use crate::error::Error;
@@ -50,6 +50,11 @@ pub struct Params {
     pub(crate) values: Vec<(ParamRef, Input)>,
     /// Output and processing settings.
     pub env: Env,
+    /// Publish the feature output as a new hosted feature layer of this name
+    /// (`esri_out_feature_service_name`, ArcGIS Enterprise web tools); the result's
+    /// value is then the layer's URL, which [`crate::GpResult::output`] and the
+    /// savers read in pages.
+    pub hosted_output: Option<String>,
 }
 
 impl Params {
@@ -108,6 +113,13 @@ impl Params {
     /// `returnM`.
     pub fn return_m(mut self, on: bool) -> Self {
         self.env.return_m = Some(on);
+        self
+    }
+
+    /// Publishes the feature output as the hosted layer `name` (see
+    /// [`Params::hosted_output`](struct.Params.html#structfield.hosted_output)).
+    pub fn hosted_output(mut self, name: impl Into<String>) -> Self {
+        self.hosted_output = Some(name.into());
         self
     }
 }
@@ -266,6 +278,14 @@ pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, 
         extent: env.extent.clone(),
     };
     form.extend(context.to_form(modern));
+    if let Some(name) = params.hosted_output.as_deref().map(str::trim) {
+        if name.is_empty() {
+            return Err(Error::Config {
+                message: "the hosted output needs a service name".into(),
+            });
+        }
+        form.push((HOSTED_OUTPUT_PARAM.into(), name.to_string()));
+    }
     for (k, v) in [
         ("returnZ", env.return_z),
         ("returnM", env.return_m),

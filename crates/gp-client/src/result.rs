@@ -422,11 +422,33 @@ impl GpResult {
     }
 
     /// An output by position (among outputs, as arcpy `getOutput(i)`) or name,
-    /// decoded by its data type (`returnType=data`).
+    /// decoded by its data type (`returnType=data`). A feature output comes whole:
+    /// a hosted output (`{"url": ".../FeatureServer/0"}`) is read from its layer,
+    /// and one the server cut at `maximumRecords` from the result map service's
+    /// layer for the job, in pages; where no such layer exists it stays cut, with
+    /// `exceededTransferLimit` and a warning.
     pub async fn output(&self, p: impl Into<ParamRef>) -> Result<GpValue, Error> {
         let param = self.output_param(p.into())?;
         let name = param.name.to_string();
-        if let Some(v) = self.lock().outputs.get(&name) {
+        let cached = self.lock().outputs.get(&name).cloned();
+        let raw = match cached {
+            Some(v) if !needs_more(&v) => return Ok(v),
+            Some(v) => v,
+            None => self.output_raw(&name).await?,
+        };
+        let v = self.whole_output(&name, raw).await?;
+        if let GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) = &v
+            && fs.exceeded_transfer_limit == Some(true)
+        {
+            self.warn_truncated(&name, fs.features.len());
+        }
+        self.lock().outputs.insert(name, v.clone());
+        Ok(v)
+    }
+
+    /// Output `name` as the result resource answers it (`returnType=data`).
+    pub(crate) async fn output_raw(&self, name: &str) -> Result<GpValue, Error> {
+        if let Some(v) = self.lock().outputs.get(name) {
             return Ok(v.clone());
         }
         self.require_success()?;
@@ -437,6 +459,7 @@ impl GpResult {
                 message: format!("execute returned no {name}"),
             });
         };
+        let name = name.to_string();
         let url = format!("{job}/results/{}", encode_segment(&name));
         let r: ResultParameter = wire::get_json(
             &self.tool.client.transport,
@@ -445,12 +468,6 @@ impl GpResult {
             "result parameter",
         )
         .await?;
-        if let GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) = &r.value
-            && fs.exceeded_transfer_limit == Some(true)
-        {
-            self.warn_truncated(&name, fs.features.len());
-        }
-        self.lock().outputs.insert(name, r.value.clone());
         Ok(r.value)
     }
 
@@ -535,5 +552,17 @@ impl GpResult {
         let name =
             gp_fs::file_name_from_url(&href).unwrap_or_else(|_| format!("map.{}", opts.format));
         Ok(gp_raster::MapImage::from_bytes(body.to_vec(), &name)?)
+    }
+}
+
+/// True when a value is not the whole output yet: a layer reference, or a feature
+/// set cut at the transfer limit.
+pub(crate) fn needs_more(v: &GpValue) -> bool {
+    match v {
+        GpValue::DataRef(d) => d.url.as_deref().is_some_and(crate::whole::is_layer_url),
+        GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
+            fs.exceeded_transfer_limit == Some(true)
+        }
+        _ => false,
     }
 }

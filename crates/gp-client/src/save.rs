@@ -318,7 +318,10 @@ impl GpResult {
 
     /// Saves one feature or record set output to `path` (format from the
     /// extension, `file.gpkg/layer` for a layer): streamed from the job's result
-    /// resource when it can be, else decoded whole first.
+    /// resource when it can be, else decoded whole first. A hosted output is read
+    /// from its layer in pages, straight into the file; an output the server cut at
+    /// `maximumRecords` is read again, whole, from the result map service's layer
+    /// for the job when there is one (else the report says it was cut).
     pub async fn save_features(
         &self,
         name: &str,
@@ -328,51 +331,81 @@ impl GpResult {
         self.require_success()?;
         let name = self.output_param(name.into())?.name.to_string();
         let (Some(job), None) = (self.job_url(), self.cached_output(&name)) else {
-            let v = self.output(name.as_str()).await?;
-            return match v {
-                GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
-                    save_whole(fs, path.to_path_buf(), opts).await
-                }
-                _ => Err(Error::Protocol {
-                    url: self.tool().url().to_string(),
-                    status: 200,
-                    message: format!("the output {name} is not a feature or record set"),
-                }),
-            };
+            return self.save_value(&name, path, opts).await;
         };
         let url = format!("{job}/results/{}", encode_segment(&name));
         // A stream cut or corrupted on the way leaves nothing behind (the file is
         // written under a temporary name) and is fetched again.
         let converted = wire::retry_read(&url, || self.stream_features(&url, path, opts)).await?;
         match converted {
-            Some(r) => {
-                if r.exceeded_transfer_limit {
-                    self.warn_truncated(&name, r.features);
-                }
-                Ok(Saved::Features {
-                    path: r.path,
-                    layer: r.layer,
-                    features: r.features,
-                    streamed: true,
-                    exceeded_transfer_limit: r.exceeded_transfer_limit,
-                    warnings: r.warnings,
-                })
-            }
-            None => {
-                // Not readable in one pass (schema after the features): whole.
-                let v = self.output(name.as_str()).await?;
-                match v {
-                    GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
-                        save_whole(fs, path.to_path_buf(), opts).await
+            Some(r) if r.exceeded_transfer_limit => {
+                match self.result_layer(&name).await? {
+                    // The file just written is replaced by the whole output.
+                    Some(layer) => self.save_layer(&layer, path, opts, true).await,
+                    None => {
+                        self.warn_truncated(&name, r.features);
+                        Ok(Saved::Features {
+                            path: r.path,
+                            layer: r.layer,
+                            features: r.features,
+                            streamed: true,
+                            exceeded_transfer_limit: true,
+                            warnings: r.warnings,
+                        })
                     }
-                    _ => Err(Error::Protocol {
-                        url: wire::redact(&url),
-                        status: 200,
-                        message: format!("the output {name} is not a feature or record set"),
-                    }),
                 }
             }
+            Some(r) => Ok(Saved::Features {
+                path: r.path,
+                layer: r.layer,
+                features: r.features,
+                streamed: true,
+                exceeded_transfer_limit: false,
+                warnings: r.warnings,
+            }),
+            // Not readable in one pass (schema after the features, a layer
+            // reference): from the decoded value.
+            None => self.save_value(&name, path, opts).await,
         }
+    }
+
+    /// Saves output `name` from its decoded value: a feature set as it is (whole
+    /// when it was cut and the result map service has it), a layer reference read
+    /// in pages into the file.
+    async fn save_value(
+        &self,
+        name: &str,
+        path: &Path,
+        opts: &SaveOptions,
+    ) -> Result<Saved, Error> {
+        let layer = match self.output_raw(name).await? {
+            GpValue::DataRef(d) if d.url.as_deref().is_some_and(crate::whole::is_layer_url) => self
+                .tool()
+                .client
+                .layer(d.url.as_deref().unwrap_or_default()),
+            GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
+                if fs.exceeded_transfer_limit == Some(true)
+                    && let Some(layer) = self.result_layer(name).await?
+                {
+                    return self.save_layer(&layer, path, opts, opts.overwrite).await;
+                }
+                if fs.exceeded_transfer_limit == Some(true) {
+                    self.warn_truncated(name, fs.features.len());
+                }
+                return save_whole(fs, path.to_path_buf(), opts).await;
+            }
+            GpValue::FeatureCollection(c) => {
+                return save_whole(c.feature_set, path.to_path_buf(), opts).await;
+            }
+            _ => {
+                return Err(Error::Protocol {
+                    url: self.tool().url().to_string(),
+                    status: 200,
+                    message: format!("the output {name} is not a feature or record set"),
+                });
+            }
+        };
+        self.save_layer(&layer, path, opts, opts.overwrite).await
     }
 
     /// One attempt to stream the result at `url` into `path`: the report, or

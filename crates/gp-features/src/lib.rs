@@ -326,7 +326,8 @@ pub fn convert(
 /// input in errors (a URL).
 ///
 /// `Ok(None)` when the stream cannot be converted in one pass, and nothing was
-/// written: `geometryType` and `fields` do not both come before the features (ArcGIS
+/// written: it is not a feature set (no `features`: a layer reference), `geometryType`
+/// and `fields` do not both come before the features (ArcGIS
 /// servers write them first), a schema key follows the features, the output is a
 /// File Geodatabase, or Esri JSON (whose keys after the features must be known
 /// first). Read the whole feature set and use [`save_with`] then.

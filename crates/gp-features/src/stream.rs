@@ -85,7 +85,8 @@ fn counted(
 /// `sink`, as [`read_esri_json`] does from a file; `label` names the source in errors.
 /// A GP result parameter (`{"paramName", "dataType", "value": {...}}`) is read through
 /// to its `value`. A stream cannot be read twice, so `None` (nothing given to the
-/// sink) when `geometryType` and `fields` do not both come before the features, or
+/// sink) when the object has no `features` (a layer reference, a map image: not a
+/// feature set), when `geometryType` and `fields` do not both come before the features, or
 /// when the sink needs the keys after them; `None` after the sink started when a
 /// schema key follows the features (then the output must be dropped). The schema
 /// returned has `exceeded_transfer_limit` set when the server said so after the
@@ -104,7 +105,8 @@ pub(crate) fn read_esri_json_reader<R: Read + Send>(
     let mut inside_value = false;
     loop {
         if b.peek().map_err(io("reading", label))? == Some(b'}') {
-            return Err(err("no `features` array".into()));
+            // Not a feature set (a layer reference, a map image): not streamable.
+            return Ok(None);
         }
         let k = key(&mut b, label)?;
         if k == "features" {
@@ -122,7 +124,7 @@ pub(crate) fn read_esri_json_reader<R: Read + Send>(
         header_key(&mut b, k, &mut obj, &mut seen, label)?;
         match b.peek().map_err(io("reading", label))? {
             Some(b',') => b.pos += 1,
-            Some(b'}') => return Err(err("no `features` array".into())),
+            Some(b'}') => return Ok(None),
             _ => return Err(err("the top-level object is malformed".into())),
         }
     }

@@ -106,9 +106,9 @@ pub use results::{
 };
 pub use rules::{choice, did_you_mean};
 pub use service::{
-    AuthInfo, ExecutionType, GP_SERVICE_ITEM, GpServiceInfo, PortalInfo, PortalItem, RestInfo,
-    STATUS_WAIT_PARAM, ServiceDirectory, ServiceEntry, ServiceSchema, SharingInfo, TokenResponse,
-    TokensInfo, UrlRef,
+    AuthInfo, ExecutionType, GP_SERVICE_ITEM, GpServiceInfo, HOSTED_OUTPUT_PARAM, PortalInfo,
+    PortalItem, RestInfo, STATUS_WAIT_PARAM, ServiceDirectory, ServiceEntry, ServiceSchema,
+    SharingInfo, TokenResponse, TokensInfo, UrlRef,
 };
 pub use task::{
     CodedValue, Direction, Filter, ParameterInfo, ParameterMember, ParameterType, TaskInfo,

@@ -294,3 +294,8 @@ impl PortalItem {
         text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
     }
 }
+
+/// The request parameter that asks a web tool to publish its feature output as a
+/// new hosted feature layer of that name (ArcGIS Enterprise 10.9+); the output's
+/// value is then `{"url": ".../FeatureServer/0"}`.
+pub const HOSTED_OUTPUT_PARAM: &str = "esri_out_feature_service_name";

@@ -352,6 +352,11 @@ impl GpValue {
             {
                 GpValue::DataRef(DataRef::url(t))
             }
+            DataType::FeatureRecordSetLayer | DataType::RecordSet
+                if !looks_json && t.contains("://") =>
+            {
+                layer_url(dt, t)?
+            }
             _ if looks_json => Self::decode(dt, t)?,
             _ => {
                 return Err(value_err(
@@ -361,6 +366,29 @@ impl GpValue {
             }
         })
     }
+}
+
+/// A layer-URL input as text: `URL [where clause]` (a URL has no spaces, so what
+/// follows the first one is the filter, checked here).
+fn layer_url(dt: &DataType, t: &str) -> Result<GpValue> {
+    let (url, filter) = match t.split_once(char::is_whitespace) {
+        Some((u, f)) => (u, Some(f.trim()).filter(|f| !f.is_empty())),
+        None => (t, None),
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(value_err(
+            dt,
+            format!("`{url}` is not a layer URL (http:// or https://)"),
+        ));
+    }
+    if let Some(f) = filter {
+        crate::Where::parse(f).map_err(|e| value_err(dt, format!("the filter: {e}")))?;
+    }
+    Ok(GpValue::DataRef(DataRef {
+        url: Some(url.to_string()),
+        filter: filter.map(str::to_string),
+        ..Default::default()
+    }))
 }
 
 impl ParameterInfo {
@@ -418,6 +446,19 @@ mod tests {
             ),
         );
         check(&ext, "1 2 3", None);
+        let fl = DataType::FeatureRecordSetLayer;
+        check(
+            &fl,
+            "https://h/arcgis/rest/services/Hosted/c/FeatureServer/0",
+            Some(r#"{"url":"https://h/arcgis/rest/services/Hosted/c/FeatureServer/0"}"#),
+        );
+        check(
+            &fl,
+            "https://h/x/FeatureServer/0 name LIKE 'S%'",
+            Some(r#"{"url":"https://h/x/FeatureServer/0","filter":"name LIKE 'S%'"}"#),
+        );
+        check(&fl, "https://h/x/FeatureServer/0 name LIKE", None);
+        check(&fl, "ftp://h/x/FeatureServer/0", None);
         check(&ext, "3 2 1 4", None);
         check(&ext, "1 2 inf 4", None);
         let sr = DataType::SpatialReference;

@@ -82,8 +82,7 @@ pub(crate) struct HostedTarget {
     pub(crate) owner: Option<String>,
 }
 
-/// The request parameter naming a hosted output.
-pub(crate) const HOSTED_OUTPUT_PARAM: &str = "esri_out_feature_service_name";
+pub(crate) use gp_model::HOSTED_OUTPUT_PARAM;
 
 /// What a running tool can see and do.
 #[derive(Debug, Clone)]
