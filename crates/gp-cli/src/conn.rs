@@ -33,9 +33,22 @@ pub(crate) struct Conn {
     /// Time limit of each request (e.g. 30s, 2m; default 120s).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     request_timeout: Option<Duration>,
+    /// The portal of an item id given instead of a URL (`https://host/portal`):
+    /// web tools are published as portal items.
+    #[arg(long, value_name = "URL")]
+    portal: Option<String>,
 }
 
 impl Conn {
+    /// The client these options describe, and the service URL `text` names: a
+    /// portal item (an item id with --portal, or an item URL) becomes its service's
+    /// URL; anything else stays as it is.
+    pub(crate) async fn client_for(&self, text: &str) -> anyhow::Result<(Client, String)> {
+        let client = self.client()?;
+        let url = client.resolve_item(text, self.portal.as_deref()).await?;
+        Ok((client, url))
+    }
+
     /// The client these options describe.
     pub(crate) fn client(&self) -> anyhow::Result<Client> {
         let mut b = Client::builder().user_agent(concat!("gp/", env!("CARGO_PKG_VERSION")));

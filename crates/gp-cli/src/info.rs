@@ -113,6 +113,8 @@ fn task_info(tool: &gp_client::Tool, json: bool) -> anyhow::Result<()> {
 
 /// `gp info URL`: a service's tasks, or a task's parameters.
 pub(crate) async fn info(url: &str, json: bool, conn: &Conn) -> anyhow::Result<()> {
+    let (client, url) = conn.client_for(url).await?;
+    let url = url.as_str();
     let target = Target::parse(url)?;
     if let Location::Directory { .. } = target.location {
         anyhow::bail!(
@@ -121,7 +123,7 @@ pub(crate) async fn info(url: &str, json: bool, conn: &Conn) -> anyhow::Result<(
             url.split(';').next().unwrap_or_default()
         );
     }
-    let tb = conn.client()?.import(url).await?;
+    let tb = client.import(url).await?;
     match target.location.task() {
         None => service_info(&tb, json),
         Some(t) => task_info(tb.tool(t)?, json),

@@ -149,9 +149,11 @@ impl OutArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// The task URL (`…/GPServer/<Task>`), or a service URL or arcpy's
-    /// "…/services;Folder/Service" (optionally ";user;password") with --tool.
+    /// "…/services;Folder/Service" (optionally ";user;password") with --tool, or a
+    /// web tool's portal item (an item id with --portal, or an item URL).
     task_url: String,
-    /// Inputs as NAME=VALUE ("Distance=5 feet", "Input_Features=roads.shp", JSON, or @file.json).
+    /// Inputs as NAME=VALUE ("Distance=5 feet", "Input_Features=roads.shp", JSON, @file.json,
+    /// or a layer URL and an optional filter: "Input_Features=https://…/FeatureServer/0 POP > 5").
     params: Vec<String>,
     /// The tool, when the URL names a service.
     #[arg(long)]
@@ -161,6 +163,10 @@ pub(crate) struct RunArgs {
     /// Output spatial reference (wkid).
     #[arg(long)]
     out_sr: Option<i32>,
+    /// Publish the feature output as a new hosted feature layer of this name
+    /// (ArcGIS Enterprise web tools); it is then read back from the layer in pages.
+    #[arg(long, value_name = "NAME")]
+    hosted_output: Option<String>,
     /// Processing spatial reference (wkid).
     #[arg(long)]
     process_sr: Option<i32>,
@@ -424,7 +430,8 @@ fn parse_extent(s: &str) -> anyhow::Result<gp_model::geometry::Envelope> {
 
 /// `gp run`.
 pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
-    let target = Target::parse(&args.task_url)?;
+    let (client, task_url) = args.conn.client_for(&args.task_url).await?;
+    let target = Target::parse(&task_url)?;
     let task = match (&target.location, &args.tool) {
         (Location::Task { task, .. }, None) => Some(task.clone()),
         (Location::Task { task, .. }, Some(t)) if !task.eq_ignore_ascii_case(t) => {
@@ -466,7 +473,10 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     if let Some(m) = args.return_m {
         params = params.return_m(m);
     }
-    let tb = args.conn.client()?.import(&args.task_url).await?;
+    if let Some(name) = &args.hosted_output {
+        params = params.hosted_output(name.clone());
+    }
+    let tb = client.import(&task_url).await?;
     let tool = match &task {
         Some(t) => tb.tool(t)?,
         None => match tb.tools() {

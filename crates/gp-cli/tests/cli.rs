@@ -350,3 +350,56 @@ fn a_cut_output_fails_unless_allowed() {
     assert!(o.status.success(), "{}", text(&o));
     rt.block_on(server.shutdown());
 }
+
+/// A web tool run by its portal item id, with a layer-URL input and a filter, its
+/// output published as a hosted layer and read back whole in pages.
+#[test]
+fn a_web_tool_runs_by_item_id_with_a_layer_input_and_a_hosted_output() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(gp_server::Server::start(gp_server::ServerConfig {
+            maximum_records: 5,
+            ..Default::default()
+        }))
+        .unwrap();
+    let portal = server.url("/arcgis");
+    let id = gp_server::portal_item_id("GPServer", "GP/BufferSync");
+    let o = gp(&["info", &id, "--portal", &portal]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("GP/BufferSync/GPServer"), "{t}");
+    let dir = tempfile::tempdir().unwrap();
+    let cities = server.url("/arcgis/rest/services/Hosted/naturalearth_cities/FeatureServer/0");
+    let input = format!("Input_Features={cities} name LIKE 'S%'");
+    let o = gp(&[
+        "run",
+        &id,
+        "--portal",
+        &portal,
+        "--tool",
+        "BufferPoints",
+        &input,
+        "Distance=2 kilometers",
+        "--hosted-output",
+        "s_buffers",
+        "--format",
+        "geojson",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    // 22 cities named S… (GDAL's count), read back in pages of 5.
+    let fs = gp_features::load(dir.path().join("Output_Polygons.geojson")).unwrap();
+    assert_eq!(fs.features.len(), 22, "{t}");
+    let o = gp(&[
+        "info",
+        "0123456789abcdef0123456789abcdef",
+        "--portal",
+        &portal,
+    ]);
+    // The server's refusal: exit code 3, as every server error.
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("Item does not exist"), "{}", text(&o));
+    rt.block_on(server.shutdown());
+}

@@ -33,6 +33,7 @@ mod layer;
 mod lookup;
 mod params;
 mod poll;
+mod portal;
 mod result;
 mod save;
 mod target;
