@@ -161,4 +161,39 @@ item_id = upload.url.rstrip("/").rsplit("/", 1)[1]
 job = slope.run_slope(input_dem={"itemID": item_id}, future=True)
 job.result()
 check(job.status == "esriJobSucceeded", f"the committed upload is a tool input ({job.status})")
+
+# 10. Hosted feature layers (ArcGIS Enterprise web tools): the client's FeatureLayer
+#     reads the layer's metadata, queries with a where clause, and pages past the
+#     server's 200-record limit with return_all_records; a web tool's hosted output
+#     (esri_out_feature_service_name) is read the same way.
+from arcgis.features import FeatureLayer  # noqa: E402
+
+cities = FeatureLayer(SERVICES + "/Hosted/naturalearth_cities/FeatureServer/0", gis=gis)
+props = cities.properties
+check(props["maxRecordCount"] == 200 and props["advancedQueryCapabilities"]["supportsPagination"],
+      "layer properties: maxRecordCount and supportsPagination")
+check(cities.query(where="1=1", return_count_only=True) == 243, "return_count_only counts 243 cities")
+s_cities = cities.query(where="name LIKE 'S%'")
+check(len(s_cities.features) == 22, f"a where clause selects the 22 cities GDAL selects ({len(s_cities.features)})")
+every = cities.query(where="1=1", out_fields="name", return_all_records=True)
+names = [f.attributes["name"] for f in every.features]
+check(len(names) == 243, f"return_all_records pages past maxRecordCount ({len(names)})")
+ids = [f.attributes["OBJECTID"] for f in every.features]
+check(sorted(ids) == list(range(1, 244)), "every feature once, no page overlapping another")
+page = cities.query(where="1=1", result_offset=40, result_record_count=20, return_all_records=False,
+                    order_by_fields="OBJECTID ASC")
+check([f.attributes["OBJECTID"] for f in page.features] == list(range(41, 61)),
+      "result_offset/result_record_count give one page")
+r = requests.post(SERVICES + "/GP/BufferSync/GPServer/BufferPoints/execute", data={
+    "f": "json",
+    "Input_Features": json.dumps({"url": cities.url, "filter": "name LIKE 'S%'"}),
+    "Distance": "2 Kilometers",
+    "esri_out_feature_service_name": "interop_buffers",
+}).json()
+hosted_url = r["results"][0]["value"]["url"]
+check(hosted_url.endswith("/Hosted/interop_buffers/FeatureServer/0"), f"a hosted output's value is its layer URL ({hosted_url})")
+hosted = FeatureLayer(hosted_url, gis=gis)
+buffers = hosted.query(return_all_records=True)
+check(len(buffers.features) == 22 and buffers.geometry_type == "esriGeometryPolygon",
+      "the hosted output reads back whole through FeatureLayer.query")
 print("all interop checks passed")

@@ -128,7 +128,14 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let data = work.join(format!("data-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let t0 = Instant::now();
-    let (server, v) = start_server(&bin, &["--tls", "--data-dir"], &data)?;
+    // Layers answer 200 features a query, fewer than the 243 sample cities, so the
+    // client's paging is exercised. (Not fewer: arcgis 2.4.4 reads the rest by
+    // object ids in chunks of 200 and keeps what a smaller limit cuts off silently.)
+    let (server, v) = start_server(
+        &bin,
+        &["--tls", "--maximum-records", "200", "--data-dir"],
+        &data,
+    )?;
     let started = t0.elapsed();
     let url = v["url"]
         .as_str()
