@@ -42,6 +42,10 @@ pub struct Env {
     pub return_m: Option<bool>,
     /// `returnTrueCurves`.
     pub return_true_curves: Option<bool>,
+    /// `returnFeatureCollection` (10.6+): feature outputs of `execute` come as a
+    /// layer definition (drawing info kept) and a feature set,
+    /// [`GpValue::FeatureCollection`].
+    pub return_feature_collection: Option<bool>,
 }
 
 /// The inputs of one run.
@@ -290,6 +294,7 @@ pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, 
         ("returnZ", env.return_z),
         ("returnM", env.return_m),
         ("returnTrueCurves", env.return_true_curves),
+        ("returnFeatureCollection", env.return_feature_collection),
     ] {
         if let Some(b) = v {
             form.push((k.into(), b.to_string()));

@@ -299,3 +299,43 @@ async fn a_layer_that_comes_back_short_is_an_error() {
     assert!(e.to_string().contains("5 feature(s), but 2 arrived"), "{e}");
     assert!(!out.exists(), "no partial file");
 }
+
+/// `returnFeatureCollection=true`: the output is a layer definition and a feature
+/// set; the drawing info is kept, and it saves as any feature output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feature_collection_output_decodes_with_its_drawing_info() {
+    let s = Server::start(ServerConfig::default()).await.unwrap();
+    let tb = Client::http()
+        .unwrap()
+        .import(&s.url("/arcgis/rest/services/GP/BufferSync/GPServer"))
+        .await
+        .unwrap();
+    let mut params = Params::new()
+        .set("Input_Features", points(3))
+        .set("Distance", "1 Kilometers");
+    params.env.return_feature_collection = Some(true);
+    let r = tb.tool("BufferPoints").unwrap().run(params).await.unwrap();
+    r.wait().await.unwrap();
+    let GpValue::FeatureCollection(c) = r.output(0).await.unwrap() else {
+        panic!("a feature collection")
+    };
+    assert_eq!(c.feature_set.features.len(), 3);
+    assert_eq!(
+        c.layer_definition["drawingInfo"]["renderer"]["type"],
+        "simple"
+    );
+    assert_eq!(c.layer_definition["geometryType"], "esriGeometryPolygon");
+    let dir = tempfile::tempdir().unwrap();
+    let saved = r
+        .save_outputs(
+            dir.path(),
+            &SaveOptions {
+                format: Format::GeoJson,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    check_whole(&saved[0].saved, 3);
+    s.shutdown().await;
+}

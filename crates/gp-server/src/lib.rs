@@ -61,6 +61,7 @@ mod host;
 mod hosted;
 mod ids;
 mod jobapi;
+mod joblayers;
 mod joblog;
 mod jobs;
 mod layer_query;

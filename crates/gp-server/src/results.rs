@@ -4,7 +4,8 @@
 //! `mapImage` unless `returnType=data`.
 
 use gp_model::{
-    DataRef, DataType, FeatureSet, GpValue, ParamName, ResultParameter, SpatialReference,
+    DataRef, DataType, FeatureCollection, FeatureSet, GpValue, ParamName, ResultParameter,
+    SpatialReference,
 };
 
 use crate::catalog::ServiceDef;
@@ -53,7 +54,19 @@ pub(crate) async fn result_param(
         })),
         StoredOutput::Value(r) => match &r.value {
             GpValue::FeatureSet(fs) => {
-                param(GpValue::FeatureSet(shape_features(app, ctx, svc, fs)?))
+                let fs = shape_features(app, ctx, svc, fs)?;
+                let collection = ctx
+                    .params
+                    .bool("returnFeatureCollection")
+                    .map_err(|e| ApiError::bad_param("returnFeatureCollection", &e))?;
+                if collection == Some(true) {
+                    param(GpValue::FeatureCollection(Box::new(feature_collection(
+                        out.name(),
+                        fs,
+                    ))))
+                } else {
+                    param(GpValue::FeatureSet(fs))
+                }
             }
             GpValue::RecordSet(fs) => param(GpValue::RecordSet(shape_features(app, ctx, svc, fs)?)),
             _ => (**r).clone(),
@@ -109,4 +122,28 @@ fn shape_features(
     strip_dims(&mut fs, z != Some(false), m != Some(false));
     fs.exceeded_transfer_limit = Some(false);
     Ok(fs)
+}
+
+/// A feature set as `returnFeatureCollection=true` answers it: a layer definition
+/// (name, geometry type, fields, object id field and a simple renderer) and the
+/// features.
+fn feature_collection(name: &str, fs: FeatureSet) -> FeatureCollection {
+    let oid = fs
+        .fields
+        .iter()
+        .flatten()
+        .find(|f| f.field_type == gp_model::FieldType::Oid)
+        .map(|f| f.name.clone());
+    let layer_definition = serde_json::json!({
+        "name": name,
+        "type": "Feature Layer",
+        "geometryType": fs.geometry_type,
+        "objectIdField": oid,
+        "fields": fs.fields,
+        "drawingInfo": crate::joblayers::drawing_info(),
+    });
+    FeatureCollection {
+        layer_definition,
+        feature_set: fs,
+    }
 }
