@@ -2,7 +2,8 @@
 //!
 //! The fuzzing harness of gp's file readers: one function per target, each taking the
 //! fuzzer's bytes as a file of its format and reading it the ways gp does (whole, and
-//! streamed through [`gp_features::convert`] or [`gp_raster::tiff_stats`]). A result
+//! streamed through [`gp_features::convert`] or [`gp_raster::tiff_stats`]), and of the
+//! `where` clauses of layer queries (parsed and evaluated, never run as SQL). A result
 //! is ignored; only a panic, a hang or an allocation over the fuzzer's limit is a
 //! finding.
 //!
@@ -29,6 +30,7 @@ pub const TARGETS: &[&str] = &[
     "geojson",
     "csv",
     "esri_json",
+    "where_clause",
 ];
 
 /// A folder for the inputs of this process (in memory where `/dev/shm` exists).
@@ -116,6 +118,34 @@ pub fn run(name: &str, data: &[u8]) {
         "geojson" => features("input.geojson", data),
         "csv" => features("input.csv", data),
         "esri_json" => features("input.json", data),
+        "where_clause" => where_clause(data),
         _ => {}
+    }
+}
+
+/// A layer query's parameters from a request (the text as the `where` of a query
+/// and as the filter of a layer input), evaluated on attributes of every kind.
+fn where_clause(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = gp_model::LayerQuery::from_form(|k| (k == "where").then_some(text.as_ref()));
+    if let Ok(w) = gp_model::Where::parse(&text) {
+        let mut a = gp_model::Attributes::new();
+        for (i, v) in [
+            gp_model::AttrValue::Null,
+            gp_model::AttrValue::Int(-3),
+            gp_model::AttrValue::Float(f64::NAN),
+            gp_model::AttrValue::String("O'Brien %_".into()),
+            gp_model::AttrValue::Bool(true),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for f in w.fields() {
+                a.insert(format!("{f}{i}"), v.clone());
+                a.insert(f.clone(), v.clone());
+                let _ = w.matches(&a);
+            }
+        }
+        let _ = w.matches(&a);
     }
 }

@@ -278,16 +278,17 @@ impl Parser {
         // A parenthesis opens a sub-expression unless it is an operand's: try the
         // expression first, then fall back to a predicate on a parenthesised operand.
         if matches!(self.peek(), Some(Tok::Sym("("))) {
-            let save = self.pos;
+            let (save, depth) = (self.pos, self.depth);
             self.pos += 1;
             self.deeper()?;
             if let Ok(e) = self.or()
                 && self.eat_sym(")")
             {
-                self.depth -= 1;
+                self.depth = depth;
                 return Ok(e);
             }
-            self.depth -= 1;
+            // A failed attempt may have stopped deeper down: back to where it began.
+            self.depth = depth;
             self.pos = save;
         }
         self.predicate()
@@ -748,6 +749,11 @@ mod tests {
         check("\"POP\" = 1500", true);
         check("AREA > -1", true);
         check("MISSING IS NULL", true);
+        check("((POP) = 1500)", true);
+        check("(UPPER(NAME) LIKE 'O%') AND ((AREA) BETWEEN 2 AND 3)", true);
+        // Many failed attempts at sub-expressions do not add up to a nesting error.
+        let many = vec!["((POP) = 1500)"; 100].join(" AND ");
+        check(&many, true);
     }
 
     #[test]

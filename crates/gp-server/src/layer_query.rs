@@ -137,7 +137,7 @@ pub(crate) enum Answer {
     /// `returnIdsOnly`.
     Ids(IdsResponse),
     /// A page of features.
-    Features(FeatureSet),
+    Features(Box<FeatureSet>),
 }
 
 /// Runs `q` on `layer`.
@@ -273,7 +273,7 @@ pub(crate) fn run(layer: &QueryLayer<'_>, q: &LayerQuery) -> Result<Answer, ApiE
         }
     }
     out.exceeded_transfer_limit = Some(exceeded);
-    Ok(Answer::Features(out))
+    Ok(Answer::Features(Box::new(out)))
 }
 
 /// The answer as a response: `f=geojson` as a GeoJSON FeatureCollection, else
@@ -290,7 +290,7 @@ pub(crate) fn respond(
         Answer::Ids(i) => value_response(f, title, &[], &[], &i),
         Answer::Features(fs) if q.format == QueryFormat::GeoJson => {
             let exceeded = fs.exceeded_transfer_limit == Some(true);
-            let mut fs = fs;
+            let mut fs = *fs;
             let text = ProcessToJson::to_json(&mut fs)
                 .map_err(|e| ApiError::internal(format!("writing GeoJSON: {e}")))?;
             let mut v: serde_json::Value = serde_json::from_str(&text)

@@ -143,3 +143,71 @@ async fn a_refused_token_without_f_is_answered_as_json() {
         .unwrap();
     assert!(page.contains("<html"), "{page}");
 }
+
+/// A hosted output belongs to its publisher: other users neither see it, query it,
+/// use it as an input nor find its portal item; sample layers stay readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosted_output_is_its_owners_alone() {
+    let s = start(ServerConfig {
+        users: vec![
+            ("alice".into(), "wonder".into()),
+            ("bob".into(), "builder".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let alice = token(&s, "alice", "wonder", "60").await;
+    let bob = token(&s, "bob", "builder", "60").await;
+    let input = points(4326, &[(10.0, 50.0), (11.0, 51.0)]);
+    let v = s
+        .post(
+            &s.svc("GP/BufferSync/GPServer/BufferPoints/execute"),
+            &[
+                ("f", "json"),
+                ("token", &alice),
+                ("Input_Features", &input),
+                ("Distance", "1 Kilometers"),
+                ("esri_out_feature_service_name", "alices"),
+            ],
+        )
+        .await;
+    let url = v["results"][0]["value"]["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    let q = |t: &str| format!("{url}/query?where=1%3D1&returnCountOnly=true&f=json&token={t}");
+    assert_eq!(s.get(&q(&alice)).await["count"], 2);
+    let refused = s.http.get(q(&bob)).send().await.unwrap();
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(error_code(&body), Some(403), "{body}");
+    let listed = s
+        .get(&s.svc(&format!("Hosted?f=json&token={bob}")))
+        .await;
+    assert!(!listed.to_string().contains("alices"), "{listed}");
+    assert!(listed.to_string().contains("naturalearth_cities"), "{listed}");
+    let used = s
+        .post(
+            &s.svc("GP/BufferSync/GPServer/BufferPoints/execute"),
+            &[
+                ("f", "json"),
+                ("token", &bob),
+                ("Input_Features", &serde_json::json!({"url": url}).to_string()),
+                ("Distance", "1 Kilometers"),
+            ],
+        )
+        .await;
+    assert!(error_text(&used).contains("no hosted layer"), "{used}");
+    let id = gp_server::portal_item_id("FeatureServer", "alices");
+    let item = s
+        .get(&s.url(&format!(
+            "/arcgis/sharing/rest/content/items/{id}?f=json&token={bob}"
+        )))
+        .await;
+    assert_eq!(error_code(&item), Some(400), "{item}");
+    let item = s
+        .get(&s.url(&format!(
+            "/arcgis/sharing/rest/content/items/{id}?f=json&token={alice}"
+        )))
+        .await;
+    assert_eq!(item["owner"], "alice", "{item}");
+}
