@@ -9,15 +9,12 @@
 //! features that arrive must add up to it: a layer never comes back short silently.
 
 use gp_features::{PartsWriter, SaveReport};
-use gp_model::{CountResponse, FeatureSet, FieldType, IdsResponse, LayerInfo, LayerQuery, OrderBy};
+use gp_model::{CountResponse, FeatureSet, FieldType, IdsResponse, LayerInfo, LayerQuery};
 use gp_transport::{Idempotency, TransportExt};
 
 use crate::error::Error;
 use crate::target::Creds;
 use crate::{Client, wire};
-
-/// Features per page when a layer does not say (`maxRecordCount` missing).
-const DEFAULT_PAGE: u64 = 1000;
 
 /// A feature layer: `…/FeatureServer/<n>` or `…/MapServer/<n>` (also a result map
 /// service's `…/MapServer/jobs/<jobId>/<n>`).
@@ -98,15 +95,10 @@ impl FeatureLayer {
 
     /// How many features `q` selects.
     pub async fn count(&self, q: &LayerQuery) -> Result<u64, Error> {
-        let q = LayerQuery {
-            return_count_only: true,
-            return_ids_only: false,
-            result_offset: None,
-            result_record_count: None,
-            order_by: Vec::new(),
-            ..q.clone()
-        };
-        Ok(self.ask::<CountResponse>(&q, "query count").await?.count)
+        Ok(self
+            .ask::<CountResponse>(&q.counting(), "query count")
+            .await?
+            .count)
     }
 
     /// One page: the answer to `q` as it is (with `exceededTransferLimit` when cut).
@@ -114,40 +106,20 @@ impl FeatureLayer {
         self.ask(q, "query").await
     }
 
-    /// Every feature `q` selects, in pages, each given to `each` as it arrives.
-    /// Returns the layer's metadata and the number of features.
+    /// Every feature `q` selects (within its own `resultOffset`/`resultRecordCount`),
+    /// in pages, each given to `each` as it arrives. Returns the layer's metadata
+    /// and the number of features.
     async fn pages(
         &self,
         q: &LayerQuery,
         mut each: impl AsyncPage,
     ) -> Result<(LayerInfo, u64), Error> {
         let info = self.info().await?;
-        let count = self.count(q).await?;
-        let size = info.max_record_count.unwrap_or(DEFAULT_PAGE).max(1);
-        let oid = info.oid_field().map(str::to_string);
+        let expected = q.expected(self.count(q).await?);
         let mut got = 0u64;
         if info.supports_pagination() {
-            let mut order = q.order_by.clone();
-            if let Some(oid) = &oid
-                && !order.iter().any(|o| o.field.eq_ignore_ascii_case(oid))
-            {
-                // The object id last: a total order, so pages neither overlap nor skip.
-                order.push(OrderBy {
-                    field: oid.clone(),
-                    descending: false,
-                });
-            }
-            let start = q.result_offset.unwrap_or(0);
-            while got < count {
-                let page = LayerQuery {
-                    result_offset: Some(start + got),
-                    result_record_count: Some(size),
-                    order_by: order.clone(),
-                    return_count_only: false,
-                    return_ids_only: false,
-                    ..q.clone()
-                };
-                let fs = self.query(&page).await?;
+            while got < expected {
+                let fs = self.query(&q.page(&info, got)).await?;
                 let n = fs.features.len() as u64;
                 if n == 0 {
                     break;
@@ -156,38 +128,26 @@ impl FeatureLayer {
                 each.page(complete(fs, &info, q)).await?;
             }
         } else {
-            let ids_q = LayerQuery {
-                return_ids_only: true,
-                return_count_only: false,
-                ..q.clone()
-            };
-            let ids: IdsResponse = self.ask(&ids_q, "query ids").await?;
+            let ids: IdsResponse = self.ask(&q.ids_only(), "query ids").await?;
             let mut ids = ids.object_ids.unwrap_or_default();
             ids.sort_unstable();
-            for chunk in ids.chunks(usize::try_from(size).unwrap_or(1000)) {
-                let page = LayerQuery {
-                    object_ids: Some(chunk.to_vec()),
-                    return_ids_only: false,
-                    return_count_only: false,
-                    result_offset: None,
-                    result_record_count: None,
-                    ..q.clone()
-                };
-                let fs = self.query(&page).await?;
+            let size = usize::try_from(info.page_size()).unwrap_or(1000);
+            for chunk in q.window(&ids).chunks(size) {
+                let fs = self.query(&q.chunk(chunk)).await?;
                 got += fs.features.len() as u64;
                 each.page(complete(fs, &info, q)).await?;
             }
         }
-        if got != count {
+        if got != expected {
             return Err(Error::Protocol {
                 url: wire::redact(&self.url),
                 status: 200,
                 message: format!(
-                    "the layer said the query selects {count} feature(s), but {got} arrived; the layer may have changed while it was read"
+                    "the layer said the query selects {expected} feature(s), but {got} arrived; the layer may have changed while it was read"
                 ),
             });
         }
-        Ok((info, count))
+        Ok((info, expected))
     }
 
     /// Every feature `q` selects, read in pages into one feature set.

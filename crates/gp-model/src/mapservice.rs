@@ -166,6 +166,12 @@ impl LayerInfo {
         })
     }
 
+    /// Features per query page: the layer's `maxRecordCount`, 1000 when it does not
+    /// say (ArcGIS Server's default), at least 1.
+    pub fn page_size(&self) -> u64 {
+        self.max_record_count.unwrap_or(1000).max(1)
+    }
+
     /// True when queries page with `resultOffset`/`resultRecordCount`.
     pub fn supports_pagination(&self) -> bool {
         self.advanced_query_capabilities

@@ -308,6 +308,83 @@ impl LayerQuery {
         out
     }
 
+    /// This query asking only for the count (`returnCountOnly`) of what it selects.
+    pub fn counting(&self) -> LayerQuery {
+        LayerQuery {
+            return_count_only: true,
+            return_ids_only: false,
+            result_offset: None,
+            result_record_count: None,
+            order_by: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// This query asking only for the object ids (`returnIdsOnly`) it selects.
+    pub fn ids_only(&self) -> LayerQuery {
+        LayerQuery {
+            return_ids_only: true,
+            return_count_only: false,
+            result_offset: None,
+            result_record_count: None,
+            ..self.clone()
+        }
+    }
+
+    /// How many features reading this query whole gives, of the `count` it selects:
+    /// its own `resultOffset` and `resultRecordCount` make a window.
+    pub fn expected(&self, count: u64) -> u64 {
+        let after = count.saturating_sub(self.result_offset.unwrap_or(0));
+        self.result_record_count.map_or(after, |n| n.min(after))
+    }
+
+    /// The page of this query that starts `done` features in, on a layer that pages
+    /// (`supportsPagination`): at most the layer's page size, ordered by what the
+    /// query orders by and then the object id, so pages neither overlap nor skip.
+    pub fn page(&self, info: &crate::LayerInfo, done: u64) -> LayerQuery {
+        let mut order = self.order_by.clone();
+        if let Some(oid) = info.oid_field()
+            && !order.iter().any(|o| o.field.eq_ignore_ascii_case(oid))
+        {
+            order.push(OrderBy {
+                field: oid.to_string(),
+                descending: false,
+            });
+        }
+        let left = self.expected(u64::MAX).saturating_sub(done);
+        LayerQuery {
+            result_offset: Some(self.result_offset.unwrap_or(0) + done),
+            result_record_count: Some(info.page_size().min(left.max(1))),
+            order_by: order,
+            return_count_only: false,
+            return_ids_only: false,
+            ..self.clone()
+        }
+    }
+
+    /// The part of the sorted object ids `ids` (all that the query selects) within its
+    /// own `resultOffset`/`resultRecordCount`.
+    pub fn window<'a>(&self, ids: &'a [i64]) -> &'a [i64] {
+        let from = usize::try_from(self.result_offset.unwrap_or(0))
+            .unwrap_or(usize::MAX)
+            .min(ids.len());
+        let n = usize::try_from(self.expected(ids.len() as u64)).unwrap_or(usize::MAX);
+        &ids[from..from.saturating_add(n).min(ids.len())]
+    }
+
+    /// This query for the features of `ids` only (a layer that cannot page is read
+    /// by object ids, in chunks of its page size).
+    pub fn chunk(&self, ids: &[i64]) -> LayerQuery {
+        LayerQuery {
+            object_ids: Some(ids.to_vec()),
+            return_ids_only: false,
+            return_count_only: false,
+            result_offset: None,
+            result_record_count: None,
+            ..self.clone()
+        }
+    }
+
     /// The parsed `where` clause, if any (checked by [`LayerQuery::from_form`]).
     pub fn parsed_where(&self) -> Result<Option<Where>, QueryError> {
         self.where_clause
@@ -443,6 +520,37 @@ mod tests {
             "returnCountOnly",
             "true or false",
         );
+    }
+
+    #[test]
+    fn pages_cover_the_window_in_a_total_order() {
+        let info = crate::LayerInfo {
+            object_id_field: Some("OID".into()),
+            max_record_count: Some(100),
+            ..Default::default()
+        };
+        let q = LayerQuery {
+            result_offset: Some(10),
+            result_record_count: Some(250),
+            order_by: vec![OrderBy {
+                field: "NAME".into(),
+                descending: true,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(q.expected(1000), 250);
+        assert_eq!(q.expected(100), 90);
+        let p = q.page(&info, 200);
+        assert_eq!(p.result_offset, Some(210));
+        assert_eq!(p.result_record_count, Some(50), "the window's last 50");
+        assert_eq!(p.order_by.len(), 2);
+        assert_eq!(p.order_by[1].field, "OID");
+        let c = q.counting();
+        assert!(c.return_count_only && c.result_offset.is_none());
+        assert_eq!(q.chunk(&[3, 4]).object_ids, Some(vec![3, 4]));
+        let ids: Vec<i64> = (1..=300).collect();
+        assert_eq!(q.window(&ids), &ids[10..260]);
+        assert_eq!(q.window(&ids[..5]), &[] as &[i64]);
     }
 
     #[test]

@@ -26,6 +26,14 @@
 //! | `/arcgis/rest/services/GP/BufferSync/GPServer` | sync | `BufferPoints` |
 //! | `/arcgis/rest/services/SlopeByVal/GPServer` | async, result map service, uploads | `RunSlope` |
 //! | `/arcgis/rest/services/GP/Utilities/GPServer` | async | `Wait`, `Fail`, `EchoTypes` |
+//! | `/arcgis/rest/services/Hosted/<name>/FeatureServer` | hosted layers | `0/query` |
+//!
+//! Hosted feature layers (the sample cities and countries, and tool outputs asked
+//! for with `esri_out_feature_service_name`) answer `query` with a safe `where`
+//! subset (gp-model's `Where`, parsed and evaluated, never SQL), paging, counts,
+//! ids, envelopes, `outSR` and GeoJSON; so do the result map services' job layers.
+//! Every service has a portal item (`/arcgis/sharing/rest/content/items/<id>`,
+//! [`portal_item_id`]).
 //!
 //! Which crate does what: [axum] on hyper 1 and [tokio] serve HTTP; [tower_http]
 //! adds CORS; [geo] (with geographiclib and i_overlay inside) computes geodesic
@@ -35,7 +43,9 @@
 //! gp-model holds every protocol type the server answers with, and the rules
 //! of input values and `context` the client checks too; hyper-util's connection
 //! builder with tokio timers enforces the header timeout, and [tower] runs the router
-//! per connection; [clap] reads the options ([`options::ServerOptions`]).
+//! per connection; [clap] reads the options ([`options::ServerOptions`]); [reqwest]
+//! (rustls) reads other servers' layers given as inputs, from the origins allowed with
+//! [`ServerConfig::layer_sources`] only; [geozero] writes GeoJSON query answers.
 //!
 //! Layout, one concept a module, none importing back from its importer: `serve`
 //! (connections and their limits), `fault_layer` (the faults of `faults`, off by
@@ -73,6 +83,7 @@ mod paths;
 mod portal;
 mod project;
 mod record;
+mod remote_layer;
 mod render;
 mod request;
 mod respond;
@@ -157,6 +168,9 @@ pub struct ServerConfig {
     /// `maximumRecords` of single services (`GP/BufferByVal`, N), over
     /// [`ServerConfig::maximum_records`].
     pub service_maximum_records: Vec<(String, u64)>,
+    /// Origins (`https://host[:port]`) whose layers tools may read as layer-URL
+    /// inputs. Empty, the default: only this server's hosted layers.
+    pub layer_sources: Vec<String>,
     /// Serve HTTPS with a self-signed certificate for localhost (written to
     /// `<data dir>/tls/cert.pem`). Default off.
     pub tls: bool,
@@ -203,6 +217,7 @@ impl Default for ServerConfig {
             max_vertices: 1_000_000,
             maximum_records: 1000,
             service_maximum_records: Vec::new(),
+            layer_sources: Vec::new(),
             tls: false,
             max_upload_bytes: 2 << 30,
             upload_types: uploads::DEFAULT_TYPES
@@ -349,6 +364,17 @@ impl Server {
             max_vertices: config.max_vertices,
             maximum_records: config.maximum_records,
             hosted: Arc::new(hosted),
+            layer_sources: config
+                .layer_sources
+                .iter()
+                .map(|o| {
+                    remote_layer::origin(o).ok_or_else(|| Error::Config {
+                        message: format!(
+                            "layer source `{o}` is not an origin (http[s]://host[:port])"
+                        ),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             tls: config.tls,
             addr,
             hosts: host::Hosts {

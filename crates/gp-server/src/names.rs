@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use gp_model::{DataRef, FeatureSet, GpValue};
+use gp_model::{DataRef, GpValue};
 use serde::Deserialize;
 
 use crate::respond::ApiError;
 use crate::route::segments;
 use crate::samples::{SAMPLE_DEM, SAMPLE_DEM_FILE};
 use crate::state::{App, eq};
-use crate::tools::{BadParam, HostedTarget, Resolver};
+use crate::tools::{BadParam, HostedTarget, LayerInput, Resolver};
 
 /// Checks that a path segment is a plain file or folder name.
 pub(crate) fn safe_segment(s: &str) -> bool {
@@ -85,7 +85,7 @@ pub(crate) struct AppResolver<'a> {
 }
 
 impl Resolver for AppResolver<'_> {
-    fn layer(&self, param: &str, r: &DataRef) -> Result<Option<FeatureSet>, BadParam> {
+    fn layer(&self, param: &str, r: &DataRef) -> Result<Option<LayerInput>, BadParam> {
         let Some(url) = r.url.as_deref() else {
             return Ok(None);
         };
@@ -98,15 +98,32 @@ impl Resolver for AppResolver<'_> {
             .strip_prefix(self.base)
             .filter(|rest| rest.starts_with('/'))
             .and_then(crate::hosted::name_in_path);
+        let filter = r.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
+        let where_clause = filter
+            .map(|text| {
+                gp_model::Where::parse(text)
+                    .map_err(|e| BadParam::new(param, format!("filter: {e}")))
+            })
+            .transpose()?;
         let Some(name) = ours else {
-            return Err(BadParam::new(
-                param,
-                format!(
-                    "{url}: this server reads the layers it hosts ({}/arcgis/rest/services/{}/<name>/FeatureServer/0); it does not fetch layers from other servers",
-                    self.base,
-                    crate::hosted::FOLDER
-                ),
-            ));
+            let allowed = crate::remote_layer::origin(path)
+                .is_some_and(|o| self.app.layer_sources.contains(&o));
+            if !allowed {
+                return Err(BadParam::new(
+                    param,
+                    format!(
+                        "{url}: this server reads the layers it hosts ({}/arcgis/rest/services/{}/<name>/FeatureServer/0) and those of the origins it was started with (--layer-source); it does not fetch layers from other servers",
+                        self.base,
+                        crate::hosted::FOLDER
+                    ),
+                ));
+            }
+            return Ok(Some(LayerInput::Remote(crate::remote_layer::RemoteLayer {
+                url: path.trim_end_matches('/').to_string(),
+                filter: filter.map(str::to_string),
+                max_features: self.app.max_vertices as u64,
+                max_bytes: self.app.max_body,
+            })));
         };
         let not_found = || BadParam::new(param, format!("{url}: no hosted layer named {name}"));
         let l = self.app.hosted.get(&name).ok_or_else(not_found)?;
@@ -117,11 +134,9 @@ impl Resolver for AppResolver<'_> {
             return Err(not_found());
         }
         let mut fs = l.fs.schema_only();
-        fs.features = match r.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        fs.features = match where_clause {
             None => l.fs.features.clone(),
-            Some(text) => {
-                let w = gp_model::Where::parse(text)
-                    .map_err(|e| BadParam::new(param, format!("filter: {e}")))?;
+            Some(w) => {
                 w.check_fields(l.fs.fields.as_deref().unwrap_or_default())
                     .map_err(|m| BadParam::new(param, format!("filter: {m}")))?;
                 l.fs.features
@@ -131,7 +146,7 @@ impl Resolver for AppResolver<'_> {
                     .collect()
             }
         };
-        Ok(Some(fs))
+        Ok(Some(LayerInput::Features(Box::new(fs))))
     }
 
     fn hosted(&self, name: &str) -> Result<HostedTarget, BadParam> {

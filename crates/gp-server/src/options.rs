@@ -54,6 +54,10 @@ pub struct ServerOptions {
     /// (repeat for more).
     #[arg(long, value_name = "SERVICE=N")]
     pub service_maximum_records: Vec<String>,
+    /// Let tools read layer-URL inputs from this origin (`https://host[:port]`,
+    /// repeatable); without it only this server's hosted layers are read.
+    #[arg(long, value_name = "ORIGIN")]
+    pub layer_source: Vec<String>,
     /// Largest uploaded file in MiB.
     #[arg(long, default_value_t = 2048)]
     pub max_upload_mb: u64,
@@ -183,6 +187,7 @@ impl ServerOptions {
                     Ok((name.trim().to_string(), n))
                 })
                 .collect::<anyhow::Result<_>>()?,
+            layer_sources: self.layer_source.clone(),
             max_upload_bytes: self.max_upload_mb.saturating_mul(1 << 20),
             upload_types: match &self.upload_types {
                 Some(t) => t.split(',').map(str::to_string).collect(),

@@ -31,6 +31,8 @@ pub(crate) struct App {
     pub(crate) max_body: usize,
     pub(crate) max_vertices: usize,
     pub(crate) maximum_records: u64,
+    /// Origins whose layers may be read as layer-URL inputs (`scheme://host[:port]`).
+    pub(crate) layer_sources: Vec<String>,
     /// Hosted feature layers.
     pub(crate) hosted: Arc<crate::hosted::Hosted>,
     pub(crate) tls: bool,

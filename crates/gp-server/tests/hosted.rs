@@ -379,3 +379,72 @@ async fn item_ids(s: &Srv) -> Vec<(String, String)> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_servers_layer_is_read_in_pages_when_its_origin_is_allowed() {
+    // The layer's server answers 5 features a query: 22 cities come in 5 pages.
+    let source = start(ServerConfig {
+        maximum_records: 5,
+        ..Default::default()
+    })
+    .await;
+    let origin = source.url("");
+    let tool_server = start(ServerConfig {
+        layer_sources: vec![origin.clone()],
+        ..Default::default()
+    })
+    .await;
+    let input = json!({"url": source.svc(CITIES), "filter": "name LIKE 'S%'"}).to_string();
+    let execute = format!(
+        "{}/execute",
+        tool_server.svc("GP/BufferSync/GPServer/BufferPoints")
+    );
+    let v = tool_server
+        .post(
+            &execute,
+            &[
+                ("f", "json"),
+                ("Input_Features", &input),
+                ("Distance", "1 Kilometers"),
+            ],
+        )
+        .await;
+    let feats = v["results"][0]["value"]["features"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(feats.len(), 22, "{}", v["messages"]);
+    assert!(
+        v["messages"].to_string().contains("22 feature(s) read"),
+        "{}",
+        v["messages"]
+    );
+    // A server not told to read from that origin refuses, naming the option.
+    let closed = start_default().await;
+    let v = closed
+        .post(
+            &format!(
+                "{}/execute",
+                closed.svc("GP/BufferSync/GPServer/BufferPoints")
+            ),
+            &[
+                ("f", "json"),
+                ("Input_Features", &input),
+                ("Distance", "1 Kilometers"),
+            ],
+        )
+        .await;
+    assert!(error_text(&v).contains("--layer-source"), "{v}");
+    // A filter the remote layer refuses fails the job with the remote's words.
+    let bad = json!({"url": source.svc(CITIES), "filter": "population > 5"}).to_string();
+    let v = tool_server
+        .post(
+            &execute,
+            &[
+                ("f", "json"),
+                ("Input_Features", &bad),
+                ("Distance", "1 Kilometers"),
+            ],
+        )
+        .await;
+    assert!(error_text(&v).contains("population"), "{v}");
+}

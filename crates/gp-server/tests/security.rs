@@ -180,18 +180,22 @@ async fn a_hosted_output_is_its_owners_alone() {
     let refused = s.http.get(q(&bob)).send().await.unwrap();
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(error_code(&body), Some(403), "{body}");
-    let listed = s
-        .get(&s.svc(&format!("Hosted?f=json&token={bob}")))
-        .await;
+    let listed = s.get(&s.svc(&format!("Hosted?f=json&token={bob}"))).await;
     assert!(!listed.to_string().contains("alices"), "{listed}");
-    assert!(listed.to_string().contains("naturalearth_cities"), "{listed}");
+    assert!(
+        listed.to_string().contains("naturalearth_cities"),
+        "{listed}"
+    );
     let used = s
         .post(
             &s.svc("GP/BufferSync/GPServer/BufferPoints/execute"),
             &[
                 ("f", "json"),
                 ("token", &bob),
-                ("Input_Features", &serde_json::json!({"url": url}).to_string()),
+                (
+                    "Input_Features",
+                    &serde_json::json!({"url": url}).to_string(),
+                ),
                 ("Distance", "1 Kilometers"),
             ],
         )

@@ -17,10 +17,11 @@ use gp_model::{
 };
 
 use super::{
-    BadParam, HOSTED_OUTPUT_PARAM, HostedTarget, Inputs, Output, PrepareLimits, Resolver, ToolCtx,
-    ToolError, required,
+    BadParam, HOSTED_OUTPUT_PARAM, HostedTarget, Inputs, LayerInput, Output, PrepareLimits,
+    Resolver, ToolCtx, ToolError, required,
 };
 use crate::project::{Crs, project_feature_set};
+use crate::remote_layer::RemoteLayer;
 use crate::shapes::{from_geo, split_polygons, to_geo};
 
 /// Vertices of one circle. An inscribed 96-gon has 99.93% of the circle's area.
@@ -36,6 +37,16 @@ pub(crate) struct BufferJob {
     sr: SpatialReference,
     /// Where the output goes when asked for as a hosted layer.
     hosted: Option<HostedTarget>,
+    /// Another server's layer to read when the job runs (then `features` is empty).
+    remote: Option<RemoteLayer>,
+    /// Most points buffered.
+    max_vertices: usize,
+}
+
+/// The points of `Input_Features`: here, or to be read from another server.
+enum Loaded {
+    Features(Box<FeatureSet>),
+    Remote(RemoteLayer),
 }
 
 /// The default input schema: points in WGS 84 with OBJECTID and Name.
@@ -52,25 +63,27 @@ pub(crate) fn default_schema() -> FeatureSet {
     )
 }
 
-fn load_features(
-    v: &GpValue,
-    resolver: &dyn Resolver,
-    param: &str,
-) -> Result<FeatureSet, BadParam> {
+fn load_features(v: &GpValue, resolver: &dyn Resolver, param: &str) -> Result<Loaded, BadParam> {
     match v {
-        GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => Ok(fs.clone()),
-        GpValue::FeatureCollection(c) => Ok(c.feature_set.clone()),
+        GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
+            Ok(Loaded::Features(Box::new(fs.clone())))
+        }
+        GpValue::FeatureCollection(c) => Ok(Loaded::Features(Box::new(c.feature_set.clone()))),
         GpValue::DataRef(r) => {
-            if let Some(fs) = resolver.layer(param, r)? {
-                return Ok(fs);
+            match resolver.layer(param, r)? {
+                Some(LayerInput::Features(fs)) => return Ok(Loaded::Features(fs)),
+                Some(LayerInput::Remote(l)) => return Ok(Loaded::Remote(l)),
+                None => {}
             }
             let path: PathBuf = resolver.resolve(param, v)?;
-            gp_features::load(&path).map_err(|e| {
-                BadParam::new(
-                    param,
-                    format!("the referenced file is not a feature file: {e}"),
-                )
-            })
+            gp_features::load(&path)
+                .map(|fs| Loaded::Features(Box::new(fs)))
+                .map_err(|e| {
+                    BadParam::new(
+                        param,
+                        format!("the referenced file is not a feature file: {e}"),
+                    )
+                })
         }
         other => Err(BadParam::new(
             param,
@@ -92,15 +105,12 @@ pub(crate) fn kind_name(v: &GpValue) -> &'static str {
     }
 }
 
-/// Checks the inputs of `BufferPoints`.
-pub(crate) fn prepare(
-    inputs: &Inputs,
-    resolver: &dyn Resolver,
-    limits: PrepareLimits,
-) -> Result<BufferJob, BadParam> {
-    const FEATURES: &str = "Input_Features";
-    const DISTANCE: &str = "Distance";
-    let features = load_features(required(inputs, FEATURES)?, resolver, FEATURES)?;
+/// The parameter buffered points come from.
+const FEATURES: &str = "Input_Features";
+
+/// Checks that `features` are valid points, at most `max_vertices` of them, in a
+/// spatial reference this server projects; returns that spatial reference.
+fn check_points(features: &FeatureSet, max_vertices: usize) -> Result<SpatialReference, BadParam> {
     if let Some(gt) = &features.geometry_type
         && !matches!(gt, GeometryType::Point | GeometryType::Multipoint)
     {
@@ -124,12 +134,12 @@ pub(crate) fn prepare(
                 ));
             }
         }
-        if vertices > limits.max_vertices {
+        if vertices > max_vertices {
             return Err(BadParam::new(
                 FEATURES,
                 format!(
                     "more than {} points; this server buffers at most that many per request",
-                    limits.max_vertices
+                    max_vertices
                 ),
             ));
         }
@@ -143,6 +153,25 @@ pub(crate) fn prepare(
         .clone()
         .unwrap_or_else(|| SpatialReference::from_wkid(4326));
     Crs::from_sr(&sr).map_err(|e| BadParam::new(FEATURES, e))?;
+    Ok(sr)
+}
+
+/// Checks the inputs of `BufferPoints`.
+pub(crate) fn prepare(
+    inputs: &Inputs,
+    resolver: &dyn Resolver,
+    limits: PrepareLimits,
+) -> Result<BufferJob, BadParam> {
+    const DISTANCE: &str = "Distance";
+    let (features, remote, sr) =
+        match load_features(required(inputs, FEATURES)?, resolver, FEATURES)? {
+            Loaded::Features(fs) => {
+                let sr = check_points(&fs, limits.max_vertices)?;
+                (*fs, None, sr)
+            }
+            // Checked once read, when the job runs.
+            Loaded::Remote(l) => (default_schema(), Some(l), SpatialReference::from_wkid(4326)),
+        };
     let distance = match required(inputs, DISTANCE)? {
         GpValue::LinearUnit(u) => u.clone(),
         GpValue::Double(d) => LinearUnit::new(*d, gp_model::LinearUnitKind::Meters),
@@ -194,6 +223,8 @@ pub(crate) fn prepare(
         dissolve,
         sr,
         hosted,
+        remote,
+        max_vertices: limits.max_vertices,
     })
 }
 
@@ -238,6 +269,17 @@ pub(crate) fn planar_circle(x: f64, y: f64, r: f64) -> Vec<Coord> {
 
 /// Runs the buffer.
 pub(crate) fn run(mut job: BufferJob, ctx: &ToolCtx) -> Result<Vec<(String, Output)>, ToolError> {
+    if let Some(layer) = job.remote.take() {
+        ctx.info(format!("Reading {FEATURES} from {}.", layer.url));
+        let fs = tokio::runtime::Handle::current()
+            .block_on(layer.fetch())
+            .map_err(|m| ToolError::Failed(format!("{FEATURES}: {m}")))?;
+        ctx.check()?;
+        job.sr = check_points(&fs, job.max_vertices)
+            .map_err(|b| ToolError::Failed(format!("{}: {}", b.param, b.reason)))?;
+        ctx.info(format!("{} feature(s) read.", fs.features.len()));
+        job.features = fs;
+    }
     // The buffer is computed in the processing spatial reference when one is given.
     let work_sr = ctx.env.process_sr.clone().unwrap_or_else(|| job.sr.clone());
     if ctx.env.process_sr.is_some() {

@@ -84,6 +84,15 @@ pub(crate) struct HostedTarget {
 
 pub(crate) use gp_model::HOSTED_OUTPUT_PARAM;
 
+/// A layer-URL input as a tool gets it.
+#[derive(Debug, Clone)]
+pub(crate) enum LayerInput {
+    /// A layer this server hosts, already filtered.
+    Features(Box<FeatureSet>),
+    /// Another server's layer, read when the job runs.
+    Remote(crate::remote_layer::RemoteLayer),
+}
+
 /// What a running tool can see and do.
 #[derive(Debug, Clone)]
 pub(crate) struct ToolCtx {
@@ -132,9 +141,10 @@ impl ToolCtx {
 pub(crate) trait Resolver: Send + Sync {
     /// The local file behind `value` (a `DataRef` or a sample name) for `param`.
     fn resolve(&self, param: &str, value: &GpValue) -> Result<PathBuf, BadParam>;
-    /// The features of a layer URL input (`{"url", "filter"}`), filtered; `None`
-    /// when the URL is not a layer.
-    fn layer(&self, param: &str, r: &gp_model::DataRef) -> Result<Option<FeatureSet>, BadParam>;
+    /// A layer URL input (`{"url", "filter"}`): the features of a layer this server
+    /// hosts, filtered, or how to read another server's; `None` when the URL is not
+    /// a layer.
+    fn layer(&self, param: &str, r: &gp_model::DataRef) -> Result<Option<LayerInput>, BadParam>;
     /// Where a hosted output called `name` goes.
     fn hosted(&self, name: &str) -> Result<HostedTarget, BadParam>;
 }
