@@ -344,25 +344,11 @@ impl GpResult {
                     Some(layer) => self.save_layer(&layer, path, opts, true).await,
                     None => {
                         self.warn_truncated(&name, r.features);
-                        Ok(Saved::Features {
-                            path: r.path,
-                            layer: r.layer,
-                            features: r.features,
-                            streamed: true,
-                            exceeded_transfer_limit: true,
-                            warnings: r.warnings,
-                        })
+                        Ok(Saved::written(r, true))
                     }
                 }
             }
-            Some(r) => Ok(Saved::Features {
-                path: r.path,
-                layer: r.layer,
-                features: r.features,
-                streamed: true,
-                exceeded_transfer_limit: false,
-                warnings: r.warnings,
-            }),
+            Some(r) => Ok(Saved::written(r, true)),
             // Not readable in one pass (schema after the features, a layer
             // reference): from the decoded value.
             None => self.save_value(&name, path, opts).await,
@@ -539,12 +525,19 @@ async fn save_whole(
         .map_err(|e| Error::Config {
             message: format!("the saving thread failed: {e}"),
         })??;
-    Ok(Saved::Features {
-        path: r.path,
-        layer: r.layer,
-        features: r.features,
-        streamed: false,
-        exceeded_transfer_limit: r.exceeded_transfer_limit,
-        warnings: r.warnings,
-    })
+    Ok(Saved::written(r, false))
+}
+
+impl Saved {
+    /// A feature output written as `r` says (`streamed`: as it arrived).
+    pub(crate) fn written(r: gp_features::SaveReport, streamed: bool) -> Saved {
+        Saved::Features {
+            path: r.path,
+            layer: r.layer,
+            features: r.features,
+            streamed,
+            exceeded_transfer_limit: r.exceeded_transfer_limit,
+            warnings: r.warnings,
+        }
+    }
 }

@@ -69,15 +69,7 @@ impl GpResult {
             layer: None,
             sync: opts.sync,
         };
-        let r = layer.save(&q, path, &fopts).await?;
-        Ok(Saved::Features {
-            path: r.path,
-            layer: r.layer,
-            features: r.features,
-            streamed: true,
-            exceeded_transfer_limit: false,
-            warnings: r.warnings,
-        })
+        Ok(Saved::written(layer.save(&q, path, &fopts).await?, true))
     }
 
     /// Output `name` whole, when the result is a hosted layer reference or was cut

@@ -53,6 +53,18 @@ fn check_whole(saved: &Saved, n: usize) -> std::path::PathBuf {
     }
 }
 
+/// Runs `BufferPoints` of `service` on `s` to its end.
+async fn buffer(s: &Server, service: &str, params: Params) -> GpResult {
+    let tb = Client::http()
+        .unwrap()
+        .import(&s.url(&format!("/arcgis/rest/services/{service}/GPServer")))
+        .await
+        .unwrap();
+    let r = tb.tool("BufferPoints").unwrap().run(params).await.unwrap();
+    r.wait().await.unwrap();
+    r
+}
+
 async fn server(max: u64) -> Server {
     Server::start(ServerConfig {
         service_maximum_records: vec![
@@ -70,22 +82,14 @@ async fn server(max: u64) -> Server {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_output_arrives_whole_from_the_result_map_layer() {
     let s = server(1000).await;
-    let tb = Client::http()
-        .unwrap()
-        .import(&s.url("/arcgis/rest/services/GP/BufferByVal/GPServer"))
-        .await
-        .unwrap();
-    let r = tb
-        .tool("BufferPoints")
-        .unwrap()
-        .run(
-            Params::new()
-                .set("Input_Features", points(5000))
-                .set("Distance", "1 Kilometers"),
-        )
-        .await
-        .unwrap();
-    r.wait().await.unwrap();
+    let r = buffer(
+        &s,
+        "GP/BufferByVal",
+        Params::new()
+            .set("Input_Features", points(5000))
+            .set("Distance", "1 Kilometers"),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     for format in [Format::GeoJson, Format::GeoPackage, Format::Shapefile] {
         let opts = SaveOptions {
@@ -114,23 +118,15 @@ async fn a_cut_output_arrives_whole_from_the_result_map_layer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hosted_output_arrives_whole_in_pages() {
     let s = server(1000).await;
-    let tb = Client::http()
-        .unwrap()
-        .import(&s.url("/arcgis/rest/services/GP/BufferSync/GPServer"))
-        .await
-        .unwrap();
-    let r = tb
-        .tool("BufferPoints")
-        .unwrap()
-        .run(
-            Params::new()
-                .set("Input_Features", points(5000))
-                .set("Distance", "1 Kilometers")
-                .hosted_output("five_thousand"),
-        )
-        .await
-        .unwrap();
-    r.wait().await.unwrap();
+    let r = buffer(
+        &s,
+        "GP/BufferSync",
+        Params::new()
+            .set("Input_Features", points(5000))
+            .set("Distance", "1 Kilometers")
+            .hosted_output("five_thousand"),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let opts = SaveOptions {
         format: Format::FlatGeobuf,
@@ -305,17 +301,11 @@ async fn a_layer_that_comes_back_short_is_an_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feature_collection_output_decodes_with_its_drawing_info() {
     let s = Server::start(ServerConfig::default()).await.unwrap();
-    let tb = Client::http()
-        .unwrap()
-        .import(&s.url("/arcgis/rest/services/GP/BufferSync/GPServer"))
-        .await
-        .unwrap();
     let mut params = Params::new()
         .set("Input_Features", points(3))
         .set("Distance", "1 Kilometers");
     params.env.return_feature_collection = Some(true);
-    let r = tb.tool("BufferPoints").unwrap().run(params).await.unwrap();
-    r.wait().await.unwrap();
+    let r = buffer(&s, "GP/BufferSync", params).await;
     let GpValue::FeatureCollection(c) = r.output(0).await.unwrap() else {
         panic!("a feature collection")
     };
