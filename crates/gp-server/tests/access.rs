@@ -137,6 +137,20 @@ async fn uploads_are_typed_sized_owned_deletable_and_expire() {
         )
         .await;
     assert!(v["results"].is_array(), "{v}");
+    // The same upload as a portal item (`{"portalItemID"}`, federated servers 10.8+).
+    let portal_ref = format!("{{\"portalItemID\": \"{id}\"}}");
+    let v = s
+        .post(
+            &execute,
+            &[
+                ("f", "json"),
+                ("token", &ann),
+                ("Input_Features", &portal_ref),
+                ("Distance", "1 kilometers"),
+            ],
+        )
+        .await;
+    assert!(v["results"].is_array(), "{v}");
     // Deleting takes POST, by the owner.
     let delete = s.svc(&format!("GP/BufferByVal/GPServer/uploads/{id}/delete"));
     let v = s.post(&delete, &[("f", "json"), ("token", &bob)]).await;
