@@ -306,6 +306,16 @@ struct MapImageWrap {
 }
 
 impl GpValue {
+    /// Removes the tokens data references carry (`{"url", "token"}`), in lists too:
+    /// what a server records of a job's inputs must not hold credentials.
+    pub fn strip_tokens(&mut self) {
+        match self {
+            GpValue::DataRef(d) => d.token = None,
+            GpValue::MultiValue(items) => items.iter_mut().for_each(GpValue::strip_tokens),
+            _ => {}
+        }
+    }
+
     /// Decodes a JSON `value` (as text) by its data type, streaming: large feature sets
     /// are parsed straight into their types, without a `serde_json::Value` tree.
     pub fn decode(dt: &DataType, json: &str) -> Result<GpValue> {

@@ -62,9 +62,11 @@ fn prepare_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result
                     .map_err(|e| ApiError::bad_param(name, &e.to_string()))?,
             ),
         };
-        let value = p
+        let mut value = p
             .input_value(given)
             .map_err(|e| ApiError::bad_param(name, &e))?;
+        // Recorded with the job and answered at `inputs/<name>`: no credentials.
+        value.strip_tokens();
         inputs.push(ResultParameter {
             param_name: p.name.clone(),
             data_type: p.data_type.clone(),

@@ -215,3 +215,40 @@ async fn a_hosted_output_is_its_owners_alone() {
         .await;
     assert_eq!(item["owner"], "alice", "{item}");
 }
+
+/// A token inside a layer-URL input (`{"url", "token"}`) is not recorded with the
+/// job: neither in `inputs/<name>` nor in the job's folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_in_layer_inputs_are_not_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(ServerConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    })
+    .await;
+    let layer = s.svc("Hosted/naturalearth_cities/FeatureServer/0");
+    let input = serde_json::json!({"url": layer, "filter": "name = 'Paris'", "token": "s3cret-layer-token"})
+        .to_string();
+    let job = s
+        .submit(
+            &s.svc("GP/BufferByVal/GPServer/BufferPoints"),
+            &[("Input_Features", &input), ("Distance", "1 Kilometers")],
+        )
+        .await;
+    assert_eq!(s.wait(&job).await["jobStatus"], "esriJobSucceeded");
+    let recorded = s.get(&format!("{job}/inputs/Input_Features?f=json")).await;
+    assert_eq!(recorded["value"]["filter"], "name = 'Paris'", "{recorded}");
+    assert!(!recorded.to_string().contains("s3cret"), "{recorded}");
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                assert!(!text.contains("s3cret"), "{}", p.display());
+            }
+        }
+    }
+}
