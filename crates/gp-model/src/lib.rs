@@ -67,6 +67,7 @@ pub mod geometry;
 mod ids;
 mod job;
 mod mapservice;
+pub mod ogc;
 mod query;
 mod results;
 mod rules;

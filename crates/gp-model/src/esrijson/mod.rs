@@ -14,3 +14,22 @@ pub(crate) mod esrijson_writer;
 
 pub use esrijson_reader::*;
 pub use esrijson_writer::*;
+
+impl crate::FeatureSet {
+    /// The feature set as a GeoJSON FeatureCollection (geozero's GeoJSON writer;
+    /// coordinates as they are, attributes as properties).
+    pub fn to_geojson(&self) -> crate::Result<String> {
+        let mut fs = self.clone();
+        Ok(geozero::ProcessToJson::to_json(&mut fs)?)
+    }
+
+    /// A feature set from GeoJSON text (a FeatureCollection, a Feature or a
+    /// geometry), in WGS 84 as GeoJSON is.
+    pub fn from_geojson(text: &str) -> crate::Result<crate::FeatureSet> {
+        let mut fs = geozero::geojson::GeoJson(text).to_feature_set()?;
+        if fs.spatial_reference.is_none() {
+            fs.spatial_reference = Some(crate::SpatialReference::from_wkid(4326));
+        }
+        Ok(fs)
+    }
+}
