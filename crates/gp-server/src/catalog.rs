@@ -154,6 +154,28 @@ fn buffer_task(synchronous: bool) -> TaskDef {
     }
 }
 
+/// The inputs of OGC's `echo` process, each echoed to `<x>Output`.
+fn ogc_echo_params() -> Vec<ParameterInfo> {
+    let pairs = [
+        ("string", DataType::String),
+        ("double", DataType::Double),
+        ("date", DataType::Date),
+        ("array", DataType::MultiValue(Box::new(DataType::Long))),
+        ("boundingBox", DataType::Extent),
+        ("featureCollection", DataType::FeatureRecordSetLayer),
+    ];
+    let mut params: Vec<ParameterInfo> = pairs
+        .iter()
+        .map(|(n, dt)| input(&format!("{n}Input"), dt.clone(), "Echoed as it came."))
+        .collect();
+    params.extend(
+        pairs
+            .iter()
+            .map(|(n, dt)| output(&format!("{n}Output"), dt.clone(), "The input, echoed.")),
+    );
+    params
+}
+
 /// One input of every data type, with a default, and the output it is echoed to.
 fn echo_params() -> Vec<ParameterInfo> {
     let schema = |gt, sr, fields| GpValue::FeatureSet(FeatureSet::with_schema(gt, sr, fields));
@@ -317,6 +339,16 @@ impl Catalog {
                                 vec![],
                             ),
                             tool: ToolKind::Fail,
+                            timeout: Duration::from_secs(60),
+                        },
+                        TaskDef {
+                            info: task(
+                                "Echo",
+                                "Echoes its inputs: the process the OGC API – Processes conformance suite runs (`echo`).",
+                                false,
+                                ogc_echo_params(),
+                            ),
+                            tool: ToolKind::Echo,
                             timeout: Duration::from_secs(60),
                         },
                         TaskDef {

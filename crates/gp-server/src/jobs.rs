@@ -14,6 +14,8 @@ use gp_model::{
 use indexmap::IndexMap;
 use tokio::sync::{Notify, Semaphore};
 
+mod listing;
+
 use crate::faults::{Fault, JobEntry};
 use crate::ids::new_id;
 use crate::joblog::JobLog;

@@ -25,6 +25,12 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
         .collect()
 }
 
+fn is_json(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"))
+}
+
 fn is_multipart(h: &HeaderMap) -> bool {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -150,6 +156,7 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
     let (parts, body) = req.into_parts();
     let req = Request::from_parts(parts, timed_body(body, app.body_timeout));
     let mut upload = None;
+    let mut json_body = None;
     if is_multipart(&headers) {
         match read_multipart(&app, req, &mut params, &headers, file_path(&segs)).await {
             Ok(u) => upload = u,
@@ -158,6 +165,8 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
     } else {
         let limit = app.max_body;
         match axum::body::to_bytes(req.into_body(), limit).await {
+            // A JSON document (OGC API – Processes execute requests) stays whole.
+            Ok(body) if is_json(&headers) => json_body = Some(body),
             Ok(body) => params.extend_urlencoded(&body),
             Err(e) => {
                 let err = match stalled(&e) {
@@ -185,6 +194,8 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
         peer,
         request_id,
         job_fault,
+        json_body,
+        headers: headers.clone(),
     };
     let answer = dispatch(&app, &mut ctx, &segs, &headers).await;
     if let Some(u) = ctx.upload.take() {
@@ -237,6 +248,9 @@ async fn dispatch(
             | ["tokens", ..]
             | ["sharing", "rest"]
             | ["sharing", "rest", "info"]
+            | ["ogc"]
+            | ["ogc", "conformance"]
+            | ["ogc", "api"]
     ) || matches!(rest, [a, b] | [a, b, ..] if eq(a, "tokens") || (eq(a, "rest") && eq(b, "info")));
     if !public {
         ctx.user = app.auth.check(&ctx.params, headers).inspect_err(|_| {
@@ -260,6 +274,7 @@ async fn dispatch(
         }
         [t, tail @ ..] if eq(t, "tokens") => tokens::tokens(app, ctx, tail),
         [sh, r, tail @ ..] if eq(sh, "sharing") && eq(r, "rest") => portal::sharing(app, ctx, tail),
+        [o, tail @ ..] if eq(o, "ogc") => crate::ogc::ogc(app, ctx, tail).await,
         _ => Err(ApiError::not_found(format!(
             "Resource {} not found",
             segs.join("/")

@@ -74,6 +74,10 @@ pub(crate) struct Ctx {
     pub(crate) request_id: Option<String>,
     /// A job fault the fault layer decided for this request.
     pub(crate) job_fault: Option<crate::faults::Fault>,
+    /// A JSON request body, kept whole (OGC execute requests).
+    pub(crate) json_body: Option<axum::body::Bytes>,
+    /// The request's headers (`Prefer`, `Accept`).
+    pub(crate) headers: axum::http::HeaderMap,
 }
 
 impl Ctx {

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use axum::response::Response;
-use gp_model::{ExecuteResponse, JobStatus, ResultParameter, RunContext, SubmitJobResponse};
+use gp_model::{
+    ExecuteResponse, GpValue, JobStatus, ParameterInfo, ResultParameter, RunContext,
+    SubmitJobResponse,
+};
 
 use crate::catalog::{ServiceDef, TaskDef};
 use crate::jobs::{Job, NewJob};
@@ -50,18 +53,33 @@ fn run_context(ctx: &Ctx) -> Result<RunContext, ApiError> {
     Ok(env)
 }
 
-fn prepare_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result<NewJob, ApiError> {
+/// Where a job's input values come from: the value given for a parameter, if any.
+pub(crate) type Given<'a> = &'a dyn Fn(&ParameterInfo) -> Result<Option<GpValue>, ApiError>;
+
+/// The value of `p` in the request's form fields (`execute`, `submitJob`).
+fn form_value(ctx: &Ctx, p: &ParameterInfo) -> Result<Option<GpValue>, ApiError> {
+    let name = p.name.as_str();
+    match ctx.params.get(name).filter(|t| !t.trim().is_empty()) {
+        None => Ok(None),
+        Some(t) => p
+            .parse_text(t)
+            .map(Some)
+            .map_err(|e| ApiError::bad_param(name, &e.to_string())),
+    }
+}
+
+fn prepare_job(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    task: &TaskDef,
+    given_value: Given<'_>,
+) -> Result<NewJob, ApiError> {
     let env = run_context(ctx)?;
     let mut inputs = Vec::new();
     for p in task.info.inputs() {
         let name = p.name.as_str();
-        let given = match ctx.params.get(name).filter(|t| !t.trim().is_empty()) {
-            None => None,
-            Some(t) => Some(
-                p.parse_text(t)
-                    .map_err(|e| ApiError::bad_param(name, &e.to_string()))?,
-            ),
-        };
+        let given = given_value(p)?;
         let mut value = p
             .input_value(given)
             .map_err(|e| ApiError::bad_param(name, &e))?;
@@ -129,9 +147,16 @@ fn prepare_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result
     })
 }
 
-/// Checks the inputs and starts a job (queued behind the worker pool).
-fn start_job(app: &App, ctx: &Ctx, svc: &ServiceDef, task: &TaskDef) -> Result<Arc<Job>, ApiError> {
-    let new = prepare_job(app, ctx, svc, task)?;
+/// Checks the inputs (each from `given`) and starts a job (queued behind the worker
+/// pool).
+pub(crate) fn start_job(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    task: &TaskDef,
+    given: Given<'_>,
+) -> Result<Arc<Job>, ApiError> {
+    let new = prepare_job(app, ctx, svc, task, given)?;
     app.jobs
         .submit(new)
         .map_err(|e| ApiError::internal(format!("creating the job folder: {}", e.kind())))
@@ -150,7 +175,7 @@ pub(crate) async fn execute(
             svc.qualified_name()
         )));
     }
-    let job = start_job(app, ctx, svc, task)?;
+    let job = start_job(app, ctx, svc, task, &|p| form_value(ctx, p))?;
     job.wait_finished().await;
     let rec = job.snapshot();
     if rec.status != JobStatus::Succeeded {
@@ -198,7 +223,7 @@ pub(crate) fn submit_job(
             svc.qualified_name()
         )));
     }
-    let job = start_job(app, ctx, svc, task)?;
+    let job = start_job(app, ctx, svc, task, &|p| form_value(ctx, p))?;
     let rec = job.snapshot();
     let v = SubmitJobResponse {
         job_id: gp_model::JobId::new(rec.job_id),

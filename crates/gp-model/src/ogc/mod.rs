@@ -241,6 +241,17 @@ impl OgcStatus {
         }
     }
 
+    /// The OGC name (`accepted`, `running`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OgcStatus::Accepted => "accepted",
+            OgcStatus::Running => "running",
+            OgcStatus::Successful => "successful",
+            OgcStatus::Failed => "failed",
+            OgcStatus::Dismissed => "dismissed",
+        }
+    }
+
     /// The job status an OGC status stands for.
     pub fn job_status(self) -> JobStatus {
         match self {
