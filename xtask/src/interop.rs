@@ -1,10 +1,11 @@
-//! `cargo xtask interop`: the real ArcGIS API for Python (arcgis 2.4.4) against
-//! gp-server over HTTPS on loopback.
+//! `cargo xtask interop`: the real ArcGIS API for Python (arcgis 2.4.4) and OWSLib
+//! (0.35.0, OGC API – Processes) against gp-server over HTTPS on loopback.
 //!
-//! Creates `target/interop/venv` (once), installs `arcgis==2.4.4` and `six` (an
-//! undeclared dependency of it), builds and starts `gp-server --tls` on a free port,
-//! and runs `xtask/interop/arcgis_interop.py` with `REQUESTS_CA_BUNDLE` set to the
-//! server's self-signed certificate.
+//! Creates `target/interop/venv` (once), installs `arcgis==2.4.4`, `six` (an
+//! undeclared dependency of it) and `OWSLib==0.35.0`, builds and starts
+//! `gp-server --tls` on a free port, and runs `xtask/interop/arcgis_interop.py` and
+//! `xtask/interop/owslib_interop.py` (against the `/arcgis/ogc` face) with
+//! `REQUESTS_CA_BUNDLE` set to the server's self-signed certificate.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ use anyhow::{Context, bail};
 use crate::project_root;
 
 const ARCGIS: &str = "arcgis==2.4.4";
+/// OWSLib, the Python OGC client: 0.35.0 is the newest that installs on Python 3.11.
+const OWSLIB: &str = "OWSLib==0.35.0";
 
 /// Kills the server when dropped, whatever happened.
 pub(crate) struct Server(Child);
@@ -36,7 +39,7 @@ pub(crate) fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
     let ready = Command::new(&py)
         .args([
             "-c",
-            "import arcgis, six, sys; sys.exit(arcgis.__version__ != '2.4.4')",
+            "import arcgis, owslib, six, sys; sys.exit(arcgis.__version__ != '2.4.4' or owslib.__version__ != '0.35.0')",
         ])
         .output()
         .is_ok_and(|o| o.status.success());
@@ -44,7 +47,7 @@ pub(crate) fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
         return Ok(py);
     }
     eprintln!(
-        "==> creating {} with {ARCGIS} (about a minute, once)",
+        "==> creating {} with {ARCGIS} and {OWSLIB} (about a minute, once)",
         venv.display()
     );
     let status = Command::new("python3")
@@ -66,12 +69,13 @@ pub(crate) fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
             "--quiet",
             "--disable-pip-version-check",
             ARCGIS,
+            OWSLIB,
             "six",
         ])
         .status()
         .context("running pip")?;
     if !status.success() {
-        bail!("pip install {ARCGIS} six failed ({status})");
+        bail!("pip install {ARCGIS} {OWSLIB} six failed ({status})");
     }
     Ok(py)
 }
@@ -157,10 +161,22 @@ pub(crate) fn run() -> anyhow::Result<()> {
         .current_dir(&work)
         .status()
         .context("running the interop script")?;
+    let ogc = root.join("xtask").join("interop").join("owslib_interop.py");
+    let ogc_status = Command::new(&py)
+        .arg(&ogc)
+        .arg(base)
+        .env("REQUESTS_CA_BUNDLE", cert)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(&work)
+        .status()
+        .context("running the OWSLib interop script")?;
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     if !status.success() {
         bail!("the ArcGIS API for Python interop test failed ({status})");
+    }
+    if !ogc_status.success() {
+        bail!("the OWSLib interop test against the OGC face failed ({ogc_status})");
     }
     Ok(())
 }
