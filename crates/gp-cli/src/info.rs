@@ -115,7 +115,17 @@ fn task_info(tool: &gp_client::Tool, json: bool) -> anyhow::Result<()> {
 pub(crate) async fn info(url: &str, json: bool, conn: &Conn) -> anyhow::Result<()> {
     let (client, url) = conn.client_for(url).await?;
     let url = url.as_str();
-    let target = Target::parse(url)?;
+    let target = match Target::parse(url) {
+        Ok(t) => t,
+        // Not an ArcGIS URL: an OGC API – Processes endpoint, if it is one.
+        Err(_) => {
+            let tb = client.import(url).await?;
+            return match tb.named_tool() {
+                Some(t) => task_info(t, json),
+                None => service_info(&tb, json),
+            };
+        }
+    };
     if let Location::Directory { .. } = target.location {
         anyhow::bail!(
             "{} is a services directory; list it with `gp services {}`",

@@ -431,15 +431,18 @@ fn parse_extent(s: &str) -> anyhow::Result<gp_model::geometry::Envelope> {
 /// `gp run`.
 pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     let (client, task_url) = args.conn.client_for(&args.task_url).await?;
-    let target = Target::parse(&task_url)?;
-    let task = match (&target.location, &args.tool) {
-        (Location::Task { task, .. }, None) => Some(task.clone()),
-        (Location::Task { task, .. }, Some(t)) if !task.eq_ignore_ascii_case(t) => {
+    // An OGC API – Processes URL is not an ArcGIS one: its process comes from the
+    // URL (`…/processes/{id}`) or --tool once it is imported.
+    let target = Target::parse(&task_url);
+    let task = match (target.as_ref().map(|t| &t.location), &args.tool) {
+        (Err(_), t) => t.clone(),
+        (Ok(Location::Task { task, .. }), None) => Some(task.clone()),
+        (Ok(Location::Task { task, .. }), Some(t)) if !task.eq_ignore_ascii_case(t) => {
             anyhow::bail!("the URL names task {task} but --tool says {t}")
         }
-        (Location::Service { .. } | Location::Task { .. }, Some(t)) => Some(t.clone()),
-        (Location::Service { .. }, None) => None,
-        (other, _) => anyhow::bail!(
+        (Ok(Location::Service { .. } | Location::Task { .. }), Some(t)) => Some(t.clone()),
+        (Ok(Location::Service { .. }), None) => None,
+        (Ok(other), _) => anyhow::bail!(
             "{other} is not a task: give …/GPServer/<Task>, or a service URL with --tool"
         ),
     };
@@ -477,9 +480,10 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         params = params.hosted_output(name.clone());
     }
     let tb = client.import(&task_url).await?;
-    let tool = match &task {
-        Some(t) => tb.tool(t)?,
-        None => match tb.tools() {
+    let tool = match (&task, tb.named_tool()) {
+        (Some(t), _) => tb.tool(t)?,
+        (None, Some(named)) => named,
+        (None, None) => match tb.tools() {
             [only] => only,
             tools => anyhow::bail!(
                 "{} has {} tools; name one with --tool ({})",

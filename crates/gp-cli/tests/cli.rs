@@ -403,3 +403,68 @@ fn a_web_tool_runs_by_item_id_with_a_layer_input_and_a_hosted_output() {
     assert!(text(&o).contains("Item does not exist"), "{}", text(&o));
     rt.block_on(server.shutdown());
 }
+
+/// `gp info`, `gp run` and `gp job` on an OGC API – Processes endpoint (gp-server's
+/// `/arcgis/ogc` face), unchanged.
+#[test]
+fn the_commands_work_on_an_ogc_endpoint() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(gp_server::Server::start(Default::default()))
+        .unwrap();
+    let root = server.url("/arcgis/ogc");
+    let o = gp(&["info", &root]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("buffersync.bufferpoints") && t.contains("echo"),
+        "{t}"
+    );
+    let process = format!("{root}/processes/buffersync.bufferpoints");
+    let o = gp(&["info", &process]);
+    let t = text(&o);
+    assert!(
+        t.contains("Input_Features") && t.contains("NONE|ALL"),
+        "{t}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let points = dir.path().join("points.geojson");
+    std::fs::write(
+        &points,
+        r#"{"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"Name": "a"}, "geometry": {"type": "Point", "coordinates": [10, 50]}},
+            {"type": "Feature", "properties": {"Name": "b"}, "geometry": {"type": "Point", "coordinates": [11, 51]}}]}"#,
+    )
+    .unwrap();
+    let input = format!("Input_Features={}", points.display());
+    let o = gp(&[
+        "run",
+        &process,
+        &input,
+        "Distance=1 kilometers",
+        "--format",
+        "geojson",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("wrote 2 feature(s)"), "{t}");
+    let o = gp(&[
+        "run",
+        &format!("{root}/processes/wait"),
+        "Seconds=0.2",
+        "--no-wait",
+        "--json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let doc: serde_json::Value = serde_json::from_str(t.lines().next().unwrap()).unwrap();
+    let job = doc["job_url"].as_str().unwrap().to_string();
+    assert!(job.contains("/arcgis/ogc/jobs/"), "{job}");
+    let o = gp(&["job", "wait", &job]);
+    assert!(o.status.success(), "{}", text(&o));
+    rt.block_on(server.shutdown());
+}

@@ -31,6 +31,7 @@ mod download;
 mod error;
 mod layer;
 mod lookup;
+mod ogc;
 mod params;
 mod poll;
 mod portal;

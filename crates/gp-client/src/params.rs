@@ -227,7 +227,12 @@ async fn from_file(tool: &Tool, p: &ParameterInfo, path: &Path) -> Result<GpValu
 }
 
 /// Validates and encodes `params` for `tool` into form fields.
-pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, String)>, Error> {
+/// The inputs of `params`, each read and checked by its parameter's rules, the
+/// required ones all given (or with a usable default).
+pub(crate) async fn checked_values<'a>(
+    tool: &'a Tool,
+    params: &Params,
+) -> Result<Vec<(&'a ParameterInfo, GpValue)>, Error> {
     let mut set: Vec<(&ParameterInfo, GpValue)> = Vec::new();
     for (r, input) in &params.values {
         let p = crate::lookup::find(tool, crate::lookup::Among::All, r)?;
@@ -269,6 +274,11 @@ pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, 
             return Err(invalid(tool, p, "a value is required"));
         }
     }
+    Ok(set)
+}
+
+pub(crate) async fn encode(tool: &Tool, params: &Params) -> Result<Vec<(String, String)>, Error> {
+    let set = checked_values(tool, params).await?;
     let mut form: Vec<(String, String)> = set
         .into_iter()
         .map(|(p, v)| (p.name.to_string(), v.to_form_text()))

@@ -97,6 +97,9 @@ fn lost(url: &str, request_id: &str, e: Error) -> Error {
 }
 
 pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> {
+    if let Some(p) = &tool.ogc {
+        return crate::ogc::run(tool, p, params).await;
+    }
     let form = encode(tool, &params).await?;
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     // One id for the request and any resend of it, in the `X-Request-Id` header:
@@ -156,6 +159,49 @@ pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> 
     })
 }
 
+impl GpResult {
+    /// A job that was started at `job_url`.
+    pub(crate) fn submitted(
+        tool: Tool,
+        job_id: String,
+        job_url: String,
+        status: JobStatus,
+    ) -> GpResult {
+        GpResult {
+            tool,
+            job_id: Some(job_id),
+            job_url: Some(job_url),
+            started: Instant::now(),
+            state: Mutex::new(State {
+                status,
+                messages: Vec::new(),
+                progress: None,
+                outputs: IndexMap::new(),
+            }),
+        }
+    }
+
+    /// A run that ended with `outputs` (synchronous).
+    pub(crate) fn finished(
+        tool: Tool,
+        outputs: IndexMap<String, GpValue>,
+        messages: Vec<JobMessage>,
+    ) -> GpResult {
+        GpResult {
+            tool,
+            job_id: None,
+            job_url: None,
+            started: Instant::now(),
+            state: Mutex::new(State {
+                status: JobStatus::Succeeded,
+                messages,
+                progress: None,
+                outputs,
+            }),
+        }
+    }
+}
+
 /// What is needed to reopen a job after a restart: no credentials.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobFile {
@@ -205,7 +251,16 @@ impl GpResult {
     /// Reopens a job from its URL (`…/GPServer/<task>/jobs/<jobId>`), e.g. after the
     /// process restarted: imports the toolbox and reads the job's status.
     pub async fn reopen(client: &crate::Client, job_url: &str) -> Result<GpResult, Error> {
-        let target = Target::parse(job_url)?;
+        let target = match Target::parse(job_url) {
+            Ok(t) => t,
+            // An OGC API – Processes job (`…/jobs/{id}`), if the server is one.
+            Err(e) => {
+                return match crate::ogc::probe(client, job_url).await {
+                    Some(root) => crate::ogc::reopen(client, &root, job_url).await,
+                    None => Err(e),
+                };
+            }
+        };
         let Location::Job {
             service_url,
             task,
@@ -363,6 +418,18 @@ impl GpResult {
         let Some(url) = &self.job_url else {
             return Ok(self.status());
         };
+        if self.tool.ogc.is_some() {
+            let (status, progress, message) = crate::ogc::status(&self.tool, url).await?;
+            let mut s = self.lock();
+            s.status = status.clone();
+            s.progress = progress;
+            if let Some(m) = message
+                && s.messages.last() != Some(&m)
+            {
+                s.messages.push(m);
+            }
+            return Ok(status);
+        }
         let secs = hold.map(|h| format!("{:.3}", h.as_secs_f64()));
         let mut query = vec![("returnMessages", "true")];
         if let Some(s) = &secs {
@@ -401,6 +468,11 @@ impl GpResult {
         let Some(url) = &self.job_url else {
             return Ok(self.status());
         };
+        if self.tool.ogc.is_some() {
+            let st = crate::ogc::dismiss(&self.tool, url).await?;
+            self.lock().status = st.clone();
+            return Ok(st);
+        }
         let url = format!("{url}/cancel");
         let r: SubmitJobResponse =
             wire::get_json(&self.tool.client.transport, &url, &[], "cancel response").await?;
@@ -460,6 +532,18 @@ impl GpResult {
             });
         };
         let name = name.to_string();
+        if self.tool.ogc.is_some() {
+            let all = crate::ogc::results(&self.tool, job).await?;
+            let mut s = self.lock();
+            for (k, v) in &all {
+                s.outputs.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            return all.get(&name).cloned().ok_or_else(|| Error::Protocol {
+                url: wire::redact(job),
+                status: 200,
+                message: format!("the results have no {name}"),
+            });
+        }
         let url = format!("{job}/results/{}", encode_segment(&name));
         let r: ResultParameter = wire::get_json(
             &self.tool.client.transport,

@@ -330,7 +330,11 @@ impl GpResult {
     ) -> Result<Saved, Error> {
         self.require_success()?;
         let name = self.output_param(name.into())?.name.to_string();
-        let (Some(job), None) = (self.job_url(), self.cached_output(&name)) else {
+        let (Some(job), None, false) = (
+            self.job_url(),
+            self.cached_output(&name),
+            self.tool().is_ogc(),
+        ) else {
             return self.save_value(&name, path, opts).await;
         };
         let url = format!("{job}/results/{}", encode_segment(&name));

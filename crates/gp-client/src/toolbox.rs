@@ -47,6 +47,8 @@ pub struct Toolbox {
     pub(crate) url: String,
     pub(crate) info: Arc<GpServiceInfo>,
     tools: Vec<Tool>,
+    /// The tool the imported URL named (a task, job or process URL).
+    named: Option<String>,
 }
 
 impl Toolbox {
@@ -56,7 +58,17 @@ impl Toolbox {
     /// used, for this server only). The service and every task's metadata are
     /// fetched concurrently (bounded), once.
     pub async fn import(client: &Client, url: &str) -> Result<Toolbox, Error> {
-        let target = Target::parse(url)?;
+        let target = match Target::parse(url) {
+            Ok(t) => t,
+            // Not an ArcGIS URL: an OGC API – Processes endpoint, if it says so.
+            Err(e) if !url.contains(';') => {
+                return match crate::ogc::probe(client, url).await {
+                    Some(root) => crate::ogc::import(client, url, &root).await,
+                    None => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
         let Some(service_url) = target.location.service_url() else {
             return Err(Error::BadUrl {
                 input: url.split(';').next().unwrap_or_default().to_string(),
@@ -66,9 +78,10 @@ impl Toolbox {
                 ),
             });
         };
-        let tb = Toolbox::import_target(client, &target, service_url).await?;
+        let mut tb = Toolbox::import_target(client, &target, service_url).await?;
         if let Location::Task { task, .. } | Location::Job { task, .. } = &target.location {
             tb.tool(task)?;
+            tb.named = Some(task.clone());
         }
         Ok(tb)
     }
@@ -108,6 +121,7 @@ impl Toolbox {
                 synchronous: task.is_synchronous().unwrap_or(synchronous),
                 url,
                 info: Arc::new(task),
+                ogc: None,
             });
         }
         Ok(Toolbox {
@@ -115,7 +129,38 @@ impl Toolbox {
             url: service_url.to_string(),
             info,
             tools,
+            named: None,
         })
+    }
+
+    /// A toolbox of `tools` (OGC processes).
+    pub(crate) fn from_parts(
+        client: Client,
+        url: String,
+        info: Arc<GpServiceInfo>,
+        tools: Vec<Tool>,
+        named: Option<String>,
+    ) -> Toolbox {
+        Toolbox {
+            client,
+            url,
+            info,
+            tools,
+            named,
+        }
+    }
+
+    /// The tool the imported URL named (`…/GPServer/<task>`, a job URL, or an OGC
+    /// `…/processes/{id}`), if it named one.
+    pub fn named_tool(&self) -> Option<&Tool> {
+        self.named.as_deref().and_then(|n| self.tool(n).ok())
+    }
+
+    /// Imports an OGC API – Processes endpoint (its landing page, `/processes` or a
+    /// `/processes/{id}` URL): every process becomes a tool.
+    pub async fn import_ogc(client: &Client, url: &str) -> Result<Toolbox, Error> {
+        let root = crate::ogc::root_of(url);
+        crate::ogc::import(client, url, &root).await
     }
 
     /// Imports service `name` (`GP/BufferByVal`) of the services directory at
@@ -220,6 +265,8 @@ pub struct Tool {
     pub(crate) url: String,
     pub(crate) info: Arc<TaskInfo>,
     pub(crate) synchronous: bool,
+    /// When the tool is an OGC API – Processes process.
+    pub(crate) ogc: Option<Arc<crate::ogc::OgcProcess>>,
 }
 
 impl Tool {
@@ -236,6 +283,11 @@ impl Tool {
     /// The task metadata.
     pub fn info(&self) -> &TaskInfo {
         &self.info
+    }
+
+    /// True when the tool is an OGC API – Processes process.
+    pub fn is_ogc(&self) -> bool {
+        self.ogc.is_some()
     }
 
     /// arcpy `IsSynchronous`.

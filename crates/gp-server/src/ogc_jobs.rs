@@ -160,9 +160,21 @@ pub(crate) async fn execute(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
                 .map_err(|e| ApiError::bad_param(p.name.as_str(), &e.to_string())),
         }
     };
-    let job = match crate::submit::start_job(app, ctx, svc, task, &given) {
-        Ok(j) => j,
+    let mut new = match crate::submit::prepare_job(app, ctx, svc, task, &given) {
+        Ok(n) => n,
         Err(e) => return from_api(&e),
+    };
+    // Every OGC execution is a job the manager keeps, listed and followed, the
+    // synchronous services' too.
+    new.synchronous = false;
+    let job = match app.jobs.submit(new) {
+        Ok(j) => j,
+        Err(e) => {
+            return from_api(&ApiError::internal(format!(
+                "creating the job folder: {}",
+                e.kind()
+            )));
+        }
     };
     let prefer_async = ctx
         .headers

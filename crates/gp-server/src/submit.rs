@@ -68,7 +68,9 @@ fn form_value(ctx: &Ctx, p: &ParameterInfo) -> Result<Option<GpValue>, ApiError>
     }
 }
 
-fn prepare_job(
+/// The job a request asks for, its inputs (each from `given_value`) checked and
+/// prepared by the tool; not started yet.
+pub(crate) fn prepare_job(
     app: &App,
     ctx: &Ctx,
     svc: &ServiceDef,

@@ -128,6 +128,85 @@ pub fn describe(task: &TaskInfo, id: &str, synchronous: bool) -> ProcessDescript
     }
 }
 
+/// A process description as a task, for a client: each input and output a parameter
+/// typed by [`data_type_of`] (required when `minOccurs` > 0, choices from `enum`,
+/// the default from `default`); asynchronous when the process runs as a job.
+pub fn task_info(d: &ProcessDescription) -> TaskInfo {
+    use crate::service::ExecutionType;
+    use crate::task::Direction;
+    let mut params = Vec::new();
+    for (id, i) in &d.inputs {
+        let dt = data_type_of(&i.schema);
+        let mut p = ParameterInfo::new(id, dt.clone(), Direction::Input);
+        p.display_name = i.title.clone().or_else(|| Some(id.clone()));
+        p.description = i.description.clone();
+        if i.min_occurs > 0 {
+            p = p.required();
+        }
+        if let Some(choices) = i.schema.get("enum").and_then(Value::as_array) {
+            p = p.with_choices(choices.iter().filter_map(Value::as_str));
+        }
+        if let Some(d) = i.schema.get("default")
+            && let Ok(v) = input_value(&p, d)
+        {
+            p = p.with_default(v);
+        }
+        params.push(p);
+    }
+    for (id, o) in &d.outputs {
+        let mut p = ParameterInfo::new(id, data_type_of(&o.schema), Direction::Output);
+        p.display_name = o.title.clone().or_else(|| Some(id.clone()));
+        p.description = o.description.clone();
+        params.push(p);
+    }
+    let jobs = &d.summary.job_control_options;
+    let execution = if jobs.iter().any(|j| j == "async-execute") {
+        ExecutionType::Asynchronous
+    } else {
+        ExecutionType::Synchronous
+    };
+    let mut t = TaskInfo::new(&d.summary.id, execution, params);
+    t.description = d
+        .summary
+        .description
+        .clone()
+        .or_else(|| d.summary.title.clone());
+    t
+}
+
+/// The results of a job or a synchronous execution, by output id, from what servers
+/// answer: a results document (`{"<id>": value}`), the pre-1.0 `{"outputs": [{id,
+/// value}]}` (pygeoapi's `response: document`), pygeoapi's raw `{"id", "value"}`, or
+/// the bare value of `only`, the process's one output.
+pub fn results_map(body: &Value, only: Option<&str>) -> serde_json::Map<String, Value> {
+    if let Some(list) = body.get("outputs").and_then(Value::as_array) {
+        return list
+            .iter()
+            .filter_map(|o| {
+                let id = o.get("id")?.as_str()?;
+                Some((
+                    id.to_string(),
+                    o.get("value").cloned().unwrap_or(Value::Null),
+                ))
+            })
+            .collect();
+    }
+    if let (Some(id), Some(v), Some(o)) = (
+        body.get("id").and_then(Value::as_str),
+        body.get("value"),
+        body.as_object(),
+    ) && o.len() == 2
+    {
+        return [(id.to_string(), v.clone())].into_iter().collect();
+    }
+    match (body.as_object(), only) {
+        (Some(o), Some(name)) if o.contains_key(name) => o.clone(),
+        (_, Some(name)) => [(name.to_string(), body.clone())].into_iter().collect(),
+        (Some(o), None) => o.clone(),
+        (None, None) => serde_json::Map::new(),
+    }
+}
+
 /// The EPSG code of an OGC CRS URI (`…/EPSG/0/3857`, `EPSG:3857`, CRS84 = 4326).
 pub fn epsg_of_crs(crs: &str) -> Option<i32> {
     let c = crs.trim();
@@ -336,6 +415,50 @@ mod tests {
         .expect("link");
         assert!(matches!(l, GpValue::DataRef(d) if d.url.as_deref() == Some("http://h/f.csv")));
         assert!(input_value(&param(DataType::Long), &json!("x")).is_err());
+    }
+
+    #[test]
+    fn a_description_reads_back_as_the_task() {
+        use crate::task::Direction;
+        let t = TaskInfo::new(
+            "T",
+            crate::service::ExecutionType::Asynchronous,
+            vec![
+                ParameterInfo::new("Mode", DataType::String, Direction::Input)
+                    .required()
+                    .with_choices(["A", "B"])
+                    .with_default(GpValue::String("A".into())),
+                ParameterInfo::new("Pts", DataType::FeatureRecordSetLayer, Direction::Input),
+                ParameterInfo::new("Out", DataType::FeatureRecordSetLayer, Direction::Output),
+            ],
+        );
+        let back = task_info(&describe(&t, "t", false));
+        let ins: Vec<&ParameterInfo> = back.inputs().collect();
+        assert_eq!(ins[0].data_type, DataType::String);
+        assert!(ins[0].is_required() && !ins[1].is_required());
+        assert_eq!(ins[0].choices().map(<[String]>::len), Some(2));
+        assert_eq!(ins[0].default_value, Some(GpValue::String("A".into())));
+        assert_eq!(
+            back.outputs().next().map(|p| p.data_type.clone()),
+            Some(DataType::FeatureRecordSetLayer)
+        );
+        assert_eq!(back.is_synchronous(), Some(false));
+    }
+
+    #[test]
+    fn results_come_in_every_shape_servers_write() {
+        let doc = json!({"a": 1, "b": "x"});
+        assert_eq!(results_map(&doc, None).len(), 2);
+        let pre = json!({"outputs": [{"id": "echo", "value": "Hello"}]});
+        assert_eq!(results_map(&pre, None)["echo"], "Hello");
+        let raw = json!({"id": "echo", "value": "Hello World!"});
+        assert_eq!(results_map(&raw, Some("echo"))["echo"], "Hello World!");
+        assert_eq!(results_map(&json!(5), Some("n"))["n"], 5);
+        let fc = json!({"type": "FeatureCollection", "features": []});
+        assert_eq!(
+            results_map(&fc, Some("Out"))["Out"]["type"],
+            "FeatureCollection"
+        );
     }
 
     #[test]
