@@ -294,12 +294,15 @@ pub(crate) async fn status(
         message: s.message.clone().unwrap_or_default(),
         percent: Some(f64::from(p)),
     });
-    let message = s.message.map(|m| {
-        JobMessage::new(
-            MessageType::Informative,
-            format!("{}: {m}", s.status.as_str()),
-        )
-    });
+    // The OGC name is kept in the message; a failed job's message is its error.
+    let kind = if s.status == ogc::OgcStatus::Failed {
+        MessageType::Error
+    } else {
+        MessageType::Informative
+    };
+    let message = s
+        .message
+        .map(|m| JobMessage::new(kind, format!("{}: {m}", s.status.as_str())));
     Ok((s.status.job_status(), progress, message))
 }
 

@@ -293,8 +293,13 @@ impl GpResult {
     /// Reopens job `job_id` of `task` of an imported toolbox.
     pub async fn reopen_in(tb: &Toolbox, task: &str, job_id: &str) -> Result<GpResult, Error> {
         let tool = tb.tool(task)?.clone();
+        // An OGC job lives at the API's `/jobs/{id}`, not under its process.
+        let job_url = match &tool.ogc {
+            Some(p) => format!("{}/jobs/{}", p.root, encode_segment(job_id)),
+            None => format!("{}/jobs/{}", tool.url, encode_segment(job_id)),
+        };
         let r = GpResult {
-            job_url: Some(format!("{}/jobs/{}", tool.url, encode_segment(job_id))),
+            job_url: Some(job_url),
             job_id: Some(job_id.to_string()),
             tool,
             started: Instant::now(),

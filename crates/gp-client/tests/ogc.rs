@@ -125,3 +125,89 @@ async fn failures_and_cancels_end_the_wait() {
     assert_eq!(st, JobStatus::Cancelled);
     s.shutdown().await;
 }
+
+/// pygeoapi 0.21.0 as recorded (`tests/fixtures/pygeoapi/SOURCES.md`): its
+/// descriptions, a 201 with a `null` body and the job only in `Location`, the
+/// pre-1.0 results shape, and a failed job whose error is its status message.
+#[tokio::test]
+async fn pygeoapi_as_recorded() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pygeoapi/");
+    let read = |f: &str| std::fs::read_to_string(format!("{DIR}{f}")).unwrap();
+    let (conf, list, hello, shapely, echo) = (
+        read("conformance.json"),
+        read("processes.json"),
+        read("process-hello-world.json"),
+        read("process-shapely-functions.json"),
+        read("process-echo.json"),
+    );
+    let (null_body, ok_status, failed_status, results) = (
+        read("execute-async-raw.json"),
+        read("job-successful.json"),
+        read("job-failed.json"),
+        read("results-hello-world.json"),
+    );
+    let failing = Arc::new(AtomicBool::new(false));
+    let f = failing.clone();
+    let mut mock = gp_transport::MockTransport::new();
+    mock.expect_send().returning(move |req| {
+        let path = req.uri().path().to_string();
+        assert_eq!(req.headers()["accept"], "application/json", "{path}");
+        let (status, body, location) = match path.as_str() {
+            "/conformance" => (200, conf.clone(), None),
+            "/processes" => (200, list.clone(), None),
+            "/processes/hello-world" => (200, hello.clone(), None),
+            "/processes/shapely-functions" => (200, shapely.clone(), None),
+            "/processes/echo" => (200, echo.clone(), None),
+            "/processes/hello-world/execution" | "/processes/shapely-functions/execution" => {
+                assert_eq!(req.headers()["prefer"], "respond-async");
+                (201, null_body.clone(), Some("http://pg.example/jobs/j1"))
+            }
+            "/jobs/j1" if f.load(Ordering::SeqCst) => (200, failed_status.clone(), None),
+            "/jobs/j1" => (200, ok_status.clone(), None),
+            "/jobs/j1/results" => (200, results.clone(), None),
+            other => panic!("unexpected {other}"),
+        };
+        let mut b = http::Response::builder().status(status);
+        if let Some(l) = location {
+            b = b.header("location", l);
+        }
+        Ok(b.body(bytes::Bytes::from(body)).unwrap())
+    });
+    let client = Client::new(Arc::new(mock));
+    let tb = client
+        .import("http://pg.example/processes/hello-world")
+        .await
+        .unwrap();
+    assert_eq!(tb.named_tool().map(|t| t.name()), Some("hello-world"));
+    let shapely = tb.tool("shapely-functions").unwrap();
+    let op = shapely.info().inputs().next().unwrap();
+    assert!(
+        op.choices()
+            .is_some_and(|c| c.iter().any(|c| c == "measurement:distance"))
+    );
+    let r = tb
+        .tool("hello-world")
+        .unwrap()
+        .run(Params::new().set("name", "World"))
+        .await
+        .unwrap();
+    assert_eq!(r.job_url(), Some("http://pg.example/jobs/j1"));
+    r.wait().await.unwrap();
+    assert_eq!(
+        r.output("echo").await.unwrap(),
+        GpValue::Json(serde_json::json!("Hello World!"))
+    );
+    failing.store(true, Ordering::SeqCst);
+    let r = shapely
+        .run(
+            Params::new()
+                .set("operation", "measurement:area")
+                .set("geoms", "garbage"),
+        )
+        .await
+        .unwrap();
+    let e = r.wait().await.unwrap_err();
+    assert!(e.to_string().contains("ParseException"), "{e}");
+}

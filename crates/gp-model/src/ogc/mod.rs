@@ -160,6 +160,10 @@ pub struct InputDescription {
     /// Most values: a number or `"unbounded"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_occurs: Option<serde_json::Value>,
+    /// Keys this crate does not model, kept as written (pygeoapi writes an input's
+    /// `enum` here rather than in its schema).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 fn one() -> u64 {

@@ -92,6 +92,7 @@ pub fn describe(task: &TaskInfo, id: &str, synchronous: bool) -> ProcessDescript
                     schema: schema(p),
                     min_occurs: u64::from(p.is_required()),
                     max_occurs: (!many).then(|| json!(1)),
+                    extra: serde_json::Map::new(),
                 },
             )
         })
@@ -143,7 +144,8 @@ pub fn task_info(d: &ProcessDescription) -> TaskInfo {
         if i.min_occurs > 0 {
             p = p.required();
         }
-        if let Some(choices) = i.schema.get("enum").and_then(Value::as_array) {
+        let choices = i.schema.get("enum").or_else(|| i.extra.get("enum"));
+        if let Some(choices) = choices.and_then(Value::as_array) {
             p = p.with_choices(choices.iter().filter_map(Value::as_str));
         }
         if let Some(d) = i.schema.get("default")
@@ -176,20 +178,25 @@ pub fn task_info(d: &ProcessDescription) -> TaskInfo {
 
 /// The results of a job or a synchronous execution, by output id, from what servers
 /// answer: a results document (`{"<id>": value}`), the pre-1.0 `{"outputs": [{id,
-/// value}]}` (pygeoapi's `response: document`), pygeoapi's raw `{"id", "value"}`, or
-/// the bare value of `only`, the process's one output.
+/// value}]}` (pygeoapi's `response: document`), pygeoapi's job results
+/// `{"outputs": [{"<id>": value, ...}]}`, pygeoapi's raw `{"id", "value"}`, or the
+/// bare value of `only`, the process's one output.
 pub fn results_map(body: &Value, only: Option<&str>) -> serde_json::Map<String, Value> {
     if let Some(list) = body.get("outputs").and_then(Value::as_array) {
-        return list
-            .iter()
-            .filter_map(|o| {
-                let id = o.get("id")?.as_str()?;
-                Some((
-                    id.to_string(),
-                    o.get("value").cloned().unwrap_or(Value::Null),
-                ))
-            })
-            .collect();
+        let mut out = serde_json::Map::new();
+        for o in list {
+            match (o.get("id").and_then(Value::as_str), o.as_object()) {
+                (Some(id), _) => {
+                    out.insert(
+                        id.to_string(),
+                        o.get("value").cloned().unwrap_or(Value::Null),
+                    );
+                }
+                (None, Some(fields)) => out.extend(fields.clone()),
+                (None, None) => {}
+            }
+        }
+        return out;
     }
     if let (Some(id), Some(v), Some(o)) = (
         body.get("id").and_then(Value::as_str),
@@ -268,6 +275,8 @@ pub fn input_value(p: &ParameterInfo, v: &Value) -> Result<GpValue> {
             (None, Value::String(s)) => p.parse_text(s),
             _ => GpValue::from_json(&p.data_type, v),
         },
+        // A type gp does not model (`{"type": "object"}`): the JSON as it is.
+        DataType::Unknown(_) => Ok(GpValue::Json(v.clone())),
         DataType::MultiValue(_) => match v {
             Value::Array(_) => GpValue::from_json(&p.data_type, v),
             Value::String(s) => p.parse_text(s),
@@ -415,6 +424,11 @@ mod tests {
         .expect("link");
         assert!(matches!(l, GpValue::DataRef(d) if d.url.as_deref() == Some("http://h/f.csv")));
         assert!(input_value(&param(DataType::Long), &json!("x")).is_err());
+        let any = input_value(
+            &param(DataType::Unknown(String::new())),
+            &json!("Hello World!"),
+        );
+        assert_eq!(any.ok(), Some(GpValue::Json(json!("Hello World!"))));
     }
 
     #[test]
@@ -451,6 +465,8 @@ mod tests {
         assert_eq!(results_map(&doc, None).len(), 2);
         let pre = json!({"outputs": [{"id": "echo", "value": "Hello"}]});
         assert_eq!(results_map(&pre, None)["echo"], "Hello");
+        let job = json!({"outputs": [{"operation": "measurement:distance", "result": 5.0}]});
+        assert_eq!(results_map(&job, Some("result"))["result"], 5.0);
         let raw = json!({"id": "echo", "value": "Hello World!"});
         assert_eq!(results_map(&raw, Some("echo"))["echo"], "Hello World!");
         assert_eq!(results_map(&json!(5), Some("n"))["n"], 5);
