@@ -5,7 +5,8 @@
 //! undeclared dependency of it) and `OWSLib==0.35.0`, builds and starts
 //! `gp-server --tls` on a free port, and runs `xtask/interop/arcgis_interop.py` and
 //! `xtask/interop/owslib_interop.py` (against the `/arcgis/ogc` face) with
-//! `REQUESTS_CA_BUNDLE` set to the server's self-signed certificate.
+//! `REQUESTS_CA_BUNDLE` set to the server's self-signed certificate. Then the `gp`
+//! CLI against pygeoapi ([`crate::interop_pygeoapi`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -122,9 +123,11 @@ pub(crate) fn run() -> anyhow::Result<()> {
             "--all-features",
             "--bin",
             "gp-server",
+            "--bin",
+            "gp",
         ])
         .status()
-        .context("building gp-server")?;
+        .context("building gp-server and gp")?;
     if !status.success() {
         bail!("building gp-server failed ({status})");
     }
@@ -178,5 +181,6 @@ pub(crate) fn run() -> anyhow::Result<()> {
     if !ogc_status.success() {
         bail!("the OWSLib interop test against the OGC face failed ({ogc_status})");
     }
-    Ok(())
+    let gp = crate::target_dir().join("debug").join("gp");
+    crate::interop_pygeoapi::run(&work, &gp)
 }

@@ -35,6 +35,7 @@ mod bench_throughput;
 mod ci;
 mod fuzz;
 mod interop;
+mod interop_pygeoapi;
 mod soak;
 
 use std::path::PathBuf;
