@@ -173,8 +173,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
         .current_dir(&work)
         .status()
         .context("running the OWSLib interop script")?;
+    let checked = crate::interop_tools::schemathesis(&work, &format!("{base}/ogc/api"), cert);
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
+    checked?;
     if !status.success() {
         bail!("the ArcGIS API for Python interop test failed ({status})");
     }

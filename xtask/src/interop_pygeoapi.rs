@@ -5,13 +5,11 @@
 //! (synchronous-capable processes run as jobs), a failing job, and a dismissed one.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-
-const PYGEOAPI: &str = "pygeoapi==0.21.0";
 
 /// Stops pygeoapi when dropped.
 struct Serving(Child);
@@ -21,43 +19,6 @@ impl Drop for Serving {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn venv(work: &Path) -> anyhow::Result<PathBuf> {
-    let venv = work.join("pygeoapi-venv");
-    let py = venv.join("bin").join("python");
-    let ready = Command::new(&py)
-        .args([
-            "-c",
-            "import pygeoapi, sys; sys.exit(pygeoapi.__version__ != '0.21.0')",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        eprintln!("==> creating {} with {PYGEOAPI}", venv.display());
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .context("python3 -m venv")?
-            .success()
-            && Command::new(&py)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    PYGEOAPI,
-                ])
-                .status()
-                .context("pip")?
-                .success();
-        if !ok {
-            bail!("installing {PYGEOAPI} into {} failed", venv.display());
-        }
-    }
-    Ok(venv.join("bin"))
 }
 
 fn config(dir: &Path, port: u16) -> String {
@@ -106,7 +67,8 @@ fn check(what: &str, o: &Output, code: i32, says: &str) -> anyhow::Result<String
 
 /// Runs the checks with the `gp` binary at `gp`.
 pub(crate) fn run(work: &Path, gp: &Path) -> anyhow::Result<()> {
-    let bin = venv(work)?;
+    let bin =
+        crate::interop_tools::tool_venv(work, "pygeoapi-venv", "pygeoapi", "pygeoapi", "0.21.0")?;
     let dir = work.join(format!("pygeoapi-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("out")).context("creating the pygeoapi folder")?;

@@ -36,6 +36,7 @@ mod ci;
 mod fuzz;
 mod interop;
 mod interop_pygeoapi;
+mod interop_tools;
 mod soak;
 
 use std::path::PathBuf;

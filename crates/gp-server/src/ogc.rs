@@ -175,11 +175,20 @@ pub(crate) async fn ogc(
 ) -> Result<Response, ApiError> {
     let get = ctx.method == Method::GET || ctx.method == Method::HEAD;
     let not_allowed = || {
-        problem(
+        // What the resource takes, in `Allow` (RFC 9110).
+        let allow = match tail {
+            [p, _, e] if eq(p, "processes") && eq(e, "execution") => "POST",
+            [j, _] if eq(j, "jobs") => "GET, HEAD, DELETE",
+            _ => "GET, HEAD",
+        };
+        let mut r = problem(
             StatusCode::METHOD_NOT_ALLOWED,
             "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/method-not-allowed",
-            format!("{} is not allowed here", ctx.method),
-        )
+            format!("{} is not allowed here; {allow} is", ctx.method),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+        r
     };
     Ok(match tail {
         [] if get => json(StatusCode::OK, &landing(ctx)),

@@ -12,7 +12,9 @@ fn problem(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/exception"}}}})
 }
 
-/// The document for the API served at `base`.
+/// The document for the API served at `base`. Process ids are left open (a string):
+/// a generic tester given the real ones would run them with made-up inputs, `Wait`
+/// for days included.
 pub(crate) fn document(base: &str) -> Value {
     let process_id =
         json!({"name": "processID", "in": "path", "required": true, "schema": {"type": "string"}});

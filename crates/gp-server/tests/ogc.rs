@@ -297,4 +297,12 @@ async fn errors_are_problem_details_that_say_what() {
         .await
         .unwrap();
     assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, HEAD");
+    let r = s
+        .http
+        .get(s.url("/arcgis/ogc/processes/wait/execution"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["allow"], "POST");
 }

@@ -1,0 +1,95 @@
+//! Python tools of the interop checks, each in its own virtual environment under
+//! `target/interop/` (their dependencies do not meet), installed once at a pinned
+//! version from the package index.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// The `bin` folder of `target/interop/<dir>` holding `package==version`, whose
+/// module `module` says its version in `__version__` (made or fixed when it does
+/// not say `version`).
+pub(crate) fn tool_venv(
+    work: &Path,
+    dir: &str,
+    package: &str,
+    module: &str,
+    version: &str,
+) -> anyhow::Result<PathBuf> {
+    let venv = work.join(dir);
+    let py = venv.join("bin").join("python");
+    let probe = format!("import {module}, sys; sys.exit({module}.__version__ != '{version}')");
+    let ready = Command::new(&py)
+        .args(["-c", &probe])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        let spec = format!("{package}=={version}");
+        eprintln!("==> creating {} with {spec}", venv.display());
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .context("python3 -m venv")?
+            .success()
+            && Command::new(&py)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    &spec,
+                ])
+                .status()
+                .context("pip")?
+                .success();
+        if !ok {
+            bail!("installing {spec} into {} failed", venv.display());
+        }
+    }
+    Ok(venv.join("bin"))
+}
+
+/// schemathesis against the OGC face's OpenAPI document at `api`: every answer's
+/// status and body as the document says (a 500 only where it is declared: a failed
+/// job), 405s with `Allow`. Not checked: that any 5xx is a defect (`Fail` fails on
+/// purpose, with the 500 the document declares), and that every schema-valid execute
+/// request is accepted (inputs are checked against the process description, which
+/// an OpenAPI document of the generic API cannot carry). Not run: the stateful
+/// phase, which chains real processes with made-up inputs (`Wait` may wait days).
+pub(crate) fn schemathesis(work: &Path, api: &str, cert: &str) -> anyhow::Result<()> {
+    let bin = tool_venv(
+        work,
+        "schemathesis-venv",
+        "schemathesis",
+        "schemathesis",
+        "4.32.5",
+    )?;
+    let status = Command::new(bin.join("schemathesis"))
+        .args([
+            "run",
+            api,
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance,not_a_server_error",
+            "--max-examples",
+            "30",
+            "--phases",
+            "examples,coverage,fuzzing",
+            // Nothing carried over from earlier runs (a stateful one's findings).
+            "--generation-database",
+            "none",
+            "--tls-verify",
+            cert,
+        ])
+        .current_dir(work)
+        .status()
+        .context("running schemathesis")?;
+    if !status.success() {
+        bail!("schemathesis found answers that break the OGC face's OpenAPI document ({status})");
+    }
+    Ok(())
+}
