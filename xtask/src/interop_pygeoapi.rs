@@ -139,6 +139,19 @@ pub(crate) fn run(work: &Path, gp: &Path) -> anyhow::Result<()> {
         "Hello World!",
     )?;
     check(
+        "gp run hello-world --sync (the raw {\"id\", \"value\"} answer)",
+        &gp_cmd(&[
+            "run",
+            &format!("{url}/processes/hello-world"),
+            "name=Sync",
+            "--sync",
+            "--out",
+            &o,
+        ])?,
+        0,
+        "Hello Sync!",
+    )?;
+    check(
         "gp run shapely-functions with a list of WKT geometries",
         &gp_cmd(&[
             "run",
@@ -150,6 +163,20 @@ pub(crate) fn run(work: &Path, gp: &Path) -> anyhow::Result<()> {
         ])?,
         0,
         "5.0",
+    )?;
+    check(
+        "gp run shapely-functions --sync",
+        &gp_cmd(&[
+            "run",
+            &format!("{url}/processes/shapely-functions"),
+            "operation=measurement:distance",
+            "geoms=POINT(0 0);POINT(6 8)",
+            "--sync",
+            "--out",
+            &o,
+        ])?,
+        0,
+        "10.0",
     )?;
     check(
         "a failed job is exit 1 with the server's error",

@@ -163,6 +163,10 @@ pub(crate) struct RunArgs {
     /// Output spatial reference (wkid).
     #[arg(long)]
     out_sr: Option<i32>,
+    /// Run synchronously where the server lets you choose (OGC processes that offer
+    /// both); ArcGIS services decide for themselves.
+    #[arg(long)]
+    sync: bool,
     /// Publish the feature output as a new hosted feature layer of this name
     /// (ArcGIS Enterprise web tools); it is then read back from the layer in pages.
     #[arg(long, value_name = "NAME")]
@@ -479,6 +483,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     if let Some(name) = &args.hosted_output {
         params = params.hosted_output(name.clone());
     }
+    params = params.synchronous(args.sync);
     let tb = client.import(&task_url).await?;
     let tool = match (&task, tb.named_tool()) {
         (Some(t), _) => tb.tool(t)?,

@@ -35,6 +35,8 @@ pub(crate) struct OgcProcess {
     pub(crate) root: String,
     /// The process id.
     pub(crate) id: String,
+    /// It runs synchronously when asked (`sync-execute`).
+    pub(crate) sync_ok: bool,
 }
 
 /// The API root of an OGC URL: everything before `/processes` or `/jobs`.
@@ -189,6 +191,11 @@ pub(crate) async fn import(client: &Client, url: &str, root: &str) -> Result<Too
             ogc: Some(Arc::new(OgcProcess {
                 root: root.to_string(),
                 id: d.summary.id.clone(),
+                sync_ok: d
+                    .summary
+                    .job_control_options
+                    .iter()
+                    .any(|j| j == "sync-execute"),
             })),
         });
     }
@@ -219,7 +226,8 @@ pub(crate) async fn run(
         process.root,
         encode_segment(&process.id)
     );
-    let prefer: &[(&'static str, &str)] = if tool.synchronous {
+    let sync = tool.synchronous || (params.synchronous && process.sync_ok);
+    let prefer: &[(&'static str, &str)] = if sync {
         &[]
     } else {
         &[("prefer", "respond-async")]

@@ -59,6 +59,10 @@ pub struct Params {
     /// value is then the layer's URL, which [`crate::GpResult::output`] and the
     /// savers read in pages.
     pub hosted_output: Option<String>,
+    /// Run synchronously where the server lets the caller choose (an OGC process
+    /// that offers both `sync-execute` and `async-execute`); ArcGIS services decide
+    /// for themselves.
+    pub synchronous: bool,
 }
 
 impl Params {
@@ -117,6 +121,13 @@ impl Params {
     /// `returnM`.
     pub fn return_m(mut self, on: bool) -> Self {
         self.env.return_m = Some(on);
+        self
+    }
+
+    /// Asks for a synchronous run where the server lets the caller choose (see
+    /// [`Params::synchronous`](struct.Params.html#structfield.synchronous)).
+    pub fn synchronous(mut self, on: bool) -> Self {
+        self.synchronous = on;
         self
     }
 

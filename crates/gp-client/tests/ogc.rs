@@ -142,6 +142,7 @@ async fn pygeoapi_as_recorded() {
         read("process-shapely-functions.json"),
         read("process-echo.json"),
     );
+    let sync_raw = read("execute-sync-raw.json");
     let (null_body, ok_status, failed_status, results) = (
         read("execute-async-raw.json"),
         read("job-successful.json"),
@@ -160,6 +161,9 @@ async fn pygeoapi_as_recorded() {
             "/processes/hello-world" => (200, hello.clone(), None),
             "/processes/shapely-functions" => (200, shapely.clone(), None),
             "/processes/echo" => (200, echo.clone(), None),
+            "/processes/hello-world/execution" if req.headers().get("prefer").is_none() => {
+                (200, sync_raw.clone(), None)
+            }
             "/processes/hello-world/execution" | "/processes/shapely-functions/execution" => {
                 assert_eq!(req.headers()["prefer"], "respond-async");
                 (201, null_body.clone(), Some("http://pg.example/jobs/j1"))
@@ -195,6 +199,18 @@ async fn pygeoapi_as_recorded() {
         .unwrap();
     assert_eq!(r.job_url(), Some("http://pg.example/jobs/j1"));
     r.wait().await.unwrap();
+    assert_eq!(
+        r.output("echo").await.unwrap(),
+        GpValue::Json(serde_json::json!("Hello World!"))
+    );
+    // Asked to, a process that offers both runs synchronously: pygeoapi's raw answer.
+    let r = tb
+        .tool("hello-world")
+        .unwrap()
+        .run(Params::new().set("name", "World").synchronous(true))
+        .await
+        .unwrap();
+    assert_eq!(r.job_url(), None);
     assert_eq!(
         r.output("echo").await.unwrap(),
         GpValue::Json(serde_json::json!("Hello World!"))

@@ -50,7 +50,7 @@ async fn import_forms_and_parameter_values() {
         .await
         .unwrap();
     let names: Vec<&str> = arcpy.tools().iter().map(|t| t.name()).collect();
-    assert_eq!(names, ["Wait", "Fail", "EchoTypes"]);
+    assert_eq!(names, ["Wait", "Fail", "Echo", "EchoTypes"]);
     let e = client
         .import(&s.url("/arcgis/rest/services/GP/Nope/GPServer"))
         .await
@@ -371,7 +371,7 @@ fn the_blocking_facade_runs_the_same_workflow() {
         let tb = Toolbox::import_from(&client, &s.url("/arcgis/rest/services/"), "GP/Utilities")
             .await
             .unwrap();
-        assert_eq!(tb.tools().len(), 3);
+        assert_eq!(tb.tools().len(), 4);
         s.shutdown().await;
     });
 }
