@@ -31,54 +31,14 @@ impl Drop for Server {
     }
 }
 
-fn venv_python(venv: &Path) -> PathBuf {
-    venv.join("bin").join("python")
-}
-
+/// The Python of `venv` with the ArcGIS API for Python and OWSLib (made once).
 pub(crate) fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
-    let py = venv_python(venv);
-    let ready = Command::new(&py)
-        .args([
-            "-c",
-            "import arcgis, owslib, six, sys; sys.exit(arcgis.__version__ != '2.4.4' or owslib.__version__ != '0.35.0')",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ready {
-        return Ok(py);
-    }
-    eprintln!(
-        "==> creating {} with {ARCGIS} and {OWSLIB} (about a minute, once)",
-        venv.display()
-    );
-    let status = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(venv)
-        .status()
-        .context("running python3 -m venv (is Python 3 with venv installed?)")?;
-    if !status.success() {
-        bail!(
-            "python3 -m venv {} failed ({status}); install python3-venv",
-            venv.display()
-        );
-    }
-    let status = Command::new(&py)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            ARCGIS,
-            OWSLIB,
-            "six",
-        ])
-        .status()
-        .context("running pip")?;
-    if !status.success() {
-        bail!("pip install {ARCGIS} {OWSLIB} six failed ({status})");
-    }
-    Ok(py)
+    let bin = crate::interop_tools::venv_with(
+        venv,
+        &[ARCGIS, OWSLIB, "six"],
+        "import arcgis, owslib, six, sys; sys.exit(arcgis.__version__ != '2.4.4' or owslib.__version__ != '0.35.0')",
+    )?;
+    Ok(bin.join("python"))
 }
 
 /// Starts the `gp-server` binary on a free loopback port with `args` and `data` (the

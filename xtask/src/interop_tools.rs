@@ -7,31 +7,25 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-/// The `bin` folder of `target/interop/<dir>` holding `package==version`, whose
-/// module `module` says its version in `__version__` (made or fixed when it does
-/// not say `version`).
-pub(crate) fn tool_venv(
-    work: &Path,
-    dir: &str,
-    package: &str,
-    module: &str,
-    version: &str,
-) -> anyhow::Result<PathBuf> {
-    let venv = work.join(dir);
+/// The `bin` folder of the virtual environment `venv`, made (or fixed) with
+/// `packages` installed unless `probe` (Python code) already exits 0 in it.
+pub(crate) fn venv_with(venv: &Path, packages: &[&str], probe: &str) -> anyhow::Result<PathBuf> {
     let py = venv.join("bin").join("python");
-    let probe = format!("import {module}, sys; sys.exit({module}.__version__ != '{version}')");
     let ready = Command::new(&py)
-        .args(["-c", &probe])
+        .args(["-c", probe])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ready {
-        let spec = format!("{package}=={version}");
-        eprintln!("==> creating {} with {spec}", venv.display());
+        eprintln!(
+            "==> creating {} with {}",
+            venv.display(),
+            packages.join(" ")
+        );
         let ok = Command::new("python3")
             .args(["-m", "venv"])
-            .arg(&venv)
+            .arg(venv)
             .status()
-            .context("python3 -m venv")?
+            .context("python3 -m venv (is Python 3 with venv installed?)")?
             .success()
             && Command::new(&py)
                 .args([
@@ -40,16 +34,36 @@ pub(crate) fn tool_venv(
                     "install",
                     "--quiet",
                     "--disable-pip-version-check",
-                    &spec,
                 ])
+                .args(packages)
                 .status()
                 .context("pip")?
                 .success();
         if !ok {
-            bail!("installing {spec} into {} failed", venv.display());
+            bail!(
+                "installing {} into {} failed",
+                packages.join(" "),
+                venv.display()
+            );
         }
     }
     Ok(venv.join("bin"))
+}
+
+/// The `bin` folder of `target/interop/<dir>` holding `package==version`, whose
+/// module `module` says its version in `__version__`.
+pub(crate) fn tool_venv(
+    work: &Path,
+    dir: &str,
+    package: &str,
+    module: &str,
+    version: &str,
+) -> anyhow::Result<PathBuf> {
+    venv_with(
+        &work.join(dir),
+        &[&format!("{package}=={version}")],
+        &format!("import {module}, sys; sys.exit({module}.__version__ != '{version}')"),
+    )
 }
 
 /// schemathesis against the OGC face's OpenAPI document at `api`: every answer's
