@@ -128,6 +128,10 @@ pub(crate) async fn execute(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
         )
     };
     let body = ctx.json_body.as_deref().unwrap_or(b"{}");
+    // serde would read a struct from an array too: an execute request is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return bad("the body is not an execute request: a JSON object with `inputs`".into());
+    }
     let req: ExecuteRequest = match gp_model::from_json_slice("execute request", body) {
         Ok(r) => r,
         Err(e) => {
@@ -136,6 +140,12 @@ pub(crate) async fn execute(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
             ));
         }
     };
+    if let Some(r) = req.response.as_deref()
+        && r != "raw"
+        && r != "document"
+    {
+        return bad(format!("response: `{r}` is neither raw nor document"));
+    }
     if let Some(unknown) = req
         .inputs
         .keys()

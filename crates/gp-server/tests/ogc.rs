@@ -281,6 +281,30 @@ async fn errors_are_problem_details_that_say_what() {
         "invalid-parameter-value",
         "execute request",
     );
+    let r = execute(&s, "wait", &json!([]), false).await;
+    let c = r.status().as_u16();
+    check(
+        c,
+        &r.json().await.unwrap(),
+        400,
+        "invalid-parameter-value",
+        "a JSON object",
+    );
+    let r = execute(
+        &s,
+        "wait",
+        &json!({"inputs": {"Seconds": 0}, "response": "kmz"}),
+        false,
+    )
+    .await;
+    let c = r.status().as_u16();
+    check(
+        c,
+        &r.json().await.unwrap(),
+        400,
+        "invalid-parameter-value",
+        "`kmz` is neither",
+    );
     let r = execute(&s, "fail", &json!({"inputs": {}}), false).await;
     let c = r.status().as_u16();
     check(
