@@ -210,6 +210,9 @@ async fn from_file(tool: &Tool, p: &ParameterInfo, path: &Path) -> Result<GpValu
             ));
         }
     }
+    if tool.is_ogc() {
+        return inline_file(tool, p, path).await;
+    }
     if !tool.service.supports_uploads() {
         return Err(invalid(
             tool,
@@ -235,6 +238,42 @@ async fn from_file(tool: &Tool, p: &ParameterInfo, path: &Path) -> Result<GpValu
         return Err(invalid(tool, p, "the server did not accept the upload"));
     }
     Ok(GpValue::DataRef(DataRef::item(up.item.item_id)))
+}
+
+/// The largest file sent inline to an OGC process (base64 in the request body).
+const MAX_INLINE_FILE: u64 = 64 << 20;
+
+/// A local file for an OGC process: OGC has no uploads, so it goes inline, base64
+/// encoded with its media type.
+async fn inline_file(tool: &Tool, p: &ParameterInfo, path: &Path) -> Result<GpValue, Error> {
+    use base64::Engine;
+    let size = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| invalid(tool, p, format!("reading {}: {e}", path.display())))?
+        .len();
+    if size > MAX_INLINE_FILE {
+        return Err(invalid(
+            tool,
+            p,
+            format!(
+                "{} is {} MB; files over {} MB are not sent inline: give a URL the server can read",
+                path.display(),
+                size >> 20,
+                MAX_INLINE_FILE >> 20
+            ),
+        ));
+    }
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| invalid(tool, p, format!("reading {}: {e}", path.display())))?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
+    Ok(gp_model::ogc::values::inline_file(
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+        gp_model::ogc::values::media_type(ext),
+    ))
 }
 
 /// Validates and encodes `params` for `tool` into form fields.

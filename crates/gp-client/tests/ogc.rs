@@ -227,3 +227,44 @@ async fn pygeoapi_as_recorded() {
     let e = r.wait().await.unwrap_err();
     assert!(e.to_string().contains("ParseException"), "{e}");
 }
+
+/// A local raster for an OGC process goes inline (base64, OGC has no uploads); the
+/// raster output comes back as a link and is downloaded into the scratch workspace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_raster_goes_inline_and_a_raster_output_is_downloaded() {
+    let s = Server::start(ServerConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dem = dir.path().join("dem.tif");
+    let data: Vec<f32> = (0..64 * 64).map(|i| (i % 64) as f32 * 3.0).collect();
+    let mut r = gp_raster::Raster::new(64, 64, 1, gp_raster::RasterData::F32(data)).unwrap();
+    r.georef = gp_raster::GeoReference::north_up(500_000.0, 5_200_000.0, 30.0, 32633);
+    gp_raster::write_geotiff(&dem, &r, &Default::default()).unwrap();
+    let tb = Client::http()
+        .unwrap()
+        .import(&s.url("/arcgis/ogc/processes/runslope"))
+        .await
+        .unwrap();
+    let slope = tb.named_tool().unwrap();
+    let r = slope
+        .run(Params::new().file("Input_DEM", &dem))
+        .await
+        .unwrap();
+    r.wait().await.unwrap();
+    let out = dir.path().join("out");
+    let opts = SaveOptions {
+        scratch: Some(gp_fs::ScratchWorkspace::at(dir.path().join("scratch"))),
+        ..Default::default()
+    };
+    let saved = r.save_outputs(&out, &opts).await.unwrap();
+    let Saved::File { path } = &saved[0].saved else {
+        panic!("{saved:?}")
+    };
+    assert!(
+        path.starts_with(dir.path().join("scratch")),
+        "{}",
+        path.display()
+    );
+    let info = gp_raster::read_tiff_info(path).unwrap();
+    assert_eq!((info.width, info.height), (64, 64));
+    s.shutdown().await;
+}

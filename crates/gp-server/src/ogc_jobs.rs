@@ -165,6 +165,7 @@ pub(crate) async fn execute(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
             .map(|(_, v)| v);
         match v {
             None | Some(Value::Null) => Ok(None),
+            Some(v) if values::is_inline_file(p, v) => inline_file(app, ctx, svc, p, v).map(Some),
             Some(v) => values::input_value(p, v)
                 .map(Some)
                 .map_err(|e| ApiError::bad_param(p.name.as_str(), &e.to_string())),
@@ -322,4 +323,38 @@ pub(crate) fn dismiss(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
     info.message = Some("Dismissed.".into());
     info.links.retain(|l| l.rel.as_deref() == Some("self"));
     json(StatusCode::OK, &info)
+}
+
+/// A file input sent inline (`{"value": <base64>, "encoding": "base64", "mediaType"}`):
+/// decoded and kept as an upload of the caller's, which the tool then reads.
+fn inline_file(
+    app: &App,
+    ctx: &Ctx,
+    svc: &ServiceDef,
+    p: &gp_model::ParameterInfo,
+    v: &Value,
+) -> Result<GpValue, ApiError> {
+    use base64::Engine;
+    let name = p.name.as_str();
+    let text = v.get("value").and_then(Value::as_str).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| {
+            ApiError::bad_param(name, &format!("the base64 value does not decode: {e}"))
+        })?;
+    let media = v
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let file_name = format!("{name}.{}", values::extension_of(media));
+    let incoming = app
+        .uploads
+        .from_bytes(&file_name, &bytes, ctx.user.clone())?;
+    let item = app
+        .uploads
+        .store_single(incoming, svc, "an inline OGC input")?;
+    Ok(GpValue::DataRef(DataRef {
+        item_id: Some(item.item_id),
+        ..Default::default()
+    }))
 }

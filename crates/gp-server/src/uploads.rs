@@ -149,6 +149,33 @@ impl Uploads {
         })
     }
 
+    /// A file sent inline (an OGC input encoded as base64), as if uploaded: its type
+    /// checked, its size limited, owned by `owner`.
+    pub(crate) fn from_bytes(
+        &self,
+        file_name: &str,
+        bytes: &[u8],
+        owner: Option<String>,
+    ) -> Result<Incoming, ApiError> {
+        let name = sanitize(file_name);
+        self.check_type(&name)?;
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(self.too_large(format!("{} MB", mb(bytes.len() as u64))));
+        }
+        let incoming_dir = self.dir.join(".incoming");
+        let fail =
+            |e: std::io::Error| ApiError::internal(format!("storing the input: {}", e.kind()));
+        std::fs::create_dir_all(&incoming_dir).map_err(fail)?;
+        let mut file = tempfile::NamedTempFile::new_in(&incoming_dir).map_err(fail)?;
+        file.write_all(bytes).map_err(fail)?;
+        Ok(Incoming {
+            name,
+            file,
+            size: bytes.len() as u64,
+            owner,
+        })
+    }
+
     /// Refuses a file name whose type is not on the list.
     pub(crate) fn check_type(&self, name: &str) -> Result<(), ApiError> {
         let ext = crate::tools::extension(std::path::Path::new(name));

@@ -330,6 +330,42 @@ pub fn output_value(v: &GpValue) -> Value {
     }
 }
 
+/// True when `v` is a file sent inline for a raster or file parameter:
+/// `{"value": <base64>, "encoding": "base64"}` (or a `contentEncoding` of base64).
+pub fn is_inline_file(p: &ParameterInfo, v: &Value) -> bool {
+    let file = matches!(
+        p.data_type,
+        DataType::RasterDataLayer | DataType::RasterData | DataType::DataFile
+    );
+    let encoding = v
+        .get("encoding")
+        .or_else(|| v.get("contentEncoding"))
+        .and_then(Value::as_str);
+    file && v.get("value").is_some_and(Value::is_string)
+        && encoding.is_some_and(|e| e.eq_ignore_ascii_case("base64"))
+}
+
+/// A file sent inline: `bytes` base64-encoded with its media type, as an OGC
+/// qualified value.
+pub fn inline_file(base64: String, media_type: &str) -> GpValue {
+    GpValue::Json(json!({"value": base64, "encoding": "base64", "mediaType": media_type}))
+}
+
+/// The file extension of a media type (`image/tiff` → `tif`), `bin` when unknown.
+pub fn extension_of(media_type: &str) -> &'static str {
+    let m = media_type.to_ascii_lowercase();
+    match m.split(';').next().unwrap_or_default().trim() {
+        "image/tiff" => "tif",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "application/json" => "json",
+        "application/geo+json" => "geojson",
+        "application/zip" => "zip",
+        "text/csv" => "csv",
+        _ => "bin",
+    }
+}
+
 /// The media type of a file format (`tif`).
 pub fn media_type(format: &str) -> &'static str {
     match format.to_ascii_lowercase().as_str() {
@@ -339,6 +375,7 @@ pub fn media_type(format: &str) -> &'static str {
         "json" => "application/json",
         "geojson" => "application/geo+json",
         "zip" => "application/zip",
+        "csv" => "text/csv",
         _ => "application/octet-stream",
     }
 }
