@@ -349,7 +349,7 @@ fn inline_file(
     let file_name = format!("{name}.{}", values::extension_of(media));
     let incoming = app
         .uploads
-        .from_bytes(&file_name, &bytes, ctx.user.clone())?;
+        .receive_bytes(&file_name, &bytes, ctx.user.clone())?;
     let item = app
         .uploads
         .store_single(incoming, svc, "an inline OGC input")?;

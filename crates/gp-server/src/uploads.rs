@@ -151,7 +151,7 @@ impl Uploads {
 
     /// A file sent inline (an OGC input encoded as base64), as if uploaded: its type
     /// checked, its size limited, owned by `owner`.
-    pub(crate) fn from_bytes(
+    pub(crate) fn receive_bytes(
         &self,
         file_name: &str,
         bytes: &[u8],
