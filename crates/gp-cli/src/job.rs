@@ -87,8 +87,25 @@ impl JobTarget {
 }
 
 fn status_json(r: &GpResult) -> serde_json::Value {
-    serde_json::json!({"job_id": r.result_id(), "job_url": r.job_url(), "status": r.status(),
-        "progress": r.progress()})
+    let mut v = serde_json::json!({"job_id": r.result_id(), "job_url": r.job_url(), "status": r.status(),
+        "progress": r.progress()});
+    if r.tool().is_ogc() {
+        v["ogc_status"] = gp_model::ogc::OgcStatus::of(r.status()).as_str().into();
+    }
+    v
+}
+
+/// The status as the server names it: an OGC job's OGC name with the job status.
+fn status_text(r: &GpResult) -> String {
+    if r.tool().is_ogc() {
+        format!(
+            "{} ({})",
+            gp_model::ogc::OgcStatus::of(r.status()).as_str(),
+            r.status()
+        )
+    } else {
+        r.status().to_string()
+    }
 }
 
 /// `gp job`.
@@ -99,7 +116,7 @@ pub(crate) async fn job(action: JobAction, quiet: bool) -> anyhow::Result<()> {
             if t.json {
                 return outln!("{}", status_json(&r));
             }
-            outln!("{}", r.status())
+            outln!("{}", status_text(&r))
         }
         JobAction::Wait { target: t, timeout } => {
             let r = t.open().await?;

@@ -466,5 +466,13 @@ fn the_commands_work_on_an_ogc_endpoint() {
     assert!(job.contains("/arcgis/ogc/jobs/"), "{job}");
     let o = gp(&["job", "wait", &job]);
     assert!(o.status.success(), "{}", text(&o));
+    // The OGC name first, with the job status it maps onto.
+    let o = gp(&["job", "status", &job]);
+    assert_eq!(
+        text(&o).trim(),
+        "successful (esriJobSucceeded)",
+        "{}",
+        text(&o)
+    );
     rt.block_on(server.shutdown());
 }
