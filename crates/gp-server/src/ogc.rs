@@ -247,9 +247,12 @@ pub(crate) async fn ogc(
             crate::ogc_jobs::dismiss(app, ctx, id)
         }
         [j, id, r] if eq(j, "jobs") && eq(r, "results") && get => {
-            crate::ogc_jobs::results(app, ctx, id)
+            crate::ogc_jobs::results(app, ctx, id, None)
         }
-        [] | [_] | [_, _] | [_, _, _]
+        [j, id, r, name] if eq(j, "jobs") && eq(r, "results") && get => {
+            crate::ogc_jobs::results(app, ctx, id, Some(name))
+        }
+        [] | [_] | [_, _] | [_, _, _] | [_, _, _, _]
             if matches!(
                 tail.first().map(|s| s.to_ascii_lowercase()).as_deref(),
                 None | Some("conformance" | "api" | "processes" | "jobs")

@@ -187,6 +187,21 @@ pub(crate) async fn execute(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
             )));
         }
     };
+    let refs = req.by_reference();
+    if !refs.is_empty() {
+        // Kept with the job: its results document links these outputs.
+        let bytes = serde_json::to_vec(&refs).unwrap_or_default();
+        let kept = gp_fs::write_atomic(
+            &job.dir.join(REFERENCES),
+            &bytes,
+            gp_fs::Options::new(true, gp_fs::Flush::Data),
+        );
+        if let Err(e) = kept {
+            return from_api(&ApiError::internal(format!(
+                "recording the outputs asked for: {e}"
+            )));
+        }
+    }
     let prefer_async = ctx
         .headers
         .get_all("prefer")
@@ -211,7 +226,7 @@ pub(crate) async fn execute(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
     if rec.status != JobStatus::Succeeded {
         return failed(&rec);
     }
-    let results = results_of(ctx, svc, &rec);
+    let results = linked(ctx, &rec, results_of(ctx, svc, &rec), &refs);
     let raw = req.response.as_deref().is_none_or(|r| r == "raw");
     let mut r = match results.values().next() {
         // One output, raw: the value itself.
@@ -283,8 +298,31 @@ pub(crate) fn status(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
     }
 }
 
-/// `GET /jobs/{id}/results`.
-pub(crate) fn results(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
+/// The file in a job's folder naming the outputs asked for by reference.
+const REFERENCES: &str = "ogc-references.json";
+
+/// `results` with the outputs in `refs` replaced by links to
+/// `/jobs/{id}/results/{output}`.
+fn linked(
+    ctx: &Ctx,
+    rec: &JobRecord,
+    mut results: Map<String, Value>,
+    refs: &[String],
+) -> Map<String, Value> {
+    for name in refs {
+        if let Some(v) = results.get_mut(name) {
+            *v = serde_json::json!({
+                "href": ctx.url(&format!("{ROOT}/jobs/{}/results/{}", rec.job_id, crate::paths::enc(name))),
+                "type": "application/json",
+            });
+        }
+    }
+    results
+}
+
+/// `GET /jobs/{id}/results[/{output}]`: every output (those asked for by reference
+/// as links), or one output's value.
+pub(crate) fn results(app: &Arc<App>, ctx: &Ctx, id: &str, output: Option<&str>) -> Response {
     let job = match owned(app, ctx, id) {
         Ok(j) => j,
         Err(r) => return *r,
@@ -307,7 +345,22 @@ pub(crate) fn results(app: &Arc<App>, ctx: &Ctx, id: &str) -> Response {
             format!("job {id} belongs to no published process"),
         );
     };
-    json(StatusCode::OK, &results_of(ctx, svc, &rec))
+    let all = results_of(ctx, svc, &rec);
+    if let Some(name) = output {
+        return match all.iter().find(|(k, _)| eq(k, name)) {
+            Some((_, v)) => json(StatusCode::OK, v),
+            None => problem(
+                StatusCode::NOT_FOUND,
+                "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-output",
+                format!("job {id} has no output `{name}`"),
+            ),
+        };
+    }
+    let refs: Vec<String> = std::fs::read(job.dir.join(REFERENCES))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    json(StatusCode::OK, &linked(ctx, &rec, all, &refs))
 }
 
 /// `DELETE /jobs/{id}`: cancelled if it runs, then removed with its files.

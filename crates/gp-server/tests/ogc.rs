@@ -135,6 +135,31 @@ async fn echo_and_buffer_run_synchronously() {
         v["boundingBoxOutput"]["crs"],
         "http://www.opengis.net/def/crs/EPSG/0/3857"
     );
+    // An output asked for by reference is a link to its own resource.
+    let body = json!({"inputs": {"stringInput": "by ref", "doubleInput": 1.5},
+        "outputs": {"stringOutput": {"transmissionMode": "reference"}}, "response": "document"});
+    let v: Value = execute(&s, "echo", &body, false)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["doubleOutput"], 1.5, "{v}");
+    let href = v["stringOutput"]["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(href.contains("/results/stringOutput"), "{href}");
+    assert_eq!(s.get(href).await, json!("by ref"));
+    // The same through a job: its results document links it too.
+    let r = execute(&s, "echo", &body, true).await;
+    let id = r.json::<Value>().await.unwrap()["jobID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(wait(&s, &id).await["status"], "successful");
+    let (_, res) = ogc_get(&s, &format!("/jobs/{id}/results")).await;
+    assert!(res["stringOutput"]["href"].is_string(), "{res}");
+    let (code, missing) = ogc_get(&s, &format!("/jobs/{id}/results/nope")).await;
+    assert_eq!(code, 404, "{missing}");
     // GeoJSON in, GeoJSON out; one output and `raw`: the value itself.
     let fc = json!({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"Name": "a"}, "geometry": {"type": "Point", "coordinates": [10, 50]}},

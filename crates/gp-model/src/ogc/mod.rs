@@ -213,6 +213,22 @@ pub struct ExecuteRequest {
     pub response: Option<String>,
 }
 
+impl ExecuteRequest {
+    /// The outputs asked for by reference (`"transmissionMode": "reference"`).
+    pub fn by_reference(&self) -> Vec<String> {
+        self.outputs
+            .iter()
+            .flatten()
+            .filter(|(_, o)| {
+                o.get("transmissionMode")
+                    .and_then(serde_json::Value::as_str)
+                    == Some("reference")
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
 /// A job's status as OGC names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
