@@ -5,18 +5,27 @@
 //! (synchronous-capable processes run as jobs), a failing job, and a dismissed one.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-/// Stops pygeoapi when dropped.
+/// Stops pygeoapi when dropped: its whole process group, since its development
+/// server re-runs itself in a child process that outlives a killed parent.
 struct Serving(Child);
 
 impl Drop for Serving {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let stopped = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stopped {
+            let _ = self.0.kill();
+        }
         let _ = self.0.wait();
     }
 }
@@ -90,6 +99,8 @@ pub(crate) fn run(work: &Path, gp: &Path) -> anyhow::Result<()> {
     let _serving = Serving(
         Command::new(bin.join("pygeoapi"))
             .arg("serve")
+            // Its own process group, so the server and its reloader stop together.
+            .process_group(0)
             .env("PYGEOAPI_CONFIG", &cfg)
             .env("PYGEOAPI_OPENAPI", &openapi)
             .stdout(Stdio::null())
