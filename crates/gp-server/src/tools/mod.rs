@@ -5,6 +5,7 @@
 //! with a [`ToolCtx`]: cooperative cancel points, progress and messages.
 
 pub(crate) mod buffer;
+pub(crate) mod circles;
 pub(crate) mod echo;
 pub(crate) mod slope;
 pub(crate) mod utilities;
