@@ -13,7 +13,8 @@ use gp_transport::{
 };
 
 use crate::error::Error;
-use crate::result::{GpResult, JobFile};
+use crate::reopen::JobFile;
+use crate::result::GpResult;
 use crate::target::{Creds, Location, Target};
 use crate::toolbox::Toolbox;
 use crate::wire;
