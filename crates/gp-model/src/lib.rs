@@ -71,6 +71,7 @@ pub mod ogc;
 mod query;
 mod results;
 mod rules;
+mod scalars;
 mod service;
 mod task;
 mod text;

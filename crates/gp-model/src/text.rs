@@ -320,14 +320,14 @@ impl GpValue {
                 _ => return Err(value_err(dt, format!("`{t}` is not a finite number"))),
             },
             DataType::Boolean => {
-                GpValue::Boolean(crate::value::parse_bool(t).ok_or_else(|| {
+                GpValue::Boolean(crate::scalars::parse_bool(t).ok_or_else(|| {
                     value_err(
                         dt,
                         format!("`{t}` is not a boolean (true/false, yes/no, 1/0)"),
                     )
                 })?)
             }
-            DataType::Date => GpValue::Date(crate::value::parse_date_text(dt, t)?),
+            DataType::Date => GpValue::Date(crate::scalars::parse_date_text(dt, t)?),
             DataType::LinearUnit if !looks_json => GpValue::LinearUnit(t.parse()?),
             DataType::ArealUnit if !looks_json => GpValue::ArealUnit(t.parse()?),
             DataType::TimeUnit if !looks_json => GpValue::TimeUnit(t.parse()?),

@@ -115,7 +115,7 @@ pub(crate) fn find<'a>(
         })
 }
 
-fn description(app: &App, ctx: &Ctx, id: &str, task: &TaskDef) -> ProcessDescription {
+fn description(ctx: &Ctx, id: &str, task: &TaskDef) -> ProcessDescription {
     let mut d = ogc::values::describe(&task.info, id, false);
     // Every task runs as a job of the job manager: both ways, and dismissable.
     d.summary.job_control_options = vec![
@@ -132,7 +132,6 @@ fn description(app: &App, ctx: &Ctx, id: &str, task: &TaskDef) -> ProcessDescrip
             "application/json",
         ),
     ];
-    let _ = app;
     d
 }
 
@@ -221,7 +220,7 @@ pub(crate) async fn ogc(
             let list = ProcessList {
                 processes: processes(app)
                     .into_iter()
-                    .map(|(id, _, t)| description(app, ctx, &id, t).summary)
+                    .map(|(id, _, t)| description(ctx, &id, t).summary)
                     .collect(),
                 links: vec![Link::new(
                     format!("{base}/processes"),
@@ -232,7 +231,7 @@ pub(crate) async fn ogc(
             json(StatusCode::OK, &list)
         }
         [p, id] if eq(p, "processes") && get => match find(app, id) {
-            Ok((pid, _, t)) => json(StatusCode::OK, &description(app, ctx, &pid, t)),
+            Ok((pid, _, t)) => json(StatusCode::OK, &description(ctx, &pid, t)),
             Err(r) => *r,
         },
         [p, id, e] if eq(p, "processes") && eq(e, "execution") => {
