@@ -166,14 +166,20 @@ impl GpResult {
     ) -> Result<PathBuf, Error> {
         let resp = self.tool().client.transport.get_streaming(url, &[]).await?;
         let status = resp.status().as_u16();
-        let header = |h: http::header::HeaderName| {
-            resp.headers()
-                .get(h)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
+        // In a block: a borrow of the response held across an await would make
+        // this future not `Send` (the body stream is not `Sync`).
+        let (expected, content_type) = {
+            let header = |h: http::header::HeaderName| {
+                resp.headers()
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            (
+                header(http::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok()),
+                header(http::header::CONTENT_TYPE),
+            )
         };
-        let expected = header(http::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-        let content_type = header(http::header::CONTENT_TYPE);
         let mut body = resp.into_body();
         if !(200..300).contains(&status) {
             let head = body.next().await.transpose()?.unwrap_or_default();

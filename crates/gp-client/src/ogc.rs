@@ -155,14 +155,20 @@ pub(crate) async fn probe(client: &Client, url: &str) -> Option<String> {
 /// concurrently, bounded); with a `…/processes/{id}` URL, that process must exist.
 pub(crate) async fn import(client: &Client, url: &str, root: &str) -> Result<Toolbox, Error> {
     let list: ProcessList = get(client, &format!("{root}/processes"), "process list").await?;
-    let fetches = list.processes.iter().map(|p| {
-        let client = client.clone();
-        let url = format!("{root}/processes/{}", encode_segment(&p.id));
-        async move {
-            let d: ProcessDescription = get(&client, &url, "process description").await?;
-            Ok::<_, Error>((url, d))
-        }
-    });
+    // Collected first: a future that holds the closure would not be `Send` for
+    // callers that need it (Python's event loop, `tokio::spawn`).
+    let fetches: Vec<_> = list
+        .processes
+        .iter()
+        .map(|p| {
+            let client = client.clone();
+            let url = format!("{root}/processes/{}", encode_segment(&p.id));
+            async move {
+                let d: ProcessDescription = get(&client, &url, "process description").await?;
+                Ok::<_, Error>((url, d))
+            }
+        })
+        .collect();
     let results: Vec<Result<(String, ProcessDescription), Error>> = futures::stream::iter(fetches)
         .buffered(client.concurrency.max(1))
         .collect()

@@ -77,6 +77,12 @@ impl Params {
         self
     }
 
+    /// Sets an input as given (a typed value, text or a local file).
+    pub fn input(mut self, p: impl Into<ParamRef>, input: Input) -> Self {
+        self.values.push((p.into(), input));
+        self
+    }
+
     /// Sets an input to a typed value.
     pub fn value(mut self, p: impl Into<ParamRef>, v: GpValue) -> Self {
         self.values.push((p.into(), Input::Value(Box::new(v))));

@@ -97,15 +97,20 @@ impl Toolbox {
             wire::get_json(&client.transport, service_url, &[], "GPServer metadata").await?;
         let info = Arc::new(info);
         let names: Vec<String> = info.tasks.iter().map(|t| t.to_string()).collect();
-        let fetches = names.iter().map(|name| {
-            let client = client.clone();
-            let url = format!("{service_url}/{}", encode_segment(name));
-            async move {
-                let task: TaskInfo =
-                    wire::get_json(&client.transport, &url, &[], "task metadata").await?;
-                Ok::<_, Error>((url, task))
-            }
-        });
+        // Collected first: a future that holds the closure would not be `Send` for
+        // callers that need it (Python's event loop, `tokio::spawn`).
+        let fetches: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let client = client.clone();
+                let url = format!("{service_url}/{}", encode_segment(name));
+                async move {
+                    let task: TaskInfo =
+                        wire::get_json(&client.transport, &url, &[], "task metadata").await?;
+                    Ok::<_, Error>((url, task))
+                }
+            })
+            .collect();
         let results: Vec<Result<(String, TaskInfo), Error>> = futures::stream::iter(fetches)
             .buffered(client.concurrency.max(1))
             .collect()

@@ -62,6 +62,15 @@ pub enum Error {
         /// The existing file.
         path: PathBuf,
     },
+    /// An Arrow column cannot be read or written as a feature set's attribute or
+    /// geometry.
+    #[error("Arrow column `{column}`: {message}")]
+    Arrow {
+        /// The column.
+        column: String,
+        /// What is wrong, with the row where there is one.
+        message: String,
+    },
     /// The format needs a cargo feature that is off.
     #[error("{path}: {format} needs the `{feature}` cargo feature of gp-features")]
     FeatureDisabled {

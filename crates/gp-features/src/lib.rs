@@ -69,6 +69,8 @@
 
 #![deny(rustdoc::broken_intra_doc_links)]
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod csvfile;
 mod cut;
 mod dbf_write;
@@ -101,6 +103,7 @@ mod srs;
 mod stream;
 mod target;
 mod walk;
+mod wkb;
 
 use std::path::{Path, PathBuf};
 

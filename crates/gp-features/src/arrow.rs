@@ -1,0 +1,558 @@
+//! Feature sets as Apache Arrow record batches (arrow-rs), the geometry in the
+//! GeoArrow `geoarrow.wkb` encoding, so GeoPandas, pyarrow, polars and DuckDB take
+//! them without a copy per feature; and any Arrow table with a WKB geometry column
+//! back into a [`FeatureSet`].
+//!
+//! Columns: one per attribute field, in order, typed from the Esri field type (OID
+//! and big integers `Int64`, integers `Int32`, small integers `Int16`, doubles
+//! `Float64`, singles `Float32`, dates `Timestamp(ms, UTC)`, everything else
+//! `Utf8`), each carrying its Esri type as the field metadata `esri:type`; then the
+//! geometry column `geometry` (`Binary`, ISO WKB, polygons as MultiPolygon with OGC
+//! ring order), whose extension metadata names the CRS (`EPSG:<code>` or
+//! `ESRI:<code>`, else the WKT). Geometries are flattened and encoded in parallel
+//! batches (rayon), as the GeoPackage writer does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BinaryBuilder, Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder,
+    StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Field as ArrowField, Schema, SchemaRef, TimeUnit};
+use gp_model::{AttrValue, Feature, FeatureSet, Field, FieldType, GeometryType, SpatialReference};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::flat::{FlatBatch, FlatSchema};
+use crate::repair::Fixes;
+
+/// The name of the geometry column written by [`to_arrow`].
+pub const GEOMETRY_COLUMN: &str = "geometry";
+/// The field metadata key holding a column's Esri field type.
+pub const ESRI_TYPE_KEY: &str = "esri:type";
+/// Features per record batch written by [`to_arrow`].
+const BATCH: usize = 8192;
+
+/// A feature set as Arrow: the schema and its record batches.
+#[derive(Debug, Clone)]
+pub struct ArrowFeatures {
+    /// The columns (attributes, then `geometry` when the set has geometries).
+    pub schema: SchemaRef,
+    /// The rows, in order.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl ArrowFeatures {
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+}
+
+fn arrow_err(column: &str, message: impl Into<String>) -> Error {
+    Error::Arrow {
+        column: column.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The Arrow column type of an Esri field type.
+fn data_type(t: &FieldType) -> DataType {
+    match t {
+        FieldType::Oid | FieldType::BigInteger => DataType::Int64,
+        FieldType::Integer => DataType::Int32,
+        FieldType::SmallInteger => DataType::Int16,
+        FieldType::Double => DataType::Float64,
+        FieldType::Single => DataType::Float32,
+        FieldType::Date => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        _ => DataType::Utf8,
+    }
+}
+
+/// The attribute fields: the declared ones (without the geometry field), else
+/// inferred from the values (integers `BigInteger`, other numbers `Double`, the rest
+/// `String`).
+fn attribute_fields(fs: &FeatureSet) -> Vec<Field> {
+    if fs.fields.is_some() {
+        return crate::schema::attribute_fields(fs);
+    }
+    let mut kinds: indexmap::IndexMap<&str, FieldType> = indexmap::IndexMap::new();
+    for f in &fs.features {
+        for (name, v) in &f.attributes {
+            let seen = match v {
+                AttrValue::Int(_) | AttrValue::UInt(_) => Some(FieldType::BigInteger),
+                AttrValue::Float(_) => Some(FieldType::Double),
+                AttrValue::Null => None,
+                _ => Some(FieldType::String),
+            };
+            let slot = kinds
+                .entry(name.as_str())
+                .or_insert(FieldType::SmallInteger);
+            *slot = match (slot.clone(), seen) {
+                (t, None) => t,
+                (FieldType::SmallInteger, Some(s)) => s,
+                (FieldType::BigInteger, Some(FieldType::Double)) => FieldType::Double,
+                (FieldType::String, _) | (_, Some(FieldType::String)) => FieldType::String,
+                (t, Some(_)) => t,
+            };
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|(name, t)| Field::new(name, t))
+        .collect()
+}
+
+/// The CRS text of a spatial reference, as GeoArrow metadata carries it.
+fn crs_text(sr: &SpatialReference) -> Option<String> {
+    match sr.latest_wkid.or(sr.wkid) {
+        Some(code) if code >= 100_000 || (53_000..60_000).contains(&code) => {
+            Some(format!("ESRI:{code}"))
+        }
+        Some(code) if code > 0 => Some(format!("EPSG:{code}")),
+        _ => sr.wkt2.clone().or_else(|| sr.wkt.clone()),
+    }
+}
+
+/// The spatial reference named by GeoArrow `crs` metadata: a string (`EPSG:4326`,
+/// `ESRI:102100`, `OGC:CRS84`, WKT) or PROJJSON with an `id`.
+fn crs_of(v: &serde_json::Value) -> Option<SpatialReference> {
+    match v {
+        serde_json::Value::String(s) => {
+            let t = s.trim();
+            let (auth, code) = t.split_once(':').unwrap_or(("", ""));
+            match (auth.to_ascii_uppercase().as_str(), code.parse::<i32>()) {
+                ("EPSG" | "ESRI", Ok(c)) => Some(SpatialReference::from_wkid(c)),
+                _ if t.eq_ignore_ascii_case("OGC:CRS84") => Some(SpatialReference::from_wkid(4326)),
+                _ if !t.is_empty() => Some(SpatialReference::from_wkt(t)),
+                _ => None,
+            }
+        }
+        serde_json::Value::Object(o) => {
+            let id = o.get("id")?;
+            let auth = id.get("authority")?.as_str()?;
+            let code = id.get("code")?;
+            let code = code
+                .as_i64()
+                .or_else(|| code.as_str().and_then(|c| c.parse().ok()))?;
+            match auth {
+                "EPSG" | "ESRI" => Some(SpatialReference::from_wkid(i32::try_from(code).ok()?)),
+                "OGC" if o.get("name").is_some() => Some(SpatialReference::from_wkid(4326)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The Arrow schema of a feature set.
+fn schema_of(fs: &FeatureSet, fields: &[Field], geometry: bool) -> SchemaRef {
+    let mut cols: Vec<ArrowField> = fields
+        .iter()
+        .map(|f| {
+            ArrowField::new(&f.name, data_type(&f.field_type), true).with_metadata(HashMap::from([
+                (ESRI_TYPE_KEY.to_string(), f.field_type.to_string()),
+            ]))
+        })
+        .collect();
+    if geometry {
+        let mut meta = serde_json::Map::new();
+        if let Some(crs) = fs.spatial_reference.as_ref().and_then(crs_text) {
+            meta.insert("crs".into(), crs.into());
+        }
+        cols.push(
+            ArrowField::new(GEOMETRY_COLUMN, DataType::Binary, true).with_metadata(HashMap::from(
+                [
+                    (
+                        "ARROW:extension:name".to_string(),
+                        "geoarrow.wkb".to_string(),
+                    ),
+                    (
+                        "ARROW:extension:metadata".to_string(),
+                        serde_json::Value::Object(meta).to_string(),
+                    ),
+                ],
+            )),
+        );
+    }
+    Arc::new(Schema::new(cols))
+}
+
+/// A feature set as Arrow record batches (see the module docs). Attribute values
+/// that do not fit their column's type (text in a number field, a fraction in an
+/// integer field) are an error naming the column and the feature.
+pub fn to_arrow(fs: &FeatureSet) -> Result<ArrowFeatures> {
+    let fields = attribute_fields(fs);
+    let geometry = fs.geometry_type.is_some() || fs.features.iter().any(|f| f.geometry.is_some());
+    let schema = schema_of(fs, &fields, geometry);
+    let header = FeatureSet {
+        fields: Some(fields.clone()),
+        ..FeatureSet::default()
+    };
+    let flat = FlatSchema::new(&header);
+    let (z, m) = (fs.has_z, fs.has_m);
+    let batches = fs
+        .features
+        .par_chunks(BATCH)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let fixes = Fixes::default();
+            let mut b = FlatBatch::new(&flat, n * BATCH);
+            for f in chunk {
+                b.push(&flat, f, &fixes);
+            }
+            let mut cols: Vec<ArrayRef> = Vec::with_capacity(fields.len() + 1);
+            for (k, f) in fields.iter().enumerate() {
+                cols.push(column(&b, k, f)?);
+            }
+            if geometry {
+                cols.push(wkb_column(&b, z, m)?);
+            }
+            RecordBatch::try_new(schema.clone(), cols)
+                .map_err(|e| arrow_err(GEOMETRY_COLUMN, e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ArrowFeatures { schema, batches })
+}
+
+fn wkb_column(b: &FlatBatch, z: bool, m: bool) -> Result<ArrayRef> {
+    let mut out = BinaryBuilder::with_capacity(b.len(), b.coords.len() * 16 + b.len() * 16);
+    let mut buf = Vec::new();
+    for i in 0..b.len() {
+        match b.get(i).geometry {
+            Some(g) => {
+                buf.clear();
+                crate::wkb::put_wkb(&mut buf, &g, z, m);
+                out.append_value(&buf);
+            }
+            None => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// An integer from a number that is one.
+fn int_of(v: &AttrValue) -> Option<i64> {
+    match v {
+        AttrValue::Int(i) => Some(*i),
+        AttrValue::UInt(u) => i64::try_from(*u).ok(),
+        AttrValue::Float(x) if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 => {
+            Some(*x as i64)
+        }
+        AttrValue::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+fn float_of(v: &AttrValue) -> Option<f64> {
+    match v {
+        AttrValue::Int(i) => Some(*i as f64),
+        AttrValue::UInt(u) => Some(*u as f64),
+        AttrValue::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// Attribute slot `k` of a batch as a column of `f`'s type.
+fn column(b: &FlatBatch, k: usize, f: &Field) -> Result<ArrayRef> {
+    let mut scratch = AttrValue::Null;
+    let bad = |i: usize, v: &AttrValue| {
+        arrow_err(
+            &f.name,
+            format!(
+                "feature {} has {} where the field is {}",
+                b.first + i,
+                serde_json::to_string(v).unwrap_or_default(),
+                f.field_type
+            ),
+        )
+    };
+    macro_rules! typed {
+        ($builder:expr, $conv:expr) => {{
+            let mut out = $builder;
+            for i in 0..b.len() {
+                match b.get(i).attr(k, &mut scratch) {
+                    None | Some(AttrValue::Null) => out.append_null(),
+                    Some(v) => match $conv(v) {
+                        Some(x) => out.append_value(x),
+                        None => return Err(bad(i, v)),
+                    },
+                }
+            }
+            Arc::new(out.finish()) as ArrayRef
+        }};
+    }
+    let n = b.len();
+    Ok(match data_type(&f.field_type) {
+        DataType::Int64 => typed!(Int64Builder::with_capacity(n), int_of),
+        DataType::Int32 => typed!(Int32Builder::with_capacity(n), |v| int_of(v)
+            .and_then(|x| i32::try_from(x).ok())),
+        DataType::Int16 => typed!(Int16Builder::with_capacity(n), |v| int_of(v)
+            .and_then(|x| i16::try_from(x).ok())),
+        DataType::Float64 => typed!(Float64Builder::with_capacity(n), float_of),
+        DataType::Float32 => typed!(Float32Builder::with_capacity(n), |v| float_of(v)
+            .map(|x| x as f32)),
+        DataType::Timestamp(..) => typed!(
+            TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC"),
+            int_of
+        ),
+        _ => {
+            let mut out = StringBuilder::with_capacity(n, n * 8);
+            for i in 0..n {
+                match b.get(i).attr(k, &mut scratch) {
+                    None | Some(AttrValue::Null) => out.append_null(),
+                    Some(AttrValue::String(s)) => out.append_value(s),
+                    Some(AttrValue::Json(j)) => out.append_value(j.to_string()),
+                    Some(v) => out.append_value(serde_json::to_string(v).unwrap_or_default()),
+                }
+            }
+            Arc::new(out.finish())
+        }
+    })
+}
+
+/// How one Arrow column becomes an attribute.
+#[derive(Debug, Clone, Copy)]
+enum Reader {
+    Int,
+    UInt,
+    Float,
+    Bool,
+    Text,
+    Timestamp(TimeUnit),
+    Date32,
+    Date64,
+}
+
+/// The Esri field type and reader of an Arrow column, or why it has none.
+fn reader_of(f: &ArrowField) -> std::result::Result<(FieldType, Reader), String> {
+    let declared = f
+        .metadata()
+        .get(ESRI_TYPE_KEY)
+        .and_then(|t| serde_json::from_value::<FieldType>(t.as_str().into()).ok());
+    let (natural, reader) = match f.data_type() {
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => {
+            (FieldType::SmallInteger, Reader::Int)
+        }
+        DataType::Int32 | DataType::UInt16 => (FieldType::Integer, Reader::Int),
+        DataType::Int64 => (FieldType::BigInteger, Reader::Int),
+        DataType::UInt32 => (FieldType::BigInteger, Reader::UInt),
+        DataType::UInt64 => (FieldType::BigInteger, Reader::UInt),
+        DataType::Float16 | DataType::Float32 => (FieldType::Single, Reader::Float),
+        DataType::Float64 => (FieldType::Double, Reader::Float),
+        DataType::Boolean => (FieldType::SmallInteger, Reader::Bool),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            (FieldType::String, Reader::Text)
+        }
+        DataType::Timestamp(u, _) => (FieldType::Date, Reader::Timestamp(*u)),
+        DataType::Date32 => (FieldType::Date, Reader::Date32),
+        DataType::Date64 => (FieldType::Date, Reader::Date64),
+        other => {
+            return Err(format!(
+                "has Arrow type {other}, which has no Esri field type (cast it to a number, text or timestamp first)"
+            ));
+        }
+    };
+    // The declared type wins where the values fit it (an OID column stays one).
+    let t = match declared {
+        Some(d) if data_type(&d) == data_type(&natural) || d == FieldType::Oid => d,
+        _ => natural,
+    };
+    Ok((t, reader))
+}
+
+/// The value of row `i` of column `a` through `r`.
+fn value_at(a: &dyn Array, r: Reader, i: usize) -> AttrValue {
+    if a.is_null(i) {
+        return AttrValue::Null;
+    }
+    macro_rules! prim {
+        ($($t:ty => $wrap:expr),*) => {
+            $(if let Some(p) = a.as_primitive_opt::<$t>() {
+                return $wrap(p.value(i));
+            })*
+        };
+    }
+    match r {
+        Reader::Int | Reader::UInt | Reader::Float => {
+            prim!(Int8Type => |v: i8| AttrValue::Int(v.into()),
+                Int16Type => |v: i16| AttrValue::Int(v.into()),
+                Int32Type => |v: i32| AttrValue::Int(v.into()),
+                Int64Type => AttrValue::Int,
+                UInt8Type => |v: u8| AttrValue::Int(v.into()),
+                UInt16Type => |v: u16| AttrValue::Int(v.into()),
+                UInt32Type => |v: u32| AttrValue::Int(v.into()),
+                UInt64Type => AttrValue::UInt,
+                Float32Type => |v: f32| AttrValue::Float(v.into()),
+                Float64Type => AttrValue::Float);
+            if let DataType::Float16 = a.data_type() {
+                let p = a.as_primitive::<arrow_array::types::Float16Type>();
+                return AttrValue::Float(p.value(i).to_f64());
+            }
+            AttrValue::Null
+        }
+        Reader::Bool => AttrValue::Int(i64::from(a.as_boolean().value(i))),
+        Reader::Text => match a.data_type() {
+            DataType::Utf8 => AttrValue::String(a.as_string::<i32>().value(i).to_string()),
+            DataType::LargeUtf8 => AttrValue::String(a.as_string::<i64>().value(i).to_string()),
+            _ => AttrValue::String(a.as_string_view().value(i).to_string()),
+        },
+        Reader::Timestamp(u) => {
+            use arrow_array::types::{
+                TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+                TimestampSecondType,
+            };
+            AttrValue::Int(match u {
+                TimeUnit::Second => a
+                    .as_primitive::<TimestampSecondType>()
+                    .value(i)
+                    .saturating_mul(1000),
+                TimeUnit::Millisecond => a.as_primitive::<TimestampMillisecondType>().value(i),
+                TimeUnit::Microsecond => a
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .value(i)
+                    .div_euclid(1000),
+                TimeUnit::Nanosecond => a
+                    .as_primitive::<TimestampNanosecondType>()
+                    .value(i)
+                    .div_euclid(1_000_000),
+            })
+        }
+        Reader::Date32 => {
+            let p = a.as_primitive::<arrow_array::types::Date32Type>();
+            AttrValue::Int(i64::from(p.value(i)) * 86_400_000)
+        }
+        Reader::Date64 => {
+            AttrValue::Int(a.as_primitive::<arrow_array::types::Date64Type>().value(i))
+        }
+    }
+}
+
+/// The geometry column of a schema: the `geoarrow.wkb` extension column, else a
+/// binary column named `geometry`, `geom` or `wkb_geometry`.
+fn geometry_column(schema: &Schema) -> std::result::Result<Option<usize>, Error> {
+    let binary = |f: &ArrowField| {
+        matches!(
+            f.data_type(),
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+        )
+    };
+    for (i, f) in schema.fields().iter().enumerate() {
+        match f.metadata().get("ARROW:extension:name").map(String::as_str) {
+            Some("geoarrow.wkb" | "ogc.wkb") if binary(f) => return Ok(Some(i)),
+            Some(ext) if ext.starts_with("geoarrow.") => {
+                return Err(arrow_err(
+                    f.name(),
+                    format!(
+                        "is in the {ext} encoding; gp reads geometries as WKB (geoarrow.wkb): in GeoPandas use to_arrow(geometry_encoding=\"WKB\")"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(schema.fields().iter().position(|f| {
+        binary(f) && ["geometry", "geom", "wkb_geometry"].contains(&f.name().as_str())
+    }))
+}
+
+fn wkb_at(a: &dyn Array, i: usize) -> Option<&[u8]> {
+    if a.is_null(i) {
+        return None;
+    }
+    Some(match a.data_type() {
+        DataType::Binary => a.as_binary::<i32>().value(i),
+        DataType::LargeBinary => a.as_binary::<i64>().value(i),
+        _ => a.as_binary_view().value(i),
+    })
+}
+
+/// An Arrow table as a feature set: attribute columns become fields (their Esri
+/// type from `esri:type` metadata where the values fit it, else from the Arrow
+/// type), the WKB geometry column the geometries, its CRS metadata the spatial
+/// reference. A column of a type that has no Esri equivalent (lists, structs) or a
+/// geometry that is not valid WKB is an error naming the column and the row.
+pub fn from_arrow<I>(schema: &Schema, batches: I) -> Result<FeatureSet>
+where
+    I: IntoIterator<Item = std::result::Result<RecordBatch, ArrowError>>,
+{
+    let geom = geometry_column(schema)?;
+    let mut cols = Vec::new();
+    let mut fields = Vec::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if Some(i) == geom {
+            continue;
+        }
+        let (t, r) = reader_of(f).map_err(|m| arrow_err(f.name(), m))?;
+        let mut field = Field::new(f.name(), t);
+        field.nullable = Some(f.is_nullable());
+        fields.push(field);
+        cols.push((i, r));
+    }
+    let mut fs = FeatureSet {
+        object_id_field_name: fields
+            .iter()
+            .find(|f| f.field_type == FieldType::Oid)
+            .map(|f| f.name.clone()),
+        ..FeatureSet::default()
+    };
+    if let Some(g) = geom {
+        let meta = schema.field(g).metadata();
+        let crs = meta
+            .get("ARROW:extension:metadata")
+            .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+            .and_then(|m| m.get("crs").and_then(crs_of));
+        fs.spatial_reference = crs;
+    }
+    let mut row = 0usize;
+    for batch in batches {
+        let batch = batch.map_err(|e| arrow_err("(stream)", e.to_string()))?;
+        let arrays: Vec<&ArrayRef> = cols.iter().map(|(i, _)| batch.column(*i)).collect();
+        let garray = geom.map(|g| batch.column(g));
+        for i in 0..batch.num_rows() {
+            let mut attributes = gp_model::Attributes::default();
+            for ((k, (_, r)), a) in cols.iter().enumerate().zip(&arrays) {
+                attributes.insert(fields[k].name.clone(), value_at(a.as_ref(), *r, i));
+            }
+            let geometry = match garray.and_then(|a| wkb_at(a.as_ref(), i)) {
+                Some(bytes) => {
+                    let g = gp_model::esrijson::geometry_from_geozero(&geozero::wkb::Wkb(bytes))
+                        .map_err(|e| {
+                            arrow_err(
+                                schema.field(geom.unwrap_or_default()).name(),
+                                format!("row {}: not a WKB geometry: {e}", row + i),
+                            )
+                        })?;
+                    Some(g)
+                }
+                None => None,
+            };
+            fs.features.push(Feature {
+                attributes,
+                geometry,
+            });
+        }
+        row += batch.num_rows();
+    }
+    let first = fs.features.iter().find_map(|f| f.geometry.as_ref());
+    if let Some(g) = first {
+        fs.geometry_type = Some(match g.geometry_type() {
+            GeometryType::Envelope => GeometryType::Polygon,
+            t => t,
+        });
+        let d = g.dims();
+        fs.has_z = d.has_z;
+        fs.has_m = d.has_m;
+    } else if geom.is_some() {
+        fs.geometry_type = None;
+    }
+    fs.fields = Some(fields);
+    Ok(fs)
+}

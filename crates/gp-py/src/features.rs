@@ -1,0 +1,250 @@
+//! `FeatureSet`: arcpy's feature set (the default value of a feature input carries
+//! the schema; `load` fills it from a local file; `save` writes one), and the bridge
+//! to the Python data world: `__geo_interface__`, and the Arrow PyCapsule stream
+//! interface with GeoArrow WKB geometry in both directions.
+
+use std::path::PathBuf;
+
+use arrow_array::{RecordBatchIterator, RecordBatchReader};
+use gp_features::FeatureSetExt;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyCapsule};
+use pyo3_arrow::PyRecordBatchReader;
+use pyo3_arrow::ffi::{ArrayIterator, to_schema_pycapsule, to_stream_pycapsule};
+
+use crate::errors::{DataError, features};
+
+/// A set of features with a schema (fields, geometry type, spatial reference), as
+/// arcpy's `FeatureSet`.
+///
+/// To the Python data world without a Python object per feature:
+/// `geopandas.GeoDataFrame.from_arrow(fs)`, `pyarrow.table(fs)`, `polars.from_arrow`,
+/// DuckDB and anything else that reads the Arrow PyCapsule stream
+/// (`__arrow_c_stream__`; geometry as GeoArrow WKB). Back with
+/// `FeatureSet.from_geopandas(gdf)` or `FeatureSet.from_arrow(table)`.
+#[pyclass(module = "gp_rs", name = "FeatureSet")]
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FeatureSet {
+    pub(crate) inner: gp_model::FeatureSet,
+}
+
+impl FeatureSet {
+    /// True for a GeoPandas GeoDataFrame (without importing GeoPandas).
+    pub(crate) fn is_geodataframe(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+        for c in v.get_type().mro().iter() {
+            if c.getattr("__name__")?.extract::<String>()? == "GeoDataFrame" {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A feature set from a GeoDataFrame or any object with `__arrow_c_stream__`.
+    pub(crate) fn from_any(v: &Bound<'_, PyAny>) -> PyResult<FeatureSet> {
+        if Self::is_geodataframe(v)? {
+            let table = v.call_method(
+                "to_arrow",
+                (),
+                Some(&[("geometry_encoding", "WKB")].into_py_dict(v.py())?),
+            )?;
+            return Self::from_stream(&table);
+        }
+        Self::from_stream(v)
+    }
+
+    fn from_stream(v: &Bound<'_, PyAny>) -> PyResult<FeatureSet> {
+        let reader: PyRecordBatchReader = v.extract()?;
+        let reader = reader.into_reader()?;
+        let schema = reader.schema();
+        let inner = v
+            .py()
+            .detach(|| gp_features::arrow::from_arrow(&schema, reader))
+            .map_err(features)?;
+        Ok(FeatureSet { inner })
+    }
+
+    fn arrow(&self, py: Python<'_>) -> PyResult<gp_features::arrow::ArrowFeatures> {
+        py.detach(|| gp_features::arrow::to_arrow(&self.inner))
+            .map_err(features)
+    }
+}
+
+use pyo3::types::IntoPyDict;
+
+#[pymethods]
+impl FeatureSet {
+    /// An empty feature set, or one decoded from Esri JSON text.
+    #[new]
+    #[pyo3(signature = (json=None))]
+    fn new(json: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        match json {
+            None => Ok(FeatureSet::default()),
+            Some(j) => Self::from_json(j),
+        }
+    }
+
+    /// A feature set from Esri JSON (`str` or `bytes`), as a GP service writes it.
+    #[staticmethod]
+    fn from_json(json: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let py = json.py();
+        let inner: Result<gp_model::FeatureSet, gp_model::Error> =
+            if let Ok(b) = json.cast::<PyBytes>() {
+                let bytes = b.as_bytes();
+                py.detach(|| gp_model::from_json_slice("feature set", bytes))
+            } else {
+                let s: String = json.extract()?;
+                py.detach(|| gp_model::from_json_str("feature set", &s))
+            };
+        inner
+            .map(|inner| FeatureSet { inner })
+            .map_err(|e| DataError::new_err(e.to_string()))
+    }
+
+    /// A feature set from any Arrow stream (`pyarrow.Table`, a polars or DuckDB
+    /// result...) with a WKB geometry column (`geoarrow.wkb`, or a binary column
+    /// named `geometry`).
+    #[staticmethod]
+    fn from_arrow(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::from_stream(data)
+    }
+
+    /// A feature set from a GeoPandas GeoDataFrame (through its Arrow export,
+    /// `to_arrow(geometry_encoding="WKB")`).
+    #[staticmethod]
+    fn from_geopandas(gdf: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if !Self::is_geodataframe(gdf)? {
+            return Err(DataError::new_err(format!(
+                "from_geopandas takes a GeoDataFrame, not a {}",
+                gdf.get_type().name()?
+            )));
+        }
+        Self::from_any(gdf)
+    }
+
+    /// This feature set as a GeoPandas GeoDataFrame (`GeoDataFrame.from_arrow`).
+    fn to_geopandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py()
+            .import("geopandas")?
+            .getattr("GeoDataFrame")?
+            .call_method1("from_arrow", (slf,))
+    }
+
+    /// Esri JSON text of the feature set.
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| serde_json::to_string(&self.inner))
+            .map_err(|e| DataError::new_err(e.to_string()))
+    }
+
+    /// Replaces the features with those of a local file (Shapefile, GeoJSON,
+    /// GeoPackage `file.gpkg/layer`, FlatGeobuf, CSV, Esri JSON), loaded into this
+    /// feature set's schema (arcpy `FeatureSet.load`).
+    fn load(&mut self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let inner = &mut self.inner;
+        py.detach(|| inner.load(&path)).map_err(features)
+    }
+
+    /// Saves to a local file (format from the extension; `file.gpkg/layer` for a
+    /// GeoPackage layer) and returns its path. An existing file is replaced only
+    /// with `overwrite=True`; the file appears whole or not at all.
+    #[pyo3(signature = (path, overwrite=false))]
+    fn save(&self, py: Python<'_>, path: PathBuf, overwrite: bool) -> PyResult<PathBuf> {
+        let opts = gp_features::SaveOptions {
+            overwrite,
+            ..Default::default()
+        };
+        let fs = &self.inner;
+        py.detach(|| gp_features::save_with(fs, &path, &opts))
+            .map(|r| r.path)
+            .map_err(features)
+    }
+
+    /// Number of features.
+    fn __len__(&self) -> usize {
+        self.inner.features.len()
+    }
+
+    /// The geometry type (`esriGeometryPolygon`...), `None` for a table.
+    #[getter]
+    fn geometry_type(&self) -> Option<String> {
+        self.inner.geometry_type.as_ref().map(|g| g.to_string())
+    }
+
+    /// The spatial reference's well-known id (latest), `None` when unknown or WKT.
+    #[getter]
+    fn wkid(&self) -> Option<i32> {
+        self.inner
+            .spatial_reference
+            .as_ref()
+            .and_then(|s| s.latest_wkid.or(s.wkid))
+    }
+
+    /// The fields as `(name, esri_type)` pairs.
+    #[getter]
+    fn fields(&self) -> Vec<(String, String)> {
+        self.inner
+            .fields
+            .iter()
+            .flatten()
+            .map(|f| (f.name.clone(), f.field_type.to_string()))
+            .collect()
+    }
+
+    /// True when the server cut the features at its `maximumRecords`.
+    #[getter]
+    fn exceeded_transfer_limit(&self) -> bool {
+        self.inner.exceeded_transfer_limit == Some(true)
+    }
+
+    /// The GeoJSON FeatureCollection (`__geo_interface__`), coordinates in the
+    /// feature set's spatial reference.
+    #[getter]
+    fn __geo_interface__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let text = py
+            .detach(|| self.inner.to_geojson())
+            .map_err(|e| DataError::new_err(e.to_string()))?;
+        Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
+    }
+
+    /// The Arrow schema (Arrow PyCapsule interface).
+    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        let a = self.arrow(py)?;
+        Ok(to_schema_pycapsule(py, a.schema.as_ref())?)
+    }
+
+    /// The features as an Arrow C stream (Arrow PyCapsule interface), geometry as
+    /// GeoArrow WKB.
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyCapsule>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let a = self.arrow(py)?;
+        let schema = a.schema.clone();
+        let reader = RecordBatchIterator::new(a.batches.into_iter().map(Ok), schema.clone());
+        let arrays = reader.map(|b| {
+            b.map(|b| {
+                std::sync::Arc::new(arrow_array::StructArray::from(b)) as arrow_array::ArrayRef
+            })
+        });
+        let field = arrow_schema::Field::new_struct("", schema.fields().clone(), false)
+            .with_metadata(schema.metadata.clone());
+        let stream = Box::new(ArrayIterator::new(arrays, field.into()));
+        Ok(to_stream_pycapsule(py, stream, requested_schema)?)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<FeatureSet {} features, {}{}>",
+            self.inner.features.len(),
+            self.inner
+                .geometry_type
+                .as_ref()
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "no geometry".into()),
+            self.wkid()
+                .map(|w| format!(", wkid {w}"))
+                .unwrap_or_default()
+        )
+    }
+}
