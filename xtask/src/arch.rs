@@ -95,6 +95,9 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         ],
     ),
     ("gp-cli", &["openssl-sys"]),
+    // The Python package is a client: what it does goes through gp-client, so it
+    // never holds the server or the CLI (nor OpenSSL).
+    ("gp-py", &["gp-cli", "gp-server", "openssl-sys"]),
     // The soak drives the real client against the real server: no OpenSSL either.
     ("gp-soak", &["openssl-sys"]),
 ];

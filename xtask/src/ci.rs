@@ -238,6 +238,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    eprintln!("\n==> the Python package: pytest and type stubs");
+    let tp = Instant::now();
+    crate::pytest::run().context("pytest")?;
+    eprintln!("<== Python package in {:.1}s", tp.elapsed().as_secs_f64());
     eprintln!("\n==> interop: the ArcGIS API for Python against gp-server");
     let ti = Instant::now();
     crate::interop::run().context("interop")?;

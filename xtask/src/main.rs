@@ -37,6 +37,7 @@ mod fuzz;
 mod interop;
 mod interop_pygeoapi;
 mod interop_tools;
+mod pytest;
 mod soak;
 
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ enum Task {
     Arch,
     /// The real ArcGIS API for Python (arcgis 2.4.4, in target/interop/venv) against gp-server.
     Interop,
+    /// The Python package (crates/gp-py) installed with pip into target/py/venv, its
+    /// pytest suite against gp-server, and its type stubs checked by mypy.
+    Pytest,
     /// A cargo-fuzz target (or `all`) for a while, with a 1 GB memory limit.
     Fuzz {
         /// tiff, flatgeobuf, shapefile, geopackage, geojson, csv, esri_json, or all.
@@ -161,6 +165,7 @@ fn main() -> anyhow::Result<()> {
         Task::Ci => ci::run(),
         Task::Arch => arch::check(),
         Task::Interop => interop::run(),
+        Task::Pytest => pytest::run(),
         Task::Fuzz { target, seconds } => fuzz::run(&target, seconds),
         Task::Soak(args) => soak::run(&args, true),
         Task::Bench {

@@ -71,6 +71,19 @@ impl FeatureSet {
 
 use pyo3::types::IntoPyDict;
 
+/// A feature set, or the feature set value of a result parameter.
+fn decode(bytes: &[u8]) -> Result<gp_model::FeatureSet, gp_model::Error> {
+    let head = &bytes[..bytes.len().min(512)];
+    if head.windows(11).any(|w| w == b"\"paramName\"") {
+        let r: gp_model::ResultParameter = gp_model::from_json_slice("result parameter", bytes)?;
+        match r.value {
+            gp_model::GpValue::FeatureSet(fs) | gp_model::GpValue::RecordSet(fs) => return Ok(fs),
+            _ => {}
+        }
+    }
+    gp_model::from_json_slice("feature set", bytes)
+}
+
 #[pymethods]
 impl FeatureSet {
     /// An empty feature set, or one decoded from Esri JSON text.
@@ -83,19 +96,20 @@ impl FeatureSet {
         }
     }
 
-    /// A feature set from Esri JSON (`str` or `bytes`), as a GP service writes it.
+    /// A feature set from Esri JSON (`str` or `bytes`) as a GP service writes it:
+    /// a feature set, or a result parameter whose value is one (the body of
+    /// `…/jobs/<id>/results/<name>?f=json`).
     #[staticmethod]
     fn from_json(json: &Bound<'_, PyAny>) -> PyResult<Self> {
         let py = json.py();
-        let inner: Result<gp_model::FeatureSet, gp_model::Error> =
-            if let Ok(b) = json.cast::<PyBytes>() {
-                let bytes = b.as_bytes();
-                py.detach(|| gp_model::from_json_slice("feature set", bytes))
-            } else {
-                let s: String = json.extract()?;
-                py.detach(|| gp_model::from_json_str("feature set", &s))
-            };
-        inner
+        let owned;
+        let bytes: &[u8] = if let Ok(b) = json.cast::<PyBytes>() {
+            b.as_bytes()
+        } else {
+            owned = json.extract::<String>()?;
+            owned.as_bytes()
+        };
+        py.detach(|| decode(bytes))
             .map(|inner| FeatureSet { inner })
             .map_err(|e| DataError::new_err(e.to_string()))
     }
