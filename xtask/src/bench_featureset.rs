@@ -40,7 +40,13 @@ fn parse(out: &str) -> anyhow::Result<(f64, u64)> {
     ))
 }
 
-pub(crate) fn featureset(polygons: usize, runs: usize, quick: bool) -> anyhow::Result<()> {
+/// The `featureset_bench` example (release, or the debug build with `quick`) and
+/// its generated job output of `polygons` polygons (an Esri JSON result parameter,
+/// made once under `target/bench/featureset/`).
+pub(crate) fn polygons_file(
+    polygons: usize,
+    quick: bool,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
     let mut build = Command::new(cargo());
     build.args([
         "build",
@@ -79,6 +85,11 @@ pub(crate) fn featureset(polygons: usize, runs: usize, quick: bool) -> anyhow::R
             bail!("generating {} failed", input.display());
         }
     }
+    Ok((bin, input))
+}
+
+pub(crate) fn featureset(polygons: usize, runs: usize, quick: bool) -> anyhow::Result<()> {
+    let (bin, input) = polygons_file(polygons, quick)?;
     let size_mb = std::fs::metadata(&input)?.len() as f64 / 1e6;
     let gp = |runs: usize| -> anyhow::Result<(f64, u64, u64)> {
         let (_, peak, out) = measure(
@@ -100,7 +111,10 @@ pub(crate) fn featureset(polygons: usize, runs: usize, quick: bool) -> anyhow::R
     }
     let root = crate::project_root();
     let py = crate::interop::ensure_venv(&root.join("target/interop/venv"))?;
-    let script = dir.join("from_dict.py");
+    let script = crate::target_dir()
+        .join("bench")
+        .join("featureset")
+        .join("from_dict.py");
     std::fs::write(&script, FROM_DICT)?;
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let (mut our_peak, mut their_peak) = (0, 0);

@@ -241,6 +241,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
     eprintln!("\n==> the Python package: pytest and type stubs");
     let tp = Instant::now();
     crate::pytest::run().context("pytest")?;
+    // Both sides of the Python benchmark, small: counts checked, no timings.
+    crate::bench_python::python(2000, 1, true).context("bench python --quick")?;
     eprintln!("<== Python package in {:.1}s", tp.elapsed().as_secs_f64());
     eprintln!("\n==> interop: the ArcGIS API for Python against gp-server");
     let ti = Instant::now();

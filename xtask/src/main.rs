@@ -30,6 +30,7 @@ mod bench_features;
 mod bench_featureset;
 mod bench_jobs;
 mod bench_outputs;
+mod bench_python;
 mod bench_roundtrip;
 mod bench_throughput;
 mod ci;
@@ -144,6 +145,19 @@ enum Bench {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// gp's Python package against the ArcGIS API for Python 2.4.4: a 100,000-polygon
+    /// output to a data frame, and the round trip of a 0.2 s job (needs Python 3).
+    Python {
+        /// Polygons in the generated output.
+        #[arg(long, default_value_t = 100_000)]
+        polygons: usize,
+        /// Alternating runs of each side (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// 2,000 polygons and two round trips with the debug build, checking counts (CI).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Feature conversions: gp-features against `ogr2ogr` (needs gdal-bin).
     Features {
         /// Points in the generated point file.
@@ -187,6 +201,14 @@ fn main() -> anyhow::Result<()> {
         } => run_example("gp-server", "export_bench"),
         Task::Bench { what: None } => bench_all(),
         Task::Bench {
+            what:
+                Some(Bench::Python {
+                    polygons,
+                    runs,
+                    quick,
+                }),
+        } => bench_python::python(polygons, runs, quick),
+        Task::Bench {
             what: Some(Bench::Jobs { quick }),
         } => bench_jobs::jobs(quick),
         Task::Bench {
@@ -210,7 +232,7 @@ fn main() -> anyhow::Result<()> {
 /// or builds what it needs; one that fails is reported and the rest still run.
 fn bench_all() -> anyhow::Result<()> {
     type Run = Box<dyn Fn() -> anyhow::Result<()>>;
-    let all: [(&str, Run); 8] = [
+    let all: [(&str, Run); 9] = [
         (
             "roundtrip",
             Box::new(|| bench_roundtrip::roundtrip(5, false)),
@@ -226,6 +248,10 @@ fn bench_all() -> anyhow::Result<()> {
             Box::new(|| bench_featureset::featureset(100_000, 5, false)),
         ),
         ("jobs", Box::new(|| bench_jobs::jobs(false))),
+        (
+            "python",
+            Box::new(|| bench_python::python(100_000, 5, false)),
+        ),
         (
             "throughput",
             Box::new(|| bench_throughput::throughput(false)),

@@ -25,6 +25,8 @@
 //! parameter's schema; gp-raster writes downloads into the scratch workspace and
 //! reads map images; [futures] bounds the concurrent metadata fetches.
 
+#[cfg(feature = "arrow")]
+mod arrow;
 pub mod blocking;
 mod client;
 mod download;
@@ -38,6 +40,7 @@ mod portal;
 mod reopen;
 mod result;
 mod save;
+mod stream;
 mod target;
 mod toolbox;
 mod whole;

@@ -12,6 +12,8 @@ use pyo3::types::{PyBytes, PyCapsule};
 use pyo3_arrow::PyRecordBatchReader;
 use pyo3_arrow::ffi::{ArrayIterator, to_schema_pycapsule, to_stream_pycapsule};
 
+use gp_features::arrow::ArrowFeatures;
+
 use crate::errors::{DataError, features};
 
 /// A set of features with a schema (fields, geometry type, spatial reference), as
@@ -23,12 +25,80 @@ use crate::errors::{DataError, features};
 /// (`__arrow_c_stream__`; geometry as GeoArrow WKB). Back with
 /// `FeatureSet.from_geopandas(gdf)` or `FeatureSet.from_arrow(table)`.
 #[pyclass(module = "gp_rs", name = "FeatureSet")]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct FeatureSet {
-    pub(crate) inner: gp_model::FeatureSet,
+    repr: Repr,
+}
+
+/// What a feature set holds: the model's features (loaded from a file, made for
+/// an input), or Arrow batches (an output read from a job, a table from Python)
+/// with the schema beside them. Each turns into the other when a method needs it.
+#[derive(Debug, Clone)]
+enum Repr {
+    Model(gp_model::FeatureSet),
+    Arrow(gp_model::FeatureSet, ArrowFeatures),
+}
+
+impl Default for FeatureSet {
+    fn default() -> Self {
+        FeatureSet::from_model(gp_model::FeatureSet::default())
+    }
 }
 
 impl FeatureSet {
+    /// A feature set holding the model's features.
+    pub(crate) fn from_model(fs: gp_model::FeatureSet) -> Self {
+        FeatureSet {
+            repr: Repr::Model(fs),
+        }
+    }
+
+    /// A feature set holding Arrow batches, with `header` (no features) as schema.
+    pub(crate) fn from_table(header: gp_model::FeatureSet, table: ArrowFeatures) -> Self {
+        FeatureSet {
+            repr: Repr::Arrow(header, table),
+        }
+    }
+
+    /// The schema (and, for the model, the features).
+    fn header(&self) -> &gp_model::FeatureSet {
+        match &self.repr {
+            Repr::Model(fs) | Repr::Arrow(fs, _) => fs,
+        }
+    }
+
+    /// The model's feature set (converted from Arrow when that is what is held).
+    pub(crate) fn model(&self, py: Python<'_>) -> PyResult<gp_model::FeatureSet> {
+        match &self.repr {
+            Repr::Model(fs) => Ok(fs.clone()),
+            Repr::Arrow(header, table) => {
+                let rows = py
+                    .detach(|| {
+                        gp_features::arrow::from_arrow(
+                            &table.schema,
+                            table.batches.iter().cloned().map(Ok),
+                        )
+                    })
+                    .map_err(features)?;
+                Ok(gp_model::FeatureSet {
+                    features: rows.features,
+                    ..header.clone()
+                })
+            }
+        }
+    }
+
+    /// The model's feature set, in place.
+    fn model_mut(&mut self, py: Python<'_>) -> PyResult<&mut gp_model::FeatureSet> {
+        if let Repr::Arrow(..) = self.repr {
+            self.repr = Repr::Model(self.model(py)?);
+        }
+        match &mut self.repr {
+            Repr::Model(fs) => Ok(fs),
+            Repr::Arrow(..) => Err(DataError::new_err("internal error: no feature set")),
+        }
+    }
+
     /// True for a GeoPandas GeoDataFrame (without importing GeoPandas).
     pub(crate) fn is_geodataframe(v: &Bound<'_, PyAny>) -> PyResult<bool> {
         for c in v.get_type().mro().iter() {
@@ -56,32 +126,43 @@ impl FeatureSet {
         let reader: PyRecordBatchReader = v.extract()?;
         let reader = reader.into_reader()?;
         let schema = reader.schema();
-        let inner = v
+        let fs = v
             .py()
             .detach(|| gp_features::arrow::from_arrow(&schema, reader))
             .map_err(features)?;
-        Ok(FeatureSet { inner })
+        Ok(FeatureSet::from_model(fs))
     }
 
-    fn arrow(&self, py: Python<'_>) -> PyResult<gp_features::arrow::ArrowFeatures> {
-        py.detach(|| gp_features::arrow::to_arrow(&self.inner))
-            .map_err(features)
+    fn arrow(&self, py: Python<'_>) -> PyResult<ArrowFeatures> {
+        match &self.repr {
+            Repr::Arrow(_, table) => Ok(table.clone()),
+            Repr::Model(fs) => py
+                .detach(|| gp_features::arrow::to_arrow(fs))
+                .map_err(features),
+        }
     }
 }
 
 use pyo3::types::IntoPyDict;
 
-/// A feature set, or the feature set value of a result parameter.
-fn decode(bytes: &[u8]) -> Result<gp_model::FeatureSet, gp_model::Error> {
+/// A feature set, or the feature set value of a result parameter: parsed straight
+/// into Arrow batches when it can be read in one pass, else decoded whole.
+fn decode(bytes: &[u8]) -> gp_features::Result<FeatureSet> {
+    if let Some((header, table)) = gp_features::arrow::esri_json_to_arrow(bytes, "the JSON given")?
+    {
+        return Ok(FeatureSet::from_table(header, table));
+    }
     let head = &bytes[..bytes.len().min(512)];
     if head.windows(11).any(|w| w == b"\"paramName\"") {
         let r: gp_model::ResultParameter = gp_model::from_json_slice("result parameter", bytes)?;
-        match r.value {
-            gp_model::GpValue::FeatureSet(fs) | gp_model::GpValue::RecordSet(fs) => return Ok(fs),
-            _ => {}
+        if let gp_model::GpValue::FeatureSet(fs) | gp_model::GpValue::RecordSet(fs) = r.value {
+            return Ok(FeatureSet::from_model(fs));
         }
     }
-    gp_model::from_json_slice("feature set", bytes)
+    Ok(FeatureSet::from_model(gp_model::from_json_slice(
+        "feature set",
+        bytes,
+    )?))
 }
 
 #[pymethods]
@@ -109,9 +190,7 @@ impl FeatureSet {
             owned = json.extract::<String>()?;
             owned.as_bytes()
         };
-        py.detach(|| decode(bytes))
-            .map(|inner| FeatureSet { inner })
-            .map_err(|e| DataError::new_err(e.to_string()))
+        py.detach(|| decode(bytes)).map_err(features)
     }
 
     /// A feature set from any Arrow stream (`pyarrow.Table`, a polars or DuckDB
@@ -145,7 +224,8 @@ impl FeatureSet {
 
     /// Esri JSON text of the feature set.
     fn to_json(&self, py: Python<'_>) -> PyResult<String> {
-        py.detach(|| serde_json::to_string(&self.inner))
+        let fs = self.model(py)?;
+        py.detach(|| serde_json::to_string(&fs))
             .map_err(|e| DataError::new_err(e.to_string()))
     }
 
@@ -153,8 +233,8 @@ impl FeatureSet {
     /// GeoPackage `file.gpkg/layer`, FlatGeobuf, CSV, Esri JSON), loaded into this
     /// feature set's schema (arcpy `FeatureSet.load`).
     fn load(&mut self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        let inner = &mut self.inner;
-        py.detach(|| inner.load(&path)).map_err(features)
+        let fs = self.model_mut(py)?;
+        py.detach(|| fs.load(&path)).map_err(features)
     }
 
     /// Saves to a local file (format from the extension; `file.gpkg/layer` for a
@@ -166,27 +246,30 @@ impl FeatureSet {
             overwrite,
             ..Default::default()
         };
-        let fs = &self.inner;
-        py.detach(|| gp_features::save_with(fs, &path, &opts))
+        let fs = self.model(py)?;
+        py.detach(|| gp_features::save_with(&fs, &path, &opts))
             .map(|r| r.path)
             .map_err(features)
     }
 
     /// Number of features.
     fn __len__(&self) -> usize {
-        self.inner.features.len()
+        match &self.repr {
+            Repr::Model(fs) => fs.features.len(),
+            Repr::Arrow(_, t) => t.num_rows(),
+        }
     }
 
     /// The geometry type (`esriGeometryPolygon`...), `None` for a table.
     #[getter]
     fn geometry_type(&self) -> Option<String> {
-        self.inner.geometry_type.as_ref().map(|g| g.to_string())
+        self.header().geometry_type.as_ref().map(|g| g.to_string())
     }
 
     /// The spatial reference's well-known id (latest), `None` when unknown or WKT.
     #[getter]
     fn wkid(&self) -> Option<i32> {
-        self.inner
+        self.header()
             .spatial_reference
             .as_ref()
             .and_then(|s| s.latest_wkid.or(s.wkid))
@@ -195,7 +278,7 @@ impl FeatureSet {
     /// The fields as `(name, esri_type)` pairs.
     #[getter]
     fn fields(&self) -> Vec<(String, String)> {
-        self.inner
+        self.header()
             .fields
             .iter()
             .flatten()
@@ -206,15 +289,16 @@ impl FeatureSet {
     /// True when the server cut the features at its `maximumRecords`.
     #[getter]
     fn exceeded_transfer_limit(&self) -> bool {
-        self.inner.exceeded_transfer_limit == Some(true)
+        self.header().exceeded_transfer_limit == Some(true)
     }
 
     /// The GeoJSON FeatureCollection (`__geo_interface__`), coordinates in the
     /// feature set's spatial reference.
     #[getter]
     fn __geo_interface__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let fs = self.model(py)?;
         let text = py
-            .detach(|| self.inner.to_geojson())
+            .detach(|| fs.to_geojson())
             .map_err(|e| DataError::new_err(e.to_string()))?;
         Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
     }
@@ -250,8 +334,8 @@ impl FeatureSet {
     fn __repr__(&self) -> String {
         format!(
             "<FeatureSet {} features, {}{}>",
-            self.inner.features.len(),
-            self.inner
+            self.__len__(),
+            self.header()
                 .geometry_type
                 .as_ref()
                 .map(|g| g.to_string())

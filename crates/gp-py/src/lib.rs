@@ -41,5 +41,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(result::open_job, m)?)?;
     m.add_function(wrap_pyfunction!(result::open_job_async, m)?)?;
     errors::register(m)?;
+    m.add_function(wrap_pyfunction!(runtime::_quiesce, m)?)?;
+    py.import("atexit")?
+        .call_method1("register", (m.getattr("_quiesce")?,))?;
     Ok(())
 }

@@ -144,6 +144,57 @@ pub(crate) fn open_job_async(
     })
 }
 
+/// An output as fetched: a feature set as Arrow batches, or any other value.
+enum Fetched {
+    Table(gp_model::FeatureSet, gp_features::arrow::ArrowFeatures),
+    Value(gp_model::GpValue),
+}
+
+impl Fetched {
+    fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self {
+            Fetched::Table(h, t) => {
+                Ok(Py::new(py, crate::features::FeatureSet::from_table(h, t))?.into_any())
+            }
+            Fetched::Value(v) => crate::values::output(py, v),
+        }
+    }
+}
+
+/// True when output `p` is a feature or record set.
+fn is_feature_output(r: &gp_client::GpResult, p: &gp_client::ParamRef) -> bool {
+    use gp_model::{DataType, Direction};
+    let outputs = r
+        .tool()
+        .parameters()
+        .iter()
+        .filter(|x| x.direction == Direction::Output);
+    let param = match p {
+        gp_client::ParamRef::Index(i) => outputs.clone().nth(*i),
+        gp_client::ParamRef::Name(n) => outputs
+            .clone()
+            .find(|x| x.name.as_str().eq_ignore_ascii_case(n)),
+    };
+    param.is_some_and(|x| {
+        matches!(
+            x.data_type,
+            DataType::FeatureRecordSetLayer | DataType::RecordSet
+        )
+    })
+}
+
+/// Output `p`: a feature output as Arrow batches, anything else decoded.
+async fn fetch(
+    r: Arc<gp_client::GpResult>,
+    p: gp_client::ParamRef,
+) -> Result<Fetched, gp_client::Error> {
+    if is_feature_output(&r, &p) {
+        let (h, t) = r.output_arrow(p).await?;
+        return Ok(Fetched::Table(h, t));
+    }
+    Ok(Fetched::Value(r.output(p).await?))
+}
+
 fn map_options(
     size: (u32, u32),
     format: String,
@@ -268,13 +319,13 @@ impl GpResult {
     }
 
     /// An output by position (among outputs, arcpy `getOutput`) or name: a
-    /// `FeatureSet` for feature and record sets (read whole, in pages, when the
-    /// server cut it), else the value as Python data.
+    /// `FeatureSet` for feature and record sets (streamed from the job's result
+    /// into Arrow batches; read whole, in pages, when the server cut it), else the
+    /// value as Python data.
     fn output(&self, py: Python<'_>, p: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let p = output_ref(p)?;
         let r = self.inner.clone();
-        let v = block(py, async move { r.output(p).await })?;
-        crate::values::output(py, v)
+        block(py, fetch(r, p))?.into_py(py)
     }
 
     /// `output` as a coroutine.
@@ -286,8 +337,8 @@ impl GpResult {
         let p = output_ref(p)?;
         let r = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let v = r.output(p).await.map_err(crate::errors::to_py)?;
-            Python::attach(|py| crate::values::output(py, v))
+            let v = fetch(r, p).await.map_err(crate::errors::to_py)?;
+            Python::attach(|py| v.into_py(py))
         })
     }
 

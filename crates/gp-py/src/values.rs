@@ -25,7 +25,7 @@ pub(crate) fn input(v: &Bound<'_, PyAny>) -> PyResult<Option<Input>> {
         return Ok(None);
     }
     if let Ok(fs) = v.cast::<FeatureSet>() {
-        let fs = fs.borrow().inner.clone();
+        let fs = fs.borrow().model(py)?;
         return Ok(Some(Input::Value(Box::new(GpValue::FeatureSet(fs)))));
     }
     if v.is_instance_of::<PyBool>() {
@@ -49,7 +49,9 @@ pub(crate) fn input(v: &Bound<'_, PyAny>) -> PyResult<Option<Input>> {
     }
     if FeatureSet::is_geodataframe(v)? || v.hasattr("__arrow_c_stream__")? {
         let fs = FeatureSet::from_any(v)?;
-        return Ok(Some(Input::Value(Box::new(GpValue::FeatureSet(fs.inner)))));
+        return Ok(Some(Input::Value(Box::new(GpValue::FeatureSet(
+            fs.model(py)?,
+        )))));
     }
     Err(crate::errors::ValidationError::new_err(format!(
         "cannot send a {} as a tool input: give a FeatureSet, a GeoDataFrame, an Arrow table, a path, text, a number or JSON",
@@ -63,7 +65,7 @@ pub(crate) fn input(v: &Bound<'_, PyAny>) -> PyResult<Option<Input>> {
 pub(crate) fn output(py: Python<'_>, v: GpValue) -> PyResult<Py<PyAny>> {
     match v {
         GpValue::FeatureSet(fs) | GpValue::RecordSet(fs) => {
-            Ok(Py::new(py, FeatureSet { inner: fs })?.into_any())
+            Ok(Py::new(py, FeatureSet::from_model(fs))?.into_any())
         }
         other => json_to_py(
             py,

@@ -101,3 +101,24 @@ def wait_for_status(result, wanted, seconds=10.0):
             return s
         time.sleep(0.1)
     return result.status
+
+
+def test_the_interpreter_exits_cleanly_after_async_calls(server):
+    # A runtime thread still inside Python while the interpreter finalizes aborts
+    # the process (pyo3-async-runtimes issue 40); gp_rs waits for its tasks at exit.
+    code = (
+        "import asyncio, sys, gp_rs as gp\n"
+        "async def main():\n"
+        "    tb = await gp.import_toolbox_async(sys.argv[1])\n"
+        "    r = await tb.Wait.run_async(0.01)\n"
+        "    return await r.output_async(0)\n"
+        "print(asyncio.run(main()))\n"
+    )
+    for _ in range(10):
+        p = subprocess.run(
+            [sys.executable, "-c", code, server.toolbox_url("GP/Utilities")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert p.returncode == 0, p.stderr

@@ -226,3 +226,5 @@ def open_job_async(
     ca_cert: Optional[_Path] = None,
     timeout: Optional[float] = None,
 ) -> Awaitable[Result]: ...
+def _quiesce() -> None:
+    """Waits for the runtime's tasks to end (registered with atexit)."""
