@@ -329,3 +329,34 @@ async fn a_feature_collection_output_decodes_with_its_drawing_info() {
     check_whole(&saved[0].saved, 3);
     s.shutdown().await;
 }
+
+/// The Arrow path: a job output streamed from its body into batches holds what the
+/// decoded output does; one cut at `maximumRecords` is read whole (in pages).
+#[cfg(feature = "arrow")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feature_outputs_arrive_whole_as_arrow() {
+    use gp_features::arrow::{from_arrow, to_arrow};
+    let s = server(1000).await;
+    for (n, cut) in [(300, false), (2500, true)] {
+        let params = || {
+            Params::new()
+                .set("Input_Features", points(n))
+                .set("Distance", "1 Kilometers")
+        };
+        // A fresh result for each path, so neither reads the other's cache.
+        let streamed = buffer(&s, "GP/BufferByVal", params()).await;
+        let (header, table) = streamed.output_arrow("Output_Polygons").await.unwrap();
+        assert_eq!(table.num_rows(), n, "cut: {cut}");
+        assert_ne!(header.exceeded_transfer_limit, Some(true));
+        assert!(header.features.is_empty());
+        let decoded = buffer(&s, "GP/BufferByVal", params()).await;
+        let GpValue::FeatureSet(fs) = decoded.output("Output_Polygons").await.unwrap() else {
+            panic!("features")
+        };
+        let back = from_arrow(&table.schema, table.batches.iter().cloned().map(Ok)).unwrap();
+        assert_eq!(names(&back), names(&fs), "cut: {cut}");
+        let whole = to_arrow(&fs).unwrap();
+        assert_eq!(whole.schema, table.schema, "cut: {cut}");
+    }
+    s.shutdown().await;
+}

@@ -138,7 +138,7 @@ pub(crate) fn open_job_async(
     timeout: Option<f64>,
 ) -> PyResult<Bound<'_, PyAny>> {
     let c = crate::toolbox::client_of(token, username, password, ca_cert, timeout)?;
-    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+    crate::runtime::awaitable(py, async move {
         let r = c.open_job(&job).await.map_err(crate::errors::to_py)?;
         Ok(GpResult::new(r))
     })
@@ -303,7 +303,7 @@ impl GpResult {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let r = slf.get().inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(slf.py(), async move {
+        crate::runtime::awaitable(slf.py(), async move {
             let a = r.clone();
             wait_cancelling(r, timeout)
                 .await
@@ -336,7 +336,7 @@ impl GpResult {
     ) -> PyResult<Bound<'py, PyAny>> {
         let p = output_ref(p)?;
         let r = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        crate::runtime::awaitable(py, async move {
             let v = fetch(r, p).await.map_err(crate::errors::to_py)?;
             Python::attach(|py| v.into_py(py))
         })

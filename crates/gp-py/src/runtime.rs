@@ -3,6 +3,7 @@
 //! script can be interrupted (see `GpResult::wait` for what that does to a job).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -12,12 +13,31 @@ pub(crate) fn rt() -> &'static tokio::runtime::Runtime {
     pyo3_async_runtimes::tokio::get_runtime()
 }
 
-/// Waits (at most `limit`) until no task runs on the runtime. Registered with
-/// `atexit`: a task that just handed a result to Python leaves the interpreter a
-/// moment after the script has it, and one still inside Python while the
-/// interpreter finalizes aborts the process ("PyGILState_Release: thread state
-/// must be current", pyo3-async-runtimes issue 40). Also lets a cancel spawned by
-/// an interrupted wait reach the server.
+/// Set once an awaitable was made: only then can a thread be left waiting to
+/// re-enter Python at exit.
+static AWAITABLES: AtomicBool = AtomicBool::new(false);
+
+/// `fut` as a Python awaitable (pyo3-async-runtimes, on [`rt`]).
+pub(crate) fn awaitable<F, T>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+where
+    F: Future<Output = PyResult<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    AWAITABLES.store(true, Ordering::Relaxed);
+    pyo3_async_runtimes::tokio::future_into_py(py, fut)
+}
+
+/// Registered with `atexit`, so no runtime thread enters Python while the
+/// interpreter finalizes (which aborts the process: "PyGILState_Release: thread
+/// state must be current", pyo3-async-runtimes issue 40).
+///
+/// First it waits (at most 5 s) until no task runs on the runtime, which also lets
+/// a cancel spawned by an interrupted wait reach the server. Then, when
+/// awaitables were made, it lets go of the GIL for 50 ms: pyo3-async-runtimes
+/// hands each result to the event loop from a blocking thread through
+/// `call_soon_threadsafe`, whose write to the loop's socket releases the GIL, so
+/// the script can finish while that thread still waits to take the GIL back; given
+/// the GIL now, it finishes and leaves Python before finalization starts.
 #[pyfunction]
 pub(crate) fn _quiesce(py: Python<'_>) {
     let limit = Duration::from_secs(5);
@@ -25,6 +45,9 @@ pub(crate) fn _quiesce(py: Python<'_>) {
         let start = std::time::Instant::now();
         while rt().metrics().num_alive_tasks() > 0 && start.elapsed() < limit {
             std::thread::sleep(Duration::from_millis(5));
+        }
+        if AWAITABLES.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
         }
     });
 }

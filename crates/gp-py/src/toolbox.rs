@@ -112,7 +112,7 @@ pub(crate) fn import_toolbox_async(
     timeout: Option<f64>,
 ) -> PyResult<Bound<'_, PyAny>> {
     let c = client_of(token, username, password, ca_cert, timeout)?;
-    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+    crate::runtime::awaitable(py, async move {
         let tb = c.import(&url).await.map_err(crate::errors::to_py)?;
         Ok(Toolbox {
             inner: Arc::new(tb),
@@ -402,7 +402,7 @@ impl Tool {
     ) -> PyResult<Bound<'py, PyAny>> {
         let params = self.params(args, kwargs)?;
         let tool = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        crate::runtime::awaitable(py, async move {
             let r = Arc::new(tool.run(params).await.map_err(crate::errors::to_py)?);
             crate::result::wait_cancelling(r.clone(), None)
                 .await
