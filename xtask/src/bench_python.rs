@@ -97,7 +97,7 @@ pub(crate) fn python(polygons: usize, runs: usize, quick: bool) -> anyhow::Resul
 
     // 1. The output to a data frame, alternating.
     let (mut ours, mut theirs, mut geojson) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut our_peak, mut their_peak) = (0f64, 0f64);
+    let (mut our_peak, mut their_peak, mut own_peak) = (0f64, 0f64, 0f64);
     for _ in 0..runs {
         let g = side(&gp_py, &["gp-df", &input])?;
         let a = side(&arcgis_py, &["arcgis-df", &input])?;
@@ -111,6 +111,7 @@ pub(crate) fn python(polygons: usize, runs: usize, quick: bool) -> anyhow::Resul
         theirs.push(num(&a, "seconds")?);
         geojson.push(num(&a, "geojson_seconds")?);
         our_peak = our_peak.max(num(&g, "peak_kb")? / 1024.0);
+        own_peak = own_peak.max(num(&g, "own_peak_kb")? / 1024.0);
         their_peak = their_peak.max(num(&a, "peak_kb")? / 1024.0);
     }
 
@@ -170,6 +171,10 @@ pub(crate) fn python(polygons: usize, runs: usize, quick: bool) -> anyhow::Resul
     println!(
         "| arcgis 2.4.4 `FeatureSet.from_dict(json.loads(...)).sdf` | {b:.3} s | 1.0x | {their_peak:.0} MB | 1.00 |"
     );
+    println!(
+        "| of which gp_rs's Arrow batches (`FeatureSet.from_json`), what pyarrow, polars and DuckDB read | | | {own_peak:.0} MB | {:.2} |",
+        own_peak / their_peak
+    );
     println!("(arcgis `FeatureSet.to_geojson` on the same set: {gj:.3} s more)");
     println!("\nround trip of a 0.2 s job (submit, follow, output), medians of 3 x {n} calls");
     println!("| client | round trip | speed-up |");
@@ -188,6 +193,7 @@ pub(crate) fn python(polygons: usize, runs: usize, quick: bool) -> anyhow::Resul
                 "gp_rs_s": a, "arcgis_sdf_s": b, "arcgis_geojson_s": gj,
                 "speedup": b / a,
                 "gp_rs_peak_mib": our_peak, "arcgis_peak_mib": their_peak,
+                "gp_rs_arrow_peak_mib": own_peak,
                 "memory_ratio": our_peak / their_peak,
             },
             "roundtrip": {"gp_rs_s": ra, "arcgis_s": rb, "speedup": rb / ra},

@@ -46,6 +46,9 @@
 //! - [rusqlite] (SQLite bundled): GeoPackage; the GeoPackage geometry blobs are
 //!   written here.
 //! - [csv]: CSV. [crs-definitions](crs_definitions): WKT for EPSG codes (`.prj`, GeoPackage).
+//! - arrow-array and arrow-schema (arrow-rs, feature `arrow`): record batches; the
+//!   GeoArrow WKB geometries are written here by the GeoPackage writer's WKB code and
+//!   read back through geozero.
 //! - [gp_fs]: every file is written under a temporary name and renamed into place;
 //!   with [`SaveOptions::sync`] flushed to disk, rename included (by a thread that
 //!   flushes while the file is written, then once more).
@@ -66,6 +69,8 @@
 //! ## Features
 //! - `gdal`: Esri File Geodatabase (`out.gdb/layer`) through GDAL's OpenFileGDB
 //!   driver, by running `ogr2ogr`. Without it, `.gdb` paths are a clear error.
+//! - `arrow`: the `arrow` module: feature sets to and from Arrow record batches
+//!   (GeoArrow WKB geometry), and an Esri JSON stream parsed straight into them.
 
 #![deny(rustdoc::broken_intra_doc_links)]
 
