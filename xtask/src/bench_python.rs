@@ -35,16 +35,7 @@ fn arcgis_venv() -> anyhow::Result<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ready {
-        let ok = Command::new(&py)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "pandas==2.2.3",
-            ])
+        let ok = crate::interop_tools::pip_install(&py, &["--no-deps", "pandas==2.2.3"])
             .status()
             .context("pip install pandas==2.2.3")?
             .success();

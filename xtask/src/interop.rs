@@ -74,23 +74,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let work = root.join("target").join("interop");
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
     let py = ensure_venv(&work.join("venv"))?;
-    let status = crate::ci::cargo_ci()
-        // The workspace's feature set, so `cargo xtask ci` reuses the build of its tests.
-        .args([
-            "build",
-            "--quiet",
-            "--workspace",
-            "--all-features",
-            "--bin",
-            "gp-server",
-            "--bin",
-            "gp",
-        ])
-        .status()
-        .context("building gp-server and gp")?;
-    if !status.success() {
-        bail!("building gp-server failed ({status})");
-    }
+    crate::interop_tools::build_bins(&["gp-server", "gp"])?;
     let bin = crate::target_dir().join("debug").join("gp-server");
     let data = work.join(format!("data-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);

@@ -27,15 +27,7 @@ pub(crate) fn venv_with(venv: &Path, packages: &[&str], probe: &str) -> anyhow::
             .status()
             .context("python3 -m venv (is Python 3 with venv installed?)")?
             .success()
-            && Command::new(&py)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args(packages)
+            && pip_install(&py, packages)
                 .status()
                 .context("pip")?
                 .success();
@@ -48,6 +40,37 @@ pub(crate) fn venv_with(venv: &Path, packages: &[&str], probe: &str) -> anyhow::
         }
     }
     Ok(venv.join("bin"))
+}
+
+/// `python -m pip install --quiet ARGS` with `py`, to run.
+pub(crate) fn pip_install(py: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(py);
+    c.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .args(args);
+    c
+}
+
+/// The workspace's binaries `bins`, built in debug with the workspace's feature
+/// set (so `cargo xtask ci` reuses the build of its tests).
+pub(crate) fn build_bins(bins: &[&str]) -> anyhow::Result<()> {
+    let mut c = crate::ci::cargo_ci();
+    c.args(["build", "--quiet", "--workspace", "--all-features"]);
+    for b in bins {
+        c.args(["--bin", b]);
+    }
+    let status = c
+        .status()
+        .with_context(|| format!("building {}", bins.join(", ")))?;
+    if !status.success() {
+        bail!("building {} failed ({status})", bins.join(", "));
+    }
+    Ok(())
 }
 
 /// The `bin` folder of `target/interop/<dir>` holding `package==version`, whose

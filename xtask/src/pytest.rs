@@ -38,24 +38,23 @@ pub(crate) fn install(bin: &Path, profile: &str) -> anyhow::Result<()> {
     let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))?;
-    let ok = Command::new(bin.join("python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
+    let crate_dir = project_root().join("crates").join("gp-py");
+    let crate_dir = crate_dir.to_string_lossy();
+    let ok = crate::interop_tools::pip_install(
+        &bin.join("python"),
+        &[
             "--no-deps",
             "--no-build-isolation",
             "--force-reinstall",
-        ])
-        .arg(project_root().join("crates").join("gp-py"))
-        // maturin (from the venv) runs cargo with this profile.
-        .env("PATH", path)
-        .env("MATURIN_PEP517_ARGS", format!("--profile {profile}"))
-        .status()
-        .context("pip install ./crates/gp-py")?
-        .success();
+            &crate_dir,
+        ],
+    )
+    // maturin (from the venv) runs cargo with this profile.
+    .env("PATH", path)
+    .env("MATURIN_PEP517_ARGS", format!("--profile {profile}"))
+    .status()
+    .context("pip install ./crates/gp-py")?
+    .success();
     if !ok {
         bail!("pip install ./crates/gp-py failed");
     }
@@ -66,21 +65,7 @@ pub(crate) fn install(bin: &Path, profile: &str) -> anyhow::Result<()> {
 pub(crate) fn run() -> anyhow::Result<()> {
     let bin = venv()?;
     install(&bin, "dev")?;
-    let status = crate::ci::cargo_ci()
-        // The workspace's feature set, so `cargo xtask ci` reuses its test build.
-        .args([
-            "build",
-            "--quiet",
-            "--workspace",
-            "--all-features",
-            "--bin",
-            "gp-server",
-        ])
-        .status()
-        .context("building gp-server")?;
-    if !status.success() {
-        bail!("building gp-server failed ({status})");
-    }
+    crate::interop_tools::build_bins(&["gp-server"])?;
     let server = target_dir().join("debug").join("gp-server");
     let crate_dir = project_root().join("crates").join("gp-py");
     let tests = crate_dir.join("tests");

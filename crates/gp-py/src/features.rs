@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use arrow_array::{RecordBatchIterator, RecordBatchReader};
 use gp_features::FeatureSetExt;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyCapsule};
+use pyo3::types::{IntoPyDict, PyBytes, PyCapsule};
 use pyo3_arrow::PyRecordBatchReader;
 use pyo3_arrow::ffi::{ArrayIterator, to_schema_pycapsule, to_stream_pycapsule};
 
@@ -142,8 +142,6 @@ impl FeatureSet {
         }
     }
 }
-
-use pyo3::types::IntoPyDict;
 
 /// A feature set, or the feature set value of a result parameter: parsed straight
 /// into Arrow batches when it can be read in one pass, else decoded whole.
