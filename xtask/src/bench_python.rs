@@ -24,7 +24,9 @@ use crate::bench::median_secs;
 use crate::{project_root, target_dir};
 
 /// The ArcGIS API for Python with pandas 2.2.3: arcgis 2.4.4 declares pandas 3,
-/// but its DataFrame accessor (`.sdf`) imports a function pandas 3 removed.
+/// but its DataFrame accessor (`.sdf`) imports a function pandas 3 removed. pandas
+/// 2.2.3 goes in over it without the resolver (which would refuse it), with pytz,
+/// the one dependency of pandas 2 that pandas 3 dropped.
 fn arcgis_venv() -> anyhow::Result<PathBuf> {
     let venv = target_dir().join("py").join("arcgis-venv");
     let bin = crate::interop_tools::venv_with(&venv, &["arcgis==2.4.4", "six"], "import arcgis")?;
@@ -35,10 +37,11 @@ fn arcgis_venv() -> anyhow::Result<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ready {
-        let ok = crate::interop_tools::pip_install(&py, &["--no-deps", "pandas==2.2.3"])
-            .status()
-            .context("pip install pandas==2.2.3")?
-            .success();
+        let ok =
+            crate::interop_tools::pip_install(&py, &["--no-deps", "pandas==2.2.3", "pytz==2026.6"])
+                .status()
+                .context("pip install pandas==2.2.3 pytz")?
+                .success();
         if !ok {
             bail!("installing pandas 2.2.3 beside arcgis failed");
         }
