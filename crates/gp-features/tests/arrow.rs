@@ -216,3 +216,24 @@ fn bad_values_name_the_column_and_the_row() {
     let e = from_arrow(&list, []).unwrap_err().to_string();
     assert!(e.contains("`l`") && e.contains("no Esri field type"), "{e}");
 }
+
+#[test]
+fn a_batch_that_does_not_match_the_schema_is_refused() {
+    let schema = Arc::new(Schema::new(vec![ArrowField::new(
+        "n",
+        DataType::Int64,
+        true,
+    )]));
+    let other = Arc::new(Schema::new(vec![ArrowField::new(
+        "s",
+        DataType::Utf8,
+        true,
+    )]));
+    let batch = RecordBatch::try_new(
+        other,
+        vec![Arc::new(StringArray::from(vec![Some("x")])) as ArrayRef],
+    )
+    .unwrap();
+    let e = from_arrow(&schema, [Ok(batch)]).unwrap_err().to_string();
+    assert!(e.contains("not the schema's"), "{e}");
+}

@@ -239,6 +239,28 @@ where
     let mut row = 0usize;
     for batch in batches {
         let batch = batch.map_err(|e| arrow_err("(stream)", e.to_string()))?;
+        let same = batch.num_columns() == schema.fields().len()
+            && batch
+                .schema()
+                .fields()
+                .iter()
+                .zip(schema.fields())
+                .all(|(a, b)| a.data_type() == b.data_type());
+        if !same {
+            return Err(arrow_err(
+                "(stream)",
+                format!(
+                    "a batch at row {row} has columns {:?}, not the schema's {:?}",
+                    batch
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>(),
+                    schema.fields().iter().map(|f| f.name()).collect::<Vec<_>>()
+                ),
+            ));
+        }
         let arrays: Vec<&ArrayRef> = cols.iter().map(|(i, _)| batch.column(*i)).collect();
         let garray = geom.map(|g| batch.column(g));
         for i in 0..batch.num_rows() {
