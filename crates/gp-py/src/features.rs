@@ -20,7 +20,7 @@ use crate::errors::{DataError, features};
 /// arcpy's `FeatureSet`.
 ///
 /// To the Python data world without a Python object per feature:
-/// `geopandas.GeoDataFrame.from_arrow(fs)`, `pyarrow.table(fs)`, `polars.from_arrow`,
+/// `geopandas.GeoDataFrame.from_arrow(fs)`, `pyarrow.table(fs)`, `polars.DataFrame(fs)`,
 /// DuckDB and anything else that reads the Arrow PyCapsule stream
 /// (`__arrow_c_stream__`; geometry as GeoArrow WKB). Back with
 /// `FeatureSet.from_geopandas(gdf)` or `FeatureSet.from_arrow(table)`.

@@ -42,11 +42,12 @@ def test_pyarrow_polars_duckdb_take_it(buffers):
     assert geom.metadata[b"ARROW:extension:name"] == b"geoarrow.wkb"
     assert json.loads(geom.metadata[b"ARROW:extension:metadata"])["crs"] == "EPSG:4326"
     assert table.schema.field("OBJECTID").type == pyarrow.int64()
-    df = polars.from_arrow(pyarrow.table(buffers))
+    # polars and DuckDB read the capsule stream themselves, without pyarrow.
+    df = polars.DataFrame(buffers)
     assert df.height == 243
+    assert df.columns[-1] == "geometry"
     con = duckdb.connect()
-    con.register("buffers", pyarrow.table(buffers))
-    assert con.execute("select count(*) from buffers where Name is not null").fetchone()[0] == 243
+    assert con.sql("select count(*) from buffers where Name is not null").fetchall() == [(243,)]
 
 
 def test_a_geodataframe_runs_a_tool(server, towers):
