@@ -17,13 +17,25 @@ impl GpResult {
     /// features). A job's output is streamed from its result resource into the
     /// batches; an output that cannot be (a synchronous result, a hosted layer, one
     /// the server cut at `maximumRecords`, a schema after the features) comes
-    /// through [`GpResult::output`], whole, and is converted.
+    /// through [`GpResult::output`], whole, and is converted. Kept once read: asking
+    /// again costs no request (the batches are shared, not copied).
     pub async fn output_arrow(
         &self,
         p: impl Into<ParamRef>,
     ) -> Result<(FeatureSet, ArrowFeatures), Error> {
         self.require_success()?;
         let name = self.output_param(p.into())?.name.to_string();
+        if let Some(t) = self.lock().tables.get(&name) {
+            return Ok(t.clone());
+        }
+        let t = self.read_arrow(&name).await?;
+        self.lock().tables.insert(name, t.clone());
+        Ok(t)
+    }
+
+    /// Output `name` as Arrow, from the server (see [`GpResult::output_arrow`]).
+    async fn read_arrow(&self, name: &str) -> Result<(FeatureSet, ArrowFeatures), Error> {
+        let name = name.to_string();
         if let (Some(job), None, false) = (
             self.job_url(),
             self.cached_output(&name),

@@ -50,12 +50,36 @@ impl Default for MapImageOptions {
     }
 }
 
+/// What a result learns as the job goes on.
 #[derive(Debug)]
-struct State {
+pub(crate) struct State {
     status: JobStatus,
     messages: Vec<JobMessage>,
     progress: Option<Progress>,
     outputs: IndexMap<String, GpValue>,
+    /// Feature outputs read as Arrow, by name (`GpResult::output_arrow`).
+    #[cfg(feature = "arrow")]
+    pub(crate) tables: std::collections::HashMap<
+        String,
+        (gp_model::FeatureSet, gp_features::arrow::ArrowFeatures),
+    >,
+}
+
+impl State {
+    fn new(
+        status: JobStatus,
+        messages: Vec<JobMessage>,
+        outputs: IndexMap<String, GpValue>,
+    ) -> State {
+        State {
+            status,
+            messages,
+            progress: None,
+            outputs,
+            #[cfg(feature = "arrow")]
+            tables: Default::default(),
+        }
+    }
 }
 
 /// The result of running a tool (arcpy's `Result`).
@@ -125,12 +149,7 @@ pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> 
             job_id: None,
             job_url: None,
             started: Instant::now(),
-            state: Mutex::new(State {
-                status: JobStatus::Succeeded,
-                messages: r.messages,
-                progress: None,
-                outputs,
-            }),
+            state: Mutex::new(State::new(JobStatus::Succeeded, r.messages, outputs)),
         });
     }
     let url = format!("{}/submitJob", tool.url);
@@ -149,12 +168,7 @@ pub(crate) async fn run(tool: &Tool, params: Params) -> Result<GpResult, Error> 
         job_url: Some(format!("{}/jobs/{}", tool.url, encode_segment(&id))),
         job_id: Some(id),
         started: Instant::now(),
-        state: Mutex::new(State {
-            status: r.job_status,
-            messages: Vec::new(),
-            progress: None,
-            outputs: IndexMap::new(),
-        }),
+        state: Mutex::new(State::new(r.job_status, Vec::new(), IndexMap::new())),
     })
 }
 
@@ -171,12 +185,7 @@ impl GpResult {
             job_id: Some(job_id),
             job_url: Some(job_url),
             started: Instant::now(),
-            state: Mutex::new(State {
-                status,
-                messages: Vec::new(),
-                progress: None,
-                outputs: IndexMap::new(),
-            }),
+            state: Mutex::new(State::new(status, Vec::new(), IndexMap::new())),
         }
     }
 
@@ -191,12 +200,7 @@ impl GpResult {
             job_id: None,
             job_url: None,
             started: Instant::now(),
-            state: Mutex::new(State {
-                status: JobStatus::Succeeded,
-                messages,
-                progress: None,
-                outputs,
-            }),
+            state: Mutex::new(State::new(JobStatus::Succeeded, messages, outputs)),
         }
     }
 }
@@ -211,7 +215,7 @@ impl GpResult {
             .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -337,6 +337,7 @@ async fn a_feature_collection_output_decodes_with_its_drawing_info() {
 async fn feature_outputs_arrive_whole_as_arrow() {
     use gp_features::arrow::{from_arrow, to_arrow};
     let s = server(1000).await;
+    let mut kept = Vec::new();
     for (n, cut) in [(300, false), (2500, true)] {
         let params = || {
             Params::new()
@@ -357,6 +358,13 @@ async fn feature_outputs_arrive_whole_as_arrow() {
         assert_eq!(names(&back), names(&fs), "cut: {cut}");
         let whole = to_arrow(&fs).unwrap();
         assert_eq!(whole.schema, table.schema, "cut: {cut}");
+        assert_eq!(gp_features::arrow::schema(&fs), table.schema, "cut: {cut}");
+        kept.push((streamed, n));
     }
     s.shutdown().await;
+    // Read once: asked again with the server gone, the batches are still there.
+    for (r, n) in kept {
+        let (_, again) = r.output_arrow(0).await.unwrap();
+        assert_eq!(again.num_rows(), n);
+    }
 }

@@ -303,8 +303,11 @@ impl FeatureSet {
 
     /// The Arrow schema (Arrow PyCapsule interface).
     fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
-        let a = self.arrow(py)?;
-        Ok(to_schema_pycapsule(py, a.schema.as_ref())?)
+        let schema = match &self.repr {
+            Repr::Arrow(_, table) => table.schema.clone(),
+            Repr::Model(fs) => gp_features::arrow::schema(fs),
+        };
+        Ok(to_schema_pycapsule(py, schema.as_ref())?)
     }
 
     /// The features as an Arrow C stream (Arrow PyCapsule interface), geometry as

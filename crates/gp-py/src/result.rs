@@ -69,11 +69,11 @@ impl Drop for CancelGuard {
 /// is cancelled if this future is dropped first.
 pub(crate) async fn wait_cancelling(
     r: Arc<gp_client::GpResult>,
-    timeout: Option<f64>,
+    timeout: Option<Duration>,
 ) -> Result<JobStatus, gp_client::Error> {
     let guard = CancelGuard(r.job_url().map(|_| r.clone()));
     let policy = PollPolicy {
-        timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
+        timeout,
         ..PollPolicy::default()
     };
     let out = r.wait_with(policy).await;
@@ -278,6 +278,7 @@ impl GpResult {
     #[pyo3(signature = (timeout=None))]
     fn wait<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, Self>> {
         let py = slf.py();
+        let timeout = crate::runtime::seconds(timeout, "timeout")?;
         let r = slf.get().inner.clone();
         let waited = block(py, wait_cancelling(r.clone(), timeout));
         if let Err(e) = &waited
@@ -302,6 +303,7 @@ impl GpResult {
         slf: &Bound<'py, Self>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = crate::runtime::seconds(timeout, "timeout")?;
         let r = slf.get().inner.clone();
         crate::runtime::awaitable(slf.py(), async move {
             let a = r.clone();

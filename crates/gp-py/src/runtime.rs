@@ -8,6 +8,20 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
+/// A duration in seconds from Python: `None` or infinity is no limit; a negative
+/// or NaN value is a `ValidationError` naming `what`.
+pub(crate) fn seconds(t: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
+    match t {
+        None => Ok(None),
+        Some(t) if t.is_infinite() && t > 0.0 => Ok(None),
+        Some(t) => Duration::try_from_secs_f64(t).map(Some).map_err(|_| {
+            crate::errors::ValidationError::new_err(format!(
+                "{what} must be a number of seconds, 0 or more; got {t}"
+            ))
+        }),
+    }
+}
+
 /// The runtime.
 pub(crate) fn rt() -> &'static tokio::runtime::Runtime {
     pyo3_async_runtimes::tokio::get_runtime()

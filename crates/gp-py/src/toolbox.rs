@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use gp_client::{Client, Params};
 use gp_model::{Direction, ParameterInfo, ParameterType};
@@ -15,42 +14,8 @@ use pyo3::types::{PyDict, PyTuple};
 use crate::result::GpResult;
 use crate::runtime::block;
 
-/// How to reach the server: credentials, certificate, timeouts. Never shown.
-#[derive(Clone, Default)]
-struct Connect {
-    token: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    ca_cert: Option<PathBuf>,
-    timeout: Option<f64>,
-}
-
-impl std::fmt::Debug for Connect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Connect { .. }")
-    }
-}
-
-/// A client with the given settings. A user name and password get a token and a
-/// new one whenever it expires; a token is used as given.
-fn client(c: Connect) -> Result<Client, gp_client::Error> {
-    let mut b =
-        Client::builder().user_agent(concat!("gp-rs/", env!("CARGO_PKG_VERSION"), " (Python)"));
-    if let (Some(u), Some(p)) = (c.username, c.password) {
-        b = b.user_password(u, p);
-    } else if let Some(t) = c.token {
-        b = b.token(t);
-    }
-    if let Some(ca) = c.ca_cert {
-        b = b.ca_cert_file(ca)?;
-    }
-    if let Some(t) = c.timeout {
-        b = b.timeout(Duration::from_secs_f64(t.max(0.001)));
-    }
-    b.build()
-}
-
-/// The client of a call's keyword arguments.
+/// The client of a call's keyword arguments. A user name and password get a
+/// token and a new one whenever it expires; a token is used as given.
 pub(crate) fn client_of(
     token: Option<String>,
     username: Option<String>,
@@ -58,19 +23,25 @@ pub(crate) fn client_of(
     ca_cert: Option<PathBuf>,
     timeout: Option<f64>,
 ) -> PyResult<Client> {
-    if username.is_some() != password.is_some() {
-        return Err(crate::errors::ValidationError::new_err(
-            "give both username and password, or neither",
-        ));
+    let mut b =
+        Client::builder().user_agent(concat!("gp-rs/", env!("CARGO_PKG_VERSION"), " (Python)"));
+    match (username, password, token) {
+        (Some(u), Some(p), _) => b = b.user_password(u, p),
+        (None, None, Some(t)) => b = b.token(t),
+        (None, None, None) => {}
+        _ => {
+            return Err(crate::errors::ValidationError::new_err(
+                "give both username and password (or a token), or neither",
+            ));
+        }
     }
-    client(Connect {
-        token,
-        username,
-        password,
-        ca_cert,
-        timeout,
-    })
-    .map_err(crate::errors::to_py)
+    if let Some(ca) = ca_cert {
+        b = b.ca_cert_file(ca).map_err(crate::errors::to_py)?;
+    }
+    if let Some(t) = crate::runtime::seconds(timeout, "timeout")? {
+        b = b.timeout(t);
+    }
+    b.build().map_err(crate::errors::to_py)
 }
 
 /// Imports a geoprocessing service as a toolbox (arcpy `ImportToolbox`): a service

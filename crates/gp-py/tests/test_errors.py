@@ -83,3 +83,14 @@ def test_errors_share_one_base():
     ]:
         assert issubclass(cls, gp.GpError)
         assert cls.__doc__
+
+
+def test_bad_timeouts_are_refused_and_infinity_is_no_limit(server):
+    result = gp.import_toolbox(server.toolbox_url("GP/Utilities")).Wait(0.01)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(gp.ValidationError, match="timeout"):
+            result.wait(timeout=bad)
+        with pytest.raises(gp.ValidationError, match="timeout"):
+            gp.import_toolbox(server.toolbox_url("GP/Utilities"), timeout=bad)
+    assert result.wait(timeout=float("inf")).status == 4
+    assert gp.import_toolbox(server.toolbox_url("GP/Utilities"), timeout=float("inf")).tools

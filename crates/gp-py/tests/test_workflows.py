@@ -50,6 +50,11 @@ def test_keyword_arguments_and_signature(server, towers):
     sig = inspect.signature(tool)
     assert list(sig.parameters) == ["Input_Features", "Distance", "Dissolve"]
     assert "Input_Features" in tool.__doc__ and "required" in tool.__doc__
+    # help(tool) shows the task, not the Tool class.
+    import pydoc
+
+    page = pydoc.render_doc(tool, renderer=pydoc.plaintext)
+    assert "Input_Features (GPFeatureRecordSetLayer, required)" in page
     fs = tool.parameter_value("Input_Features")
     fs.load(towers)
     result = tool(Distance="100 meters", Input_Features=fs).wait()

@@ -75,6 +75,11 @@ pub(crate) fn data_type(t: &FieldType) -> DataType {
     }
 }
 
+/// The Arrow schema [`to_arrow`] gives `fs`, without converting its features.
+pub fn schema(fs: &FeatureSet) -> SchemaRef {
+    Layout::of(fs, true).schema
+}
+
 /// A feature set as Arrow record batches (see the module docs), encoded in
 /// parallel batches. Attribute values that do not fit their column's type (text in
 /// a number field, a fraction in an integer field) are an error naming the column
