@@ -118,6 +118,11 @@ impl<'a> FlatGeom<'a> {
         })
     }
 
+    /// The same coordinates read as another kind (a point as a multipoint of one).
+    pub(crate) fn as_kind(&self, kind: Kind) -> FlatGeom<'a> {
+        FlatGeom { kind, ..*self }
+    }
+
     /// All coordinates.
     pub(crate) fn coords(&self) -> &'a [Coord] {
         &self.coords[self.start..self.ends.last().copied().unwrap_or(self.start)]

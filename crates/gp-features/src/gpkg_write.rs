@@ -498,13 +498,3 @@ fn triggers(layer: &str, fid: &str, rtree: &str) -> String {
         del = tn("delete"),
     )
 }
-
-/// Writes `fs` as layer `layer` of the GeoPackage at `path`.
-#[cfg(feature = "gdal")]
-pub(crate) fn write(fs: &FeatureSet, path: &Path, layer: &str, overwrite: bool) -> Result<()> {
-    crate::sink::write_all(
-        crate::sink::Sink::Batches(Box::new(GpkgSink::create(path, layer, overwrite))),
-        fs,
-        &crate::repair::Fixes::default(),
-    )
-}

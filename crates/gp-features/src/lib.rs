@@ -49,6 +49,10 @@
 //! - arrow-array and arrow-schema (arrow-rs, feature `arrow`): record batches; the
 //!   GeoArrow WKB geometries are written here by the GeoPackage writer's WKB code and
 //!   read back through geozero.
+//! - The Esri File Geodatabase (`base.gdb/layer`) is read and written here
+//!   (`filegdb`), from the publicly documented format: tables, row indexes, the
+//!   system catalog and item definitions, geometry blobs; [base64] carries binary
+//!   fields as text, [getrandom] makes the items' UUIDs.
 //! - [gp_fs]: every file is written under a temporary name and renamed into place;
 //!   with [`SaveOptions::sync`] flushed to disk, rename included (by a thread that
 //!   flushes while the file is written, then once more).
@@ -67,8 +71,6 @@
 //!   than 64 bytes and, in the cutter, of long runs without quotes or braces.
 //!
 //! ## Features
-//! - `gdal`: Esri File Geodatabase (`out.gdb/layer`) through GDAL's OpenFileGDB
-//!   driver, by running `ogr2ogr`. Without it, `.gdb` paths are a clear error.
 //! - `arrow`: the `arrow` module: feature sets to and from Arrow record batches
 //!   (GeoArrow WKB geometry), and an Esri JSON stream parsed straight into them.
 
@@ -194,9 +196,15 @@ pub fn load_into(path: impl AsRef<Path>, schema: &FeatureSet) -> Result<FeatureS
     conform(load(path)?, schema)
 }
 
-/// The feature layers of a GeoPackage.
+/// The feature layers of a GeoPackage or a File Geodatabase (its tables too).
 pub fn layers(path: impl AsRef<Path>) -> Result<Vec<String>> {
-    gpkg::layers(path.as_ref())
+    let p = path.as_ref();
+    let gdb = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gdb"));
+    if gdb {
+        filegdb::layers(p)
+    } else {
+        gpkg::layers(p)
+    }
 }
 
 /// Saves without overwriting (see [`save_with`]).
@@ -224,10 +232,10 @@ pub fn save_with(
         exceeded_transfer_limit: fs.exceeded_transfer_limit == Some(true),
         warnings,
     };
-    let renamed = if t.format == Format::Shapefile {
-        shp_write::renames(fs)
-    } else {
-        Vec::new()
+    let renamed = match t.format {
+        Format::Shapefile => shp_write::renames(fs),
+        Format::FileGdb => filegdb::renames(fs),
+        _ => Vec::new(),
     };
     if let Some(out) = output_for(&t, opts)? {
         let Output {
@@ -240,12 +248,13 @@ pub fn save_with(
         files.commit()?;
         return Ok(report(layer, renamed, fixes.warnings()));
     }
-    let stem = p
-        .file_stem()
-        .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
-    let layer_name = opts.layer.clone().or(t.layer.clone()).unwrap_or(stem);
-    filegdb::write(fs, p, &layer_name, opts.overwrite)?;
-    Ok(report(Some(layer_name), Vec::new(), Vec::new()))
+    Err(Error::Schema {
+        message: format!(
+            "{}: {} output cannot be written",
+            p.display(),
+            t.format.name()
+        ),
+    })
 }
 
 /// What [`convert`] did.
@@ -277,10 +286,9 @@ pub fn convert(
     let streams = match tin.format {
         // An execute response's features are inside `results`: read whole.
         Format::EsriJson => shape != Some(esri::Shape::ExecuteResponse),
-        Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf => true,
+        Format::GeoPackage | Format::Shapefile | Format::FlatGeobuf | Format::FileGdb => true,
         Format::GeoJson => geojson::streamable(&tin.path)?,
         Format::GeoJsonSeq | Format::Csv => true,
-        _ => false,
     };
     if streams && let Some(mut out) = output_for(&tout, opts)? {
         let layer = out.layer.clone();
@@ -304,6 +312,9 @@ pub fn convert(
                     Format::GeoJson => geojson::read_each(&tin.path, false, &mut feed),
                     Format::GeoJsonSeq => geojson::read_each(&tin.path, true, &mut feed),
                     Format::Csv => csvfile::read_each(&tin.path, &mut feed),
+                    Format::FileGdb => {
+                        filegdb::read_each(&tin.path, tin.layer.as_deref(), &mut feed)
+                    }
                     _ => gpkg::read_each(&tin.path, tin.layer.as_deref(), &mut feed),
                 }
                 .and_then(|()| feed.end())

@@ -10,7 +10,9 @@ use crate::error::{self, Error, Result};
 use crate::repair::Fixes;
 use crate::sink::Sink;
 use crate::target::{Format, Target};
-use crate::{SaveOptions, SaveReport, csvfile, esri, fgb_sink, geojson, gpkg_write, shp_write};
+use crate::{
+    SaveOptions, SaveReport, csvfile, esri, fgb_sink, filegdb, geojson, gpkg_write, shp_write,
+};
 use gp_fs::{AtomicPath, Flush, Flusher};
 
 /// An output written through a [`Sink`] into temporary files.
@@ -73,7 +75,7 @@ impl Files {
     }
 }
 
-/// The sink for a target, or `None` for the File Geodatabase (written whole by GDAL).
+/// The sink for a target (`Option` for formats that cannot stream; all can now).
 pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
     let p = t.path.as_path();
     let stem = p
@@ -167,7 +169,23 @@ pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output
                 fixes: Fixes::default(),
             }
         }
-        Format::FileGdb => return Ok(None),
+        Format::FileGdb => {
+            let layer_name = layer.unwrap_or(stem);
+            // The layer's files and the system tables' new versions are temporary
+            // files that the sink renames into place itself, the catalog last.
+            let sink = Sink::Batches(Box::new(filegdb::GdbSink::create(
+                p,
+                &layer_name,
+                opts.overwrite,
+                opts.sync,
+            )?));
+            Output {
+                files: Files::new(Vec::new(), None, false),
+                sink,
+                layer: Some(layer_name),
+                fixes: Fixes::default(),
+            }
+        }
     }))
 }
 
@@ -197,10 +215,10 @@ pub(crate) fn finish_streamed(
         format: tout.format,
         layer,
         features: n,
-        renamed_fields: if tout.format == Format::Shapefile {
-            shp_write::renames(schema)
-        } else {
-            Vec::new()
+        renamed_fields: match tout.format {
+            Format::Shapefile => shp_write::renames(schema),
+            Format::FileGdb => filegdb::renames(schema),
+            _ => Vec::new(),
         },
         exceeded_transfer_limit: schema.exceeded_transfer_limit == Some(true),
         warnings: out.fixes.warnings(),

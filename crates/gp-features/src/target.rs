@@ -42,10 +42,10 @@ impl Format {
         }
     }
 
-    /// True when this build can write the format (the File Geodatabase needs the
-    /// `gdal` cargo feature), so an option can be checked before any work is done.
+    /// True when this build can write the format (every format can now; kept so an
+    /// option can be checked before any work is done).
     pub fn is_writable(self) -> bool {
-        self != Format::FileGdb || cfg!(feature = "gdal")
+        true
     }
 
     /// The usual file extension (`gpkg`, `geojson`, ...).
