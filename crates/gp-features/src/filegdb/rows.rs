@@ -251,6 +251,14 @@ pub(crate) fn put_value(out: &mut Vec<u8>, f: &FieldDef, v: &AttrValue) -> Resul
             Some(x) => out.extend_from_slice(&(x as f32).to_le_bytes()),
             None => return bad("a number"),
         },
+        ft::F64 if f.exact => match int_of(v).filter(|i| i.unsigned_abs() <= 1 << 53) {
+            Some(i) => out.extend_from_slice(&(i as f64).to_le_bytes()),
+            None => {
+                return bad(
+                    "an integer a double holds exactly (|n| <= 2^53): big integers are written as doubles, which every File Geodatabase reader takes",
+                );
+            }
+        },
         ft::F64 => match float_of(v) {
             Some(x) => out.extend_from_slice(&x.to_le_bytes()),
             None => return bad("a number"),

@@ -24,7 +24,10 @@ fn gdb_type(f: &Field) -> Result<Option<(u8, u32)>> {
         FieldType::Oid => (ft::OID, 4),
         FieldType::SmallInteger => (ft::I16, 2),
         FieldType::Integer => (ft::I32, 4),
-        FieldType::BigInteger => (ft::I64, 8),
+        // The 64-bit integer type (13) came with ArcGIS Pro 3.2, and GDAL reads it
+        // from 3.8 on: written as a double (as GDAL writes Int64 by default), exact
+        // up to 2^53, and a larger value is refused rather than rounded.
+        FieldType::BigInteger => (ft::F64, 8),
         FieldType::Single => (ft::F32, 4),
         FieldType::Double => (ft::F64, 8),
         FieldType::Date => (ft::DATE, 8),
@@ -112,6 +115,7 @@ fn table_def(fs: &FeatureSet) -> Result<(TableDef, Vec<Option<String>>)> {
             k += 1;
         }
         let mut d = FieldDef::new(&name, t, width, true);
+        d.exact = f.field_type == FieldType::BigInteger;
         if let Some(a) = f.alias.as_ref().filter(|a| *a != &f.name) {
             d.alias = a.clone();
         }

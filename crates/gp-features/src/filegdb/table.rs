@@ -55,6 +55,9 @@ pub(crate) struct FieldDef {
     /// A default value, as stored.
     pub(crate) default: Vec<u8>,
     pub(crate) geom: Option<GeomDef>,
+    /// Written only: a double that holds integers, refusing those it cannot hold
+    /// exactly (beyond 2^53).
+    pub(crate) exact: bool,
 }
 
 impl FieldDef {
@@ -73,6 +76,7 @@ impl FieldDef {
             },
             default: Vec::new(),
             geom: None,
+            exact: false,
         }
     }
 
@@ -218,6 +222,7 @@ fn parse_field(r: &mut Reader<'_>) -> Result<FieldDef, Bad> {
         flag: 0,
         default: Vec::new(),
         geom: None,
+        exact: false,
     };
     match ftype {
         ft::OID | ft::BIN | ft::GUID | ft::GLOBALID | ft::XML => {
@@ -379,6 +384,12 @@ pub(crate) fn put_fields(out: &mut Vec<u8>, def: &TableDef) -> Result<(), Bad> {
                 }
                 for v in g.extent {
                     out.extend_from_slice(&v.to_le_bytes());
+                }
+                // The Z and M ranges, when the layer has them (readers require
+                // them there; not kept up to date, as ArcGIS recomputes them).
+                let extra = 2 * (usize::from(def.has_z()) + usize::from(def.has_m()));
+                for _ in 0..extra {
+                    out.extend_from_slice(&f64::NAN.to_le_bytes());
                 }
                 out.push(0);
                 out.extend_from_slice(&(g.grids.len() as u32).to_le_bytes());
