@@ -595,3 +595,49 @@ fn gp_reads_what_gdal_writes() {
         &[],
     );
 }
+
+#[test]
+fn gdal_reads_a_gdal_geodatabase_after_gp_added_and_replaced_layers() {
+    if !common::ogr2ogr() {
+        eprintln!("skipped: GDAL is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let gdb = dir.path().join("copy.gdb");
+    std::fs::create_dir_all(&gdb).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gdal.gdb");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), gdb.join(e.file_name())).unwrap();
+    }
+    let (_, _, points) = layers().swap_remove(0);
+    gp_features::save(&points, gdb.join("added")).unwrap();
+    // Replacing GDAL's layer drops its spatial index, which no longer matches.
+    let opts = gp_features::SaveOptions {
+        overwrite: true,
+        ..Default::default()
+    };
+    gp_features::save_with(&points, gdb.join("places"), &opts).unwrap();
+    assert!(!gdb.join("a00000009.spx").exists());
+    let info = Command::new("ogrinfo")
+        .arg("-ro")
+        .arg(&gdb)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&info.stdout);
+    for l in [
+        "places (Point)",
+        "parcels (Measured Multi Polygon)",
+        "routes (3D Measured Multi Line String)",
+        "added (Point)",
+    ] {
+        assert!(text.contains(l), "{l}: {text}");
+    }
+    let ours_path = dir.path().join("points.geojson");
+    gp_features::save(&points, &ours_path).unwrap();
+    let ours: Value = serde_json::from_str(&std::fs::read_to_string(&ours_path).unwrap()).unwrap();
+    let renames = vec![("odd name".to_string(), "odd_name".to_string())];
+    for l in ["added", "places"] {
+        check_same(l, &ours, &gdal_geojson(&gdb, l, false), &renames);
+    }
+}
