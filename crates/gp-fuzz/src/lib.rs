@@ -30,6 +30,7 @@ pub const TARGETS: &[&str] = &[
     "geojson",
     "csv",
     "esri_json",
+    "filegdb",
     "where_clause",
 ];
 
@@ -93,6 +94,73 @@ pub fn join_shapefile(shp: &[u8], shx: &[u8], dbf: &[u8]) -> Vec<u8> {
     v
 }
 
+/// Splits a File Geodatabase input into its files: repeated (name length as one
+/// byte, name, length as little-endian u32, bytes). Stops at the first record that
+/// does not fit; names are reduced to their last path component.
+pub fn split_gdb(mut data: &[u8]) -> Vec<(String, &[u8])> {
+    let mut files = Vec::new();
+    while let Some((&n, rest)) = data.split_first() {
+        let Some((name, rest)) = rest.split_at_checked(usize::from(n)) else {
+            break;
+        };
+        let Some((len, rest)) = rest.split_at_checked(4) else {
+            break;
+        };
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let Some((bytes, rest)) = rest.split_at_checked(len) else {
+            break;
+        };
+        let name = String::from_utf8_lossy(name);
+        let name = name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if !name.is_empty() && name != "." && name != ".." {
+            files.push((name, bytes));
+        }
+        data = rest;
+    }
+    files
+}
+
+/// The other way: files (name, bytes) into one File Geodatabase input.
+pub fn join_gdb(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (name, bytes) in files {
+        let name = &name.as_bytes()[..name.len().min(255)];
+        v.push(name.len() as u8);
+        v.extend_from_slice(name);
+        v.extend((bytes.len() as u32).to_le_bytes());
+        v.extend_from_slice(bytes);
+    }
+    v
+}
+
+/// Reads `data` as the files of a File Geodatabase: its layers listed, each read
+/// whole, the first streamed into GeoJSON.
+fn filegdb(data: &[u8]) {
+    let gdb = dir().join("input.gdb");
+    let _ = std::fs::remove_dir_all(&gdb);
+    let _ = std::fs::create_dir_all(&gdb);
+    for (name, bytes) in split_gdb(data) {
+        let _ = std::fs::write(gdb.join(name), bytes);
+    }
+    let layers = gp_features::layers(&gdb).unwrap_or_default();
+    for l in &layers {
+        let _ = gp_features::load(gdb.join(l));
+    }
+    if let Some(l) = layers.first() {
+        let out = dir().join("out.geojson");
+        let opts = gp_features::SaveOptions {
+            overwrite: true,
+            ..Default::default()
+        };
+        let _ = gp_features::convert(gdb.join(l), &out, &opts);
+        let _ = std::fs::remove_file(out);
+    }
+}
+
 /// Runs target `name` on `data`. Unknown names do nothing.
 pub fn run(name: &str, data: &[u8]) {
     match name {
@@ -118,6 +186,7 @@ pub fn run(name: &str, data: &[u8]) {
         "geojson" => features("input.geojson", data),
         "csv" => features("input.csv", data),
         "esri_json" => features("input.json", data),
+        "filegdb" => filegdb(data),
         "where_clause" => where_clause(data),
         _ => {}
     }

@@ -65,7 +65,8 @@ pub(crate) fn catalog(dir: &Path) -> Result<Vec<Entry>> {
 }
 
 fn is_system(name: &str) -> bool {
-    name.len() >= 4 && name[..4].eq_ignore_ascii_case("GDB_")
+    name.get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("GDB_"))
 }
 
 /// The user tables and feature classes, in catalog order.
@@ -233,6 +234,7 @@ mod tests {
     fn names_follow_arcgis_rules() {
         assert_eq!(layer_name_problem("towers_buffer"), None);
         assert_eq!(layer_name_problem("Straßen2"), None);
+        assert_eq!(layer_name_problem("日本の道"), None);
         for bad in ["2towers", "my layer", "select", "GDB_Items", "a-b"] {
             assert!(layer_name_problem(bad).is_some(), "{bad}");
         }

@@ -45,7 +45,7 @@ impl Table {
         file.read_exact(&mut size)
             .map_err(|_| bad(path, "the field descriptions are cut short".into()))?;
         let n = u64::from(u32::from_le_bytes(size));
-        if n > len - h.fields_at - 4 {
+        if n > len.saturating_sub(h.fields_at + 4) {
             return Err(bad(
                 path,
                 format!("field descriptions of {n} bytes in a file of {len} bytes"),
