@@ -101,21 +101,24 @@ pub(crate) async fn run(out: &Path, quiet: bool) -> anyhow::Result<()> {
     let GpValue::FeatureSet(polygons) = result.output("Output_Polygons").await? else {
         anyhow::bail!("Output_Polygons is not a FeatureSet");
     };
-    let target = out.join("base.gpkg").join("towers_buffer");
-    gp_features::save_with(
-        &polygons,
-        &target,
-        &gp_features::SaveOptions {
-            overwrite: true,
-            ..Default::default()
-        },
-    )?;
-    println!(
-        "   saved {} polygons to {}",
-        polygons.features.len(),
-        target.display()
-    );
-    written.push(target.display().to_string());
+    // As the seed saves it, into a File Geodatabase, and into a GeoPackage too.
+    for container in ["base.gdb", "base.gpkg"] {
+        let target = out.join(container).join("towers_buffer");
+        gp_features::save_with(
+            &polygons,
+            &target,
+            &gp_features::SaveOptions {
+                overwrite: true,
+                ..Default::default()
+            },
+        )?;
+        println!(
+            "   saved {} polygons to {}",
+            polygons.features.len(),
+            target.display()
+        );
+        written.push(target.display().to_string());
+    }
 
     println!("\n2. Slope raster into a scratch workspace");
     let scratch = ScratchWorkspace::at(out.join("rasteroutput"));

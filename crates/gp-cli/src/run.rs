@@ -35,8 +35,7 @@ pub(crate) struct OutArgs {
     /// --out, else a folder in the system temp folder).
     #[arg(long)]
     scratch: Option<PathBuf>,
-    /// Feature output format: gpkg, geojson, geojsonl, shp, fgb, csv, json (gdb with
-    /// the `gdal` build).
+    /// Feature output format: gpkg, gdb, geojson, geojsonl, shp, fgb, csv, json.
     #[arg(long, default_value = "gpkg")]
     format: String,
     /// Save a map image of the first output here (services with a result map service).
@@ -140,7 +139,6 @@ impl OutArgs {
             map_image: self.map_image.clone(),
             outputs: self.outputs.clone(),
         };
-        opts.check()?;
         Ok((out, opts))
     }
 }

@@ -50,22 +50,6 @@ impl Default for SaveOptions {
 }
 
 impl SaveOptions {
-    /// Checks what can be checked before a tool runs: the format can be written by
-    /// this build.
-    pub fn check(&self) -> Result<(), Error> {
-        if !self.format.is_writable() {
-            return Err(Error::Config {
-                message: format!(
-                    "{} output needs gp built with the `gdal` cargo feature",
-                    self.format.name()
-                ),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl SaveOptions {
     /// Checks, before `tool` runs, that saving its feature outputs into `dir` will
     /// not meet an existing file or layer (unless [`SaveOptions::overwrite`]), so a
     /// job is not run only to have its outputs refused.
@@ -83,10 +67,10 @@ impl SaveOptions {
         {
             let path = feature_path(dir, p.name.as_str(), self.format);
             let taken = match self.format {
-                Format::GeoPackage => {
-                    let file = dir.join("outputs.gpkg");
-                    file.is_file()
-                        && gp_features::layers(&file)
+                Format::GeoPackage | Format::FileGdb => {
+                    let file = path.parent().unwrap_or(dir);
+                    file.exists()
+                        && gp_features::layers(file)
                             .map_err(Error::Features)?
                             .iter()
                             .any(|l| l.eq_ignore_ascii_case(p.name.as_str()))
@@ -183,7 +167,6 @@ impl GpResult {
         opts: &SaveOptions,
         progress: DownloadProgress<'_>,
     ) -> Result<Vec<SavedOutput>, Error> {
-        opts.check()?;
         self.require_success()?;
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| Error::Config {

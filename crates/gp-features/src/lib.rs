@@ -237,24 +237,15 @@ pub fn save_with(
         Format::FileGdb => filegdb::renames(fs),
         _ => Vec::new(),
     };
-    if let Some(out) = output_for(&t, opts)? {
-        let Output {
-            files,
-            sink,
-            layer,
-            fixes,
-        } = out;
-        sink::write_all(sink, fs, &fixes).map_err(|e| output_error(e, &t, layer.as_deref()))?;
-        files.commit()?;
-        return Ok(report(layer, renamed, fixes.warnings()));
-    }
-    Err(Error::Schema {
-        message: format!(
-            "{}: {} output cannot be written",
-            p.display(),
-            t.format.name()
-        ),
-    })
+    let Output {
+        files,
+        sink,
+        layer,
+        fixes,
+    } = output_for(&t, opts)?;
+    sink::write_all(sink, fs, &fixes).map_err(|e| output_error(e, &t, layer.as_deref()))?;
+    files.commit()?;
+    Ok(report(layer, renamed, fixes.warnings()))
 }
 
 /// What [`convert`] did.
@@ -267,8 +258,8 @@ pub struct ConvertReport {
     pub streamed: bool,
 }
 
-/// Converts a feature file to another format. Every input but the File Geodatabase
-/// and a single GeoJSON feature streams into every output but the File Geodatabase:
+/// Converts a feature file to another format. Every input but a single GeoJSON
+/// feature streams into every output:
 /// features are read (Esri JSON parsed in parallel batches) and written as they come,
 /// so memory stays bounded whatever the file size. GeoJSON and CSV are read twice:
 /// their field types are known only after the last feature.
@@ -290,7 +281,8 @@ pub fn convert(
         Format::GeoJson => geojson::streamable(&tin.path)?,
         Format::GeoJsonSeq | Format::Csv => true,
     };
-    if streams && let Some(mut out) = output_for(&tout, opts)? {
+    if streams {
+        let mut out = output_for(&tout, opts)?;
         let layer = out.layer.clone();
         let streamed = match tin.format {
             // A saved result parameter is read through to its value, as an HTTP body.
@@ -347,9 +339,8 @@ pub fn convert(
 /// `Ok(None)` when the stream cannot be converted in one pass, and nothing was
 /// written: it is not a feature set (no `features`: a layer reference), `geometryType`
 /// and `fields` do not both come before the features (ArcGIS
-/// servers write them first), a schema key follows the features, the output is a
-/// File Geodatabase, or Esri JSON (whose keys after the features must be known
-/// first). Read the whole feature set and use [`save_with`] then.
+/// servers write them first), a schema key follows the features, or the output is
+/// Esri JSON (whose keys after the features must be known first). Read the whole feature set and use [`save_with`] then.
 pub fn convert_esri_json_from<R: std::io::Read + Send>(
     reader: R,
     source: &str,
@@ -357,9 +348,7 @@ pub fn convert_esri_json_from<R: std::io::Read + Send>(
     opts: &SaveOptions,
 ) -> Result<Option<SaveReport>> {
     let tout = Target::parse(output.as_ref(), false)?;
-    let Some(mut out) = output_for(&tout, opts)? else {
-        return Ok(None);
-    };
+    let mut out = output_for(&tout, opts)?;
     let layer = out.layer.clone();
     let label = Path::new(source);
     let streamed = stream::read_esri_json_reader(reader, label, &mut out.sink, &out.fixes)

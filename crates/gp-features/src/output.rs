@@ -75,14 +75,14 @@ impl Files {
     }
 }
 
-/// The sink for a target (`Option` for formats that cannot stream; all can now).
-pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output>> {
+/// The sink for a target.
+pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Output> {
     let p = t.path.as_path();
     let stem = p
         .file_stem()
         .map_or_else(|| "layer".to_string(), |s| s.to_string_lossy().into_owned());
     let layer = opts.layer.clone().or(t.layer.clone());
-    Ok(Some(match t.format {
+    Ok(match t.format {
         Format::EsriJson
         | Format::GeoJson
         | Format::GeoJsonSeq
@@ -186,7 +186,7 @@ pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Option<Output
                 fixes: Fixes::default(),
             }
         }
-    }))
+    })
 }
 
 pub(crate) fn output_error(e: Error, t: &Target, layer: Option<&str>) -> Error {

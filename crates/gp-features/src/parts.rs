@@ -11,14 +11,7 @@ use crate::error::{Error, Result};
 use crate::output::{Output, finish_streamed, output_error, output_for};
 use crate::sink::{Consumer, Feed, Paused};
 use crate::target::Target;
-use crate::{SaveOptions, SaveReport, save_with};
-
-enum State {
-    /// Written as parts come.
-    Streaming { out: Box<Output>, paused: Paused },
-    /// Formats written whole (the File Geodatabase): kept until the end.
-    Whole(FeatureSet),
-}
+use crate::{SaveOptions, SaveReport};
 
 /// Writes the parts of one feature set into a file (format from the extension, as
 /// [`save_with`]).
@@ -45,11 +38,11 @@ enum State {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct PartsWriter {
-    path: std::path::PathBuf,
     target: Target,
-    opts: SaveOptions,
     schema: FeatureSet,
-    state: State,
+    /// The output, written as parts come, and its feed between parts.
+    out: Box<Output>,
+    paused: Paused,
 }
 
 impl std::fmt::Debug for PartsWriter {
@@ -78,33 +71,17 @@ impl PartsWriter {
     pub fn create(path: impl AsRef<Path>, schema: &FeatureSet, opts: &SaveOptions) -> Result<Self> {
         let target = Target::parse(path.as_ref(), false)?;
         let schema = schema.schema_only();
-        let state = match output_for(&target, opts)? {
-            Some(mut out) => {
-                let layer = out.layer.clone();
-                let mut feed = Feed::new(&mut out.sink, &out.fixes);
-                feed.schema(&schema)
-                    .map_err(|e| output_error(e, &target, layer.as_deref()))?;
-                let paused = feed.pause()?;
-                State::Streaming {
-                    out: Box::new(out),
-                    paused,
-                }
-            }
-            None => {
-                if !opts.overwrite && target.path.exists() && target.layer.is_none() {
-                    return Err(Error::Exists {
-                        path: target.path.clone(),
-                    });
-                }
-                State::Whole(schema.clone())
-            }
-        };
+        let mut out = output_for(&target, opts)?;
+        let layer = out.layer.clone();
+        let mut feed = Feed::new(&mut out.sink, &out.fixes);
+        feed.schema(&schema)
+            .map_err(|e| output_error(e, &target, layer.as_deref()))?;
+        let paused = feed.pause()?;
         Ok(PartsWriter {
-            path: path.as_ref().to_path_buf(),
             target,
-            opts: opts.clone(),
             schema,
-            state,
+            out: Box::new(out),
+            paused,
         })
     }
 
@@ -119,33 +96,23 @@ impl PartsWriter {
                 ),
             });
         }
-        match &mut self.state {
-            State::Whole(fs) => fs.features.extend(part.features.iter().cloned()),
-            State::Streaming { out, paused } => {
-                let p = std::mem::replace(paused, Paused::empty());
-                let layer = out.layer.clone();
-                let out = &mut **out;
-                let mut feed = Feed::resume(&mut out.sink, &out.fixes, p);
-                for f in &part.features {
-                    feed.feature_ref(f)
-                        .map_err(|e| output_error(e, &self.target, layer.as_deref()))?;
-                }
-                *paused = feed.pause()?;
-            }
+        let p = std::mem::replace(&mut self.paused, Paused::empty());
+        let layer = self.out.layer.clone();
+        let out = &mut *self.out;
+        let mut feed = Feed::resume(&mut out.sink, &out.fixes, p);
+        for f in &part.features {
+            feed.feature_ref(f)
+                .map_err(|e| output_error(e, &self.target, layer.as_deref()))?;
         }
+        self.paused = feed.pause()?;
         Ok(())
     }
 
     /// Completes the output and renames it into place.
-    pub fn finish(self) -> Result<SaveReport> {
-        match self.state {
-            State::Whole(fs) => save_with(&fs, &self.path, &self.opts),
-            State::Streaming { mut out, paused } => {
-                let out_ref = &mut *out;
-                let (n, schema) = Feed::resume(&mut out_ref.sink, &out_ref.fixes, paused).end()?;
-                finish_streamed(*out, &self.target, n, &schema)
-            }
-        }
+    pub fn finish(mut self) -> Result<SaveReport> {
+        let out = &mut *self.out;
+        let (n, schema) = Feed::resume(&mut out.sink, &out.fixes, self.paused).end()?;
+        finish_streamed(*self.out, &self.target, n, &schema)
     }
 }
 

@@ -23,7 +23,7 @@ pub enum Format {
     FlatGeobuf,
     /// CSV with a WKT column or x/y columns.
     Csv,
-    /// Esri File Geodatabase (a layer inside a `.gdb` folder; `gdal` feature).
+    /// Esri File Geodatabase (a layer inside a `.gdb` folder).
     FileGdb,
 }
 
@@ -40,12 +40,6 @@ impl Format {
             Format::Csv => "CSV",
             Format::FileGdb => "File Geodatabase",
         }
-    }
-
-    /// True when this build can write the format (every format can now; kept so an
-    /// option can be checked before any work is done).
-    pub fn is_writable(self) -> bool {
-        true
     }
 
     /// The usual file extension (`gpkg`, `geojson`, ...).

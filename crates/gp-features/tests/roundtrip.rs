@@ -271,12 +271,17 @@ fn check_same(name: &str, fmt: &str, a: &FeatureSet, b: &FeatureSet, exact_types
 fn every_format_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     for (name, fs) in samples() {
-        for ext in ["json", "geojson", "geojsonl", "fgb", "gpkg", "shp", "csv"] {
+        for ext in [
+            "json", "geojson", "geojsonl", "fgb", "gpkg", "shp", "csv", "gdb",
+        ] {
             if ext == "csv" && name.contains("-zm") {
                 // CSV keeps M only as WKT, which geozero's WKT writer does not emit.
                 continue;
             }
-            let p = dir.path().join(format!("{name}.{ext}"));
+            let mut p = dir.path().join(format!("{name}.{ext}"));
+            if ext == "gdb" {
+                p = p.join("layer");
+            }
             let fs = fs.clone();
             let report = save(&fs, &p).unwrap_or_else(|e| panic!("{name}.{ext}: {e}"));
             assert_eq!(report.features, fs.features.len());
@@ -290,7 +295,7 @@ fn every_format_round_trips() {
             };
             let mut back = back;
             let mut expect = fs.clone();
-            if ext == "fgb" {
+            if ext == "fgb" || ext == "gdb" {
                 // The packed R-tree stores features in spatial (Hilbert) order.
                 back.features
                     .sort_by_key(|f| f.attributes["OBJECTID"].as_i64());
@@ -561,10 +566,12 @@ fn unknown_and_missing_files() {
         load(dir.path().join("missing.geojson")),
         Err(Error::Io { .. })
     ));
-    if !cfg!(feature = "gdal") {
-        let e = save(&samples()[0].1, dir.path().join("out.gdb/layer")).unwrap_err();
-        assert!(e.to_string().contains("`gdal` cargo feature"), "{e}");
-    }
+    // A `.gdb` folder that is not a geodatabase.
+    std::fs::create_dir(dir.path().join("empty.gdb")).unwrap();
+    let e = load(dir.path().join("empty.gdb/layer")).unwrap_err();
+    assert!(e.to_string().contains("not a File Geodatabase"), "{e}");
+    let e = save(&samples()[0].1, dir.path().join("empty.gdb/layer")).unwrap_err();
+    assert!(e.to_string().contains("not a File Geodatabase"), "{e}");
 }
 
 #[test]

@@ -116,8 +116,11 @@ fn find(dir: &Path, layer: Option<&str>) -> Result<(u64, String)> {
     }
 }
 
-/// The rows of `GDB_Items` (object id and values by field name), when there is one.
-pub(crate) fn items(dir: &Path) -> Result<Option<(Table, Vec<(u64, Vec<AttrValue>)>)>> {
+/// Rows by object id, each a value per field.
+pub(crate) type Rows = Vec<(u64, Vec<AttrValue>)>;
+
+/// The rows of `GDB_Items`, when there is one.
+pub(crate) fn items(dir: &Path) -> Result<Option<(Table, Rows)>> {
     let path = table_file(dir, 4, "gdbtable");
     let is_items = catalog(dir)?
         .iter()

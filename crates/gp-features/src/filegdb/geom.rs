@@ -66,8 +66,16 @@ fn shape_type(kind: Kind, z: bool, m: bool) -> u64 {
 
 /// One coordinate on a grid axis, checked to lie in the grid's domain.
 fn on_grid(v: f64, origin: f64, scale: f64, axis: &str) -> Result<u64, Bad> {
-    let q = ((v - origin) * scale).round();
-    if !q.is_finite() || q < 0.0 || q >= 9.0e18 {
+    grid_value((v * scale - origin * scale).round(), v, origin, scale, axis)
+}
+
+/// The grid value below `v` (a box's corner).
+fn grid_floor(v: f64, origin: f64, scale: f64, axis: &str) -> Result<u64, Bad> {
+    grid_value((v * scale - origin * scale).floor(), v, origin, scale, axis)
+}
+
+fn grid_value(q: f64, v: f64, origin: f64, scale: f64, axis: &str) -> Result<u64, Bad> {
+    if !(0.0..9.0e18).contains(&q) {
         return Err(format!(
             "{axis} = {v} is outside the spatial reference's domain (origin {origin}, scale {scale})"
         ));
@@ -120,10 +128,8 @@ pub(crate) fn encode(
     if g.kind != Kind::Multipoint {
         put_varuint(out, parts.len() as u64);
     }
-    let minx = ((b[0] - grid.x0) * grid.xy).floor();
-    let miny = ((b[1] - grid.y0) * grid.xy).floor();
-    let qx0 = on_grid(minx / grid.xy + grid.x0, grid.x0, grid.xy, "x")?;
-    let qy0 = on_grid(miny / grid.xy + grid.y0, grid.y0, grid.xy, "y")?;
+    let qx0 = grid_floor(b[0], grid.x0, grid.xy, "x")?;
+    let qy0 = grid_floor(b[1], grid.y0, grid.xy, "y")?;
     let qx1 = on_grid(b[2], grid.x0, grid.xy, "x")?.max(qx0);
     let qy1 = on_grid(b[3], grid.y0, grid.xy, "y")?.max(qy0);
     for v in [qx0, qy0, qx1 - qx0, qy1 - qy0] {
@@ -204,7 +210,7 @@ pub(crate) fn decode(blob: &[u8], base: u64, grid: &Grid) -> Result<Option<Geome
         return Ok(None);
     }
     let (kind, z, m, curves) = kind_of(t)?;
-    let xy = |v: u64, o: f64, s: f64| v as f64 / s + o;
+    let xy = |v: u64, o: f64, s: f64| at(v as f64, o, s);
     if kind == Kind::Point {
         let (qx, qy) = (r.varuint("x")?, r.varuint("y")?);
         if qx == 0 {
@@ -271,15 +277,15 @@ pub(crate) fn decode(blob: &[u8], base: u64, grid: &Grid) -> Result<Option<Geome
         px = px.wrapping_add(r.varint("x")?);
         py = py.wrapping_add(r.varint("y")?);
         coords.push(Coord::xy(
-            px as f64 / grid.xy + grid.x0,
-            py as f64 / grid.xy + grid.y0,
+            at(px as f64, grid.x0, grid.xy),
+            at(py as f64, grid.y0, grid.xy),
         ));
     }
     if z {
         let mut pz = 0i64;
         for c in &mut coords {
             pz = pz.wrapping_add(r.varint("z")?);
-            c.z = Some(pz as f64 / grid.z + grid.z0);
+            c.z = Some(at(pz as f64, grid.z0, grid.z));
         }
     }
     if m && r.left() > 0 {
@@ -289,7 +295,7 @@ pub(crate) fn decode(blob: &[u8], base: u64, grid: &Grid) -> Result<Option<Geome
             let mut pm = 0i64;
             for c in &mut coords {
                 pm = pm.wrapping_add(r.varint("m")?);
-                c.m = Some(pm as f64 / grid.m + grid.m0);
+                c.m = Some(at(pm as f64, grid.m0, grid.m));
             }
         }
     }
@@ -322,6 +328,14 @@ pub(crate) fn decode(blob: &[u8], base: u64, grid: &Grid) -> Result<Option<Geome
             ..Default::default()
         }),
     }))
+}
+
+/// The coordinate at grid value `q`: `(q + origin * scale) / scale`, one rounding
+/// (the division) when `origin * scale` is a whole number, as with ArcGIS's grids,
+/// so a value written on the grid (a decimal with no more places than the scale
+/// has) reads back as the same double.
+fn at(q: f64, origin: f64, scale: f64) -> f64 {
+    (q + origin * scale) / scale
 }
 
 fn empty(kind: Kind) -> Geometry {

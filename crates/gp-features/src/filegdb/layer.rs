@@ -154,6 +154,24 @@ pub(crate) struct LayerTarget {
     table: AtomicPath,
     tablx: AtomicPath,
     sync: bool,
+    /// An exclusive lock on an existing geodatabase's folder, held until the layer
+    /// is committed or dropped, so two gp writers do not pick the same table.
+    _lock: Option<std::fs::File>,
+}
+
+/// Locks the folder (an advisory lock, where the platform opens folders as files).
+fn lock_folder(gdb: &Path) -> Result<Option<std::fs::File>> {
+    let Ok(f) = std::fs::File::open(gdb) else {
+        return Ok(None);
+    };
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(bad(
+            gdb,
+            "another gp process is writing a layer into it; try again when it is done".into(),
+        )),
+        Err(std::fs::TryLockError::Error(_)) => Ok(None),
+    }
 }
 
 impl LayerTarget {
@@ -165,10 +183,12 @@ impl LayerTarget {
             return Err(Error::Schema { message: why });
         }
         let flush = if sync { Flush::Durable } else { Flush::Never };
+        let mut lock = None;
         let (fresh, number, replaces) = if gdb.exists() {
             if !gdb.is_dir() {
                 return Err(bad(gdb, "not a folder".into()));
             }
+            lock = lock_folder(gdb)?;
             let entries = gdb::catalog(gdb)?;
             let existing = entries.iter().find(|e| e.name.eq_ignore_ascii_case(name));
             if let Some(e) = existing {
@@ -216,6 +236,7 @@ impl LayerTarget {
             table,
             tablx,
             sync,
+            _lock: lock,
         })
     }
 
@@ -384,7 +405,6 @@ impl LayerTarget {
             }
             stage(1, vec![(Some(self.number), rec)])?;
         }
-        drop(stage);
         self.tablx.commit()?;
         self.table.commit()?;
         for s in staged {
