@@ -103,14 +103,15 @@ pub(crate) fn features(points: usize, polygons: usize, runs: usize) -> anyhow::R
             ("geojson", "GeoJSON"),
             ("fgb", "FlatGeobuf"),
             ("gpkg", "GPKG"),
+            ("gdb", "OpenFileGDB"),
         ] {
             rows.push(compare(bin, dir, &input, &label, ext, driver, runs)?);
         }
     }
-    // The other streamed inputs: the points as GeoPackage, Shapefile and FlatGeobuf
-    // (written once by gp-features), to GeoJSON.
+    // The other streamed inputs: the points as GeoPackage, Shapefile, FlatGeobuf and
+    // File Geodatabase (written once by gp-features), to GeoJSON.
     let points_json = dir.join(format!("points-{points}.json"));
-    for ext in ["gpkg", "shp", "fgb"] {
+    for ext in ["gpkg", "shp", "fgb", "gdb"] {
         let input = dir.join(format!("points-{points}.{ext}"));
         if !input.exists() {
             eprintln!("writing {}", input.display());

@@ -170,7 +170,9 @@ pub(crate) fn output_for(t: &Target, opts: &SaveOptions) -> Result<Output> {
             }
         }
         Format::FileGdb => {
-            let layer_name = layer.unwrap_or(stem);
+            // A layer named by the caller must be valid as given; one made from the
+            // file name is made valid.
+            let layer_name = layer.unwrap_or_else(|| filegdb::layer_name_from(&stem));
             // The layer's files and the system tables' new versions are temporary
             // files that the sink renames into place itself, the catalog last.
             let sink = Sink::Batches(Box::new(filegdb::GdbSink::create(

@@ -207,6 +207,16 @@ pub(crate) fn layer_name_problem(name: &str) -> Option<String> {
     ))
 }
 
+/// A layer name ArcGIS accepts made from a file name (`points-1000.gdb` gives
+/// `points_1000`), for a geodatabase given without a layer.
+pub(crate) fn layer_name_from(stem: &str) -> String {
+    let mut s = field_name(stem);
+    if s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("GDB_")) {
+        s.insert_str(0, "L_");
+    }
+    s
+}
+
 /// A field name ArcGIS accepts for `name`: letters, digits and underscores,
 /// starting with a letter, at most 64 characters, not a reserved word.
 pub(crate) fn field_name(name: &str) -> String {
@@ -242,6 +252,8 @@ mod tests {
             assert!(layer_name_problem(bad).is_some(), "{bad}");
         }
         assert_eq!(field_name("my field"), "my_field");
+        assert_eq!(layer_name_from("points-1000"), "points_1000");
+        assert_eq!(layer_name_problem(&layer_name_from("1 gdb_x")), None);
         assert_eq!(field_name("1st"), "F_1st");
         assert_eq!(field_name("Order"), "Order_");
         assert_eq!(field_name(&"x".repeat(70)).len(), 64);

@@ -27,5 +27,5 @@ mod system;
 mod table;
 mod write;
 
-pub(crate) use gdb::{layers, read, read_each};
+pub(crate) use gdb::{layer_name_from, layers, read, read_each};
 pub(crate) use sink::{GdbSink, renames};

@@ -72,7 +72,15 @@ impl Table {
     /// Calls `each` with every row that is not deleted, in object id order.
     pub(crate) fn rows(&mut self, mut each: impl FnMut(u64, Row) -> Result<()>) -> Result<()> {
         let mut buf = Vec::new();
-        for i in 0..self.offsets.rows {
+        let mut i = 0;
+        while i < self.offsets.rows {
+            if i % 1024 == 0 && !self.offsets.has_block(i / 1024) {
+                // A block of deleted rows left out of a sparse index.
+                i += 1024;
+                continue;
+            }
+            i += 1;
+            let i = i - 1;
             let at = self.offsets.get(i);
             if at == 0 {
                 continue;

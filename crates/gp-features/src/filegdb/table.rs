@@ -448,6 +448,12 @@ impl Offsets {
             let _present_again = r.u32("block count")?;
             let _useful = r.u32("bitmap size")?;
             let bits = r.take(words.checked_mul(4).ok_or("bitmap size")?, "bitmap")?;
+            if bits.len() * 8 < total {
+                return Err(format!(
+                    "{rows} rows in {total} blocks, but a bitmap of {} blocks",
+                    bits.len() * 8
+                ));
+            }
             let mut k = 0usize;
             let mut v = Vec::with_capacity(total.min(bits.len() * 8));
             for i in 0..total {
@@ -469,6 +475,12 @@ impl Offsets {
             blocks,
             raw,
         })
+    }
+
+    /// True when the 1024 rows of block `b` have offsets (a sparse index leaves
+    /// out blocks of deleted rows).
+    pub(crate) fn has_block(&self, b: u64) -> bool {
+        matches!(self.blocks.get(b as usize), Some(Some(_)))
     }
 
     /// The offset of row `i` (0 when deleted).
