@@ -17,6 +17,18 @@ fn clear(p: &Path) {
     }
 }
 
+/// Bytes of a file, or of the files in a folder (a File Geodatabase).
+fn size(p: &Path) -> anyhow::Result<u64> {
+    if !p.is_dir() {
+        return Ok(std::fs::metadata(p)?.len());
+    }
+    let mut n = 0;
+    for e in std::fs::read_dir(p)? {
+        n += e?.metadata()?.len();
+    }
+    Ok(n)
+}
+
 /// Converts `input` to `ext` with gp-features and with `ogr2ogr -f driver`, `runs`
 /// times each, alternating; returns the table row.
 fn compare(
@@ -28,7 +40,7 @@ fn compare(
     driver: &str,
     runs: usize,
 ) -> anyhow::Result<String> {
-    let mb = std::fs::metadata(input)?.len() as f64 / 1e6;
+    let mb = size(input)? as f64 / 1e6;
     let ours_out = dir.join(format!("ours.{ext}"));
     let gdal_out = dir.join(format!("gdal.{ext}"));
     let (mut ours, mut gdal, mut rss) = (Vec::new(), Vec::new(), 0u64);

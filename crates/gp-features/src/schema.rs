@@ -6,7 +6,7 @@ use gp_model::{AttrValue, FeatureSet, Field, FieldType, Geometry, GeometryType, 
 use crate::error::{Error, Result};
 
 /// Converts one value to a field type, refusing anything that would lose information.
-fn convert(v: &AttrValue, f: &Field) -> std::result::Result<AttrValue, String> {
+pub(crate) fn convert(v: &AttrValue, f: &Field) -> std::result::Result<AttrValue, String> {
     use FieldType as T;
     let t = &f.field_type;
     Ok(match (v, t) {

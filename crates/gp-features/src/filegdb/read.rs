@@ -126,26 +126,9 @@ impl Table {
     }
 }
 
-/// The model's type for a field type.
+/// The model's type for a field.
 fn field_type(f: &FieldDef) -> Option<FieldType> {
-    Some(match f.ftype {
-        ft::I16 => FieldType::SmallInteger,
-        ft::I32 => FieldType::Integer,
-        ft::I64 => FieldType::BigInteger,
-        ft::F32 => FieldType::Single,
-        ft::F64 => FieldType::Double,
-        ft::STR => FieldType::String,
-        ft::DATE => FieldType::Date,
-        ft::OID => FieldType::Oid,
-        ft::BIN => FieldType::Blob,
-        ft::GUID => FieldType::Guid,
-        ft::GLOBALID => FieldType::GlobalId,
-        ft::XML => FieldType::Xml,
-        ft::DATEONLY => FieldType::DateOnly,
-        ft::TIMEONLY => FieldType::TimeOnly,
-        ft::TSOFFSET => FieldType::TimestampOffset,
-        _ => return None,
-    })
+    rows::model_type(f.ftype)
 }
 
 /// The feature set schema (no features) of a table; `wkid` from the layer's

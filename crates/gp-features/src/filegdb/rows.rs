@@ -3,7 +3,7 @@
 //! attribute values.
 
 use base64::Engine as _;
-use gp_model::{AttrValue, Geometry};
+use gp_model::{AttrValue, Field, FieldType, Geometry};
 
 use super::bytes::{Bad, Reader, put_varuint};
 use super::geom::{self, Grid};
@@ -188,115 +188,114 @@ pub(crate) fn put_row(
     Ok(())
 }
 
-fn text_of(v: &AttrValue) -> Option<std::borrow::Cow<'_, str>> {
-    use std::borrow::Cow;
-    Some(match v {
-        AttrValue::String(s) => Cow::Borrowed(s.as_str()),
-        AttrValue::Int(i) => Cow::Owned(i.to_string()),
-        AttrValue::UInt(i) => Cow::Owned(i.to_string()),
-        AttrValue::Float(x) => Cow::Owned(x.to_string()),
-        AttrValue::Bool(b) => Cow::Owned(b.to_string()),
-        AttrValue::Json(j) => Cow::Owned(j.to_string()),
+/// The model's type for a field type (`None` for the geometry and raster).
+pub(crate) fn model_type(ftype: u8) -> Option<FieldType> {
+    Some(match ftype {
+        ft::I16 => FieldType::SmallInteger,
+        ft::I32 => FieldType::Integer,
+        ft::I64 => FieldType::BigInteger,
+        ft::F32 => FieldType::Single,
+        ft::F64 => FieldType::Double,
+        ft::STR => FieldType::String,
+        ft::DATE => FieldType::Date,
+        ft::OID => FieldType::Oid,
+        ft::BIN => FieldType::Blob,
+        ft::GUID => FieldType::Guid,
+        ft::GLOBALID => FieldType::GlobalId,
+        ft::XML => FieldType::Xml,
+        ft::DATEONLY => FieldType::DateOnly,
+        ft::TIMEONLY => FieldType::TimeOnly,
+        ft::TSOFFSET => FieldType::TimestampOffset,
         _ => return None,
     })
 }
 
-fn int_of(v: &AttrValue) -> Option<i64> {
-    match v {
-        AttrValue::Int(i) => Some(*i),
-        AttrValue::UInt(u) => i64::try_from(*u).ok(),
-        AttrValue::Bool(b) => Some(i64::from(*b)),
-        AttrValue::Float(x) if x.fract() == 0.0 && x.abs() < 9.2e18 => Some(*x as i64),
-        AttrValue::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn float_of(v: &AttrValue) -> Option<f64> {
-    match v {
-        AttrValue::Int(i) => Some(*i as f64),
-        AttrValue::UInt(u) => Some(*u as f64),
-        AttrValue::Float(x) => Some(*x),
-        AttrValue::Bool(b) => Some(f64::from(u8::from(*b))),
-        AttrValue::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Writes a value of field `f` (not the geometry); false for null.
+/// Writes a value of field `f` (not the geometry); false for null. The value is
+/// first converted to the field's type as loading into a schema does (lossless, or
+/// an error that says why).
 pub(crate) fn put_value(out: &mut Vec<u8>, f: &FieldDef, v: &AttrValue) -> Result<bool, Bad> {
-    if matches!(v, AttrValue::Null) {
+    if v.is_null() {
         return Ok(false);
     }
-    let bad = |want: &str| {
-        let shown = text_of(v)
-            .map(|t| t.chars().take(60).collect::<String>())
-            .unwrap_or_default();
-        Err(format!("field {}: {shown:?} is not {want}", f.name))
+    let model = if f.exact {
+        Some(FieldType::BigInteger)
+    } else {
+        model_type(f.ftype)
     };
-    match f.ftype {
-        ft::I16 => match int_of(v).and_then(|i| i16::try_from(i).ok()) {
-            Some(i) => out.extend_from_slice(&i.to_le_bytes()),
-            None => return bad("a 16-bit integer"),
+    let convert = |v: &AttrValue| match &model {
+        Some(t) => crate::schema::convert(v, &Field::new(&f.name, t.clone()))
+            .map_err(|m| format!("field {}: {m}", f.name)),
+        None => Ok(v.clone()),
+    };
+    // Values of the field's own kind go as they are (no copy); others are converted.
+    let own = matches!(
+        (f.ftype, v),
+        (ft::I16 | ft::I32 | ft::I64 | ft::DATE, AttrValue::Int(_))
+            | (ft::F32 | ft::F64, AttrValue::Float(_))
+            | (
+                ft::STR | ft::XML | ft::GUID | ft::GLOBALID | ft::BIN,
+                AttrValue::String(_)
+            )
+    ) && !f.exact;
+    let converted;
+    let v = if own {
+        v
+    } else {
+        converted = convert(v)?;
+        &converted
+    };
+    let fits = |ok: bool, want: &str| {
+        if ok {
+            Ok(())
+        } else {
+            // The conversion's own words where it has them.
+            Err(convert(v)
+                .err()
+                .unwrap_or_else(|| format!("field {}: {v:?} is not {want}", f.name)))
+        }
+    };
+    match (f.ftype, v) {
+        (_, AttrValue::Null) => return Ok(false),
+        (ft::I16, AttrValue::Int(i)) => match i16::try_from(*i) {
+            Ok(i) => out.extend_from_slice(&i.to_le_bytes()),
+            Err(_) => fits(false, "a 16-bit integer")?,
         },
-        ft::I32 => match int_of(v).and_then(|i| i32::try_from(i).ok()) {
-            Some(i) => out.extend_from_slice(&i.to_le_bytes()),
-            None => return bad("a 32-bit integer"),
+        (ft::I32, AttrValue::Int(i)) => match i32::try_from(*i) {
+            Ok(i) => out.extend_from_slice(&i.to_le_bytes()),
+            Err(_) => fits(false, "a 32-bit integer")?,
         },
-        ft::I64 => match int_of(v) {
-            Some(i) => out.extend_from_slice(&i.to_le_bytes()),
-            None => return bad("a 64-bit integer"),
-        },
-        ft::F32 => match float_of(v) {
-            Some(x) => out.extend_from_slice(&(x as f32).to_le_bytes()),
-            None => return bad("a number"),
-        },
-        ft::F64 if f.exact => match int_of(v).filter(|i| i.unsigned_abs() <= 1 << 53) {
-            Some(i) => out.extend_from_slice(&(i as f64).to_le_bytes()),
-            None => {
-                return bad(
-                    "an integer a double holds exactly (|n| <= 2^53): big integers are written as doubles, which every File Geodatabase reader takes",
-                );
-            }
-        },
-        ft::F64 => match float_of(v) {
-            Some(x) => out.extend_from_slice(&x.to_le_bytes()),
-            None => return bad("a number"),
-        },
-        ft::STR | ft::XML => {
-            let t = text_of(v).unwrap_or_default();
+        (ft::I64, AttrValue::Int(i)) => out.extend_from_slice(&i.to_le_bytes()),
+        (ft::F64, AttrValue::Int(i)) if f.exact => {
+            // Big integers are written as doubles, which every reader takes.
+            fits(
+                i.unsigned_abs() <= 1 << 53,
+                "an integer a double holds exactly (|n| <= 2^53)",
+            )?;
+            out.extend_from_slice(&(*i as f64).to_le_bytes());
+        }
+        (ft::F32, AttrValue::Float(x)) => out.extend_from_slice(&(*x as f32).to_le_bytes()),
+        (ft::F64, AttrValue::Float(x)) => out.extend_from_slice(&x.to_le_bytes()),
+        (ft::STR | ft::XML, AttrValue::String(t)) => {
             put_varuint(out, t.len() as u64);
             out.extend_from_slice(t.as_bytes());
         }
-        ft::DATE => {
-            let ms = match v {
-                AttrValue::String(s) => chrono::DateTime::parse_from_rfc3339(s.trim())
-                    .ok()
-                    .map(|d| d.timestamp_millis() as f64),
-                other => float_of(other),
-            };
-            match ms {
-                Some(ms) if ms.is_finite() => {
-                    out.extend_from_slice(&(ms / DAY_MS + EPOCH_DAYS).to_le_bytes());
-                }
-                _ => return bad("a date (epoch milliseconds or RFC 3339)"),
-            }
+        (ft::DATE, AttrValue::Int(ms)) => {
+            out.extend_from_slice(&(*ms as f64 / DAY_MS + EPOCH_DAYS).to_le_bytes());
         }
-        ft::GUID | ft::GLOBALID => match text_of(v).as_deref().and_then(guid_bytes) {
+        (ft::GUID | ft::GLOBALID, AttrValue::String(t)) => match guid_bytes(t) {
             Some(b) => out.extend_from_slice(&b),
-            None => return bad("a GUID"),
+            None => fits(false, "a GUID")?,
         },
-        ft::BIN => {
-            let t = text_of(v).unwrap_or_default();
+        (ft::BIN, AttrValue::String(t)) => {
             match base64::engine::general_purpose::STANDARD.decode(t.as_bytes()) {
                 Ok(b) => {
                     put_varuint(out, b.len() as u64);
                     out.extend_from_slice(&b);
                 }
-                Err(_) => return bad("base64 binary"),
+                Err(_) => fits(false, "base64 binary")?,
             }
         }
-        other => return Err(format!("field {}: type {other} cannot be written", f.name)),
+        (t, _) => fits(false, &format!("a value of field type {t}"))?,
     }
     Ok(true)
 }
