@@ -206,7 +206,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
         )?;
     }
     for file in [
-        "base.gpkg",
+        "base.gdb/a00000009.gdbtable",
         "rasteroutput/Output_Slope.tif",
         "road_buffer.jpg",
     ] {

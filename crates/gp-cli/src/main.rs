@@ -90,7 +90,7 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum FeaturesCmd {
-    /// Convert IN to OUT by extension (shp, geojson, gpkg[/layer], fgb, csv, json).
+    /// Convert IN to OUT by extension (shp, geojson, gpkg[/layer], gdb[/layer], fgb, csv, json).
     Convert {
         /// Input file.
         input: PathBuf,

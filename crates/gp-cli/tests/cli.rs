@@ -14,6 +14,11 @@ fn demo_writes_the_three_outputs() {
     let o = gp(&["demo", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(out.join("base.gpkg").is_file());
+    assert_eq!(
+        gp_features::layers(out.join("base.gdb")).unwrap(),
+        ["towers_buffer"]
+    );
+    assert_eq!(gp_features_load(&out.join("base.gdb/towers_buffer")), 243);
     assert!(out.join("rasteroutput/Output_Slope.tif").is_file());
     assert!(out.join("road_buffer.jpg").is_file());
     let fs = gp_features_load(&out.join("base.gpkg/towers_buffer"));

@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
     let GpValue::FeatureSet(polygons) = result.output(0).await? else {
         anyhow::bail!("Output_Polygons is not a FeatureSet");
     };
-    let target = out.join("base.gpkg/towers_buffer");
+    let target = out.join("base.gdb/towers_buffer");
     gp_features::save(&polygons, &target)?;
     println!(
         "wrote {} polygons to {}",

@@ -118,11 +118,11 @@ async fn load_features_run_async_wait_save_and_map_image() {
         panic!()
     };
     assert_eq!(d.distance, 5.0);
-    // Saved locally into a GeoPackage layer.
-    let gpkg = dir.path().join("base.gpkg");
-    gp_features::save(&out, format!("{}/towers_buffer", gpkg.display())).unwrap();
+    // Saved locally into a File Geodatabase, as the seed does.
+    let gdb = dir.path().join("base.gdb");
+    gp_features::save(&out, format!("{}/towers_buffer", gdb.display())).unwrap();
     assert_eq!(
-        gp_features::load(format!("{}/towers_buffer", gpkg.display()))
+        gp_features::load(format!("{}/towers_buffer", gdb.display()))
             .unwrap()
             .features
             .len(),

@@ -29,6 +29,6 @@ def test_the_readme_python_examples_run(server, towers, tmp_path, monkeypatch):
             exec(compile(code, str(README), "exec"), namespace)
     finally:
         gp_rs.env.scratch_workspace = None
-    assert (tmp_path / "base.gpkg").is_file()
+    assert (tmp_path / "base.gdb" / "a00000009.gdbtable").is_file()
     assert (tmp_path / "road_buffer.jpg").is_file()
     assert (tmp_path / "rasteroutput" / "Output_Slope.tif").is_file()

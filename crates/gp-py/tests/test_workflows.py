@@ -34,15 +34,17 @@ def test_buffer_points_and_save_locally(server, towers, tmp_path):
     assert len(out) == 243
     assert out.geometry_type == "esriGeometryPolygon"
     assert len(result[0]) == 243
-    target = out.save(tmp_path / "base.gpkg" / "towers_buffer")
-    assert target.name == "base.gpkg"
-    # Read back by GDAL (pyogrio), which gp did not write.
-    gdf = geopandas.read_file(tmp_path / "base.gpkg", layer="towers_buffer")
-    assert len(gdf) == 243
-    assert set(gdf.geom_type) == {"MultiPolygon"}  # Esri polygons are multi
-    assert gdf.crs.to_epsg() == 4326
-    with pytest.raises(gp.DataError, match="exists"):
-        out.save(tmp_path / "base.gpkg" / "towers_buffer")
+    # As the seed saves it: a layer of a File Geodatabase, and a GeoPackage too.
+    for container in ["base.gdb", "base.gpkg"]:
+        target = out.save(tmp_path / container / "towers_buffer")
+        assert target.name == container
+        # Read back by GDAL (pyogrio's own build), which gp did not write.
+        gdf = geopandas.read_file(tmp_path / container, layer="towers_buffer")
+        assert len(gdf) == 243
+        assert set(gdf.geom_type) == {"MultiPolygon"}  # Esri polygons are multi
+        assert gdf.crs.to_epsg() == 4326
+        with pytest.raises(gp.DataError, match="exists"):
+            out.save(tmp_path / container / "towers_buffer")
 
 
 def test_keyword_arguments_and_signature(server, towers):

@@ -8,7 +8,7 @@ arcpy's server-tool workflow, typed and fast::
     fs = tb.BufferPoints.parameter_value(0)   # the empty FeatureSet with the schema
     fs.load("roads.shp")
     result = tb.BufferPoints(fs, "5 feet").wait()
-    result.output(0).save("base.gpkg/towers_buffer")
+    result.output(0).save("base.gdb/towers_buffer")
 
 Feature sets are Arrow streams (GeoArrow WKB geometry):
 ``geopandas.GeoDataFrame.from_arrow(fs)``, ``pyarrow.table(fs)``, polars and DuckDB
