@@ -11,6 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use gp_model::geometry::DEFAULT_DENSIFY_ANGLE;
 use gp_model::*;
 use serde_json::Value;
 
@@ -640,4 +641,106 @@ fn gdal_reads_a_gdal_geodatabase_after_gp_added_and_replaced_layers() {
     for l in ["added", "places"] {
         check_same(l, &ours, &gdal_geojson(&gdb, l, false), &renames);
     }
+}
+
+#[test]
+fn gp_reads_the_true_curves_gdal_writes() {
+    if !common::ogr2ogr() {
+        eprintln!("skipped: GDAL is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let gdb = dir.path().join("curves.gdb");
+    let g = gdb.to_str().unwrap();
+    for (layer, nlt, wkt, up) in [
+        (
+            "arcs",
+            "MULTICURVE",
+            "MULTICURVE (CIRCULARSTRING (0 0,1 1,2 0),COMPOUNDCURVE ((5 5,6 5),CIRCULARSTRING (6 5,7 6,8 5)))",
+            false,
+        ),
+        (
+            "disc",
+            "MULTISURFACE",
+            "CURVEPOLYGON (CIRCULARSTRING (0 0,2 0,0 0))",
+            true,
+        ),
+    ] {
+        let csv = dir.path().join(format!("{layer}.csv"));
+        std::fs::write(&csv, format!("id,WKT\n1,\"{wkt}\"\n")).unwrap();
+        let mut cmd = Command::new("ogr2ogr");
+        cmd.args(["-f", "OpenFileGDB"]);
+        if up {
+            cmd.arg("-update");
+        }
+        let out = cmd
+            .arg(g)
+            .arg(&csv)
+            .args(["-nln", layer, "-nlt", nlt])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let arcs = gp_features::load(gdb.join("arcs")).unwrap();
+    let Some(Geometry::Polyline(pl)) = &arcs.features[0].geometry else {
+        panic!()
+    };
+    let curves = pl.curve_paths.as_ref().expect("true curves");
+    assert_eq!(
+        curves[0],
+        vec![
+            CurveElement::Point(Coord::xy(0.0, 0.0)),
+            CurveElement::CircularArc {
+                end: Coord::xy(2.0, 0.0),
+                interior: Coord::xy(1.0, 1.0)
+            }
+        ]
+    );
+    assert_eq!(curves[1].len(), 3, "a line, then an arc: {:?}", curves[1]);
+    assert!(
+        matches!(curves[1][2], CurveElement::CircularArc { interior, .. } if interior == Coord::xy(7.0, 6.0))
+    );
+    // Where plain vertices are needed, the arcs are densified on their circles.
+    let on_circle =
+        |c: &Coord, cx: f64, cy: f64, r: f64| ((c.x - cx).hypot(c.y - cy) - r).abs() < 1e-9;
+    let lines = pl.linear_paths(DEFAULT_DENSIFY_ANGLE);
+    assert!(lines[0].len() > 10, "{:?}", lines[0]);
+    assert!(
+        lines[0].iter().all(|c| on_circle(c, 1.0, 0.0, 1.0)),
+        "{:?}",
+        lines[0]
+    );
+    assert!(
+        lines[1][2..].iter().all(|c| on_circle(c, 7.0, 5.0, 1.0)),
+        "{:?}",
+        lines[1]
+    );
+    // GDAL's own linearisation lies on the same circles.
+    let theirs = gdal_geojson(&gdb, "arcs", false);
+    let first = &theirs["features"][0]["geometry"]["coordinates"][0];
+    for p in first.as_array().unwrap() {
+        let c = Coord::xy(p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+        assert!(on_circle(&c, 1.0, 0.0, 1.0), "{p}");
+    }
+    let disc = gp_features::load(gdb.join("disc")).unwrap();
+    let Some(Geometry::Polygon(pg)) = &disc.features[0].geometry else {
+        panic!()
+    };
+    let ring = &pg.linear_rings(DEFAULT_DENSIFY_ANGLE)[0];
+    assert!(
+        ring.len() > 20 && ring.iter().all(|c| on_circle(c, 1.0, 0.0, 1.0)),
+        "{ring:?}"
+    );
+    // And written again (densified) wherever they go.
+    gp_features::save(&disc, dir.path().join("disc.geojson")).unwrap();
+    gp_features::save(&arcs, gdb.join("arcs_copy")).unwrap();
+    let copy = gp_features::load(gdb.join("arcs_copy")).unwrap();
+    let Some(Geometry::Polyline(c)) = &copy.features[0].geometry else {
+        panic!()
+    };
+    assert!(c.curve_paths.is_none() && c.paths[0].len() == lines[0].len());
 }

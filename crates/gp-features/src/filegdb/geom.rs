@@ -2,7 +2,7 @@
 //! reference's grid (`(x - origin) * scale`), the first absolute and the others as
 //! differences, in variable-length integers.
 
-use gp_model::{Coord, Geometry, Multipoint, Point, Polygon, Polyline};
+use gp_model::{Coord, CurveElement, Geometry, Multipoint, Point, Polygon, Polyline};
 
 use super::bytes::{Bad, Reader, put_varint, put_varuint};
 use crate::flat::{FlatGeom, Kind};
@@ -254,9 +254,7 @@ pub(crate) fn decode(blob: &[u8], base: u64, grid: &Grid) -> Result<Option<Geome
         return r.bad(&format!("{nparts} parts for {n} points"));
     }
     let nparts = nparts as usize;
-    if curves {
-        r.varuint("curve count")?;
-    }
+    let ncurves = if curves { r.varuint("curve count")? } else { 0 };
     for what in ["xmin", "ymin", "width", "height"] {
         r.varuint(what)?;
     }
@@ -299,14 +297,25 @@ pub(crate) fn decode(blob: &[u8], base: u64, grid: &Grid) -> Result<Option<Geome
             }
         }
     }
-    // Curve segments (arcs, Béziers, ellipses), when present, follow: their vertices
-    // are read as straight segments between the points above.
+    let segments = read_curves(&mut r, ncurves, n)?;
     let mut parts = Vec::with_capacity(nparts);
     let mut rest = coords.as_slice();
+    let mut first = 0;
+    let mut curve_parts = Vec::new();
     for c in counts {
         let (a, b) = rest.split_at(c);
+        if !segments.is_empty() {
+            curve_parts.push(curve_part(a, first, &segments));
+        }
         parts.push(a.to_vec());
+        first += c;
         rest = b;
+    }
+    // With true curves, the parts are given as curves only (the model densifies
+    // them where plain vertices are needed).
+    let curved = (!segments.is_empty()).then_some(curve_parts);
+    if curved.is_some() {
+        parts.clear();
     }
     Ok(Some(match kind {
         Kind::Multipoint => Geometry::Multipoint(Multipoint {
@@ -319,15 +328,129 @@ pub(crate) fn decode(blob: &[u8], base: u64, grid: &Grid) -> Result<Option<Geome
             has_z: z,
             has_m: m,
             paths: parts,
-            ..Default::default()
+            curve_paths: curved,
+            spatial_reference: None,
         }),
         _ => Geometry::Polygon(Polygon {
             has_z: z,
             has_m: m,
             rings: parts,
-            ..Default::default()
+            curve_rings: curved,
+            spatial_reference: None,
         }),
     }))
+}
+
+/// A curve segment from a vertex to the next.
+#[derive(Debug, Clone, Copy)]
+enum Segment {
+    /// A circular arc through this point, counter-clockwise or not.
+    Through(Coord, bool),
+    /// A circular arc around this centre.
+    Around {
+        center: Coord,
+        minor: bool,
+        clockwise: bool,
+    },
+    /// A cubic Bézier with these control points.
+    Bezier(Coord, Coord),
+}
+
+/// The curve segments that follow the coordinates, by the vertex they start at.
+/// Elliptic arcs, and arcs flagged as lines or points, are read as straight.
+fn read_curves(r: &mut Reader<'_>, count: u64, n: usize) -> Result<Vec<Option<Segment>>, Bad> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    // A segment takes at least 22 bytes: a count the blob cannot hold is refused.
+    if count > (r.left() / 22) as u64 {
+        return r.bad(&format!("{count} curve segments in {} bytes", r.left()));
+    }
+    let mut segments = vec![None; n];
+    for _ in 0..count {
+        let start = r.varuint("curve start")?;
+        if start >= n as u64 {
+            return r.bad(&format!("a curve starting at vertex {start} of {n}"));
+        }
+        let seg = match r.varuint("curve type")? {
+            1 => {
+                let (a, b) = (r.f64("arc point x")?, r.f64("arc point y")?);
+                let bits = r.u32("arc flags")?;
+                let p = Coord::xy(a, b);
+                if bits & 0x60 != 0 {
+                    None
+                } else if bits & 0x80 != 0 {
+                    Some(Segment::Through(p, bits & 0x08 != 0))
+                } else {
+                    Some(Segment::Around {
+                        center: p,
+                        minor: bits & 0x10 != 0,
+                        clockwise: bits & 0x08 == 0,
+                    })
+                }
+            }
+            4 => {
+                let c1 = Coord::xy(r.f64("control x")?, r.f64("control y")?);
+                let c2 = Coord::xy(r.f64("control x")?, r.f64("control y")?);
+                Some(Segment::Bezier(c1, c2))
+            }
+            5 => {
+                for what in ["ellipse", "ellipse", "ellipse", "ellipse", "ellipse"] {
+                    r.f64(what)?;
+                }
+                r.u32("ellipse flags")?;
+                None
+            }
+            other => return r.bad(&format!("curve segment type {other}")),
+        };
+        segments[start as usize] = seg;
+    }
+    Ok(segments)
+}
+
+/// One part as curve elements: its first vertex, then each next vertex reached by
+/// a straight line or by the curve segment that starts before it.
+fn curve_part(vertices: &[Coord], first: usize, segments: &[Option<Segment>]) -> Vec<CurveElement> {
+    let mut out = Vec::with_capacity(vertices.len());
+    for (j, &v) in vertices.iter().enumerate() {
+        let seg = if j == 0 {
+            None
+        } else {
+            segments.get(first + j - 1).copied().flatten()
+        };
+        out.push(match seg {
+            None => CurveElement::Point(v),
+            // A whole circle (back to its start): around the middle of the start and
+            // the point across from it.
+            Some(Segment::Through(across, ccw)) if j > 0 && vertices[j - 1] == v => {
+                CurveElement::Arc {
+                    end: v,
+                    center: Coord::xy((v.x + across.x) / 2.0, (v.y + across.y) / 2.0),
+                    minor: false,
+                    clockwise: !ccw,
+                    ellipse: None,
+                }
+            }
+            Some(Segment::Through(interior, _)) => CurveElement::CircularArc { end: v, interior },
+            Some(Segment::Around {
+                center,
+                minor,
+                clockwise,
+            }) => CurveElement::Arc {
+                end: v,
+                center,
+                minor,
+                clockwise,
+                ellipse: None,
+            },
+            Some(Segment::Bezier(control1, control2)) => CurveElement::Bezier {
+                end: v,
+                control1,
+                control2,
+            },
+        });
+    }
+    out
 }
 
 /// The coordinate at grid value `q`: `(q + origin * scale) / scale`, one rounding

@@ -6,7 +6,8 @@
 //!   `aXXXXXXXX.gdbtable` (`n` in hexadecimal), its row offsets in `.gdbtablx`.
 //! - A table is a header, field descriptions (the geometry field carries the WKT,
 //!   the coordinate grid's origins and scales, the tolerances and the extent), then
-//!   rows: null flags and values; geometries as varint-coded grid coordinates.
+//!   rows: null flags and values; geometries as varint-coded grid coordinates,
+//!   then any curve segments (read as the model's curves; written densified).
 //! - Layers are also described (XML) in `GDB_Items`, which ArcGIS reads; gp writes
 //!   the system tables and items as ArcGIS and GDAL do.
 //!
