@@ -30,10 +30,12 @@ fn demo_writes_the_three_outputs() {
     );
 }
 
-/// Features in a GeoPackage layer, counted through `gp features convert --sync` to
+/// Features in a GeoPackage or File Geodatabase layer, counted through `gp features convert --sync` to
 /// GeoJSON.
 fn gp_features_load(layer: &std::path::Path) -> usize {
-    let geojson = layer.parent().unwrap().parent().unwrap().join("x.geojson");
+    let container = layer.parent().unwrap();
+    let ext = container.extension().unwrap().to_str().unwrap();
+    let geojson = container.parent().unwrap().join(format!("{ext}.geojson"));
     let o = gp(&[
         "features",
         "convert",
