@@ -14,7 +14,7 @@ use crate::target::Target;
 use crate::{SaveOptions, SaveReport};
 
 /// Writes the parts of one feature set into a file (format from the extension, as
-/// [`save_with`]).
+/// [`save_with`](crate::save_with)).
 ///
 /// ```
 /// use gp_model::{Feature, FeatureSet, Field, FieldType, GeometryType, Geometry, Point};

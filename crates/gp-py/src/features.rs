@@ -228,16 +228,18 @@ impl FeatureSet {
     }
 
     /// Replaces the features with those of a local file (Shapefile, GeoJSON,
-    /// GeoPackage `file.gpkg/layer`, FlatGeobuf, CSV, Esri JSON), loaded into this
-    /// feature set's schema (arcpy `FeatureSet.load`).
+    /// GeoPackage `file.gpkg/layer`, File Geodatabase `base.gdb/layer`, FlatGeobuf,
+    /// CSV, Esri JSON), loaded into this feature set's schema (arcpy
+    /// `FeatureSet.load`).
     fn load(&mut self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         let fs = self.model_mut(py)?;
         py.detach(|| fs.load(&path)).map_err(features)
     }
 
-    /// Saves to a local file (format from the extension; `file.gpkg/layer` for a
-    /// GeoPackage layer) and returns its path. An existing file is replaced only
-    /// with `overwrite=True`; the file appears whole or not at all.
+    /// Saves to a local file (format from the extension; `base.gdb/layer` for a
+    /// File Geodatabase layer, as arcpy's `save`, `file.gpkg/layer` for a GeoPackage
+    /// layer) and returns its path. An existing file or layer is replaced only with
+    /// `overwrite=True`; the file appears whole or not at all.
     #[pyo3(signature = (path, overwrite=false))]
     fn save(&self, py: Python<'_>, path: PathBuf, overwrite: bool) -> PyResult<PathBuf> {
         let opts = gp_features::SaveOptions {
