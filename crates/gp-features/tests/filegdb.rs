@@ -281,6 +281,15 @@ fn layers() -> Vec<(&'static str, &'static str, FeatureSet)> {
     ]
 }
 
+/// True when GDAL runs (see `common::ogr2ogr`); says the test is skipped when not.
+fn gdal() -> bool {
+    let ok = common::ogr2ogr();
+    if !ok {
+        eprintln!("skipped: GDAL is not installed");
+    }
+    ok
+}
+
 fn gdal_geojson(gdb: &Path, layer: &str, all: bool) -> Value {
     let mut cmd = Command::new("ogr2ogr");
     cmd.args(["-f", "GeoJSON", "/vsistdout/"]);
@@ -367,8 +376,7 @@ fn check_same(what: &str, ours: &Value, theirs: &Value, renames: &[(String, Stri
 
 #[test]
 fn gdal_reads_every_layer_gp_writes() {
-    if !common::ogr2ogr() {
-        eprintln!("skipped: GDAL is not installed");
+    if !gdal() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -497,8 +505,7 @@ const GDAL_LAYERS: &[(&str, &str, &[&str])] = &[
 
 #[test]
 fn gp_reads_what_gdal_writes() {
-    if !common::ogr2ogr() {
-        eprintln!("skipped: GDAL is not installed");
+    if !gdal() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -599,8 +606,7 @@ fn gp_reads_what_gdal_writes() {
 
 #[test]
 fn gdal_reads_a_gdal_geodatabase_after_gp_added_and_replaced_layers() {
-    if !common::ogr2ogr() {
-        eprintln!("skipped: GDAL is not installed");
+    if !gdal() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -645,8 +651,7 @@ fn gdal_reads_a_gdal_geodatabase_after_gp_added_and_replaced_layers() {
 
 #[test]
 fn gp_reads_the_true_curves_gdal_writes() {
-    if !common::ogr2ogr() {
-        eprintln!("skipped: GDAL is not installed");
+    if !gdal() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

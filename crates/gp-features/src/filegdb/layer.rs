@@ -53,17 +53,7 @@ fn record_at(def: &TableDef, values: &[AttrValue], path: &Path) -> Result<Vec<u8
 
 /// A row of `def` from values by field name (others null).
 fn record(def: &TableDef, values: &HashMap<&str, AttrValue>, path: &Path) -> Result<Vec<u8>> {
-    let row: Vec<AttrValue> = def
-        .fields
-        .iter()
-        .map(|f| {
-            values
-                .get(f.name.as_str())
-                .cloned()
-                .unwrap_or(AttrValue::Null)
-        })
-        .collect();
-    record_at(def, &row, path)
+    record_at(def, &in_order(def, values), path)
 }
 
 fn text(s: &str) -> AttrValue {
@@ -82,10 +72,9 @@ fn create_system_table(dir: &Path, n: usize, rows: &[Vec<AttrValue>]) -> Result<
     Ok(())
 }
 
-/// Values in the field order of system table `n`.
-fn in_order(n: usize, values: &HashMap<&str, AttrValue>) -> Vec<AttrValue> {
-    system::def(n)
-        .fields
+/// Values by field name in the field order of `def` (others null).
+fn in_order(def: &TableDef, values: &HashMap<&str, AttrValue>) -> Vec<AttrValue> {
+    def.fields
         .iter()
         .map(|f| {
             values
@@ -98,11 +87,12 @@ fn in_order(n: usize, values: &HashMap<&str, AttrValue>) -> Vec<AttrValue> {
 
 /// The system tables of a new, empty geodatabase in `dir`.
 fn create_gdb(dir: &Path) -> Result<()> {
+    let cat = system::def(1);
     let catalog: Vec<Vec<AttrValue>> = system::CATALOG
         .iter()
         .map(|(name, format)| {
             in_order(
-                1,
+                &cat,
                 &HashMap::from([
                     ("Name", text(name)),
                     ("FileFormat", AttrValue::Int(*format)),
@@ -135,7 +125,12 @@ fn create_gdb(dir: &Path) -> Result<()> {
         ("Definition", text(&system::workspace_xml())),
         ("Properties", AttrValue::Int(0)),
     ]);
-    create_system_table(dir, 4, &[in_order(4, &root), in_order(4, &workspace)])?;
+    let items = system::def(4);
+    create_system_table(
+        dir,
+        4,
+        &[in_order(&items, &root), in_order(&items, &workspace)],
+    )?;
     let gdb = dir.join("gdb");
     std::fs::write(&gdb, [5, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef]).map_err(io("writing", &gdb))?;
     let ts = dir.join("timestamps");
