@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::gdal_or_skip as gdal;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -279,15 +281,6 @@ fn layers() -> Vec<(&'static str, &'static str, FeatureSet)> {
             set(None, 4326, false, false, vec![None, None, None]),
         ),
     ]
-}
-
-/// True when GDAL runs (see `common::ogr2ogr`); says the test is skipped when not.
-fn gdal() -> bool {
-    let ok = common::ogr2ogr();
-    if !ok {
-        eprintln!("skipped: GDAL is not installed");
-    }
-    ok
 }
 
 fn gdal_geojson(gdb: &Path, layer: &str, all: bool) -> Value {

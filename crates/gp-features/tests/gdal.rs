@@ -10,22 +10,9 @@ use std::process::Command;
 
 use gp_model::*;
 
-fn gdal() -> bool {
-    let ok = Command::new("ogrinfo")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("GP_REQUIRE_GDAL").is_err(),
-            "GP_REQUIRE_GDAL is set but ogrinfo is not available"
-        );
-        eprintln!(
-            "skipped: GDAL (ogrinfo) is not installed; `apt-get install gdal-bin` to run this test"
-        );
-    }
-    ok
-}
+mod common;
+
+use common::gdal_or_skip as gdal;
 
 /// `ogrinfo -so` text: driver, feature count, geometry type, SRS, fields.
 fn ogrinfo(p: &Path) -> String {

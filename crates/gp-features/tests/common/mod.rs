@@ -33,3 +33,13 @@ pub fn ogr2ogr() -> bool {
     );
     ok
 }
+
+/// [`ogr2ogr`], saying on stderr that the test is skipped when GDAL is missing.
+#[allow(clippy::print_stderr)] // reason: the skip is said where the test output shows it
+pub fn gdal_or_skip() -> bool {
+    let ok = ogr2ogr();
+    if !ok {
+        eprintln!("skipped: GDAL is not installed; `apt-get install gdal-bin` to run this test");
+    }
+    ok
+}
