@@ -742,3 +742,67 @@ fn gp_reads_the_true_curves_gdal_writes() {
     };
     assert!(c.curve_paths.is_none() && c.paths[0].len() == lines[0].len());
 }
+
+#[test]
+fn gp_reads_a_sparse_row_index_gdal_writes() {
+    if !gdal() {
+        return;
+    }
+    // Object ids with gaps of whole 1024-row blocks: GDAL leaves the empty blocks out
+    // of the `.gdbtablx` and marks the others in a bitmap.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("gaps.geojson");
+    let ids = [1, 2, 5000, 5001, 9000];
+    let features: Vec<String> = ids
+        .iter()
+        .map(|i| format!(r#"{{"type":"Feature","id":{i},"properties":{{"n":{i}}},"geometry":{{"type":"Point","coordinates":[{},1]}}}}"#, i % 170))
+        .collect();
+    std::fs::write(
+        &src,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",")
+        ),
+    )
+    .unwrap();
+    let gdb = dir.path().join("gaps.gdb");
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "OpenFileGDB"])
+        .arg(&gdb)
+        .arg(&src)
+        .args(["-nln", "gaps", "-preserve_fid"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let x = std::fs::read(gdb.join("a00000009.gdbtablx")).unwrap();
+    let head: Vec<u32> = x[..16]
+        .chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(head, [3, 3, 9000, 5], "three blocks of nine present");
+    let fs = gp_features::load(gdb.join("gaps")).unwrap();
+    let got: Vec<(i64, i64)> = fs
+        .features
+        .iter()
+        .map(|f| {
+            (
+                f.attributes["OBJECTID"].as_i64().unwrap(),
+                f.attributes["n"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, ids.map(|i| (i, i)));
+    let ours = dir.path().join("ours.geojson");
+    gp_features::convert(
+        gdb.join("gaps"),
+        &ours,
+        &gp_features::SaveOptions::default(),
+    )
+    .unwrap();
+    let ours: Value = serde_json::from_str(&std::fs::read_to_string(&ours).unwrap()).unwrap();
+    check_same("gaps", &ours, &gdal_geojson(&gdb, "gaps", false), &[]);
+}

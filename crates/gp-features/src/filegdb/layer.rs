@@ -459,3 +459,30 @@ fn remove_indexes(dir: &Path, number: u64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_writers_of_one_geodatabase_are_kept_apart() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let gdb = dir.path().join("base.gdb");
+        let fs = gp_model::FeatureSet {
+            fields: Some(vec![gp_model::Field::new(
+                "n",
+                gp_model::FieldType::Integer,
+            )]),
+            ..Default::default()
+        };
+        crate::save(&fs, gdb.join("first")).unwrap_or_else(|e| panic!("{e}"));
+        let one =
+            LayerTarget::prepare(&gdb, "second", false, false).unwrap_or_else(|e| panic!("{e}"));
+        let Err(e) = LayerTarget::prepare(&gdb, "third", false, false) else {
+            panic!("a second writer was let in");
+        };
+        assert!(e.to_string().contains("another gp process"), "{e}");
+        drop(one);
+        assert!(LayerTarget::prepare(&gdb, "third", false, false).is_ok());
+    }
+}
