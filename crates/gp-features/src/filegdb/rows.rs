@@ -295,7 +295,15 @@ pub(crate) fn put_value(out: &mut Vec<u8>, f: &FieldDef, v: &AttrValue) -> Resul
                 Err(_) => fits(false, "base64 binary")?,
             }
         }
-        (t, _) => fits(false, &format!("a value of field type {t}"))?,
+        (t, _) => fits(
+            false,
+            &format!(
+                "a value for {}",
+                model
+                    .as_ref()
+                    .map_or_else(|| format!("field type {t}"), |m| m.as_str().to_string())
+            ),
+        )?,
     }
     Ok(true)
 }
