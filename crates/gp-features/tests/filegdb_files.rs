@@ -275,6 +275,22 @@ fn refusals_leave_the_geodatabase_as_it_was() {
         e.contains("feature 1") && e.contains("field n") && e.contains("40000"),
         "{e}"
     );
+    // A value of no kind the field takes.
+    let mut odd = towers();
+    odd.fields
+        .as_mut()
+        .unwrap()
+        .push(Field::new("d", FieldType::Double));
+    odd.features[0]
+        .attributes
+        .insert("d".into(), AttrValue::Bool(true));
+    let e = gp_features::save(&odd, gdb.join("odd"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("feature 0: field d: Bool(true) is not a value for esriFieldTypeDouble"),
+        "{e}"
+    );
     assert_eq!(
         snapshot(&gdb),
         snap,
