@@ -284,18 +284,11 @@ fn layers() -> Vec<(&'static str, &'static str, FeatureSet)> {
 }
 
 fn gdal_geojson(gdb: &Path, layer: &str, all: bool) -> Value {
-    let mut cmd = Command::new("ogr2ogr");
-    cmd.args(["-f", "GeoJSON", "/vsistdout/"]);
+    let mut args = vec![layer];
     if all {
-        cmd.args(["-oo", "LIST_ALL_TABLES=YES"]);
+        args.extend(["-oo", "LIST_ALL_TABLES=YES"]);
     }
-    let out = cmd.arg(gdb).arg(layer).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{layer}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::gdal_geojson(gdb, &args)
 }
 
 /// A geometry's coordinates as sorted rounded tuples (ring order and orientation,
@@ -452,6 +445,36 @@ fn gdal_reads_every_layer_gp_writes() {
                 assert_eq!(x, y, "{name}: coordinates with Z and M");
             }
         }
+    }
+}
+
+#[test]
+fn gdal_answers_window_queries_on_layers_without_a_spatial_index() {
+    if !gdal() {
+        return;
+    }
+    // No `.spx` is written: GDAL scans, and finds what the window holds.
+    let dir = tempfile::tempdir().unwrap();
+    let gdb = dir.path().join("base.gdb");
+    let (_, _, points) = layers().swap_remove(0);
+    gp_features::save(&points, gdb.join("points")).unwrap();
+    for (window, want) in [
+        (["10", "50", "15", "55"], 1),
+        (["-1", "-1", "20", "60"], 2),
+        (["50", "0", "60", "10"], 0),
+    ] {
+        let out = Command::new("ogrinfo")
+            .args(["-ro", "-so", "-spat"])
+            .args(window)
+            .arg(&gdb)
+            .arg("points")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("Feature Count: {want}")),
+            "{window:?}: {text}"
+        );
     }
 }
 

@@ -30,20 +30,8 @@ fn ogrinfo(p: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// GDAL's own reading of the file, as GeoJSON (GDAL 3.6 has no `ogrinfo -json`).
 fn gdal_features(p: &Path) -> serde_json::Value {
-    let out = Command::new("ogr2ogr")
-        .args(["-f", "GeoJSON", "/vsistdout/"])
-        .arg(p)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        p.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::gdal_geojson(p, &[])
 }
 
 fn fixture_dir() -> std::path::PathBuf {

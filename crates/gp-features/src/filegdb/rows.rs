@@ -232,6 +232,7 @@ pub(crate) fn put_value(out: &mut Vec<u8>, f: &FieldDef, v: &AttrValue) -> Resul
         (f.ftype, v),
         (ft::I16 | ft::I32 | ft::I64 | ft::DATE, AttrValue::Int(_))
             | (ft::F32 | ft::F64, AttrValue::Float(_))
+            | (ft::F64, AttrValue::Int(_))
             | (
                 ft::STR | ft::XML | ft::GUID | ft::GLOBALID | ft::BIN,
                 AttrValue::String(_)
@@ -273,6 +274,15 @@ pub(crate) fn put_value(out: &mut Vec<u8>, f: &FieldDef, v: &AttrValue) -> Resul
             )?;
             out.extend_from_slice(&(*i as f64).to_le_bytes());
         }
+        // An integer in a double field (JSON's `5` for `5.0`): as converting does,
+        // exact up to 2^53 (the conversion words the refusal).
+        (ft::F64, AttrValue::Int(i)) => {
+            fits(
+                i.unsigned_abs() <= 1 << 53,
+                "a number a double holds exactly",
+            )?;
+            out.extend_from_slice(&(*i as f64).to_le_bytes());
+        }
         (ft::F32, AttrValue::Float(x)) => out.extend_from_slice(&(*x as f32).to_le_bytes()),
         (ft::F64, AttrValue::Float(x)) => out.extend_from_slice(&x.to_le_bytes()),
         (ft::STR | ft::XML, AttrValue::String(t)) => {
@@ -311,6 +321,19 @@ pub(crate) fn put_value(out: &mut Vec<u8>, f: &FieldDef, v: &AttrValue) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_in_double_fields_are_kept_exact_or_refused() {
+        let f = FieldDef::new("d", ft::F64, 8, true);
+        let mut out = Vec::new();
+        assert_eq!(put_value(&mut out, &f, &AttrValue::Int(5)), Ok(true));
+        assert_eq!(out, 5.0f64.to_le_bytes());
+        let e = put_value(&mut out, &f, &AttrValue::Int(1 << 60)).unwrap_err();
+        assert!(
+            e.contains("field d") && e.contains(&(1i64 << 60).to_string()),
+            "{e}"
+        );
+    }
 
     #[test]
     fn guids_round_trip_in_windows_order() {

@@ -43,3 +43,21 @@ pub fn gdal_or_skip() -> bool {
     }
     ok
 }
+
+/// GDAL's own reading of a feature file as GeoJSON (`ogr2ogr -f GeoJSON`; GDAL 3.6
+/// has no `ogrinfo -json`), with `args` after the source (a layer name, options).
+pub fn gdal_geojson(source: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "/vsistdout/"])
+        .arg(source)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running ogr2ogr: {e}"));
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        source.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("ogr2ogr's GeoJSON: {e}"))
+}
